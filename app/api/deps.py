@@ -1,0 +1,84 @@
+"""Dependencies shared by the routers: the unit of work, the caller and permission checks."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy.orm import Session
+
+from app.core.config import get_settings
+from app.core.database import get_db
+from app.core.errors import AuthenticationError, PermissionDeniedError
+from app.core.permissions import Permission, role_allows
+from app.models.user import User, UserSession
+from app.services import auth
+from app.services.audit import Actor
+from app.services.auth import ClientInfo
+
+oauth2_scheme = OAuth2PasswordBearer(
+    tokenUrl=f"{get_settings().API_V1_PREFIX}/auth/login", auto_error=False
+)
+
+# The unit of work ends (commit or rollback) before the response is sent, so nothing
+# is acknowledged that was not stored.
+DbSession = Annotated[Session, Depends(get_db, scope="function")]
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The authenticated user of a request and the session they use."""
+
+    user: User
+    session: UserSession
+    client: ClientInfo
+
+    @property
+    def actor(self) -> Actor:
+        """The caller as the audit trail names them."""
+        return Actor(self.user.id, self.user.email, self.client.ip_address)
+
+
+def client_info(request: Request) -> ClientInfo:
+    """The client address and user agent of ``request``."""
+    host = request.client.host if request.client else None
+    return ClientInfo(ip_address=host, user_agent=request.headers.get("user-agent"))
+
+
+Client = Annotated[ClientInfo, Depends(client_info)]
+
+
+def get_caller(
+    request: Request,
+    db: DbSession,
+    client: Client,
+    token: Annotated[str | None, Depends(oauth2_scheme)],
+) -> Caller:
+    """The caller behind the bearer token, or a 401."""
+    if not token:
+        raise AuthenticationError("Not authenticated: send a bearer access token.")
+    user, session = auth.authenticate_token(db, token)
+    request.state.user_id = user.id
+    return Caller(user=user, session=session, client=client)
+
+
+CurrentCaller = Annotated[Caller, Depends(get_caller)]
+
+
+def require(permission: Permission) -> Callable[[Caller], Caller]:
+    """A dependency that admits callers whose role carries ``permission``."""
+
+    def check(caller: CurrentCaller) -> Caller:
+        if not role_allows(caller.user.role, permission):
+            raise PermissionDeniedError(
+                f"Your role ({caller.user.role}) does not allow this ({permission.value})."
+            )
+        return caller
+
+    check.__name__ = f"require_{permission.name.lower()}"
+    return check
+
+
+UserManager = Annotated[Caller, Depends(require(Permission.USERS_MANAGE))]
+SessionManager = Annotated[Caller, Depends(require(Permission.SESSIONS_MANAGE))]

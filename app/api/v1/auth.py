@@ -1,0 +1,56 @@
+"""Login, token refresh, logout and customer self-registration."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, status
+from fastapi.security import OAuth2PasswordRequestForm
+
+from app.api.deps import Client, CurrentCaller, DbSession
+from app.api.responses import responses
+from app.schemas.user import RefreshRequest, TokenResponse, UserRead, UserRegister
+from app.services import auth, users
+from app.services.auth import TokenPair
+
+router = APIRouter(prefix="/auth", tags=["auth"])
+
+
+def _tokens(pair: TokenPair) -> TokenResponse:
+    return TokenResponse(
+        access_token=pair.access_token,
+        expires_in=pair.expires_in,
+        refresh_token=pair.refresh_token,
+        refresh_expires_in=pair.refresh_expires_in,
+    )
+
+
+@router.post("/login", responses=responses(401, 422, 423))
+def login(
+    form: Annotated[OAuth2PasswordRequestForm, Depends()], db: DbSession, client: Client
+) -> TokenResponse:
+    """Log in with email (as ``username``) and password; returns an access and a refresh token."""
+    return _tokens(auth.login(db, form.username, form.password, client))
+
+
+@router.post("/refresh", responses=responses(401, 422))
+def refresh(body: RefreshRequest, db: DbSession) -> TokenResponse:
+    """Trade a refresh token for a new pair; each refresh token works once."""
+    return _tokens(auth.refresh(db, body.refresh_token))
+
+
+@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, responses=responses(401))
+def logout(caller: CurrentCaller, db: DbSession) -> None:
+    """End the current session: its access and refresh tokens stop working."""
+    auth.logout(db, caller.session)
+
+
+@router.post(
+    "/register",
+    status_code=status.HTTP_201_CREATED,
+    responses=responses(409, 422),
+)
+def register(body: UserRegister, db: DbSession) -> UserRead:
+    """Register a customer account."""
+    user = users.register_customer(
+        db, email=body.email, password=body.password, full_name=body.full_name
+    )
+    return UserRead.model_validate(user)

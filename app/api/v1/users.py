@@ -1,0 +1,172 @@
+"""The caller's own account, and user and session management for administrators."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+
+from app.api.deps import CurrentCaller, DbSession, SessionManager, UserManager
+from app.api.responses import responses
+from app.core.errors import InvalidRequestError
+from app.models.user import Role
+from app.schemas.common import Page
+from app.schemas.user import (
+    MeUpdate,
+    PasswordReset,
+    RevokedCount,
+    RoleChange,
+    SessionRead,
+    UserCreate,
+    UserRead,
+    UserUpdate,
+)
+from app.services import users
+
+router = APIRouter(prefix="/users", tags=["users"])
+sessions_router = APIRouter(prefix="/sessions", tags=["users"])
+
+AUTH = responses(401, 403)
+ONE_USER = responses(401, 403, 404)
+
+
+@router.get("/me", responses=responses(401))
+def read_me(caller: CurrentCaller) -> UserRead:
+    """The caller's own account."""
+    return UserRead.model_validate(caller.user)
+
+
+@router.patch("/me", responses=responses(401, 422))
+def update_me(body: MeUpdate, caller: CurrentCaller, db: DbSession) -> UserRead:
+    """Change one's own name or password (the password needs the current one)."""
+    user = users.update_user(db, caller.actor, caller.user, full_name=body.full_name)
+    if body.new_password is not None:
+        if body.current_password is None:
+            raise InvalidRequestError(
+                "current_password is required to set a new password.", field="current_password"
+            )
+        users.change_own_password(
+            db,
+            caller.actor,
+            user,
+            current_password=body.current_password,
+            new_password=body.new_password,
+            keep_session_id=caller.session.id,
+        )
+    return UserRead.model_validate(user)
+
+
+@router.get("", responses=AUTH)
+def list_users(
+    _: UserManager,
+    db: DbSession,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    role: Role | None = None,
+    is_active: bool | None = None,
+    q: Annotated[str | None, Query(max_length=100, description="Search email and name")] = None,
+) -> Page[UserRead]:
+    """List users, filtered by role, active flag or a search on email and name."""
+    rows, total = users.list_users(
+        db, offset=offset, limit=limit, role=role, is_active=is_active, search=q
+    )
+    items = [UserRead.model_validate(row) for row in rows]
+    return Page[UserRead](items=items, total=total, limit=limit, offset=offset)
+
+
+@router.post(
+    "", status_code=status.HTTP_201_CREATED, responses=responses(401, 403, 409, 422)
+)
+def create_user(body: UserCreate, caller: UserManager, db: DbSession) -> UserRead:
+    """Create an account with any role."""
+    user = users.create_user(
+        db,
+        caller.actor,
+        email=body.email,
+        password=body.password,
+        role=body.role,
+        full_name=body.full_name,
+    )
+    return UserRead.model_validate(user)
+
+
+@router.get("/{user_id}", responses=ONE_USER)
+def read_user(user_id: int, _: UserManager, db: DbSession) -> UserRead:
+    """One user."""
+    return UserRead.model_validate(users.get_user(db, user_id))
+
+
+@router.patch("/{user_id}", responses=responses(401, 403, 404, 409, 422))
+def update_user(user_id: int, body: UserUpdate, caller: UserManager, db: DbSession) -> UserRead:
+    """Change a user's email or name."""
+    user = users.get_user(db, user_id)
+    users.update_user(db, caller.actor, user, email=body.email, full_name=body.full_name)
+    return UserRead.model_validate(user)
+
+
+@router.put("/{user_id}/role", responses=responses(401, 403, 404, 409, 422))
+def change_role(user_id: int, body: RoleChange, caller: UserManager, db: DbSession) -> UserRead:
+    """Give a user another role."""
+    user = users.change_role(db, caller.actor, users.get_user(db, user_id), body.role)
+    return UserRead.model_validate(user)
+
+
+@router.post("/{user_id}/deactivate", responses=responses(401, 403, 404, 409))
+def deactivate_user(user_id: int, caller: UserManager, db: DbSession) -> UserRead:
+    """Switch an account off; its sessions end."""
+    user = users.deactivate(db, caller.actor, users.get_user(db, user_id))
+    return UserRead.model_validate(user)
+
+
+@router.post("/{user_id}/activate", responses=ONE_USER)
+def activate_user(user_id: int, caller: UserManager, db: DbSession) -> UserRead:
+    """Switch an account back on."""
+    user = users.activate(db, caller.actor, users.get_user(db, user_id))
+    return UserRead.model_validate(user)
+
+
+@router.post("/{user_id}/unlock", responses=ONE_USER)
+def unlock_user(user_id: int, caller: UserManager, db: DbSession) -> UserRead:
+    """Lift a lockout after failed logins."""
+    user = users.unlock(db, caller.actor, users.get_user(db, user_id))
+    return UserRead.model_validate(user)
+
+
+@router.post(
+    "/{user_id}/reset-password",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=responses(401, 403, 404, 422),
+)
+def reset_password(user_id: int, body: PasswordReset, caller: UserManager, db: DbSession) -> None:
+    """Set a new password for a user; all their sessions end."""
+    users.reset_password(db, caller.actor, users.get_user(db, user_id), body.new_password)
+
+
+@router.get("/{user_id}/sessions", responses=ONE_USER)
+def list_user_sessions(user_id: int, _: SessionManager, db: DbSession) -> list[SessionRead]:
+    """A user's open sessions, newest first."""
+    user = users.get_user(db, user_id)
+    return [SessionRead.model_validate(s) for s in users.list_sessions(db, user.id)]
+
+
+@router.delete("/{user_id}/sessions", responses=ONE_USER)
+def revoke_user_sessions(user_id: int, caller: SessionManager, db: DbSession) -> RevokedCount:
+    """End every session of a user."""
+    count = users.revoke_all_sessions(db, caller.actor, users.get_user(db, user_id))
+    return RevokedCount(revoked=count)
+
+
+@router.delete(
+    "/{user_id}/sessions/{session_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=ONE_USER,
+)
+def revoke_user_session(
+    user_id: int, session_id: str, caller: SessionManager, db: DbSession
+) -> None:
+    """End one session of a user."""
+    users.revoke_session(db, caller.actor, users.get_user(db, user_id), session_id)
+
+
+@sessions_router.get("", responses=AUTH)
+def list_all_sessions(_: SessionManager, db: DbSession) -> list[SessionRead]:
+    """Every open session, newest first."""
+    return [SessionRead.model_validate(s) for s in users.list_sessions(db)]

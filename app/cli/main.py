@@ -1,0 +1,81 @@
+"""The ``dfims`` command: serve, migrate, bootstrap and look after user accounts."""
+
+import sys
+from typing import Annotated, NoReturn
+
+import typer
+
+from app.cli import db_commands, user_commands
+from app.cli.common import operator, run_safely
+
+app = typer.Typer(
+    help="Dried Fruits Inventory Management System.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(db_commands.app, name="db")
+app.add_typer(user_commands.app, name="users")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes.", min=1, max=64)] = 1,
+    reload: Annotated[bool, typer.Option(help="Restart on code changes (development).")] = False,
+) -> None:
+    """Serve the API (and the docs at /docs)."""
+    import uvicorn
+
+    from app.cli.serving import prepare_metrics_dir
+    from app.core.config import get_settings
+
+    settings = get_settings()
+    if workers > 1:
+        prepare_metrics_dir(settings.DATA_DIR)
+    uvicorn.run(
+        "app.main:app",
+        host=host,
+        port=port,
+        workers=workers,
+        reload=reload,
+        proxy_headers=True,
+        forwarded_allow_ips=settings.FORWARDED_ALLOW_IPS,
+        log_config=None,
+        access_log=False,
+    )
+
+
+@app.command()
+def bootstrap() -> None:
+    """Create the first admin if there is none (from DFIMS_ADMIN_EMAIL / DFIMS_ADMIN_PASSWORD)."""
+    from app.core.config import get_settings
+    from app.core.database import session_scope
+    from app.services.bootstrap import ensure_admin
+
+    settings = get_settings()
+    with session_scope() as db:
+        result = ensure_admin(
+            db,
+            operator(),
+            email=settings.DFIMS_ADMIN_EMAIL,
+            password=settings.DFIMS_ADMIN_PASSWORD,
+        )
+        admin = result.admin
+        if admin is None:
+            typer.echo("An admin account exists; nothing to do.")
+            return
+        email = admin.email
+    if result.generated_password:
+        typer.echo(
+            f"Created admin {email} with the one-time password: {result.generated_password}\n"
+            "It is shown only this once: log in and change it (PATCH /api/v1/users/me)."
+        )
+    else:
+        typer.echo(f"Created admin {email} from DFIMS_ADMIN_EMAIL / DFIMS_ADMIN_PASSWORD.")
+
+
+def main() -> NoReturn:
+    """Entry point of the console script."""
+    sys.exit(run_safely(app))

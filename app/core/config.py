@@ -1,0 +1,119 @@
+"""Settings read from the environment and an env file (``ENV_FILE``, default ``.env``)."""
+
+import os
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_SECRET_KEYS = frozenset({"", "change-me", "changeme", "secret", "your-secret-key-here"})
+MIN_SECRET_KEY_LENGTH = 32
+
+
+class ConfigurationError(RuntimeError):
+    """The settings cannot be used to start the service."""
+
+
+class Settings(BaseSettings):
+    """Every knob of the service, with defaults that run a newcomer's copy as it is."""
+
+    model_config = SettingsConfigDict(
+        env_file=os.environ.get("ENV_FILE", ".env"),
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=True,
+    )
+
+    PROJECT_NAME: str = "Dried Fruits Inventory Management System"
+    ENVIRONMENT: Literal["development", "test", "staging", "production"] = "development"
+    API_V1_PREFIX: str = "/api/v1"
+
+    DATA_DIR: Path = Path("./data")
+    DATABASE_URL: str = "sqlite:///./data/dfims.db"
+    DB_POOL_SIZE: int = Field(default=10, ge=1, le=500)
+    DB_MAX_OVERFLOW: int = Field(default=10, ge=0, le=500)
+    DB_POOL_TIMEOUT: float = Field(default=3.0, gt=0, le=60)
+    DB_CONNECT_TIMEOUT: int = Field(default=3, ge=1, le=60)
+    DB_ECHO: bool = False
+
+    REDIS_URL: str | None = None
+    REDIS_TIMEOUT: float = Field(default=1.0, gt=0, le=30)
+
+    SECRET_KEY: str = ""
+    JWT_ALGORITHM: Literal["HS256", "HS384", "HS512"] = "HS256"
+    ACCESS_TOKEN_EXPIRE_MINUTES: int = Field(default=15, ge=1, le=24 * 60)
+    REFRESH_TOKEN_EXPIRE_DAYS: int = Field(default=14, ge=1, le=365)
+
+    PASSWORD_MIN_LENGTH: int = Field(default=12, ge=8, le=128)
+    MAX_FAILED_LOGINS: int = Field(default=5, ge=1, le=100)
+    LOCKOUT_MINUTES: int = Field(default=15, ge=1, le=24 * 60)
+    ARGON2_TIME_COST: int = Field(default=2, ge=1)
+    ARGON2_MEMORY_COST_KIB: int = Field(default=19456, ge=8)
+    ARGON2_PARALLELISM: int = Field(default=1, ge=1)
+
+    DFIMS_ADMIN_EMAIL: str | None = None
+    DFIMS_ADMIN_PASSWORD: str | None = None
+
+    LOG_DIR: Path = Path("./logs")
+    LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    LOG_FILE_NAME: str = "dfims.log"
+    LOG_FILE_MAX_BYTES: int = Field(default=10 * 1024 * 1024, ge=1024)
+    LOG_FILE_BACKUP_COUNT: int = Field(default=10, ge=0)
+
+    UPLOAD_DIR: Path = Path("./data/uploads")
+    CORS_ORIGINS: list[str] = []
+    FORWARDED_ALLOW_IPS: str = "127.0.0.1"
+
+    @field_validator("LOG_LEVEL", mode="before")
+    @classmethod
+    def _upper_log_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _require_real_secret_in_production(self) -> "Settings":
+        if self.ENVIRONMENT == "production" and (
+            self.SECRET_KEY.strip().lower() in DEFAULT_SECRET_KEYS
+            or len(self.SECRET_KEY) < MIN_SECRET_KEY_LENGTH
+        ):
+            raise ConfigurationError(
+                "SECRET_KEY must be set to a random value of at least "
+                f"{MIN_SECRET_KEY_LENGTH} characters when ENVIRONMENT=production"
+            )
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        """Whether the database is the embedded SQLite file."""
+        return self.DATABASE_URL.startswith("sqlite")
+
+    @property
+    def signing_key(self) -> str:
+        """The key that signs tokens: SECRET_KEY, or outside production one kept in DATA_DIR."""
+        if self.SECRET_KEY:
+            return self.SECRET_KEY
+        return _local_secret_key(self.DATA_DIR)
+
+
+@lru_cache
+def _local_secret_key(data_dir: Path) -> str:
+    """Read or create the development signing key, so tokens survive a restart."""
+    path = data_dir / ".secret_key"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text(encoding="utf-8").strip()
+    key = secrets.token_urlsafe(48)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(key)
+    return key
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The settings of this process, read once."""
+    return Settings()

@@ -1,0 +1,104 @@
+"""The engine, the session factory, the declarative base and the unit-of-work dependency."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, MetaData, Table, create_engine, event, inspect
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.pool import ConnectionPoolEntry
+
+from app.core.config import Settings, get_settings
+from app.core.metrics import track_pool
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class ModelTable(Table):
+    """A table that can tell whether it exists in a database."""
+
+    inherit_cache = True
+
+    def exists(self, bind: Engine | Connection) -> bool:
+        """Whether this table exists in the database behind ``bind``."""
+        return inspect(bind).has_table(self.name, schema=self.schema)
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every table; constraint names follow NAMING_CONVENTION."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+    @classmethod
+    def __table_cls__(cls, *args: Any, **kwargs: Any) -> ModelTable:
+        return ModelTable(*args, **kwargs)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
+def make_engine(settings: Settings) -> Engine:
+    """Build the engine for ``settings.DATABASE_URL`` with bounded waits everywhere."""
+    url = make_url(settings.DATABASE_URL)
+    if url.get_backend_name() == "sqlite":
+        if url.database and url.database != ":memory:":
+            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            url,
+            echo=settings.DB_ECHO,
+            connect_args={"check_same_thread": False, "timeout": settings.DB_POOL_TIMEOUT},
+            pool_size=settings.DB_POOL_SIZE,
+            max_overflow=settings.DB_MAX_OVERFLOW,
+            pool_timeout=settings.DB_POOL_TIMEOUT,
+        )
+        event.listen(engine, "connect", _sqlite_pragmas)
+    else:
+        engine = create_engine(
+            url,
+            echo=settings.DB_ECHO,
+            pool_size=settings.DB_POOL_SIZE,
+            max_overflow=settings.DB_MAX_OVERFLOW,
+            pool_timeout=settings.DB_POOL_TIMEOUT,
+            pool_pre_ping=True,
+            connect_args={"connect_timeout": settings.DB_CONNECT_TIMEOUT},
+        )
+    track_pool(engine)
+    return engine
+
+
+engine: Engine = make_engine(get_settings())
+SessionLocal = sessionmaker(bind=engine, autoflush=False, expire_on_commit=False)
+
+
+def get_db() -> Iterator[Session]:
+    """One unit of work: commit when the caller finishes, roll back when it raises."""
+    session = SessionLocal()
+    try:
+        yield session
+        session.commit()
+    except BaseException as exc:
+        if getattr(exc, "keep_changes", False):
+            session.commit()
+        else:
+            session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+session_scope = contextmanager(get_db)
+"""The same unit of work as ``get_db``, for code outside a request (the CLI, scripts)."""

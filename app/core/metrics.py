@@ -1,0 +1,84 @@
+"""Prometheus metrics, correct under several worker processes (multiprocess mode)."""
+
+import os
+import re
+from pathlib import Path
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+from sqlalchemy import Engine, event
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+_LIVE_FILE = re.compile(r"^gauge_live\w*?_(\d+)\.db$")
+
+API_REQUESTS = Counter(
+    "api_requests_total",
+    "API requests answered, by method, route template and status code.",
+    ["method", "route", "status"],
+)
+API_REQUEST_DURATION = Histogram(
+    "api_request_duration_seconds",
+    "Time to answer an API request, by method and route template.",
+    ["method", "route"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0),
+)
+DATABASE_CONNECTIONS_ACTIVE = Gauge(
+    "database_connections_active",
+    "Database connections checked out of the pool right now.",
+    multiprocess_mode="livesum",
+)
+INVENTORY_LOW_STOCK_ALERTS = Gauge(
+    "inventory_low_stock_alerts",
+    "Products whose available stock is at or below their reorder point.",
+    multiprocess_mode="livemax",
+)
+
+
+def track_pool(engine: Engine) -> None:
+    """Count checked-out connections of ``engine`` in database_connections_active."""
+    event.listen(engine.pool, "checkout", lambda *_: DATABASE_CONNECTIONS_ACTIVE.inc())
+    event.listen(engine.pool, "checkin", lambda *_: DATABASE_CONNECTIONS_ACTIVE.dec())
+
+
+def multiprocess_dir() -> Path | None:
+    """The shared metrics folder when several processes serve, else None."""
+    value = os.environ.get(MULTIPROC_ENV)
+    return Path(value) if value else None
+
+
+def forget_dead_processes() -> None:
+    """Drop live gauges left by worker processes that no longer exist."""
+    folder = multiprocess_dir()
+    if folder is None or not folder.is_dir():
+        return
+    for path in folder.iterdir():
+        match = _LIVE_FILE.match(path.name)
+        if match and not _pid_alive(int(match.group(1))):
+            multiprocess.mark_process_dead(int(match.group(1)), str(folder))
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def render_latest() -> tuple[bytes, str]:
+    """The exposition text for every process of this service, and its content type."""
+    if multiprocess_dir() is None:
+        return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)
+    return generate_latest(registry), CONTENT_TYPE_LATEST

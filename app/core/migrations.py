@@ -1,0 +1,39 @@
+"""Running the Alembic migrations from code."""
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+from app.core.config import PROJECT_ROOT
+from app.core.database import engine
+
+ALEMBIC_INI = PROJECT_ROOT / "alembic.ini"
+
+
+def alembic_config() -> Config:
+    """The Alembic configuration of this project."""
+    config = Config(str(ALEMBIC_INI))
+    config.set_main_option("script_location", str(Path(PROJECT_ROOT / "migrations")))
+    return config
+
+
+def upgrade(revision: str = "head") -> None:
+    """Migrate the database to ``revision``."""
+    with engine.begin() as connection:
+        config = alembic_config()
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+
+
+def current_revision() -> str | None:
+    """The revision the database is at, or None before the first migration."""
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def head_revision() -> str | None:
+    """The newest revision the code knows."""
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()

@@ -1,0 +1,1 @@
+"""Thin data access: queries per table, no business rules."""

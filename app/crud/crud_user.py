@@ -1,0 +1,63 @@
+"""Queries on users."""
+
+from collections.abc import Sequence
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from app.models.user import User
+
+
+class CRUDUser:
+    """Read and write ``users`` rows."""
+
+    def get(self, db: Session, user_id: int) -> User | None:
+        """The user with ``user_id``, if any."""
+        return db.get(User, user_id)
+
+    def get_by_email(self, db: Session, *, email: str) -> User | None:
+        """The user whose email is ``email`` (case-insensitive), if any."""
+        return db.scalar(select(User).where(User.email == email.strip().lower()))
+
+    def get_for_update(self, db: Session, user_id: int) -> User | None:
+        """The user with ``user_id``, row-locked until the transaction ends."""
+        return db.scalar(select(User).where(User.id == user_id).with_for_update())
+
+    def list(
+        self,
+        db: Session,
+        *,
+        offset: int,
+        limit: int,
+        role: str | None = None,
+        is_active: bool | None = None,
+        search: str | None = None,
+    ) -> tuple[Sequence[User], int]:
+        """A page of users, filtered, with the total that matched."""
+        query = select(User)
+        if role is not None:
+            query = query.where(User.role == role)
+        if is_active is not None:
+            query = query.where(User.is_active == is_active)
+        if search:
+            pattern = f"%{search.lower()}%"
+            query = query.where(
+                or_(func.lower(User.email).like(pattern), func.lower(User.full_name).like(pattern))
+            )
+        total = db.scalar(select(func.count()).select_from(query.subquery())) or 0
+        rows = db.scalars(query.order_by(User.id).offset(offset).limit(limit)).all()
+        return rows, total
+
+    def count_active_admins(self, db: Session) -> int:
+        """How many active admins there are."""
+        query = select(func.count()).where(User.role == "admin", User.is_active.is_(True))
+        return db.scalar(query) or 0
+
+    def add(self, db: Session, user: User) -> User:
+        """Stage a new user and give it an id."""
+        db.add(user)
+        db.flush()
+        return user
+
+
+user_crud = CRUDUser()

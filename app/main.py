@@ -1,0 +1,68 @@
+"""The application factory."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Response
+from fastapi.middleware.cors import CORSMiddleware
+
+from app.api.middleware import RequestContextMiddleware
+from app.api.problems import register_problem_handlers
+from app.api.v1.router import api_router
+from app.core.config import get_settings
+from app.core.logging import configure_logging
+from app.core.metrics import forget_dead_processes, render_latest
+from app.schemas.health import Liveness
+
+API_DESCRIPTION = """
+Inventory, sales and purchasing for a dried-fruit and nut wholesaler: lots with
+best-before dates, an append-only stock ledger and FEFO allocation.
+
+Authenticate with **Authorize** (email as username); errors are RFC 9457
+`application/problem+json`.
+"""
+
+
+@asynccontextmanager
+async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    """Tidy the shared metrics folder when a worker starts."""
+    forget_dead_processes()
+    yield
+
+
+def create_app() -> FastAPI:
+    """Build the API with its middleware, error handlers and routes."""
+    settings = get_settings()
+    configure_logging(settings)
+    app = FastAPI(
+        title=settings.PROJECT_NAME,
+        version="0.1.0",
+        description=API_DESCRIPTION,
+        lifespan=lifespan,
+    )
+    register_problem_handlers(app)
+    if settings.CORS_ORIGINS:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.CORS_ORIGINS,
+            allow_methods=["*"],
+            allow_headers=["*"],
+        )
+    app.add_middleware(RequestContextMiddleware)
+
+    @app.get("/health", tags=["health"])
+    def liveness() -> Liveness:
+        """The process is up; touches no dependency."""
+        return Liveness()
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics() -> Response:
+        """Prometheus metrics of every worker process."""
+        body, content_type = render_latest()
+        return Response(body, media_type=content_type)
+
+    app.include_router(api_router, prefix=settings.API_V1_PREFIX)
+    return app
+
+
+app = create_app()

@@ -1,0 +1,112 @@
+"""Request and response shapes for users, sessions and tokens."""
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field
+
+from app.models.user import Role
+
+
+def _lower(value: str) -> str:
+    return value.strip().lower()
+
+
+Email = Annotated[EmailStr, AfterValidator(_lower)]
+Password = Annotated[str, Field(min_length=1, max_length=128)]
+FullName = Annotated[str, Field(max_length=200)]
+
+
+class UserRead(BaseModel):
+    """A user as the API shows it."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    email: str
+    full_name: str
+    role: Role
+    is_active: bool
+    last_login: datetime | None
+    locked_until: datetime | None
+    created_at: datetime
+
+
+class UserCreate(BaseModel):
+    """An administrator creates an account."""
+
+    email: Email
+    password: Password
+    full_name: FullName = ""
+    role: Role = Role.STAFF
+
+
+class UserRegister(BaseModel):
+    """A customer registers."""
+
+    email: Email
+    password: Password
+    full_name: FullName = ""
+
+
+class UserUpdate(BaseModel):
+    """An administrator edits an account."""
+
+    email: Email | None = None
+    full_name: FullName | None = None
+
+
+class MeUpdate(BaseModel):
+    """A user edits their own account; a new password needs the current one."""
+
+    full_name: FullName | None = None
+    current_password: Password | None = None
+    new_password: Password | None = None
+
+
+class RoleChange(BaseModel):
+    """A new role for a user."""
+
+    role: Role
+
+
+class PasswordReset(BaseModel):
+    """A new password set by an administrator."""
+
+    new_password: Password
+
+
+class TokenResponse(BaseModel):
+    """Tokens handed out by login and refresh."""
+
+    access_token: str
+    token_type: str = "bearer"
+    expires_in: int = Field(description="Lifetime of the access token in seconds.")
+    refresh_token: str
+    refresh_expires_in: int = Field(description="Seconds until the session's refresh ends.")
+
+
+class RefreshRequest(BaseModel):
+    """A refresh token to trade for a new pair."""
+
+    refresh_token: str = Field(min_length=1, max_length=200)
+
+
+class SessionRead(BaseModel):
+    """An open login session."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    user_id: int
+    created_at: datetime
+    last_seen_at: datetime
+    expires_at: datetime
+    ip_address: str | None
+    user_agent: str | None
+
+
+class RevokedCount(BaseModel):
+    """How many sessions a revocation ended."""
+
+    revoked: int

@@ -1,0 +1,189 @@
+"""Logging in and out, refresh-token rotation and resolving the caller of a request."""
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from app.core.config import get_settings
+from app.core.errors import (
+    AccountLockedError,
+    AuthenticationError,
+    LoginFailedError,
+    RefreshTokenReusedError,
+)
+from app.core.security import (
+    create_access_token,
+    decode_access_token,
+    dummy_password_hash,
+    get_password_hash,
+    hash_token,
+    new_refresh_token,
+    password_needs_rehash,
+    verify_password,
+)
+from app.crud.crud_session import session_crud
+from app.crud.crud_user import user_crud
+from app.models.mixins import utcnow
+from app.models.user import User, UserSession
+
+logger = logging.getLogger("app.auth")
+
+REVOKED_LOGOUT = "logout"
+REVOKED_REFRESH_REUSE = "refresh_token_reuse"
+
+
+@dataclass(frozen=True)
+class ClientInfo:
+    """Where a request comes from."""
+
+    ip_address: str | None = None
+    user_agent: str | None = None
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    """What a successful login or refresh hands out."""
+
+    access_token: str
+    expires_in: int
+    refresh_token: str
+    refresh_expires_in: int
+    session_id: str
+
+
+def login(db: Session, email: str, password: str, client: ClientInfo) -> TokenPair:
+    """Check the credentials, apply the lockout policy and open a session."""
+    settings = get_settings()
+    now = utcnow()
+    normalized = email.strip().lower()
+    user = user_crud.get_by_email(db, email=normalized)
+    if user is None:
+        verify_password(password, dummy_password_hash())
+        _log_failure(normalized, client, "unknown email")
+        raise LoginFailedError("Incorrect email or password.")
+    if user.is_locked(now):
+        _log_failure(normalized, client, "account locked")
+        raise _locked_error(user, now)
+    if not verify_password(password, user.hashed_password):
+        user.failed_login_attempts += 1
+        user.last_failed_login = now
+        if user.failed_login_attempts >= settings.MAX_FAILED_LOGINS:
+            user.locked_until = now + timedelta(minutes=settings.LOCKOUT_MINUTES)
+            user.failed_login_attempts = 0
+            db.flush()
+            _log_failure(normalized, client, "wrong password; account locked")
+            raise _locked_error(user, now)
+        db.flush()
+        _log_failure(normalized, client, "wrong password")
+        raise LoginFailedError(
+            "Incorrect email or password.",
+            attempts_remaining=settings.MAX_FAILED_LOGINS - user.failed_login_attempts,
+        )
+    if not user.is_active:
+        _log_failure(normalized, client, "account deactivated")
+        raise AuthenticationError("This account is deactivated; ask an administrator.")
+    user.failed_login_attempts = 0
+    user.locked_until = None
+    user.last_login = now
+    if password_needs_rehash(user.hashed_password):
+        user.hashed_password = get_password_hash(password)
+    session = UserSession(
+        user_id=user.id,
+        expires_at=now + timedelta(days=settings.REFRESH_TOKEN_EXPIRE_DAYS),
+        ip_address=client.ip_address,
+        user_agent=(client.user_agent or "")[:300] or None,
+    )
+    db.add(session)
+    db.flush()
+    logger.info(
+        "login succeeded", extra={"email": normalized, "client_ip": client.ip_address}
+    )
+    return _issue(db, user, session, now)
+
+
+def refresh(db: Session, refresh_token: str) -> TokenPair:
+    """Trade a refresh token for a new pair; a reused token revokes its session."""
+    now = utcnow()
+    stored = session_crud.get_refresh_token(db, hash_token(refresh_token))
+    if stored is None:
+        raise AuthenticationError("Refresh token is not valid.")
+    session = stored.session
+    user = session.user
+    if stored.used_at is not None:
+        if session.revoked_at is None:
+            session.revoked_at = now
+            session.revoked_reason = REVOKED_REFRESH_REUSE
+            db.flush()
+            logger.warning(
+                "refresh token reused; session revoked",
+                extra={"session_id": session.id, "email": user.email},
+            )
+        raise RefreshTokenReusedError(
+            "Refresh token was already used; the session is revoked, log in again."
+        )
+    if not session.is_open(now) or not user.is_active:
+        raise AuthenticationError("Session has ended; log in again.")
+    stored.used_at = now
+    session.last_seen_at = now
+    db.flush()
+    return _issue(db, user, session, now)
+
+
+def logout(db: Session, session: UserSession) -> None:
+    """End ``session``: its access and refresh tokens stop working."""
+    if session.revoked_at is None:
+        session.revoked_at = utcnow()
+        session.revoked_reason = REVOKED_LOGOUT
+        db.flush()
+
+
+def authenticate_token(db: Session, token: str) -> tuple[User, UserSession]:
+    """The active user and open session behind an access token."""
+    claims = decode_access_token(token)
+    if claims is None:
+        raise AuthenticationError("Access token is missing, malformed, expired or not ours.")
+    session = session_crud.get_with_user(db, claims.session_id, claims.user_id)
+    now = utcnow()
+    if session is None or not session.is_open(now):
+        raise AuthenticationError("Session has ended; log in again.")
+    if not session.user.is_active:
+        raise AuthenticationError("This account is deactivated; ask an administrator.")
+    return session.user, session
+
+
+def _issue(db: Session, user: User, session: UserSession, now: datetime) -> TokenPair:
+    token = new_refresh_token()
+    session_crud.add_refresh_token(db, session.id, hash_token(token))
+    access, lifetime = create_access_token(user.id, session.id, user.role)
+    return TokenPair(
+        access_token=access,
+        expires_in=lifetime,
+        refresh_token=token,
+        refresh_expires_in=max(0, int((session.expires_at - now).total_seconds())),
+        session_id=session.id,
+    )
+
+
+def _locked_error(user: User, now: datetime) -> AccountLockedError:
+    assert user.locked_until is not None
+    seconds = max(1, int((user.locked_until - now).total_seconds()))
+    minutes = -(-seconds // 60)
+    return AccountLockedError(
+        f"Account locked after {get_settings().MAX_FAILED_LOGINS} failed logins in a row; "
+        f"try again in {minutes} minute{'s' if minutes != 1 else ''} "
+        "or ask an administrator to unlock it.",
+        headers={"Retry-After": str(seconds)},
+        locked_until=user.locked_until.isoformat(),
+    )
+
+
+def _log_failure(email: str, client: ClientInfo, reason: str) -> None:
+    logger.warning(
+        "authentication failed for %s from %s: %s",
+        email,
+        client.ip_address or "unknown",
+        reason,
+        extra={"email": email, "client_ip": client.ip_address, "reason": reason},
+    )

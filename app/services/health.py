@@ -1,0 +1,50 @@
+"""Checks of the service's dependencies."""
+
+import logging
+import time
+
+from redis.exceptions import RedisError
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from app.core.cache import get_redis
+from app.core.database import engine
+from app.schemas.health import DependencyHealth
+
+logger = logging.getLogger("app.health")
+
+
+def check_database() -> DependencyHealth:
+    """Run ``SELECT 1`` on a pooled connection."""
+    started = time.perf_counter()
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except SQLAlchemyError as exc:
+        logger.warning("database health check failed: %s", type(exc).__name__)
+        return DependencyHealth(status="unavailable", error=_describe(exc))
+    return DependencyHealth(status="ok", latency_ms=_elapsed_ms(started))
+
+
+def check_redis() -> DependencyHealth:
+    """PING Redis, when it is configured."""
+    client = get_redis()
+    if client is None:
+        return DependencyHealth(status="not_configured")
+    started = time.perf_counter()
+    try:
+        client.ping()
+    except RedisError as exc:
+        logger.warning("redis health check failed: %s", type(exc).__name__)
+        return DependencyHealth(status="unavailable", error=_describe(exc))
+    return DependencyHealth(status="ok", latency_ms=_elapsed_ms(started))
+
+
+def _elapsed_ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 3)
+
+
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, SQLAlchemyError) and getattr(exc, "orig", None) is not None:
+        exc = exc.orig  # type: ignore[assignment]
+    return type(exc).__name__

@@ -1,0 +1,230 @@
+"""User management: registration, accounts, roles, lockouts, passwords and sessions."""
+
+from collections.abc import Sequence
+
+from sqlalchemy.orm import Session
+
+from app.core.errors import ConflictError, InvalidRequestError, NotFoundError
+from app.core.security import get_password_hash, verify_password
+from app.crud.crud_session import session_crud
+from app.crud.crud_user import user_crud
+from app.models.mixins import utcnow
+from app.models.user import Role, User, UserSession
+from app.services import audit
+from app.services.audit import Actor
+from app.services.passwords import check_password_policy
+
+REVOKED_BY_ADMIN = "revoked_by_admin"
+REVOKED_PASSWORD_CHANGE = "password_changed"
+REVOKED_DEACTIVATED = "account_deactivated"
+
+
+def get_user(db: Session, user_id: int) -> User:
+    """The user with ``user_id``, or a 404."""
+    user = user_crud.get(db, user_id)
+    if user is None:
+        raise NotFoundError(f"User {user_id} does not exist.")
+    return user
+
+
+def get_user_by_email(db: Session, email: str) -> User:
+    """The user with ``email``, or a 404."""
+    user = user_crud.get_by_email(db, email=email)
+    if user is None:
+        raise NotFoundError(f"No user has the email {email.strip().lower()}.")
+    return user
+
+
+def create_user(
+    db: Session,
+    actor: Actor,
+    *,
+    email: str,
+    password: str,
+    role: Role,
+    full_name: str = "",
+) -> User:
+    """Create an account after checking the email is free and the password is acceptable."""
+    normalized = email.strip().lower()
+    check_password_policy(password, email=normalized)
+    if user_crud.get_by_email(db, email=normalized) is not None:
+        raise ConflictError(f"A user with the email {normalized} already exists.", field="email")
+    user = user_crud.add(
+        db,
+        User(
+            email=normalized,
+            full_name=full_name.strip(),
+            hashed_password=get_password_hash(password),
+            role=role.value,
+            is_active=True,
+            failed_login_attempts=0,
+        ),
+    )
+    audit.record(db, actor, "user.created", "user", user.id, email=normalized, role=role.value)
+    return user
+
+
+def register_customer(db: Session, *, email: str, password: str, full_name: str) -> User:
+    """Self-registration: a new account with the customer role."""
+    actor = Actor(user_id=None, label=email.strip().lower())
+    return create_user(
+        db, actor, email=email, password=password, role=Role.CUSTOMER, full_name=full_name
+    )
+
+
+def update_user(
+    db: Session,
+    actor: Actor,
+    user: User,
+    *,
+    email: str | None = None,
+    full_name: str | None = None,
+) -> User:
+    """Change a user's email or name."""
+    changes: dict[str, str] = {}
+    if email is not None and email.strip().lower() != user.email:
+        normalized = email.strip().lower()
+        if user_crud.get_by_email(db, email=normalized) is not None:
+            raise ConflictError(f"A user with the email {normalized} already exists.", field="email")
+        changes["email"] = normalized
+        user.email = normalized
+    if full_name is not None and full_name.strip() != user.full_name:
+        changes["full_name"] = full_name.strip()
+        user.full_name = full_name.strip()
+    if changes:
+        db.flush()
+        audit.record(db, actor, "user.updated", "user", user.id, **changes)
+    return user
+
+
+def list_users(
+    db: Session,
+    *,
+    offset: int,
+    limit: int,
+    role: Role | None = None,
+    is_active: bool | None = None,
+    search: str | None = None,
+) -> tuple[Sequence[User], int]:
+    """A page of users and the total that matched."""
+    return user_crud.list(
+        db,
+        offset=offset,
+        limit=limit,
+        role=role.value if role else None,
+        is_active=is_active,
+        search=search,
+    )
+
+
+def change_own_password(
+    db: Session,
+    actor: Actor,
+    user: User,
+    *,
+    current_password: str,
+    new_password: str,
+    keep_session_id: str | None = None,
+) -> None:
+    """A user changes their password; their other sessions end."""
+    if not verify_password(current_password, user.hashed_password):
+        raise InvalidRequestError("The current password is not correct.", field="current_password")
+    _set_password(db, user, new_password, keep_session_id=keep_session_id)
+    audit.record(db, actor, "user.password_changed", "user", user.id)
+
+
+def reset_password(db: Session, actor: Actor, user: User, new_password: str) -> None:
+    """An administrator or operator sets a new password; every session of the user ends."""
+    _set_password(db, user, new_password)
+    user.failed_login_attempts = 0
+    user.locked_until = None
+    audit.record(db, actor, "user.password_reset", "user", user.id)
+
+
+def _set_password(
+    db: Session, user: User, new_password: str, *, keep_session_id: str | None = None
+) -> None:
+    check_password_policy(new_password, email=user.email)
+    now = utcnow()
+    user.hashed_password = get_password_hash(new_password)
+    user.password_changed_at = now
+    session_crud.revoke_all(
+        db, user_id=user.id, now=now, reason=REVOKED_PASSWORD_CHANGE, keep_id=keep_session_id
+    )
+    db.flush()
+
+
+def change_role(db: Session, actor: Actor, user: User, role: Role) -> User:
+    """Give ``user`` another role; the last active admin keeps theirs."""
+    if role.value == user.role:
+        return user
+    if user.role == Role.ADMIN.value and user.is_active:
+        _keep_an_admin(db, "demote")
+    previous = user.role
+    user.role = role.value
+    db.flush()
+    audit.record(db, actor, "user.role_changed", "user", user.id, old=previous, new=role.value)
+    return user
+
+
+def deactivate(db: Session, actor: Actor, user: User) -> User:
+    """Switch an account off and end its sessions; the last active admin stays."""
+    if not user.is_active:
+        return user
+    if user.role == Role.ADMIN.value:
+        _keep_an_admin(db, "deactivate")
+    user.is_active = False
+    session_crud.revoke_all(db, user_id=user.id, now=utcnow(), reason=REVOKED_DEACTIVATED)
+    db.flush()
+    audit.record(db, actor, "user.deactivated", "user", user.id)
+    return user
+
+
+def activate(db: Session, actor: Actor, user: User) -> User:
+    """Switch an account back on."""
+    if user.is_active:
+        return user
+    user.is_active = True
+    db.flush()
+    audit.record(db, actor, "user.activated", "user", user.id)
+    return user
+
+
+def unlock(db: Session, actor: Actor, user: User) -> User:
+    """Lift a lockout and forget the failed attempts."""
+    was_locked = user.is_locked(utcnow())
+    user.locked_until = None
+    user.failed_login_attempts = 0
+    db.flush()
+    audit.record(db, actor, "user.unlocked", "user", user.id, was_locked=was_locked)
+    return user
+
+
+def list_sessions(db: Session, user_id: int | None = None) -> Sequence[UserSession]:
+    """Open sessions of one user, or of everyone."""
+    return session_crud.list_open(db, now=utcnow(), user_id=user_id)
+
+
+def revoke_session(db: Session, actor: Actor, user: User, session_id: str) -> UserSession:
+    """End one session of ``user``."""
+    session = session_crud.get(db, session_id)
+    if session is None or session.user_id != user.id:
+        raise NotFoundError(f"User {user.id} has no session {session_id}.")
+    if session.revoked_at is None:
+        session.revoked_at = utcnow()
+        session.revoked_reason = REVOKED_BY_ADMIN
+        db.flush()
+        audit.record(db, actor, "session.revoked", "user", user.id, session_id=session_id)
+    return session
+
+
+def revoke_all_sessions(db: Session, actor: Actor, user: User) -> int:
+    """End every session of ``user``; how many were open."""
+    count = session_crud.revoke_all(db, user_id=user.id, now=utcnow(), reason=REVOKED_BY_ADMIN)
+    audit.record(db, actor, "session.revoked_all", "user", user.id, count=count)
+    return count
+
+
+def _keep_an_admin(db: Session, verb: str) -> None:
+    if user_crud.count_active_admins(db) <= 1:
+        raise ConflictError(f"Cannot {verb} the last active admin; make another admin first.")
