@@ -1,0 +1,76 @@
+# Two commands on a fresh clone: `make run` and `make test`. See README.md.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+HOST ?= 127.0.0.1
+PORT ?= 8000
+WORKERS ?= 1
+UV ?= $(shell command -v uv 2>/dev/null || echo $(CURDIR)/.tools/bin/uv)
+VENV := $(CURDIR)/.venv
+BIN := $(VENV)/bin
+PYTEST_ARGS ?=
+
+# uv uses the Python found here and never downloads one.
+export UV_PYTHON_DOWNLOADS := never
+export UV_PYTHON := $(PYTHON)
+
+.PHONY: help uv install install-dev run migrate bootstrap serve lint typecheck format \
+        test test-all test-sqlite test-postgres services clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+uv: ## Install uv (into .tools/) when it is not on PATH
+	@if [ ! -x "$(UV)" ]; then \
+		echo "Installing uv into .tools/ ..."; \
+		$(PYTHON) -m venv $(CURDIR)/.tools && $(CURDIR)/.tools/bin/python -m pip install -q uv; \
+	fi
+
+install: uv ## Install the service and its locked dependencies into .venv
+	@$(UV) sync --frozen --no-dev --inexact
+
+install-dev: uv ## Install the service with the test and lint tools
+	@$(UV) sync --frozen
+
+migrate: install ## Migrate the database to the newest schema
+	@$(BIN)/dfims db upgrade
+
+bootstrap: migrate ## Create the first admin when there is none
+	@$(BIN)/dfims bootstrap
+
+run: bootstrap ## Install, migrate, create the first admin and serve on http://$(HOST):$(PORT)
+	@echo "Serving on http://$(HOST):$(PORT) (API docs at /docs); Ctrl-C stops."
+	@$(BIN)/dfims serve --host $(HOST) --port $(PORT) --workers $(WORKERS)
+
+format: install-dev ## Format the code
+	@$(BIN)/ruff format app tests migrations
+	@$(BIN)/ruff check --fix app tests migrations
+
+lint: install-dev ## ruff
+	@$(BIN)/ruff check app tests migrations
+	@$(BIN)/ruff format --check app tests migrations
+
+typecheck: install-dev ## mypy (strict on app/)
+	@$(BIN)/mypy
+
+test: lint typecheck ## The suite that needs nothing but Python (SQLite)
+	@$(BIN)/pytest -m "not postgres and not redis" $(PYTEST_ARGS)
+
+services: ## Start PostgreSQL and Redis on this machine when they are not running
+	@scripts/ci/services.sh
+
+test-sqlite: install-dev services
+	@TEST_DATABASE=sqlite $(BIN)/pytest $(PYTEST_ARGS)
+
+test-postgres: install-dev services
+	@TEST_DATABASE=postgres $(BIN)/pytest $(PYTEST_ARGS)
+
+test-all: lint typecheck services ## Everything: lint, types, the suite on SQLite and on PostgreSQL, with Redis
+	@echo "== suite on SQLite (with Redis) =="
+	@TEST_DATABASE=sqlite $(BIN)/pytest $(PYTEST_ARGS)
+	@echo "== suite on PostgreSQL (with Redis) =="
+	@TEST_DATABASE=postgres $(BIN)/pytest $(PYTEST_ARGS)
+
+clean: ## Remove the virtual environment and caches (keeps data/ and logs/)
+	rm -rf .venv .tools .mypy_cache .ruff_cache .pytest_cache
