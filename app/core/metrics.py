@@ -62,7 +62,7 @@ def forget_dead_processes() -> None:
     for path in folder.iterdir():
         match = _LIVE_FILE.match(path.name)
         if match and not _pid_alive(int(match.group(1))):
-            multiprocess.mark_process_dead(int(match.group(1)), str(folder))
+            multiprocess.mark_process_dead(int(match.group(1)), str(folder))  # type: ignore[no-untyped-call]
 
 
 def _pid_alive(pid: int) -> bool:
@@ -80,5 +80,5 @@ def render_latest() -> tuple[bytes, str]:
     if multiprocess_dir() is None:
         return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
     registry = CollectorRegistry()
-    multiprocess.MultiProcessCollector(registry)
+    multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
     return generate_latest(registry), CONTENT_TYPE_LATEST

@@ -6,11 +6,13 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import text
 
 from app.core.config import PROJECT_ROOT
 from app.core.database import engine
 
 ALEMBIC_INI = PROJECT_ROOT / "alembic.ini"
+MIGRATION_LOCK = 0x0DF1_0001
 
 
 def alembic_config() -> Config:
@@ -21,8 +23,10 @@ def alembic_config() -> Config:
 
 
 def upgrade(revision: str = "head") -> None:
-    """Migrate the database to ``revision``."""
+    """Migrate the database to ``revision``; replicas starting together take turns."""
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         config = alembic_config()
         config.attributes["connection"] = connection
         command.upgrade(config, revision)

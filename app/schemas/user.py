@@ -80,7 +80,7 @@ class TokenResponse(BaseModel):
     """Tokens handed out by login and refresh."""
 
     access_token: str
-    token_type: str = "bearer"
+    token_type: str = "bearer"  # noqa: S105
     expires_in: int = Field(description="Lifetime of the access token in seconds.")
     refresh_token: str
     refresh_expires_in: int = Field(description="Seconds until the session's refresh ends.")

@@ -97,9 +97,7 @@ def login(db: Session, email: str, password: str, client: ClientInfo) -> TokenPa
     )
     db.add(session)
     db.flush()
-    logger.info(
-        "login succeeded", extra={"email": normalized, "client_ip": client.ip_address}
-    )
+    logger.info("login succeeded", extra={"email": normalized, "client_ip": client.ip_address})
     return _issue(db, user, session, now)
 
 

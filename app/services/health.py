@@ -45,6 +45,5 @@ def _elapsed_ms(started: float) -> float:
 
 
 def _describe(exc: Exception) -> str:
-    if isinstance(exc, SQLAlchemyError) and getattr(exc, "orig", None) is not None:
-        exc = exc.orig  # type: ignore[assignment]
-    return type(exc).__name__
+    original = getattr(exc, "orig", None)
+    return type(original if isinstance(original, Exception) else exc).__name__

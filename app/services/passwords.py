@@ -6,10 +6,27 @@ from app.core.errors import InvalidRequestError
 MAX_PASSWORD_LENGTH = 128
 COMMON_PASSWORDS = frozenset(
     {
-        "password", "password1", "password123", "passw0rd", "123456789012", "1234567890",
-        "qwertyuiop", "qwerty123456", "letmein12345", "iloveyou1234", "welcome12345",
-        "administrator", "admin1234567", "changeme1234", "abc123456789", "trustno1trustno1",
-        "dried fruits", "driedfruits1", "000000000000", "111111111111", "aaaaaaaaaaaa",
+        "password",
+        "password1",
+        "password123",
+        "passw0rd",
+        "123456789012",
+        "1234567890",
+        "qwertyuiop",
+        "qwerty123456",
+        "letmein12345",
+        "iloveyou1234",
+        "welcome12345",
+        "administrator",
+        "admin1234567",
+        "changeme1234",
+        "abc123456789",
+        "trustno1trustno1",
+        "dried fruits",
+        "driedfruits1",
+        "000000000000",
+        "111111111111",
+        "aaaaaaaaaaaa",
     }
 )
 

@@ -15,7 +15,7 @@ from app.services.audit import Actor
 from app.services.passwords import check_password_policy
 
 REVOKED_BY_ADMIN = "revoked_by_admin"
-REVOKED_PASSWORD_CHANGE = "password_changed"
+REVOKED_PASSWORD_CHANGE = "password_changed"  # noqa: S105
 REVOKED_DEACTIVATED = "account_deactivated"
 
 
@@ -85,7 +85,9 @@ def update_user(
     if email is not None and email.strip().lower() != user.email:
         normalized = email.strip().lower()
         if user_crud.get_by_email(db, email=normalized) is not None:
-            raise ConflictError(f"A user with the email {normalized} already exists.", field="email")
+            raise ConflictError(
+                f"A user with the email {normalized} already exists.", field="email"
+            )
         changes["email"] = normalized
         user.email = normalized
     if full_name is not None and full_name.strip() != user.full_name:

@@ -72,9 +72,7 @@ def list_users(
     return Page[UserRead](items=items, total=total, limit=limit, offset=offset)
 
 
-@router.post(
-    "", status_code=status.HTTP_201_CREATED, responses=responses(401, 403, 409, 422)
-)
+@router.post("", status_code=status.HTTP_201_CREATED, responses=responses(401, 403, 409, 422))
 def create_user(body: UserCreate, caller: UserManager, db: DbSession) -> UserRead:
     """Create an account with any role."""
     user = users.create_user(
