@@ -51,7 +51,11 @@ class CRUDSession:
         """Revoke the open sessions of ``user_id`` but ``keep_id``; how many there were."""
         query = (
             update(UserSession)
-            .where(UserSession.user_id == user_id, UserSession.revoked_at.is_(None))
+            .where(
+                UserSession.user_id == user_id,
+                UserSession.revoked_at.is_(None),
+                UserSession.expires_at > now,
+            )
             .values(revoked_at=now, revoked_reason=reason)
             .execution_options(synchronize_session="fetch")
         )

@@ -40,18 +40,23 @@ class CRUDUser:
         if is_active is not None:
             query = query.where(User.is_active == is_active)
         if search:
-            pattern = f"%{search.lower()}%"
+            needle = search.lower()
             query = query.where(
-                or_(func.lower(User.email).like(pattern), func.lower(User.full_name).like(pattern))
+                or_(
+                    func.lower(User.email).contains(needle, autoescape=True),
+                    func.lower(User.full_name).contains(needle, autoescape=True),
+                )
             )
         total = db.scalar(select(func.count()).select_from(query.subquery())) or 0
         rows = db.scalars(query.order_by(User.id).offset(offset).limit(limit)).all()
         return rows, total
 
-    def count_active_admins(self, db: Session) -> int:
-        """How many active admins there are."""
-        query = select(func.count()).where(User.role == "admin", User.is_active.is_(True))
-        return db.scalar(query) or 0
+    def count_active_admins(self, db: Session, *, lock: bool = False) -> int:
+        """How many active admins there are; ``lock`` holds their rows until commit."""
+        query = select(User.id).where(User.role == "admin", User.is_active.is_(True))
+        if lock:
+            query = query.with_for_update()
+        return len(db.scalars(query).all())
 
     def add(self, db: Session, user: User) -> User:
         """Stage a new user and give it an id."""

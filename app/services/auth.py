@@ -66,12 +66,15 @@ def login(db: Session, email: str, password: str, client: ClientInfo) -> TokenPa
     if user.is_locked(now):
         _log_failure(normalized, client, "account locked")
         raise _locked_error(user, now)
+    if user.locked_until is not None:
+        # The lockout ran out: the count of failures starts again.
+        user.locked_until = None
+        user.failed_login_attempts = 0
     if not verify_password(password, user.hashed_password):
         user.failed_login_attempts += 1
         user.last_failed_login = now
         if user.failed_login_attempts >= settings.MAX_FAILED_LOGINS:
             user.locked_until = now + timedelta(minutes=settings.LOCKOUT_MINUTES)
-            user.failed_login_attempts = 0
             db.flush()
             _log_failure(normalized, client, "wrong password; account locked")
             raise _locked_error(user, now)

@@ -228,5 +228,5 @@ def revoke_all_sessions(db: Session, actor: Actor, user: User) -> int:
 
 
 def _keep_an_admin(db: Session, verb: str) -> None:
-    if user_crud.count_active_admins(db) <= 1:
+    if user_crud.count_active_admins(db, lock=True) <= 1:
         raise ConflictError(f"Cannot {verb} the last active admin; make another admin first.")

@@ -1,0 +1,33 @@
+"""The password policy."""
+
+import pytest
+
+from app.core.errors import InvalidRequestError
+from app.core.security import generate_password
+from app.services.passwords import check_password_policy
+
+
+@pytest.mark.parametrize(
+    ("password", "reason"),
+    [
+        ("short", "at least 12"),
+        ("elevenchars", "at least 12"),
+        ("x" * 129, "at most 128"),
+        ("Qwerty123456", "too common"),
+        ("aaaaaaaaaaaaaaaa", "too common"),
+        ("ababababababab", "too common"),
+        ("my-jdoe-login-pass", "email"),
+    ],
+)
+def test_weak_passwords_are_refused(password: str, reason: str) -> None:
+    with pytest.raises(InvalidRequestError, match=reason):
+        check_password_policy(password, email="jdoe@example.com")
+
+
+def test_good_password_passes() -> None:
+    check_password_policy("correct horse battery staple", email="jdoe@example.com")
+
+
+def test_generated_passwords_meet_the_policy() -> None:
+    for _ in range(50):
+        check_password_policy(generate_password(), email="admin@example.com")
