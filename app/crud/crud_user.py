@@ -1,8 +1,9 @@
 """Queries on users."""
 
 from collections.abc import Sequence
+from datetime import datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.models.user import User
@@ -57,6 +58,17 @@ class CRUDUser:
         if lock:
             query = query.with_for_update()
         return len(db.scalars(query).all())
+
+    def count_failed_login(self, db: Session, user: User, now: datetime) -> int:
+        """Add one failed login to ``user`` in a single statement; the new count."""
+        count = db.scalar(
+            update(User)
+            .where(User.id == user.id)
+            .values(failed_login_attempts=User.failed_login_attempts + 1, last_failed_login=now)
+            .returning(User.failed_login_attempts)
+            .execution_options(synchronize_session="fetch")
+        )
+        return int(count or 0)
 
     def add(self, db: Session, user: User) -> User:
         """Stage a new user and give it an id."""

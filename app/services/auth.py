@@ -70,20 +70,16 @@ def login(db: Session, email: str, password: str, client: ClientInfo) -> TokenPa
         # The lockout ran out: the count of failures starts again.
         user.locked_until = None
         user.failed_login_attempts = 0
+        db.flush()
     if not verify_password(password, user.hashed_password):
-        user.failed_login_attempts += 1
-        user.last_failed_login = now
-        if user.failed_login_attempts >= settings.MAX_FAILED_LOGINS:
+        failures = user_crud.count_failed_login(db, user, now)
+        if failures >= settings.MAX_FAILED_LOGINS:
             user.locked_until = now + timedelta(minutes=settings.LOCKOUT_MINUTES)
             db.flush()
             _log_failure(normalized, client, "wrong password; account locked")
             raise _locked_error(user, now)
-        db.flush()
         _log_failure(normalized, client, "wrong password")
-        raise LoginFailedError(
-            "Incorrect email or password.",
-            attempts_remaining=settings.MAX_FAILED_LOGINS - user.failed_login_attempts,
-        )
+        raise LoginFailedError("Incorrect email or password.")
     if not user.is_active:
         _log_failure(normalized, client, "account deactivated")
         raise AuthenticationError("This account is deactivated; ask an administrator.")
