@@ -47,7 +47,10 @@ class RequestContextMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         except Exception:
-            logger.exception("unhandled error", extra={"path": scope.get("path")})
+            logger.exception(
+                "unhandled error",
+                extra={"path": scope.get("path"), "user_id": scope.get("state", {}).get("user_id")},
+            )
             if response_started:
                 raise
             status = 500

@@ -68,6 +68,13 @@ class Settings(BaseSettings):
     CORS_ORIGINS: list[str] = []
     FORWARDED_ALLOW_IPS: str = "127.0.0.1"
 
+    @field_validator("REDIS_URL")
+    @classmethod
+    def _redis_scheme(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return value or None
+
     @field_validator("LOG_LEVEL", mode="before")
     @classmethod
     def _upper_log_level(cls, value: object) -> object:

@@ -6,7 +6,14 @@ import pytest
 
 from app.core.config import ConfigurationError, Settings
 
-SETTING_NAMES = ("SECRET_KEY", "ENVIRONMENT", "DATABASE_URL", "DB_POOL_SIZE", "LOG_LEVEL")
+SETTING_NAMES = (
+    "SECRET_KEY",
+    "ENVIRONMENT",
+    "DATABASE_URL",
+    "DB_POOL_SIZE",
+    "LOG_LEVEL",
+    "REDIS_URL",
+)
 
 
 @pytest.fixture
@@ -59,3 +66,14 @@ def test_defaults_run_a_newcomers_copy(clean_env: pytest.MonkeyPatch) -> None:
     assert settings.MAX_FAILED_LOGINS == 5
     assert settings.LOCKOUT_MINUTES == 15
     assert 0 < settings.DB_POOL_TIMEOUT <= 5
+
+
+def test_malformed_redis_url_is_refused(clean_env: pytest.MonkeyPatch) -> None:
+    clean_env.setenv("REDIS_URL", "localhost:6379")
+    with pytest.raises(ValueError, match="redis://"):
+        Settings(_env_file=None)
+
+
+def test_empty_redis_url_means_not_configured(clean_env: pytest.MonkeyPatch) -> None:
+    clean_env.setenv("REDIS_URL", "")
+    assert Settings(_env_file=None).REDIS_URL is None
