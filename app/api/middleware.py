@@ -5,6 +5,7 @@ import re
 import time
 import uuid
 
+from starlette.routing import BaseRoute, Match, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.problems import problem_response
@@ -95,7 +96,7 @@ def _incoming_request_id(scope: Scope) -> str | None:
 
 def _route_template(scope: Scope) -> str:
     """The matched route's path template with every router prefix, e.g. /api/v1/users/{user_id}."""
-    route = scope.get("route")
+    route = scope.get("route") or _top_level_route(scope)
     template = getattr(route, "path_format", None) or getattr(route, "path", None)
     if not isinstance(template, str):
         return UNMATCHED_ROUTE
@@ -108,3 +109,11 @@ def _route_template(scope: Scope) -> str:
     if rendered and path.endswith(rendered):
         return path[: len(path) - len(rendered)] + template
     return template
+
+
+def _top_level_route(scope: Scope) -> BaseRoute | None:
+    """The application's own route (docs, schema) that served ``scope``, if any."""
+    for route in getattr(scope.get("router"), "routes", ()):
+        if isinstance(route, Route) and route.matches(scope)[0] is Match.FULL:
+            return route
+    return None

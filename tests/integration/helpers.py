@@ -148,25 +148,6 @@ def pid_alive(pid: int) -> bool:
     return process_state(pid) not in (None, "Z")
 
 
-@contextlib.contextmanager
-def paused(pid: int, timeout: float = 10.0) -> Iterator[None]:
-    """Stop ``pid`` (SIGSTOP) for the block and resume it (SIGCONT) afterwards.
-
-    Keep the block short: uvicorn's supervisor replaces a worker that misses its health pings
-    for 5 seconds.
-    """
-    os.kill(pid, signal.SIGSTOP)
-    try:
-        deadline = time.monotonic() + timeout
-        while process_state(pid) not in ("T", "t"):
-            if time.monotonic() > deadline:
-                raise AssertionError(f"process {pid} did not stop")
-            time.sleep(0.01)
-        yield
-    finally:
-        os.kill(pid, signal.SIGCONT)
-
-
 @dataclass
 class Server:
     """A running ``dfims serve``."""

@@ -2,6 +2,9 @@
 
 from typing import Any
 
+from fastapi.testclient import TestClient
+from prometheus_client import REGISTRY
+
 from app.api.middleware import UNMATCHED_ROUTE, _route_template
 
 
@@ -35,3 +38,14 @@ def test_full_template_stays_as_it_is() -> None:
 
 def test_unmatched_request_has_one_bounded_label() -> None:
     assert _route_template(_scope("/wp-admin/login.php", None)) == UNMATCHED_ROUTE
+
+
+def test_docs_pages_are_labelled_by_their_path(client: TestClient) -> None:
+    before = REGISTRY.get_sample_value(
+        "api_requests_total", {"method": "GET", "route": "/docs", "status": "200"}
+    )
+    assert client.get("/docs").status_code == 200
+    after = REGISTRY.get_sample_value(
+        "api_requests_total", {"method": "GET", "route": "/docs", "status": "200"}
+    )
+    assert (after or 0) - (before or 0) == 1
