@@ -1,6 +1,7 @@
 """Test settings, a migrated database per run (SQLite, or PostgreSQL with TEST_DATABASE=postgres),
 a clean slate per test, and helpers to act as each role."""
 
+import importlib.util
 import os
 import shutil
 import tempfile
@@ -71,7 +72,7 @@ os.environ.pop("REDIS_URL", None)
 os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
 
 from fastapi.testclient import TestClient  # noqa: E402
-from sqlalchemy import delete  # noqa: E402
+from sqlalchemy import delete, text  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
 from app.core import migrations  # noqa: E402
@@ -98,13 +99,36 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     shutil.rmtree(_workdir, ignore_errors=True)
 
 
+def _ledger_guard_sqlite() -> list[str]:
+    """The migration's own SQLite triggers that keep the ledger append-only."""
+    path = next((ROOT / "migrations" / "versions").glob("*_0002_*.py"))
+    spec = importlib.util.spec_from_file_location("ledger_migration", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return list(module.LEDGER_GUARD_SQLITE)
+
+
+LEDGER_GUARD_SQLITE = _ledger_guard_sqlite()
+
+
 @pytest.fixture(autouse=True)
 def _clean_tables() -> Iterator[None]:
-    """Every test starts from empty tables."""
+    """Every test starts from empty tables (the ledger guard is lifted only for this)."""
     yield
+    tables = list(reversed(Base.metadata.sorted_tables))
     with engine.begin() as connection:
-        for table in reversed(Base.metadata.sorted_tables):
+        if USE_POSTGRES:
+            names = ", ".join(f'"{table.name}"' for table in tables)
+            connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            return
+        connection.execute(text("DROP TRIGGER IF EXISTS stock_movements_no_update"))
+        connection.execute(text("DROP TRIGGER IF EXISTS stock_movements_no_delete"))
+        for table in tables:
             connection.execute(delete(table))
+        for statement in LEDGER_GUARD_SQLITE:
+            connection.execute(text(statement))
 
 
 @pytest.fixture

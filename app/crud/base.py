@@ -1,0 +1,64 @@
+"""A thin generic data access layer for tables with an integer id."""
+
+from collections.abc import Sequence
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import InstrumentedAttribute
+
+from app.core.database import Base
+
+ModelT = TypeVar("ModelT", bound=Base)
+
+
+class CRUDBase(Generic[ModelT]):
+    """get, page through with filters and a text search, add."""
+
+    def __init__(self, model: type[ModelT], search: Sequence[InstrumentedAttribute[str]]) -> None:
+        self.model = model
+        self.search = search
+
+    def get(self, db: Session, item_id: int) -> ModelT | None:
+        """The row with ``item_id``, if any."""
+        return db.get(self.model, item_id)
+
+    def get_by(self, db: Session, **values: Any) -> ModelT | None:
+        """The row whose columns equal ``values``, if any."""
+        return db.scalar(select(self.model).filter_by(**values))
+
+    def page(
+        self,
+        db: Session,
+        *,
+        offset: int,
+        limit: int,
+        search: str | None = None,
+        where: Sequence[ColumnElement[bool]] = (),
+        query: Select[tuple[ModelT]] | None = None,
+        order_by: Sequence[Any] = (),
+    ) -> tuple[Sequence[ModelT], int]:
+        """A page of rows matching ``where`` and ``search``, and how many matched in all."""
+        statement = query if query is not None else select(self.model)
+        for condition in where:
+            statement = statement.where(condition)
+        if search:
+            needle = search.lower()
+            statement = statement.where(
+                or_(
+                    *(
+                        func.lower(column).contains(needle, autoescape=True)
+                        for column in self.search
+                    )
+                )
+            )
+        total = db.scalar(select(func.count()).select_from(statement.subquery())) or 0
+        ordering = order_by or (self.model.__table__.c.id,)
+        rows = db.scalars(statement.order_by(*ordering).offset(offset).limit(limit)).all()
+        return rows, total
+
+    def add(self, db: Session, item: ModelT) -> ModelT:
+        """Stage ``item`` and give it an id."""
+        db.add(item)
+        db.flush()
+        return item

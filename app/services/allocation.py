@@ -1,0 +1,152 @@
+"""FEFO allocation: reserve the earliest-expiring sellable stock, release it, issue it."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, joinedload
+
+from app.core.errors import ConflictError, InvalidRequestError
+from app.crud import crud_stock
+from app.models.inventory import MovementKind, Reservation, ReservationStatus, StockMovement
+from app.models.mixins import utcnow
+from app.services.catalog import products
+from app.services.stock import InsufficientStockError, MovementContext, check_quantity
+
+MAX_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class AllocationRequest:
+    """Reserve ``quantity`` of a product for ``reference``."""
+
+    product_id: int
+    quantity: Decimal
+    reference: str
+    min_shelf_life_days: int = 0
+    warehouse_id: int | None = None
+
+
+def reserve(
+    db: Session, request: AllocationRequest, today: date | None = None
+) -> list[Reservation]:
+    """Reserve FEFO across lots: all of the quantity, or nothing (InsufficientStockError).
+
+    Expired, quarantined and recalled lots never qualify, nor lots good for fewer than
+    ``min_shelf_life_days`` more days. Each lot's share is taken with a guarded UPDATE, so
+    concurrent reservations can never over-commit a lot; when a race empties a lot between
+    reading and reserving, the allocation looks again.
+    """
+    if request.quantity <= 0:
+        raise InvalidRequestError("A reservation needs a positive quantity.", field="quantity")
+    if not request.reference.strip():
+        raise InvalidRequestError("A reservation needs a reference.", field="reference")
+    product = products.get_active(db, request.product_id, "product_id")
+    check_quantity(product, request.quantity)
+    good_until = (today or date.today()) + timedelta(days=request.min_shelf_life_days)
+    reservations: list[Reservation] = []
+    remaining = request.quantity
+    for _ in range(MAX_ATTEMPTS):
+        levels = crud_stock.allocatable_levels(
+            db, product_id=product.id, good_until=good_until, warehouse_id=request.warehouse_id
+        )
+        raced = False
+        for level in levels:
+            take = min(remaining, level.on_hand - level.reserved)
+            if take <= 0:
+                continue
+            if not crud_stock.reserve(db, level_id=level.id, quantity=take):
+                raced = True
+                continue
+            reservation = Reservation(
+                reference=request.reference,
+                product_id=product.id,
+                lot_id=level.lot_id,
+                warehouse_id=level.warehouse_id,
+                quantity=take,
+                status=ReservationStatus.ACTIVE.value,
+            )
+            db.add(reservation)
+            reservations.append(reservation)
+            remaining -= take
+            if remaining == 0:
+                db.flush()
+                return reservations
+        if not raced:
+            break
+    reserved = request.quantity - remaining
+    raise InsufficientStockError(
+        f"Only {reserved} of {request.quantity} {product.unit} of {product.sku} can be "
+        f"reserved from lots good until at least {good_until}.",
+        available=str(reserved),
+        requested=str(request.quantity),
+    )
+
+
+def active_reservations(db: Session, reference: str) -> Sequence[Reservation]:
+    """The active reservations held for ``reference``, lots loaded."""
+    query = (
+        select(Reservation)
+        .options(joinedload(Reservation.lot))
+        .where(
+            Reservation.reference == reference,
+            Reservation.status == ReservationStatus.ACTIVE.value,
+        )
+        .order_by(Reservation.id)
+        .with_for_update(of=Reservation)
+    )
+    return db.scalars(query).all()
+
+
+def release(db: Session, reference: str) -> list[Reservation]:
+    """Let go of every active reservation of ``reference``."""
+    released = list(active_reservations(db, reference))
+    for reservation in released:
+        _settle(db, reservation, ReservationStatus.RELEASED)
+    db.flush()
+    return released
+
+
+def issue(db: Session, context: MovementContext, reference: str) -> list[StockMovement]:
+    """Ship every active reservation of ``reference``: issue movements out of their lots."""
+    reservations = active_reservations(db, reference)
+    if not reservations:
+        raise ConflictError(f"Nothing is reserved for {reference}.")
+    movements = []
+    for reservation in reservations:
+        _settle(db, reservation, ReservationStatus.ISSUED)
+        movement = StockMovement(
+            kind=MovementKind.ISSUE.value,
+            product_id=reservation.product_id,
+            lot_id=reservation.lot_id,
+            warehouse_id=reservation.warehouse_id,
+            quantity=-reservation.quantity,
+            reference=context.reference or reference,
+            reason=context.reason,
+            actor_id=context.actor.user_id,
+            actor_label=context.actor.label,
+        )
+        movements.append(crud_stock.add_movement(db, movement))
+    return movements
+
+
+def _settle(db: Session, reservation: Reservation, status: ReservationStatus) -> None:
+    level = crud_stock.get_level(
+        db,
+        product_id=reservation.product_id,
+        warehouse_id=reservation.warehouse_id,
+        lot_id=reservation.lot_id,
+    )
+    assert level is not None, "a reservation always has its level"
+    settle = (
+        crud_stock.issue_reserved if status is ReservationStatus.ISSUED else crud_stock.unreserve
+    )
+    if not settle(db, level_id=level.id, quantity=reservation.quantity):
+        raise ConflictError(
+            f"Reservation {reservation.id} no longer matches the stock of lot "
+            f"{reservation.lot.lot_code}; run 'dfims stock check'."
+        )
+    reservation.status = status.value
+    reservation.closed_at = utcnow()

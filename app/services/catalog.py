@@ -1,0 +1,148 @@
+"""Catalog rules: unique codes, existing references, audited changes, deactivation."""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.orm import Session
+
+from app.core.errors import ConflictError, InvalidRequestError, NotFoundError
+from app.crud.base import CRUDBase
+from app.crud.crud_catalog import category_crud, product_crud, supplier_crud, warehouse_crud
+from app.models.catalog import Category, Product, Supplier, UnitOfMeasure, Warehouse
+from app.models.inventory import StockLevel
+from app.services import audit
+from app.services.audit import Actor
+
+ModelT = TypeVar("ModelT", Category, Product, Supplier, Warehouse)
+
+
+@dataclass(frozen=True)
+class CatalogKind(Generic[ModelT]):
+    """One kind of catalog record: its table access, its name and its unique field."""
+
+    crud: CRUDBase[ModelT]
+    label: str
+    unique_field: str
+
+    def get(self, db: Session, item_id: int) -> ModelT:
+        """The record with ``item_id``, or a 404."""
+        item = self.crud.get(db, item_id)
+        if item is None:
+            raise NotFoundError(f"{self.label.capitalize()} {item_id} does not exist.")
+        return item
+
+    def get_active(self, db: Session, item_id: int, field: str) -> ModelT:
+        """The active record with ``item_id``, or a 422 naming ``field``."""
+        item = self.crud.get(db, item_id)
+        if item is None:
+            raise InvalidRequestError(
+                f"{self.label.capitalize()} {item_id} does not exist.", field=field
+            )
+        if not item.is_active:
+            raise InvalidRequestError(
+                f"{self.label.capitalize()} {item_id} is inactive.", field=field
+            )
+        return item
+
+    def page(
+        self,
+        db: Session,
+        *,
+        offset: int,
+        limit: int,
+        search: str | None,
+        is_active: bool | None,
+        where: Sequence[ColumnElement[bool]] = (),
+    ) -> tuple[Sequence[ModelT], int]:
+        """A page of records, optionally only active or inactive ones."""
+        conditions = list(where)
+        if is_active is not None:
+            conditions.append(self.crud.model.is_active.is_(is_active))
+        return self.crud.page(db, offset=offset, limit=limit, search=search, where=conditions)
+
+    def create(self, db: Session, actor: Actor, values: Mapping[str, Any]) -> ModelT:
+        """Add a record after checking its unique field is free."""
+        self._check_unique(db, values[self.unique_field])
+        item = self.crud.add(db, self.crud.model(**values, is_active=True))
+        audit.record(db, actor, f"{self.label}.created", self.label, item.id, **_jsonable(values))
+        return item
+
+    def update(self, db: Session, actor: Actor, item: ModelT, values: Mapping[str, Any]) -> ModelT:
+        """Change the given fields of ``item``."""
+        changes = {k: v for k, v in values.items() if getattr(item, k) != v}
+        if self.unique_field in changes:
+            self._check_unique(db, changes[self.unique_field])
+        for key, value in changes.items():
+            setattr(item, key, value)
+        if changes:
+            db.flush()
+            audit.record(
+                db, actor, f"{self.label}.updated", self.label, item.id, **_jsonable(changes)
+            )
+        return item
+
+    def set_active(self, db: Session, actor: Actor, item: ModelT, active: bool) -> ModelT:
+        """Switch ``item`` on or off; history stays, new use is refused while off."""
+        if item.is_active != active:
+            item.is_active = active
+            db.flush()
+            verb = "activated" if active else "deactivated"
+            audit.record(db, actor, f"{self.label}.{verb}", self.label, item.id)
+        return item
+
+    def _check_unique(self, db: Session, value: Any) -> None:
+        column = getattr(self.crud.model, self.unique_field)
+        if db.scalar(select(self.crud.model.id).where(column == value)) is not None:
+            raise ConflictError(
+                f"A {self.label} with {self.unique_field} {value} already exists.",
+                field=self.unique_field,
+            )
+
+
+categories = CatalogKind(category_crud, "category", "name")
+products = CatalogKind(product_crud, "product", "sku")
+suppliers = CatalogKind(supplier_crud, "supplier", "code")
+warehouses = CatalogKind(warehouse_crud, "warehouse", "code")
+
+
+def create_product(db: Session, actor: Actor, values: Mapping[str, Any]) -> Product:
+    """Add a product whose category, if any, exists and is active."""
+    if values.get("category_id") is not None:
+        categories.get_active(db, values["category_id"], "category_id")
+    return products.create(db, actor, values)
+
+
+def update_product(
+    db: Session, actor: Actor, product: Product, values: Mapping[str, Any]
+) -> Product:
+    """Change a product; its unit and net weight only while it holds no stock."""
+    if values.get("category_id") is not None:
+        categories.get_active(db, values["category_id"], "category_id")
+    unit = values.get("unit", product.unit)
+    weight = values.get("net_weight_kg", product.net_weight_kg)
+    if unit == UnitOfMeasure.KG and "unit" in values:
+        weight = values.get("net_weight_kg", Decimal(1))
+    if unit == UnitOfMeasure.KG and weight != 1:
+        raise InvalidRequestError(
+            "net_weight_kg must be 1 for a product sold by kg.", field="net_weight_kg"
+        )
+    if (unit != product.unit or weight != product.net_weight_kg) and _has_stock_history(
+        db, product
+    ):
+        raise ConflictError(
+            "The unit and net weight of a product with stock cannot change; create a new SKU.",
+            field="unit",
+        )
+    return products.update(db, actor, product, {**values, "unit": unit, "net_weight_kg": weight})
+
+
+def _has_stock_history(db: Session, product: Product) -> bool:
+    query = select(func.count()).select_from(StockLevel).where(StockLevel.product_id == product.id)
+    return bool(db.scalar(query))
+
+
+def _jsonable(values: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: str(v) if isinstance(v, Decimal) else v for k, v in values.items()}

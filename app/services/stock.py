@@ -1,0 +1,344 @@
+"""Stock movements: every change writes the ledger and the projection in one transaction."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, joinedload
+
+from app.core.errors import ConflictError, InvalidRequestError, NotFoundError
+from app.crud import crud_stock
+from app.models.catalog import Product, UnitOfMeasure, Warehouse
+from app.models.inventory import Lot, LotStatus, MovementKind, StockLevel, StockMovement
+from app.services.audit import Actor
+from app.services.catalog import products, suppliers, warehouses
+
+
+class InsufficientStockError(ConflictError):
+    """Less stock is available than the request needs."""
+
+    slug = "insufficient-stock"
+    title = "Insufficient stock"
+
+
+@dataclass(frozen=True)
+class MovementContext:
+    """Who moves stock, under which reference and why."""
+
+    actor: Actor
+    reference: str = ""
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class ReceiptLine:
+    """Goods arriving into a lot (created on first receipt, topped up after)."""
+
+    product_id: int
+    warehouse_id: int
+    lot_code: str
+    quantity: Decimal
+    received_date: date | None = None
+    best_before: date | None = None
+    supplier_id: int | None = None
+    unit_cost: Decimal | None = None
+    moisture_pct: Decimal | None = None
+    grade: str = ""
+
+
+@dataclass(frozen=True)
+class CountLine:
+    """A counted quantity of one lot."""
+
+    lot_id: int
+    counted: Decimal
+
+
+def check_quantity(product: Product, quantity: Decimal, field: str = "quantity") -> None:
+    """Refuse a quantity that does not fit the product's unit (packs are whole)."""
+    if product.unit == UnitOfMeasure.PACK and quantity != quantity.to_integral_value():
+        raise InvalidRequestError(
+            f"{product.sku} is counted in packs; {quantity} is not a whole number.", field=field
+        )
+
+
+def receive(db: Session, context: MovementContext, line: ReceiptLine) -> StockMovement:
+    """Book goods into a warehouse and lot; the lot is created on its first receipt."""
+    product = products.get_active(db, line.product_id, "product_id")
+    warehouse = warehouses.get_active(db, line.warehouse_id, "warehouse_id")
+    check_quantity(product, line.quantity)
+    lot = _receiving_lot(db, product, line)
+    crud_stock.add_on_hand(
+        db, product_id=product.id, warehouse_id=warehouse.id, lot_id=lot.id, quantity=line.quantity
+    )
+    return _record(db, context, MovementKind.RECEIPT, lot, warehouse.id, line.quantity)
+
+
+def _receiving_lot(db: Session, product: Product, line: ReceiptLine) -> Lot:
+    received = line.received_date or date.today()
+    if received > date.today():
+        raise InvalidRequestError("received_date cannot be in the future.", field="received_date")
+    best_before = line.best_before or received + timedelta(days=product.shelf_life_days)
+    if best_before < received:
+        raise InvalidRequestError(
+            f"best_before {best_before} is before received_date {received}.", field="best_before"
+        )
+    if line.supplier_id is not None:
+        suppliers.get_active(db, line.supplier_id, "supplier_id")
+    lot = db.scalar(select(Lot).where(Lot.product_id == product.id, Lot.lot_code == line.lot_code))
+    if lot is None:
+        lot = Lot(
+            product_id=product.id,
+            lot_code=line.lot_code,
+            supplier_id=line.supplier_id,
+            received_date=received,
+            best_before=best_before,
+            unit_cost=line.unit_cost if line.unit_cost is not None else product.standard_cost,
+            moisture_pct=line.moisture_pct,
+            grade=line.grade or product.grade,
+            status=LotStatus.AVAILABLE.value,
+        )
+        db.add(lot)
+        db.flush()
+        return lot
+    if line.best_before is not None and line.best_before != lot.best_before:
+        raise ConflictError(
+            f"Lot {lot.lot_code} exists with best-before {lot.best_before}; "
+            "a receipt with another date needs another lot code.",
+            field="best_before",
+        )
+    if line.supplier_id is not None and line.supplier_id != lot.supplier_id:
+        raise ConflictError(
+            f"Lot {lot.lot_code} comes from another supplier; use another lot code.",
+            field="supplier_id",
+        )
+    if lot.status in (LotStatus.RECALLED, LotStatus.EXPIRED):
+        raise ConflictError(f"Lot {lot.lot_code} is {lot.status}; it cannot take more stock.")
+    return lot
+
+
+def adjust(
+    db: Session,
+    context: MovementContext,
+    *,
+    product_id: int,
+    lot_id: int,
+    warehouse_id: int,
+    quantity: Decimal,
+) -> StockMovement:
+    """Correct on-hand by a signed quantity (found or lost stock), with a reason."""
+    if quantity == 0:
+        raise InvalidRequestError("An adjustment needs a non-zero quantity.", field="quantity")
+    _require_reason(context)
+    lot, warehouse = _lot_and_warehouse(db, product_id, lot_id, warehouse_id)
+    check_quantity(lot.product, abs(quantity))
+    if quantity > 0:
+        crud_stock.add_on_hand(
+            db,
+            product_id=lot.product_id,
+            warehouse_id=warehouse.id,
+            lot_id=lot.id,
+            quantity=quantity,
+        )
+    else:
+        _take(db, lot, warehouse.id, -quantity)
+    return _record(db, context, MovementKind.ADJUSTMENT, lot, warehouse.id, quantity)
+
+
+def waste(
+    db: Session,
+    context: MovementContext,
+    *,
+    product_id: int,
+    lot_id: int,
+    warehouse_id: int,
+    quantity: Decimal,
+) -> StockMovement:
+    """Write off spoiled or damaged stock, with a reason."""
+    _require_reason(context)
+    lot, warehouse = _lot_and_warehouse(db, product_id, lot_id, warehouse_id)
+    check_quantity(lot.product, quantity)
+    _take(db, lot, warehouse.id, quantity)
+    return _record(db, context, MovementKind.WASTE, lot, warehouse.id, -quantity)
+
+
+def transfer(
+    db: Session,
+    context: MovementContext,
+    *,
+    product_id: int,
+    lot_id: int,
+    from_warehouse_id: int,
+    to_warehouse_id: int,
+    quantity: Decimal,
+) -> tuple[StockMovement, StockMovement]:
+    """Move unreserved stock of a lot between warehouses: two ledger rows, one group."""
+    if from_warehouse_id == to_warehouse_id:
+        raise InvalidRequestError(
+            "A transfer needs two different warehouses.", field="to_warehouse_id"
+        )
+    lot, source = _lot_and_warehouse(
+        db, product_id, lot_id, from_warehouse_id, field="from_warehouse_id"
+    )
+    target = warehouses.get_active(db, to_warehouse_id, "to_warehouse_id")
+    check_quantity(lot.product, quantity)
+    _take(db, lot, source.id, quantity)
+    crud_stock.add_on_hand(
+        db, product_id=lot.product_id, warehouse_id=target.id, lot_id=lot.id, quantity=quantity
+    )
+    out = _record(db, context, MovementKind.TRANSFER_OUT, lot, source.id, -quantity)
+    into = _record(db, context, MovementKind.TRANSFER_IN, lot, target.id, quantity, out.group_id)
+    return out, into
+
+
+def count(
+    db: Session,
+    context: MovementContext,
+    *,
+    warehouse_id: int,
+    lines: Sequence[CountLine],
+    complete: bool = False,
+) -> list[StockMovement]:
+    """A stocktake: each counted quantity that differs from on-hand becomes a count movement.
+
+    With ``complete``, lots in the warehouse that were not counted are counted as zero.
+    """
+    warehouse = warehouses.get_active(db, warehouse_id, "warehouse_id")
+    counted = {line.lot_id: line.counted for line in lines}
+    if len(counted) != len(lines):
+        raise InvalidRequestError("Each lot may be counted once per stocktake.", field="lines")
+    if complete:
+        held = db.scalars(
+            select(StockLevel.lot_id).where(
+                StockLevel.warehouse_id == warehouse.id, StockLevel.on_hand > 0
+            )
+        ).all()
+        for lot_id in held:
+            counted.setdefault(lot_id, Decimal(0))
+    movements: list[StockMovement] = []
+    group_id: str | None = None
+    for lot_id in sorted(counted):
+        lot = _lot(db, lot_id, field="lines")
+        check_quantity(lot.product, counted[lot_id], field="lines")
+        movement = _count_lot(db, context, lot, warehouse, counted[lot_id], group_id)
+        if movement is not None:
+            group_id = movement.group_id
+            movements.append(movement)
+    return movements
+
+
+def _count_lot(
+    db: Session,
+    context: MovementContext,
+    lot: Lot,
+    warehouse: Warehouse,
+    counted: Decimal,
+    group_id: str | None,
+) -> StockMovement | None:
+    level = crud_stock.get_level(
+        db, product_id=lot.product_id, warehouse_id=warehouse.id, lot_id=lot.id
+    )
+    on_hand = level.on_hand if level is not None else Decimal(0)
+    difference = counted - on_hand
+    if difference == 0:
+        return None
+    if level is None:
+        crud_stock.add_on_hand(
+            db,
+            product_id=lot.product_id,
+            warehouse_id=warehouse.id,
+            lot_id=lot.id,
+            quantity=counted,
+        )
+    elif not crud_stock.set_counted(
+        db, level_id=level.id, expected_on_hand=on_hand, counted=counted
+    ):
+        if level.reserved > counted:
+            raise ConflictError(
+                f"Lot {lot.lot_code} has {level.reserved} reserved, more than the {counted} "
+                "counted; release reservations before booking this count.",
+                field="lines",
+            )
+        raise ConflictError(f"Stock of lot {lot.lot_code} changed during the count; count again.")
+    return _record(db, context, MovementKind.COUNT, lot, warehouse.id, difference, group_id)
+
+
+def _take(db: Session, lot: Lot, warehouse_id: int, quantity: Decimal) -> None:
+    if not crud_stock.remove_available(
+        db, product_id=lot.product_id, warehouse_id=warehouse_id, lot_id=lot.id, quantity=quantity
+    ):
+        raise insufficient(db, lot, warehouse_id, quantity)
+
+
+def insufficient(
+    db: Session, lot: Lot, warehouse_id: int, quantity: Decimal
+) -> InsufficientStockError:
+    """The refusal for taking ``quantity`` of a lot that holds less available stock."""
+    level = crud_stock.get_level(
+        db, product_id=lot.product_id, warehouse_id=warehouse_id, lot_id=lot.id
+    )
+    available = level.on_hand - level.reserved if level is not None else Decimal(0)
+    return InsufficientStockError(
+        f"Lot {lot.lot_code} has {available} available in warehouse {warehouse_id}; "
+        f"{quantity} was asked for.",
+        available=str(available),
+        requested=str(quantity),
+    )
+
+
+def _require_reason(context: MovementContext) -> None:
+    if not context.reason.strip():
+        raise InvalidRequestError("A reason is required for this movement.", field="reason")
+
+
+def _lot(db: Session, lot_id: int, product_id: int | None = None, field: str = "lot_id") -> Lot:
+    lot = db.scalar(select(Lot).options(joinedload(Lot.product)).where(Lot.id == lot_id))
+    if lot is None:
+        raise InvalidRequestError(f"Lot {lot_id} does not exist.", field=field)
+    if product_id is not None and lot.product_id != product_id:
+        raise InvalidRequestError(
+            f"Lot {lot.lot_code} belongs to {lot.product.sku}, not to product {product_id}.",
+            field=field,
+        )
+    return lot
+
+
+def _lot_and_warehouse(
+    db: Session, product_id: int, lot_id: int, warehouse_id: int, field: str = "warehouse_id"
+) -> tuple[Lot, Warehouse]:
+    return _lot(db, lot_id, product_id), warehouses.get_active(db, warehouse_id, field)
+
+
+def get_lot(db: Session, lot_id: int) -> Lot:
+    """The lot with ``lot_id``, or a 404."""
+    lot = db.get(Lot, lot_id)
+    if lot is None:
+        raise NotFoundError(f"Lot {lot_id} does not exist.")
+    return lot
+
+
+def _record(
+    db: Session,
+    context: MovementContext,
+    kind: MovementKind,
+    lot: Lot,
+    warehouse_id: int,
+    quantity: Decimal,
+    group_id: str | None = None,
+) -> StockMovement:
+    movement = StockMovement(
+        kind=kind.value,
+        product_id=lot.product_id,
+        lot_id=lot.id,
+        warehouse_id=warehouse_id,
+        quantity=quantity,
+        reference=context.reference,
+        reason=context.reason,
+        actor_id=context.actor.user_id,
+        actor_label=context.actor.label,
+    )
+    if group_id is not None:
+        movement.group_id = group_id
+    return crud_stock.add_movement(db, movement)
