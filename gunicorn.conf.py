@@ -1,9 +1,12 @@
 """Gunicorn settings for production: uvicorn workers, shared Prometheus metrics, JSON logs."""
 
 import os
-import shutil
 from pathlib import Path
 from typing import Any
+
+from app.cli.serving import prepare_metrics_dir
+from app.core.config import get_settings
+from app.core.logging import configure_logging
 
 bind = os.environ.get("BIND", "0.0.0.0:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
@@ -11,18 +14,18 @@ worker_class = "uvicorn_worker.UvicornWorker"
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
 graceful_timeout = 30
 keepalive = 5
-forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+forwarded_allow_ips = get_settings().FORWARDED_ALLOW_IPS
 accesslog = None
 logconfig_dict: dict[str, Any] = {"version": 1, "disable_existing_loggers": False}
 
-_metrics_dir = Path(os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", "/tmp/dfims-metrics"))  # noqa: S108
+os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", "/tmp/dfims-metrics")  # noqa: S108
 
 
 def on_starting(server: Any) -> None:
-    """Start every run with an empty shared metrics folder."""
-    if _metrics_dir.exists():
-        shutil.rmtree(_metrics_dir)
-    _metrics_dir.mkdir(parents=True)
+    """JSON logs from the master too, and a shared metrics folder without old counts."""
+    settings = get_settings()
+    configure_logging(settings)
+    prepare_metrics_dir(Path(settings.DATA_DIR))
 
 
 def child_exit(server: Any, worker: Any) -> None:

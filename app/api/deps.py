@@ -11,11 +11,11 @@ from sqlalchemy.orm import Session
 from app.core.config import get_settings
 from app.core.database import get_db
 from app.core.errors import AuthenticationError, PermissionDeniedError
-from app.core.permissions import Permission, role_allows
 from app.models.user import User, UserSession
 from app.services import auth
 from app.services.audit import Actor
 from app.services.auth import ClientInfo
+from app.services.permissions import Permission, role_allows
 
 oauth2_scheme = OAuth2PasswordBearer(
     tokenUrl=f"{get_settings().API_V1_PREFIX}/auth/login", auto_error=False

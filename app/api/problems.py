@@ -6,7 +6,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -105,7 +105,13 @@ def _http_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
-    logger.error("database unavailable: %s", type(exc).__name__, extra={"path": request.url.path})
+    original = getattr(exc, "orig", None) or exc
+    logger.error(
+        "database unavailable: %s: %s",
+        type(original).__name__,
+        str(original).strip().splitlines()[0] if str(original).strip() else "",
+        extra={"path": request.url.path},
+    )
     return problem_response(
         503,
         "service-unavailable",
@@ -116,6 +122,19 @@ def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def _integrity_error(request: Request, exc: Exception) -> JSONResponse:
+    logger.warning(
+        "integrity error: %s", getattr(exc, "orig", exc), extra={"path": request.url.path}
+    )
+    return problem_response(
+        409,
+        "conflict",
+        "Conflict",
+        "The request conflicts with data written at the same time; reload and try again.",
+        instance=request.url.path,
+    )
+
+
 def register_problem_handlers(app: FastAPI) -> None:
     """Install the handlers that turn exceptions into problem responses."""
     app.add_exception_handler(DomainError, _domain_error)
@@ -123,3 +142,4 @@ def register_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(PoolTimeoutError, _database_unavailable)
     app.add_exception_handler(OperationalError, _database_unavailable)
+    app.add_exception_handler(IntegrityError, _integrity_error)

@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from app.api.problems import PROBLEM_MEDIA_TYPE
 from app.schemas.common import Problem
 
 _DESCRIPTIONS = {
@@ -14,7 +15,6 @@ _DESCRIPTIONS = {
     423: "Account locked after repeated failed logins",
     503: "A dependency is down or saturated",
 }
-PROBLEM_MEDIA_TYPE = "application/problem+json"
 
 
 def responses(*codes: int) -> dict[int | str, dict[str, Any]]:

@@ -30,9 +30,18 @@ def fail(message: str, code: int = 1) -> NoReturn:
 def run_safely(app: typer.Typer) -> int:
     """Run the command line, turning every failure into one line and a non-zero exit."""
     try:
-        app()
+        result = app(standalone_mode=False)
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1
+    except typer.TyperException as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":
+            typer.echo(exc.format_message())
+            return 0
+        typer.echo(f"error: {exc.format_message()}", err=True)
+        return int(getattr(exc, "exit_code", 2))
+    except typer.Abort:
+        typer.echo("error: aborted", err=True)
+        return 1
     except DomainError as exc:
         typer.echo(f"error: {exc.detail}", err=True)
         return 1
@@ -54,4 +63,4 @@ def run_safely(app: typer.Typer) -> int:
     except Exception as exc:
         typer.echo(f"error: unexpected {type(exc).__name__}: {exc}", err=True)
         return 1
-    return 0
+    return result if isinstance(result, int) else 0

@@ -30,8 +30,10 @@ def serve(
 
     from app.cli.serving import prepare_metrics_dir
     from app.core.config import get_settings
+    from app.core.logging import configure_logging
 
     settings = get_settings()
+    configure_logging(settings)
     if workers > 1:
         prepare_metrics_dir(settings.DATA_DIR)
     uvicorn.run(
@@ -61,6 +63,7 @@ def bootstrap() -> None:
             operator(),
             email=settings.DFIMS_ADMIN_EMAIL,
             password=settings.DFIMS_ADMIN_PASSWORD,
+            allow_generated=settings.ENVIRONMENT != "production",
         )
         admin = result.admin
         if admin is None:

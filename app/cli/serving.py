@@ -1,16 +1,31 @@
 """Preparing to serve with several worker processes."""
 
 import os
+import re
 from pathlib import Path
 
+from app.core.config import ConfigurationError
 from app.core.metrics import MULTIPROC_ENV
+
+_METRIC_FILE = re.compile(r"^(counter|histogram|summary|gauge_\w+)_\d+\.db$")
 
 
 def prepare_metrics_dir(data_dir: Path) -> Path:
-    """Point the workers at a shared metrics folder (PROMETHEUS_MULTIPROC_DIR), old counts gone."""
+    """Point the workers at a shared metrics folder (PROMETHEUS_MULTIPROC_DIR), old counts gone.
+
+    Only the metric files of earlier runs are removed; a folder that holds anything else is
+    refused rather than emptied.
+    """
     folder = Path(os.environ.get(MULTIPROC_ENV) or data_dir / "prometheus-multiproc")
     folder.mkdir(parents=True, exist_ok=True)
-    for stale in folder.glob("*.db"):
-        stale.unlink()
+    entries = list(folder.iterdir())
+    strangers = [entry.name for entry in entries if not _METRIC_FILE.match(entry.name)]
+    if strangers:
+        raise ConfigurationError(
+            f"{MULTIPROC_ENV}={folder} holds other files ({', '.join(sorted(strangers)[:3])}); "
+            "point it at a folder of its own"
+        )
+    for entry in entries:
+        entry.unlink()
     os.environ[MULTIPROC_ENV] = str(folder.resolve())
     return folder

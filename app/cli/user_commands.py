@@ -63,16 +63,14 @@ def reset_password(
 def show(email: Annotated[str, typer.Argument(help="Email of the account.")]) -> None:
     """Show role, state, last login, failed attempts and open sessions of an account."""
     from app.core.database import session_scope
-    from app.crud.crud_session import session_crud
-    from app.models.mixins import utcnow
     from app.services import users
 
     with session_scope() as db:
-        user = users.get_user_by_email(db, email)
-        now = utcnow()
+        summary = users.describe(db, email)
+        user = summary.user
         locked = (
             f"yes, until {user.locked_until.isoformat(timespec='seconds')}"
-            if user.locked_until is not None and user.is_locked(now)
+            if summary.locked and user.locked_until is not None
             else "no"
         )
         rows = [
@@ -86,7 +84,7 @@ def show(email: Annotated[str, typer.Argument(help="Email of the account.")]) ->
                 "last login",
                 user.last_login.isoformat(timespec="seconds") if user.last_login else "never",
             ),
-            ("open sessions", str(session_crud.count_open(db, user_id=user.id, now=now))),
+            ("open sessions", str(summary.open_sessions)),
         ]
     width = max(len(label) for label, _ in rows)
     for label, value in rows:

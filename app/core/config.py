@@ -22,7 +22,7 @@ class Settings(BaseSettings):
     """Every knob of the service, with defaults that run a newcomer's copy as it is."""
 
     model_config = SettingsConfigDict(
-        env_file=os.environ.get("ENV_FILE", ".env"),
+        env_file=os.environ.get("ENV_FILE", str(PROJECT_ROOT / ".env")),
         env_file_encoding="utf-8",
         extra="ignore",
         case_sensitive=True,
@@ -32,8 +32,8 @@ class Settings(BaseSettings):
     ENVIRONMENT: Literal["development", "test", "staging", "production"] = "development"
     API_V1_PREFIX: str = "/api/v1"
 
-    DATA_DIR: Path = Path("./data")
-    DATABASE_URL: str = "sqlite:///./data/dfims.db"
+    DATA_DIR: Path = PROJECT_ROOT / "data"
+    DATABASE_URL: str = f"sqlite:///{PROJECT_ROOT / 'data' / 'dfims.db'}"
     DB_POOL_SIZE: int = Field(default=10, ge=1, le=500)
     DB_MAX_OVERFLOW: int = Field(default=10, ge=0, le=500)
     DB_POOL_TIMEOUT: float = Field(default=3.0, gt=0, le=60)
@@ -58,13 +58,17 @@ class Settings(BaseSettings):
     DFIMS_ADMIN_EMAIL: str | None = None
     DFIMS_ADMIN_PASSWORD: str | None = None
 
-    LOG_DIR: Path = Path("./logs")
+    LOG_DIR: Path = PROJECT_ROOT / "logs"
     LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     LOG_FILE_NAME: str = "dfims.log"
     LOG_FILE_MAX_BYTES: int = Field(default=10 * 1024 * 1024, ge=1024)
     LOG_FILE_BACKUP_COUNT: int = Field(default=10, ge=0)
 
-    UPLOAD_DIR: Path = Path("./data/uploads")
+    UPLOAD_DIR: Path = PROJECT_ROOT / "data" / "uploads"
+    MAX_IMAGE_BYTES: int = Field(default=5 * 1024 * 1024, ge=1024)
+    MAX_DOCUMENT_BYTES: int = Field(default=20 * 1024 * 1024, ge=1024)
+    IDEMPOTENCY_TTL_HOURS: int = Field(default=48, ge=24)
+    EXPIRY_ALERT_DAYS: int = Field(default=30, ge=1, le=3650)
     CORS_ORIGINS: list[str] = []
     FORWARDED_ALLOW_IPS: str = "127.0.0.1"
 
@@ -93,11 +97,6 @@ class Settings(BaseSettings):
         return self
 
     @property
-    def is_sqlite(self) -> bool:
-        """Whether the database is the embedded SQLite file."""
-        return self.DATABASE_URL.startswith("sqlite")
-
-    @property
     def signing_key(self) -> str:
         """The key that signs tokens: SECRET_KEY, or outside production one kept in DATA_DIR."""
         if self.SECRET_KEY:
@@ -110,13 +109,20 @@ def _local_secret_key(data_dir: Path) -> str:
     """Read or create the development signing key, so tokens survive a restart."""
     path = data_dir / ".secret_key"
     data_dir.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_text(encoding="utf-8").strip()
-    key = secrets.token_urlsafe(48)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(key)
+    if not path.exists():
+        draft = data_dir / f".secret_key.{os.getpid()}.{secrets.token_hex(4)}"
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(secrets.token_urlsafe(48))
+        try:
+            os.link(draft, path)  # the first process to get here wins; the file is whole
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+    key = path.read_text(encoding="utf-8").strip()
+    if len(key) < MIN_SECRET_KEY_LENGTH:
+        raise ConfigurationError(f"{path} holds no usable key; delete it or set SECRET_KEY")
     return key
 
 

@@ -60,7 +60,7 @@ def make_engine(settings: Settings) -> Engine:
         engine = create_engine(
             url,
             echo=settings.DB_ECHO,
-            connect_args={"check_same_thread": False, "timeout": settings.DB_POOL_TIMEOUT},
+            connect_args={"check_same_thread": False},
             pool_size=settings.DB_POOL_SIZE,
             max_overflow=settings.DB_MAX_OVERFLOW,
             pool_timeout=settings.DB_POOL_TIMEOUT,

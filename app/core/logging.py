@@ -13,7 +13,6 @@ from concurrent_log_handler import ConcurrentRotatingFileHandler
 from app.core.config import Settings
 
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
-user_id_var: ContextVar[int | None] = ContextVar("user_id", default=None)
 
 _RESERVED = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "color_message"}
 _configured_for: tuple[str, str] | None = None
@@ -34,9 +33,6 @@ class JsonFormatter(logging.Formatter):
         request_id = request_id_var.get()
         if request_id is not None:
             entry["request_id"] = request_id
-        user_id = user_id_var.get()
-        if user_id is not None:
-            entry["user_id"] = user_id
         for key, value in record.__dict__.items():
             if key not in _RESERVED and not key.startswith("_"):
                 entry[key] = value

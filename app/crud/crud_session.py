@@ -74,6 +74,16 @@ class CRUDSession:
         )
         return db.scalar(query)
 
+    def use_refresh_token(self, db: Session, token: RefreshToken, now: datetime) -> bool:
+        """Mark ``token`` used if nobody used it first; False if somebody did."""
+        result = db.execute(
+            update(RefreshToken)
+            .where(RefreshToken.id == token.id, RefreshToken.used_at.is_(None))
+            .values(used_at=now)
+            .execution_options(synchronize_session="fetch")
+        )
+        return int(getattr(result, "rowcount", 0) or 0) == 1
+
     def add_refresh_token(self, db: Session, session_id: str, token_hash: str) -> RefreshToken:
         """Stage a refresh token for ``session_id``."""
         token = RefreshToken(session_id=session_id, token_hash=token_hash)

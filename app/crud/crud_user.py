@@ -6,7 +6,7 @@ from datetime import datetime
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
-from app.models.user import User
+from app.models.user import User, normalize_email
 
 
 class CRUDUser:
@@ -18,11 +18,7 @@ class CRUDUser:
 
     def get_by_email(self, db: Session, *, email: str) -> User | None:
         """The user whose email is ``email`` (case-insensitive), if any."""
-        return db.scalar(select(User).where(User.email == email.strip().lower()))
-
-    def get_for_update(self, db: Session, user_id: int) -> User | None:
-        """The user with ``user_id``, row-locked until the transaction ends."""
-        return db.scalar(select(User).where(User.id == user_id).with_for_update())
+        return db.scalar(select(User).where(User.email == normalize_email(email)))
 
     def list(
         self,
@@ -69,6 +65,20 @@ class CRUDUser:
             .execution_options(synchronize_session="fetch")
         )
         return int(count or 0)
+
+    def record_login(self, db: Session, user: User, now: datetime, max_failures: int) -> bool:
+        """Mark a successful login unless a lockout began meanwhile; False if it did."""
+        result = db.execute(
+            update(User)
+            .where(
+                User.id == user.id,
+                or_(User.locked_until.is_(None), User.locked_until <= now),
+                User.failed_login_attempts < max_failures,
+            )
+            .values(failed_login_attempts=0, locked_until=None, last_login=now)
+            .execution_options(synchronize_session="fetch")
+        )
+        return int(getattr(result, "rowcount", 0) or 0) == 1
 
     def add(self, db: Session, user: User) -> User:
         """Stage a new user and give it an id."""

@@ -27,6 +27,11 @@ class Role(enum.StrEnum):
     CUSTOMER = "customer"
 
 
+def normalize_email(email: str) -> str:
+    """The stored form of an email address: trimmed and lower-case."""
+    return email.strip().lower()
+
+
 ROLE_VALUES = ", ".join(f"'{role.value}'" for role in Role)
 
 

@@ -26,7 +26,7 @@ from app.core.security import (
 from app.crud.crud_session import session_crud
 from app.crud.crud_user import user_crud
 from app.models.mixins import utcnow
-from app.models.user import User, UserSession
+from app.models.user import User, UserSession, normalize_email
 
 logger = logging.getLogger("app.auth")
 
@@ -57,7 +57,7 @@ def login(db: Session, email: str, password: str, client: ClientInfo) -> TokenPa
     """Check the credentials, apply the lockout policy and open a session."""
     settings = get_settings()
     now = utcnow()
-    normalized = email.strip().lower()
+    normalized = normalize_email(email)
     user = user_crud.get_by_email(db, email=normalized)
     if user is None:
         verify_password(password, dummy_password_hash())
@@ -72,20 +72,16 @@ def login(db: Session, email: str, password: str, client: ClientInfo) -> TokenPa
         user.failed_login_attempts = 0
         db.flush()
     if not verify_password(password, user.hashed_password):
-        failures = user_crud.count_failed_login(db, user, now)
-        if failures >= settings.MAX_FAILED_LOGINS:
-            user.locked_until = now + timedelta(minutes=settings.LOCKOUT_MINUTES)
-            db.flush()
-            _log_failure(normalized, client, "wrong password; account locked")
-            raise _locked_error(user, now)
-        _log_failure(normalized, client, "wrong password")
-        raise LoginFailedError("Incorrect email or password.")
+        raise count_wrong_password(db, user, client) or LoginFailedError(
+            "Incorrect email or password."
+        )
     if not user.is_active:
         _log_failure(normalized, client, "account deactivated")
         raise AuthenticationError("This account is deactivated; ask an administrator.")
-    user.failed_login_attempts = 0
-    user.locked_until = None
-    user.last_login = now
+    if not user_crud.record_login(db, user, now, settings.MAX_FAILED_LOGINS):
+        db.refresh(user)
+        _log_failure(normalized, client, "account locked meanwhile")
+        raise _locked_error(user, now)
     if password_needs_rehash(user.hashed_password):
         user.hashed_password = get_password_hash(password)
     session = UserSession(
@@ -100,6 +96,20 @@ def login(db: Session, email: str, password: str, client: ClientInfo) -> TokenPa
     return _issue(db, user, session, now)
 
 
+def count_wrong_password(db: Session, user: User, client: ClientInfo) -> AccountLockedError | None:
+    """Count and log a wrong password for ``user``; the lockout error once it locks them."""
+    settings = get_settings()
+    now = utcnow()
+    failures = user_crud.count_failed_login(db, user, now)
+    if failures >= settings.MAX_FAILED_LOGINS:
+        user.locked_until = now + timedelta(minutes=settings.LOCKOUT_MINUTES)
+        db.flush()
+        _log_failure(user.email, client, "wrong password; account locked")
+        return _locked_error(user, now)
+    _log_failure(user.email, client, "wrong password")
+    return None
+
+
 def refresh(db: Session, refresh_token: str) -> TokenPair:
     """Trade a refresh token for a new pair; a reused token revokes its session."""
     now = utcnow()
@@ -108,7 +118,7 @@ def refresh(db: Session, refresh_token: str) -> TokenPair:
         raise AuthenticationError("Refresh token is not valid.")
     session = stored.session
     user = session.user
-    if stored.used_at is not None:
+    if stored.used_at is not None or not session_crud.use_refresh_token(db, stored, now):
         if session.revoked_at is None:
             session.revoked_at = now
             session.revoked_reason = REVOKED_REFRESH_REUSE
@@ -122,7 +132,6 @@ def refresh(db: Session, refresh_token: str) -> TokenPair:
         )
     if not session.is_open(now) or not user.is_active:
         raise AuthenticationError("Session has ended; log in again.")
-    stored.used_at = now
     session.last_seen_at = now
     db.flush()
     return _issue(db, user, session, now)
@@ -164,15 +173,16 @@ def _issue(db: Session, user: User, session: UserSession, now: datetime) -> Toke
 
 
 def _locked_error(user: User, now: datetime) -> AccountLockedError:
-    assert user.locked_until is not None
-    seconds = max(1, int((user.locked_until - now).total_seconds()))
+    settings = get_settings()
+    until = user.locked_until or now + timedelta(minutes=settings.LOCKOUT_MINUTES)
+    seconds = max(1, int((until - now).total_seconds()))
     minutes = -(-seconds // 60)
     return AccountLockedError(
-        f"Account locked after {get_settings().MAX_FAILED_LOGINS} failed logins in a row; "
+        f"Account locked after {settings.MAX_FAILED_LOGINS} failed logins in a row; "
         f"try again in {minutes} minute{'s' if minutes != 1 else ''} "
         "or ask an administrator to unlock it.",
         headers={"Retry-After": str(seconds)},
-        locked_until=user.locked_until.isoformat(),
+        locked_until=until.isoformat(),
     )
 
 

@@ -28,13 +28,13 @@ def check_database() -> DependencyHealth:
 
 def check_redis() -> DependencyHealth:
     """PING Redis, when it is configured."""
-    client = get_redis()
-    if client is None:
-        return DependencyHealth(status="not_configured")
     started = time.perf_counter()
     try:
+        client = get_redis()
+        if client is None:
+            return DependencyHealth(status="not_configured")
         client.ping()
-    except RedisError as exc:
+    except (RedisError, ValueError) as exc:
         logger.warning("redis health check failed: %s", type(exc).__name__)
         return DependencyHealth(status="unavailable", error=_describe(exc))
     return DependencyHealth(status="ok", latency_ms=_elapsed_ms(started))

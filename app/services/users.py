@@ -1,7 +1,9 @@
 """User management: registration, accounts, roles, lockouts, passwords and sessions."""
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
+from email_validator import EmailNotValidError, validate_email
 from sqlalchemy.orm import Session
 
 from app.core.errors import ConflictError, InvalidRequestError, NotFoundError
@@ -9,10 +11,18 @@ from app.core.security import get_password_hash, verify_password
 from app.crud.crud_session import session_crud
 from app.crud.crud_user import user_crud
 from app.models.mixins import utcnow
-from app.models.user import Role, User, UserSession
-from app.services import audit
+from app.models.user import Role, User, UserSession, normalize_email
+from app.services import audit, auth
 from app.services.audit import Actor
+from app.services.auth import ClientInfo
 from app.services.passwords import check_password_policy
+
+
+class WrongCurrentPasswordError(InvalidRequestError):
+    """The current password given to change it was wrong; the failure is counted."""
+
+    keep_changes = True
+
 
 REVOKED_BY_ADMIN = "revoked_by_admin"
 REVOKED_PASSWORD_CHANGE = "password_changed"  # noqa: S105
@@ -31,8 +41,37 @@ def get_user_by_email(db: Session, email: str) -> User:
     """The user with ``email``, or a 404."""
     user = user_crud.get_by_email(db, email=email)
     if user is None:
-        raise NotFoundError(f"No user has the email {email.strip().lower()}.")
+        raise NotFoundError(f"No user has the email {normalize_email(email)}.")
     return user
+
+
+def valid_email(email: str) -> str:
+    """``email`` in its stored form, or a 422 when it is not an email address."""
+    try:
+        validate_email(email, check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise InvalidRequestError(f"Not a valid email address: {exc}", field="email") from exc
+    return normalize_email(email)
+
+
+@dataclass(frozen=True)
+class AccountSummary:
+    """What support needs to know about an account."""
+
+    user: User
+    locked: bool
+    open_sessions: int
+
+
+def describe(db: Session, email: str) -> AccountSummary:
+    """The account with ``email``, whether it is locked and how many sessions it has open."""
+    user = get_user_by_email(db, email)
+    now = utcnow()
+    return AccountSummary(
+        user=user,
+        locked=user.is_locked(now),
+        open_sessions=session_crud.count_open(db, user_id=user.id, now=now),
+    )
 
 
 def create_user(
@@ -45,7 +84,7 @@ def create_user(
     full_name: str = "",
 ) -> User:
     """Create an account after checking the email is free and the password is acceptable."""
-    normalized = email.strip().lower()
+    normalized = valid_email(email)
     check_password_policy(password, email=normalized)
     if user_crud.get_by_email(db, email=normalized) is not None:
         raise ConflictError(f"A user with the email {normalized} already exists.", field="email")
@@ -66,7 +105,7 @@ def create_user(
 
 def register_customer(db: Session, *, email: str, password: str, full_name: str) -> User:
     """Self-registration: a new account with the customer role."""
-    actor = Actor(user_id=None, label=email.strip().lower())
+    actor = Actor(user_id=None, label=normalize_email(email))
     return create_user(
         db, actor, email=email, password=password, role=Role.CUSTOMER, full_name=full_name
     )
@@ -82,8 +121,8 @@ def update_user(
 ) -> User:
     """Change a user's email or name."""
     changes: dict[str, str] = {}
-    if email is not None and email.strip().lower() != user.email:
-        normalized = email.strip().lower()
+    if email is not None and normalize_email(email) != user.email:
+        normalized = valid_email(email)
         if user_crud.get_by_email(db, email=normalized) is not None:
             raise ConflictError(
                 f"A user with the email {normalized} already exists.", field="email"
@@ -119,6 +158,33 @@ def list_users(
     )
 
 
+def update_me(
+    db: Session,
+    actor: Actor,
+    user: User,
+    *,
+    full_name: str | None,
+    current_password: str | None,
+    new_password: str | None,
+    session_id: str,
+) -> User:
+    """A user edits their own name or password; a new password needs the current one."""
+    if new_password is not None:
+        if current_password is None:
+            raise InvalidRequestError(
+                "current_password is required to set a new password.", field="current_password"
+            )
+        change_own_password(
+            db,
+            actor,
+            user,
+            current_password=current_password,
+            new_password=new_password,
+            keep_session_id=session_id,
+        )
+    return update_user(db, actor, user, full_name=full_name)
+
+
 def change_own_password(
     db: Session,
     actor: Actor,
@@ -130,7 +196,10 @@ def change_own_password(
 ) -> None:
     """A user changes their password; their other sessions end."""
     if not verify_password(current_password, user.hashed_password):
-        raise InvalidRequestError("The current password is not correct.", field="current_password")
+        client = ClientInfo(ip_address=actor.ip_address)
+        raise auth.count_wrong_password(db, user, client) or WrongCurrentPasswordError(
+            "The current password is not correct.", field="current_password"
+        )
     _set_password(db, user, new_password, keep_session_id=keep_session_id)
     audit.record(db, actor, "user.password_changed", "user", user.id)
 

@@ -1046,3 +1046,24 @@ def test_argon2_defaults_follow_owasp(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.ARGON2_MEMORY_COST_KIB == 19456
     assert settings.ARGON2_TIME_COST == 2
     assert settings.ARGON2_PARALLELISM == 1
+
+
+def test_wrong_current_passwords_count_towards_the_lockout(
+    client: TestClient, make_user: MakeUser
+) -> None:
+    user = make_user()
+    headers = bearer(login(client, user.email)["access_token"])
+    body = {"current_password": "guessing wrongly", "new_password": NEW_PASSWORD}
+
+    for attempt in range(1, get_settings().MAX_FAILED_LOGINS):
+        assert client.patch(ME, json=body, headers=headers).status_code == 422
+        assert _fresh_user(user.id).failed_login_attempts == attempt
+    locked = client.patch(ME, json=body, headers=headers)
+
+    assert locked.status_code == 423
+    assert _fresh_user(user.id).locked_until is not None
+    assert _post_login(client, user.email, PASSWORD).status_code == 423
+    assert any(
+        "authentication failed" in entry["message"] and entry.get("email") == user.email
+        for entry in _log_entries()
+    )

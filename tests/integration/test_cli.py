@@ -3,6 +3,7 @@
 import re
 import subprocess
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -309,3 +310,45 @@ def test_production_without_secret_key_refuses_to_serve(test_env: dict[str, str]
 def test_production_with_secret_key_is_accepted(test_env: dict[str, str]) -> None:
     env = {**production_env(test_env), "SECRET_KEY": "x" * 16 + "a-real-random-key-0123456789"}
     assert "(up to date)" in assert_ok(run_dfims(env, "db", "current"))
+
+
+def test_create_admin_refuses_an_invalid_email(test_env: dict[str, str], db: Session) -> None:
+    line = assert_one_line_error(
+        run_dfims(
+            test_env, "users", "create-admin", "--email", "not-an-email", "--password", PASSWORD
+        )
+    )
+    assert "email" in line
+    assert db.scalar(select(User)) is None
+
+
+def test_usage_errors_are_one_line(test_env: dict[str, str]) -> None:
+    for args in (("users", "show"), ("no-such-command",), ("serve", "--port", "0")):
+        result = run_dfims(test_env, *args)
+        assert result.returncode == 2, result.stderr
+        assert error_lines(result) == [result.stderr.strip()], result.stderr
+        assert result.stderr.startswith("error: ")
+
+
+def test_bootstrap_in_production_needs_a_password(test_env: dict[str, str], db: Session) -> None:
+    env = production_env(test_env)
+    env["SECRET_KEY"] = "p" * 48
+    env.pop("DFIMS_ADMIN_PASSWORD", None)
+    line = assert_one_line_error(run_dfims(env, "bootstrap"))
+    assert "DFIMS_ADMIN_PASSWORD" in line
+    assert db.scalar(select(User)) is None
+
+
+def test_serving_refuses_a_metrics_folder_holding_other_files(
+    test_env: dict[str, str], tmp_path: Path
+) -> None:
+    folder = tmp_path / "shared"
+    folder.mkdir()
+    (folder / "dfims.db").write_text("not a metrics file")
+    (folder / "counter_123.db").write_text("stale")
+    env = {**test_env, "PROMETHEUS_MULTIPROC_DIR": str(folder)}
+    line = assert_one_line_error(
+        run_dfims(env, "serve", "--workers", "2", "--port", str(free_port()))
+    )
+    assert "PROMETHEUS_MULTIPROC_DIR" in line
+    assert (folder / "dfims.db").read_text() == "not a metrics file"

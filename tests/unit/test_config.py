@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from app.core.config import ConfigurationError, Settings
+from app.core.config import PROJECT_ROOT, ConfigurationError, Settings
 
 SETTING_NAMES = (
     "SECRET_KEY",
@@ -13,6 +13,8 @@ SETTING_NAMES = (
     "DB_POOL_SIZE",
     "LOG_LEVEL",
     "REDIS_URL",
+    "LOG_DIR",
+    "DATA_DIR",
 )
 
 
@@ -61,7 +63,8 @@ def test_env_file_is_read(clean_env: pytest.MonkeyPatch, tmp_path: Path) -> None
 
 def test_defaults_run_a_newcomers_copy(clean_env: pytest.MonkeyPatch) -> None:
     settings = Settings(_env_file=None)
-    assert settings.DATABASE_URL == "sqlite:///./data/dfims.db"
+    assert f"sqlite:///{PROJECT_ROOT / 'data' / 'dfims.db'}" == settings.DATABASE_URL
+    assert settings.LOG_DIR == PROJECT_ROOT / "logs"
     assert settings.REDIS_URL is None
     assert settings.MAX_FAILED_LOGINS == 5
     assert settings.LOCKOUT_MINUTES == 15

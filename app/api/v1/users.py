@@ -6,7 +6,6 @@ from fastapi import APIRouter, Query, status
 
 from app.api.deps import CurrentCaller, DbSession, SessionManager, UserManager
 from app.api.responses import responses
-from app.core.errors import InvalidRequestError
 from app.models.user import Role
 from app.schemas.common import Page
 from app.schemas.user import (
@@ -37,20 +36,15 @@ def read_me(caller: CurrentCaller) -> UserRead:
 @router.patch("/me", responses=responses(401, 422))
 def update_me(body: MeUpdate, caller: CurrentCaller, db: DbSession) -> UserRead:
     """Change one's own name or password (the password needs the current one)."""
-    user = users.update_user(db, caller.actor, caller.user, full_name=body.full_name)
-    if body.new_password is not None:
-        if body.current_password is None:
-            raise InvalidRequestError(
-                "current_password is required to set a new password.", field="current_password"
-            )
-        users.change_own_password(
-            db,
-            caller.actor,
-            user,
-            current_password=body.current_password,
-            new_password=body.new_password,
-            keep_session_id=caller.session.id,
-        )
+    user = users.update_me(
+        db,
+        caller.actor,
+        caller.user,
+        full_name=body.full_name,
+        current_password=body.current_password,
+        new_password=body.new_password,
+        session_id=caller.session.id,
+    )
     return UserRead.model_validate(user)
 
 

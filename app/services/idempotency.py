@@ -1,0 +1,74 @@
+"""Replaying the first answer to a retried write instead of doing it twice."""
+
+import hashlib
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy.orm import Session
+
+from app.core.config import get_settings
+from app.core.errors import InvalidRequestError
+from app.crud import crud_idempotency
+from app.models.inventory import IdempotencyRecord
+from app.models.mixins import utcnow
+
+
+@dataclass(frozen=True)
+class IdempotentRequest:
+    """A write sent with an Idempotency-Key by one user."""
+
+    user_id: int
+    key: str
+    method: str
+    path: str
+    body: str
+
+    @property
+    def fingerprint(self) -> str:
+        """What must match for a retry to count as the same request."""
+        text = f"{self.method}\n{self.path}\n{self.body}"
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class StoredAnswer:
+    """The first answer to a request."""
+
+    status_code: int
+    body: str
+
+
+def previous_answer(db: Session, request: IdempotentRequest) -> StoredAnswer | None:
+    """The stored answer to an earlier identical request; 422 if the key served another."""
+    record = crud_idempotency.get(db, request.user_id, request.key)
+    if record is None:
+        return None
+    if record.request_hash != request.fingerprint:
+        raise InvalidRequestError(
+            "This Idempotency-Key was already used for a different request; "
+            "use a new key for a new request.",
+            field="Idempotency-Key",
+        )
+    return StoredAnswer(status_code=record.status_code, body=record.response_body)
+
+
+def remember(db: Session, request: IdempotentRequest, answer: StoredAnswer) -> None:
+    """Keep ``answer`` for replays, in the same transaction as the write it answers."""
+    crud_idempotency.add(
+        db,
+        IdempotencyRecord(
+            user_id=request.user_id,
+            key=request.key,
+            method=request.method,
+            path=request.path,
+            request_hash=request.fingerprint,
+            status_code=answer.status_code,
+            response_body=answer.body,
+        ),
+    )
+
+
+def purge_expired(db: Session) -> int:
+    """Forget keys older than IDEMPOTENCY_TTL_HOURS; how many went."""
+    hours = get_settings().IDEMPOTENCY_TTL_HOURS
+    return crud_idempotency.purge_before(db, utcnow() - timedelta(hours=hours))
