@@ -82,3 +82,9 @@ def require(permission: Permission) -> Callable[[Caller], Caller]:
 
 UserManager = Annotated[Caller, Depends(require(Permission.USERS_MANAGE))]
 SessionManager = Annotated[Caller, Depends(require(Permission.SESSIONS_MANAGE))]
+CatalogReader = Annotated[Caller, Depends(require(Permission.CATALOG_READ))]
+CatalogWriter = Annotated[Caller, Depends(require(Permission.CATALOG_WRITE))]
+StockReader = Annotated[Caller, Depends(require(Permission.STOCK_READ))]
+StockMover = Annotated[Caller, Depends(require(Permission.STOCK_MOVE))]
+StockAdjuster = Annotated[Caller, Depends(require(Permission.STOCK_ADJUST))]
+LotManager = Annotated[Caller, Depends(require(Permission.LOTS_MANAGE))]

@@ -12,6 +12,8 @@ _DESCRIPTIONS = {
     404: "Not found",
     409: "Conflicts with the current state",
     422: "Invalid input",
+    413: "The upload is too large",
+    415: "The upload is not of an accepted type",
     423: "Account locked after repeated failed logins",
     503: "A dependency is down or saturated",
 }

@@ -3,7 +3,7 @@
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import AfterValidator, Field, StringConstraints
+from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
 
 Quantity = Annotated[
     Decimal,
@@ -21,6 +21,10 @@ Money = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2)]
 UnitCost = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=4)]
 Percent = Annotated[Decimal, Field(ge=0, le=100, max_digits=5, decimal_places=2)]
 ShelfLifeDays = Annotated[int, Field(gt=0, le=3650)]
+
+
+def _upper(value: object) -> object:
+    return value.strip().upper() if isinstance(value, str) else value
 
 
 def _no_control_characters(value: str) -> str:
@@ -42,10 +46,13 @@ ShortText = Annotated[
 ]
 Code = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Z0-9][A-Z0-9._-]{0,39}$"),
+    BeforeValidator(_upper),
+    StringConstraints(pattern=r"^[A-Z0-9][A-Z0-9._-]{0,39}$"),
 ]
 Country = Annotated[
-    str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^([A-Z]{2})?$")
+    str,
+    BeforeValidator(_upper),
+    StringConstraints(pattern=r"^([A-Z]{2})?$"),
 ]
 Reference = Annotated[
     str,

@@ -13,7 +13,7 @@ from app.crud.base import CRUDBase
 from app.crud.crud_catalog import category_crud, product_crud, supplier_crud, warehouse_crud
 from app.models.catalog import Category, Product, Supplier, UnitOfMeasure, Warehouse
 from app.models.inventory import StockLevel
-from app.services import audit
+from app.services import audit, uploads
 from app.services.audit import Actor
 
 ModelT = TypeVar("ModelT", Category, Product, Supplier, Warehouse)
@@ -137,6 +137,17 @@ def update_product(
             field="unit",
         )
     return products.update(db, actor, product, {**values, "unit": unit, "net_weight_kg": weight})
+
+
+def set_product_image(db: Session, actor: Actor, product: Product, data: bytes) -> Product:
+    """Keep ``data`` (a checked image) as the product's image."""
+    stored = uploads.store(
+        data, folder="products", allowed=uploads.IMAGE_TYPES, max_bytes=uploads.image_limit()
+    )
+    product.image_path = stored.stored_name
+    db.flush()
+    audit.record(db, actor, "product.image_set", "product", product.id, sha256=stored.sha256)
+    return product
 
 
 def _has_stock_history(db: Session, product: Product) -> bool:

@@ -10,12 +10,31 @@ class Permission(enum.StrEnum):
 
     USERS_MANAGE = "users:manage"
     SESSIONS_MANAGE = "sessions:manage"
+    CATALOG_READ = "catalog:read"
+    CATALOG_WRITE = "catalog:write"
+    STOCK_READ = "stock:read"
+    STOCK_MOVE = "stock:move"
+    STOCK_ADJUST = "stock:adjust"
+    LOTS_MANAGE = "lots:manage"
 
+
+_STAFF = frozenset(
+    {
+        Permission.CATALOG_READ,
+        Permission.STOCK_READ,
+        Permission.STOCK_MOVE,
+    }
+)
+_MANAGER = _STAFF | {
+    Permission.CATALOG_WRITE,
+    Permission.STOCK_ADJUST,
+    Permission.LOTS_MANAGE,
+}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(Permission),
-    Role.MANAGER: frozenset(),
-    Role.STAFF: frozenset(),
+    Role.MANAGER: _MANAGER,
+    Role.STAFF: _STAFF,
     Role.CUSTOMER: frozenset(),
 }
 

@@ -16,6 +16,9 @@ from app.services.audit import Actor
 from app.services.catalog import products, suppliers, warehouses
 
 
+QUANTUM = Decimal("0.001")
+
+
 class InsufficientStockError(ConflictError):
     """Less stock is available than the request needs."""
 
@@ -333,7 +336,7 @@ def _record(
         product_id=lot.product_id,
         lot_id=lot.id,
         warehouse_id=warehouse_id,
-        quantity=quantity,
+        quantity=quantity.quantize(QUANTUM),
         reference=context.reference,
         reason=context.reason,
         actor_id=context.actor.user_id,

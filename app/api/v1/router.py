@@ -2,10 +2,16 @@
 
 from fastapi import APIRouter
 
-from app.api.v1 import auth, health, users
+from app.api.v1 import auth, catalog, health, lots, products, stock, users
 
 api_router = APIRouter()
 api_router.include_router(health.router)
 api_router.include_router(auth.router)
 api_router.include_router(users.router)
 api_router.include_router(users.sessions_router)
+api_router.include_router(catalog.categories_router)
+api_router.include_router(products.router)
+api_router.include_router(catalog.suppliers_router)
+api_router.include_router(catalog.warehouses_router)
+api_router.include_router(lots.router)
+api_router.include_router(stock.router)

@@ -1,0 +1,217 @@
+"""Stock movements (one endpoint per kind), stock levels and the ledger."""
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response, status
+
+from app.api.deps import Caller, DbSession, StockAdjuster, StockMover, StockReader
+from app.api.idempotency import IdempotencyKey, respond_once
+from app.api.responses import responses
+from app.models.inventory import MovementKind, StockMovement
+from app.schemas.common import Page
+from app.schemas.stock import (
+    AdjustmentCreate,
+    CountCreate,
+    MovementBatch,
+    MovementRead,
+    ReceiptCreate,
+    StockLevelRead,
+    TransferCreate,
+    WasteCreate,
+)
+from app.services import stock, stock_queries
+from app.services.stock import CountLine, MovementContext, ReceiptLine
+from app.services.stock_queries import LedgerFilter, LevelFilter
+
+router = APIRouter(prefix="/stock", tags=["stock"])
+
+WRITE = responses(401, 403, 409, 422)
+Limit = Annotated[int, Query(ge=1, le=500)]
+Offset = Annotated[int, Query(ge=0)]
+
+
+def _context(caller: Caller, reference: str, reason: str) -> MovementContext:
+    return MovementContext(actor=caller.actor, reference=reference, reason=reason)
+
+
+def _batch(db: DbSession, movements: list[StockMovement]) -> MovementBatch:
+    return MovementBatch(movements=stock_queries.movements_read(db, movements))
+
+
+@router.post(
+    "/receipts",
+    status_code=status.HTTP_201_CREATED,
+    response_model=MovementBatch,
+    responses=WRITE,
+)
+def receive(
+    body: ReceiptCreate,
+    caller: StockMover,
+    db: DbSession,
+    request: Request,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    """Receive goods into a warehouse and lot (the lot is created on its first receipt)."""
+
+    def act() -> MovementBatch:
+        line = ReceiptLine(**body.model_dump(exclude={"reference", "reason"}))
+        movement = stock.receive(db, _context(caller, body.reference, body.reason), line)
+        return _batch(db, [movement])
+
+    return respond_once(db, caller, request, idempotency_key, body, 201, act)
+
+
+@router.post(
+    "/adjustments",
+    status_code=status.HTTP_201_CREATED,
+    response_model=MovementBatch,
+    responses=WRITE,
+)
+def adjust(
+    body: AdjustmentCreate,
+    caller: StockAdjuster,
+    db: DbSession,
+    request: Request,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    """Correct a lot's on-hand stock by a signed quantity; a reason is required."""
+
+    def act() -> MovementBatch:
+        movement = stock.adjust(
+            db,
+            _context(caller, body.reference, body.reason),
+            product_id=body.product_id,
+            lot_id=body.lot_id,
+            warehouse_id=body.warehouse_id,
+            quantity=body.quantity,
+        )
+        return _batch(db, [movement])
+
+    return respond_once(db, caller, request, idempotency_key, body, 201, act)
+
+
+@router.post(
+    "/transfers",
+    status_code=status.HTTP_201_CREATED,
+    response_model=MovementBatch,
+    responses=WRITE,
+)
+def transfer(
+    body: TransferCreate,
+    caller: StockMover,
+    db: DbSession,
+    request: Request,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    """Move unreserved stock of a lot to another warehouse (two ledger rows)."""
+
+    def act() -> MovementBatch:
+        movements = stock.transfer(
+            db,
+            _context(caller, body.reference, body.reason),
+            product_id=body.product_id,
+            lot_id=body.lot_id,
+            from_warehouse_id=body.from_warehouse_id,
+            to_warehouse_id=body.to_warehouse_id,
+            quantity=body.quantity,
+        )
+        return _batch(db, list(movements))
+
+    return respond_once(db, caller, request, idempotency_key, body, 201, act)
+
+
+@router.post(
+    "/waste",
+    status_code=status.HTTP_201_CREATED,
+    response_model=MovementBatch,
+    responses=WRITE,
+)
+def record_waste(
+    body: WasteCreate,
+    caller: StockMover,
+    db: DbSession,
+    request: Request,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    """Write off spoiled or damaged stock; a reason is required."""
+
+    def act() -> MovementBatch:
+        movement = stock.waste(
+            db,
+            _context(caller, body.reference, body.reason),
+            product_id=body.product_id,
+            lot_id=body.lot_id,
+            warehouse_id=body.warehouse_id,
+            quantity=body.quantity,
+        )
+        return _batch(db, [movement])
+
+    return respond_once(db, caller, request, idempotency_key, body, 201, act)
+
+
+@router.post(
+    "/counts",
+    status_code=status.HTTP_201_CREATED,
+    response_model=MovementBatch,
+    responses=WRITE,
+)
+def record_count(
+    body: CountCreate,
+    caller: StockMover,
+    db: DbSession,
+    request: Request,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    """Book a stocktake of a warehouse: each difference becomes a count movement."""
+
+    def act() -> MovementBatch:
+        movements = stock.count(
+            db,
+            _context(caller, body.reference, body.reason),
+            warehouse_id=body.warehouse_id,
+            lines=[
+                CountLine(lot_id=line.lot_id, counted=line.counted_quantity) for line in body.lines
+            ],
+            complete=body.complete,
+        )
+        return _batch(db, movements)
+
+    return respond_once(db, caller, request, idempotency_key, body, 201, act)
+
+
+@router.get("/levels", responses=responses(401, 403, 422))
+def list_levels(
+    _: StockReader,
+    db: DbSession,
+    product_id: int | None = None,
+    warehouse_id: int | None = None,
+    lot_id: int | None = None,
+    include_empty: bool = False,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> Page[StockLevelRead]:
+    """On-hand, reserved and available stock per product, warehouse and lot, in unit and kg."""
+    where = LevelFilter(product_id, warehouse_id, lot_id, include_empty)
+    items, total = stock_queries.list_levels(db, where, offset=offset, limit=limit)
+    return Page[StockLevelRead](items=items, total=total, limit=limit, offset=offset)
+
+
+@router.get("/movements", responses=responses(401, 403, 422))
+def list_movements(
+    _: StockReader,
+    db: DbSession,
+    product_id: int | None = None,
+    lot_id: int | None = None,
+    warehouse_id: int | None = None,
+    kind: MovementKind | None = None,
+    reference: Annotated[str | None, Query(max_length=100)] = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> Page[MovementRead]:
+    """The ledger, newest first, filtered by product, lot, warehouse, kind, reference, time."""
+    where = LedgerFilter(product_id, lot_id, warehouse_id, kind, reference, since, until)
+    items, total = stock_queries.list_movements(db, where, offset=offset, limit=limit)
+    return Page[MovementRead](items=items, total=total, limit=limit, offset=offset)

@@ -1,0 +1,125 @@
+"""Lots: listing, status changes (audited) and attached documents."""
+
+from collections.abc import Sequence
+from datetime import date, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.core.errors import ConflictError, NotFoundError
+from app.crud.base import CRUDBase
+from app.models.inventory import Lot, LotDocument, LotStatus
+from app.services import audit, uploads
+from app.services.audit import Actor
+
+lot_crud = CRUDBase(Lot, search=[Lot.lot_code])
+
+_ALLOWED = {
+    LotStatus.AVAILABLE: {LotStatus.QUARANTINE, LotStatus.RECALLED, LotStatus.EXPIRED},
+    LotStatus.QUARANTINE: {LotStatus.AVAILABLE, LotStatus.RECALLED, LotStatus.EXPIRED},
+    LotStatus.EXPIRED: {LotStatus.RECALLED},
+    LotStatus.RECALLED: set(),
+}
+
+
+def get_lot(db: Session, lot_id: int) -> Lot:
+    """The lot with ``lot_id``, or a 404."""
+    lot = lot_crud.get(db, lot_id)
+    if lot is None:
+        raise NotFoundError(f"Lot {lot_id} does not exist.")
+    return lot
+
+
+def list_lots(
+    db: Session,
+    *,
+    offset: int,
+    limit: int,
+    product_id: int | None = None,
+    status: LotStatus | None = None,
+    expiring_within_days: int | None = None,
+    search: str | None = None,
+) -> tuple[Sequence[Lot], int]:
+    """A page of lots, earliest best-before first."""
+    where = []
+    if product_id is not None:
+        where.append(Lot.product_id == product_id)
+    if status is not None:
+        where.append(Lot.status == status.value)
+    if expiring_within_days is not None:
+        where.append(Lot.best_before <= date.today() + timedelta(days=expiring_within_days))
+    return lot_crud.page(
+        db,
+        offset=offset,
+        limit=limit,
+        search=search,
+        where=where,
+        order_by=(Lot.best_before, Lot.id),
+    )
+
+
+def change_status(db: Session, actor: Actor, lot: Lot, status: LotStatus, reason: str) -> Lot:
+    """Quarantine, release, recall or expire a lot; every change is audited."""
+    current = LotStatus(lot.status)
+    if status == current:
+        return lot
+    if status not in _ALLOWED[current]:
+        raise ConflictError(f"A {current} lot cannot become {status}.", field="status")
+    if status == LotStatus.AVAILABLE and lot.best_before < date.today():
+        raise ConflictError(f"Lot {lot.lot_code} is past its best-before date.", field="status")
+    lot.status = status.value
+    db.flush()
+    audit.record(
+        db,
+        actor,
+        "lot.status_changed",
+        "lot",
+        lot.id,
+        old=current.value,
+        new=status.value,
+        reason=reason,
+    )
+    return lot
+
+
+def attach_document(
+    db: Session, actor: Actor, lot: Lot, *, filename: str, data: bytes, description: str
+) -> LotDocument:
+    """Keep a certificate or other document with a lot."""
+    stored = uploads.store(
+        data, folder="lots", allowed=uploads.DOCUMENT_TYPES, max_bytes=uploads.document_limit()
+    )
+    document = LotDocument(
+        lot_id=lot.id,
+        filename=_safe_filename(filename),
+        content_type=stored.content_type,
+        size_bytes=stored.size_bytes,
+        sha256=stored.sha256,
+        stored_name=stored.stored_name,
+        description=description,
+        uploaded_by=actor.user_id,
+    )
+    db.add(document)
+    db.flush()
+    audit.record(db, actor, "lot.document_attached", "lot", lot.id, document_id=document.id)
+    return document
+
+
+def documents(db: Session, lot: Lot) -> Sequence[LotDocument]:
+    """The documents of ``lot``, oldest first."""
+    query = select(LotDocument).where(LotDocument.lot_id == lot.id).order_by(LotDocument.id)
+    return db.scalars(query).all()
+
+
+def get_document(db: Session, lot: Lot, document_id: int) -> LotDocument:
+    """One document of ``lot``, or a 404."""
+    document = db.get(LotDocument, document_id)
+    if document is None or document.lot_id != lot.id:
+        raise NotFoundError(f"Lot {lot.id} has no document {document_id}.")
+    return document
+
+
+def _safe_filename(filename: str) -> str:
+    name = filename.replace("\\", "/").rsplit("/", 1)[-1]
+    cleaned = "".join(ch for ch in name if ch.isprintable() and ch not in '<>:"|?*').strip(". ")
+    return cleaned[:200] or "document"

@@ -1,0 +1,143 @@
+"""Reading stock: levels per product, warehouse and lot, and the ledger."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from app.models.catalog import Product, Warehouse
+from app.models.inventory import Lot, MovementKind, StockLevel, StockMovement
+from app.schemas.stock import MovementRead, StockLevelRead
+
+
+@dataclass(frozen=True)
+class LevelFilter:
+    """Which stock levels to list."""
+
+    product_id: int | None = None
+    warehouse_id: int | None = None
+    lot_id: int | None = None
+    include_empty: bool = False
+
+
+@dataclass(frozen=True)
+class LedgerFilter:
+    """Which ledger rows to list."""
+
+    product_id: int | None = None
+    lot_id: int | None = None
+    warehouse_id: int | None = None
+    kind: MovementKind | None = None
+    reference: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def list_levels(
+    db: Session, where: LevelFilter, *, offset: int, limit: int
+) -> tuple[list[StockLevelRead], int]:
+    """A page of stock levels (FEFO order within a product) and how many matched."""
+    query = (
+        select(StockLevel, Product.sku, Product.unit, Product.net_weight_kg, Warehouse.code, Lot)
+        .join(Product, Product.id == StockLevel.product_id)
+        .join(Warehouse, Warehouse.id == StockLevel.warehouse_id)
+        .join(Lot, Lot.id == StockLevel.lot_id)
+    )
+    if where.product_id is not None:
+        query = query.where(StockLevel.product_id == where.product_id)
+    if where.warehouse_id is not None:
+        query = query.where(StockLevel.warehouse_id == where.warehouse_id)
+    if where.lot_id is not None:
+        query = query.where(StockLevel.lot_id == where.lot_id)
+    if not where.include_empty:
+        query = query.where(StockLevel.on_hand > 0)
+    total = _count(db, query)
+    rows = db.execute(
+        query.order_by(Product.sku, Lot.best_before, Lot.id, Warehouse.code)
+        .offset(offset)
+        .limit(limit)
+    ).all()
+    levels = [
+        StockLevelRead(
+            product_id=level.product_id,
+            sku=sku,
+            unit=unit,
+            warehouse_id=level.warehouse_id,
+            warehouse_code=warehouse_code,
+            lot_id=lot.id,
+            lot_code=lot.lot_code,
+            best_before=lot.best_before,
+            lot_status=lot.status,
+            on_hand=level.on_hand,
+            reserved=level.reserved,
+            available=level.on_hand - level.reserved,
+            on_hand_kg=_kg(level.on_hand, weight),
+            available_kg=_kg(level.on_hand - level.reserved, weight),
+        )
+        for level, sku, unit, weight, warehouse_code, lot in rows
+    ]
+    return levels, total
+
+
+def list_movements(
+    db: Session, where: LedgerFilter, *, offset: int, limit: int
+) -> tuple[list[MovementRead], int]:
+    """A page of ledger rows, newest first, and how many matched."""
+    query = select(StockMovement, Product.net_weight_kg).join(
+        Product, Product.id == StockMovement.product_id
+    )
+    for column, value in (
+        (StockMovement.product_id, where.product_id),
+        (StockMovement.lot_id, where.lot_id),
+        (StockMovement.warehouse_id, where.warehouse_id),
+        (StockMovement.kind, where.kind.value if where.kind else None),
+        (StockMovement.reference, where.reference),
+    ):
+        if value is not None:
+            query = query.where(column == value)
+    if where.since is not None:
+        query = query.where(StockMovement.created_at >= where.since)
+    if where.until is not None:
+        query = query.where(StockMovement.created_at < where.until)
+    total = _count(db, query)
+    rows = db.execute(query.order_by(StockMovement.id.desc()).offset(offset).limit(limit)).all()
+    return [movement_read(movement, weight) for movement, weight in rows], total
+
+
+def movements_read(db: Session, movements: Sequence[StockMovement]) -> list[MovementRead]:
+    """``movements`` as the API shows them, with their weight in kg."""
+    ids = {movement.product_id for movement in movements}
+    query = select(Product.id, Product.net_weight_kg).where(Product.id.in_(ids))
+    weights = {product_id: weight for product_id, weight in db.execute(query).all()}
+    return [movement_read(movement, weights[movement.product_id]) for movement in movements]
+
+
+def movement_read(movement: StockMovement, net_weight_kg: Decimal) -> MovementRead:
+    """One ledger row as the API shows it."""
+    return MovementRead(
+        id=movement.id,
+        created_at=movement.created_at,
+        kind=MovementKind(movement.kind),
+        product_id=movement.product_id,
+        lot_id=movement.lot_id,
+        warehouse_id=movement.warehouse_id,
+        quantity=movement.quantity,
+        quantity_kg=_kg(movement.quantity, net_weight_kg),
+        reference=movement.reference,
+        reason=movement.reason,
+        group_id=movement.group_id,
+        actor_id=movement.actor_id,
+        actor_label=movement.actor_label,
+    )
+
+
+def _kg(quantity: Decimal, net_weight_kg: Decimal) -> Decimal:
+    return (quantity * net_weight_kg).quantize(Decimal("0.001"))
+
+
+def _count(db: Session, query: Select[*tuple[Any, ...]]) -> int:
+    return db.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0

@@ -1,0 +1,99 @@
+"""Files people upload: product images and lot documents, checked and kept under UPLOAD_DIR."""
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from app.core.config import get_settings
+from app.core.errors import DomainError, InvalidRequestError, NotFoundError
+
+IMAGE_TYPES = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp"}
+DOCUMENT_TYPES = {**IMAGE_TYPES, "application/pdf": ".pdf"}
+
+
+class PayloadTooLargeError(DomainError):
+    """An upload is larger than allowed."""
+
+    status_code = 413
+    slug = "payload-too-large"
+    title = "Payload too large"
+
+
+class UnsupportedMediaTypeError(DomainError):
+    """An upload is not of a type we keep."""
+
+    status_code = 415
+    slug = "unsupported-media-type"
+    title = "Unsupported media type"
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    """A file kept under UPLOAD_DIR."""
+
+    stored_name: str
+    content_type: str
+    size_bytes: int
+    sha256: str
+
+
+def sniff_type(data: bytes) -> str | None:
+    """The media type the content really has, from its first bytes."""
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    if data.startswith(b"%PDF-"):
+        return "application/pdf"
+    return None
+
+
+def store(data: bytes, *, folder: str, allowed: dict[str, str], max_bytes: int) -> StoredFile:
+    """Check size and real type, then keep ``data`` under a random name in ``folder``."""
+    if not data:
+        raise InvalidRequestError("The file is empty.", field="file")
+    if len(data) > max_bytes:
+        raise PayloadTooLargeError(f"The file is {len(data)} bytes; the limit is {max_bytes}.")
+    content_type = sniff_type(data)
+    if content_type not in allowed:
+        kinds = ", ".join(sorted(allowed))
+        raise UnsupportedMediaTypeError(f"Only {kinds} files are accepted.")
+    stored_name = f"{folder}/{secrets.token_hex(16)}{allowed[content_type]}"
+    path = _path(stored_name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return StoredFile(
+        stored_name=stored_name,
+        content_type=content_type,
+        size_bytes=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+    )
+
+
+def open_stored(stored_name: str) -> Path:
+    """The path of a kept file, or a 404 when it is gone."""
+    path = _path(stored_name)
+    if not path.is_file():
+        raise NotFoundError("The file is no longer stored.")
+    return path
+
+
+def image_limit() -> int:
+    """The largest product image accepted, in bytes."""
+    return get_settings().MAX_IMAGE_BYTES
+
+
+def document_limit() -> int:
+    """The largest lot document accepted, in bytes."""
+    return get_settings().MAX_DOCUMENT_BYTES
+
+
+def _path(stored_name: str) -> Path:
+    root = get_settings().UPLOAD_DIR.resolve()
+    path = (root / stored_name).resolve()
+    if root not in path.parents:
+        raise NotFoundError("No such file.")
+    return path
