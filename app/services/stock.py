@@ -15,7 +15,6 @@ from app.models.inventory import Lot, LotStatus, MovementKind, StockLevel, Stock
 from app.services.audit import Actor
 from app.services.catalog import products, suppliers, warehouses
 
-
 QUANTUM = Decimal("0.001")
 
 

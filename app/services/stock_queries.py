@@ -112,7 +112,7 @@ def movements_read(db: Session, movements: Sequence[StockMovement]) -> list[Move
     """``movements`` as the API shows them, with their weight in kg."""
     ids = {movement.product_id for movement in movements}
     query = select(Product.id, Product.net_weight_kg).where(Product.id.in_(ids))
-    weights = {product_id: weight for product_id, weight in db.execute(query).all()}
+    weights = dict(db.execute(query).all())
     return [movement_read(movement, weights[movement.product_id]) for movement in movements]
 
 
