@@ -13,6 +13,7 @@ from app.core.config import get_settings
 from app.core.logging import configure_logging
 from app.core.metrics import forget_dead_processes, render_latest
 from app.schemas.health import Liveness
+from app.services import alerts
 
 API_DESCRIPTION = """
 Inventory, sales and purchasing for a dried-fruit and nut wholesaler: lots with
@@ -58,6 +59,7 @@ def create_app() -> FastAPI:
     @app.get("/metrics", include_in_schema=False)
     def metrics() -> Response:
         """Prometheus metrics of every worker process."""
+        alerts.refresh_low_stock_gauge()
         body, content_type = render_latest()
         return Response(body, media_type=content_type)
 

@@ -5,7 +5,7 @@ from typing import Annotated, NoReturn
 
 import typer
 
-from app.cli import db_commands, user_commands
+from app.cli import db_commands, stock_commands, user_commands
 from app.cli.common import operator, run_safely
 
 app = typer.Typer(
@@ -16,6 +16,8 @@ app = typer.Typer(
 )
 app.add_typer(db_commands.app, name="db")
 app.add_typer(user_commands.app, name="users")
+app.add_typer(stock_commands.stock_app, name="stock")
+app.add_typer(stock_commands.alerts_app, name="alerts")
 
 
 @app.command()

@@ -38,7 +38,7 @@ DATABASE_CONNECTIONS_ACTIVE = Gauge(
 INVENTORY_LOW_STOCK_ALERTS = Gauge(
     "inventory_low_stock_alerts",
     "Products whose available stock is at or below their reorder point.",
-    multiprocess_mode="livemax",
+    multiprocess_mode="livemostrecent",
 )
 
 

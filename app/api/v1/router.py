@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from app.api.v1 import auth, catalog, health, lots, products, stock, users
+from app.api.v1 import alerts, auth, catalog, health, lots, products, stock, users
 
 api_router = APIRouter()
 api_router.include_router(health.router)
@@ -15,3 +15,4 @@ api_router.include_router(catalog.suppliers_router)
 api_router.include_router(catalog.warehouses_router)
 api_router.include_router(lots.router)
 api_router.include_router(stock.router)
+api_router.include_router(alerts.router)

@@ -1,0 +1,153 @@
+"""Alerts: low stock, lots expiring soon, expired stock; and the daily expiry job."""
+
+import logging
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Select, Subquery, and_, case, func, or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from app.core.config import get_settings
+from app.core.database import session_scope
+from app.core.metrics import INVENTORY_LOW_STOCK_ALERTS
+from app.models.catalog import Product
+from app.models.inventory import Lot, LotStatus, StockLevel
+from app.schemas.alerts import Alerts, LotAlert, LowStockAlert
+from app.services import audit
+from app.services.audit import Actor
+
+logger = logging.getLogger("app.alerts")
+
+
+def _sellable_stock(today: date) -> Subquery:
+    """Per product: available stock of sellable lots (available status, not past best-before)."""
+    sellable = case(
+        (
+            and_(Lot.status == LotStatus.AVAILABLE.value, Lot.best_before >= today),
+            StockLevel.on_hand - StockLevel.reserved,
+        ),
+        else_=0,
+    )
+    return (
+        select(StockLevel.product_id, func.sum(sellable).label("available"))
+        .join(Lot, Lot.id == StockLevel.lot_id)
+        .group_by(StockLevel.product_id)
+        .subquery()
+    )
+
+
+def _low_stock_query(today: date) -> Select[Product, Any]:
+    stock = _sellable_stock(today)
+    available = func.coalesce(stock.c.available, 0)
+    return (
+        select(Product, available.label("available"))
+        .outerjoin(stock, stock.c.product_id == Product.id)
+        .where(Product.is_active.is_(True), Product.reorder_point > 0)
+        .where(available <= Product.reorder_point)
+    )
+
+
+def low_stock(db: Session, today: date | None = None) -> list[LowStockAlert]:
+    """Active products whose sellable stock is at or below their reorder point."""
+    rows = db.execute(_low_stock_query(today or date.today()).order_by(Product.sku)).all()
+    return [
+        LowStockAlert(
+            product_id=product.id,
+            sku=product.sku,
+            name=product.name,
+            unit=product.unit,
+            available=Decimal(available),
+            reorder_point=product.reorder_point,
+            suggested_order_quantity=max(
+                product.reorder_quantity, product.reorder_point - Decimal(available)
+            ),
+        )
+        for product, available in rows
+    ]
+
+
+def count_low_stock(db: Session, today: date | None = None) -> int:
+    """How many products are low on stock (one aggregate query)."""
+    query = _low_stock_query(today or date.today()).subquery()
+    return db.scalar(select(func.count()).select_from(query)) or 0
+
+
+def lots_to_watch(db: Session, today: date | None = None) -> tuple[list[LotAlert], list[LotAlert]]:
+    """Lots holding stock that expire within EXPIRY_ALERT_DAYS, and those already expired."""
+    today = today or date.today()
+    horizon = today + timedelta(days=get_settings().EXPIRY_ALERT_DAYS)
+    on_hand = func.sum(StockLevel.on_hand)
+    query = (
+        select(Lot, Product.sku, on_hand.label("on_hand"))
+        .join(Product, Product.id == Lot.product_id)
+        .join(StockLevel, StockLevel.lot_id == Lot.id)
+        .where(
+            or_(Lot.best_before <= horizon, Lot.status == LotStatus.EXPIRED.value),
+            Lot.status != LotStatus.RECALLED.value,
+        )
+        .group_by(Lot.id, Product.sku)
+        .having(on_hand > 0)
+        .order_by(Lot.best_before, Lot.id)
+    )
+    expiring: list[LotAlert] = []
+    expired: list[LotAlert] = []
+    for lot, sku, quantity in db.execute(query).all():
+        alert = LotAlert(
+            lot_id=lot.id,
+            lot_code=lot.lot_code,
+            product_id=lot.product_id,
+            sku=sku,
+            best_before=lot.best_before,
+            days_left=(lot.best_before - today).days,
+            status=lot.status,
+            on_hand=Decimal(quantity),
+            value=(Decimal(quantity) * lot.unit_cost).quantize(Decimal("0.01")),
+        )
+        is_expired = lot.best_before < today or lot.status == LotStatus.EXPIRED.value
+        (expired if is_expired else expiring).append(alert)
+    return expiring, expired
+
+
+def current(db: Session, today: date | None = None) -> Alerts:
+    """Every alert now."""
+    expiring, expired = lots_to_watch(db, today)
+    return Alerts(
+        low_stock=low_stock(db, today),
+        expiring=expiring,
+        expired=expired,
+        expiry_window_days=get_settings().EXPIRY_ALERT_DAYS,
+    )
+
+
+def expire_lots(db: Session, actor: Actor, today: date | None = None) -> list[int]:
+    """Mark lots past their best-before date as expired (audited); their ids."""
+    today = today or date.today()
+    ids = list(
+        db.scalars(
+            select(Lot.id).where(
+                Lot.best_before < today,
+                Lot.status.in_([LotStatus.AVAILABLE.value, LotStatus.QUARANTINE.value]),
+            )
+        ).all()
+    )
+    if ids:
+        db.execute(
+            update(Lot)
+            .where(Lot.id.in_(ids))
+            .values(status=LotStatus.EXPIRED.value)
+            .execution_options(synchronize_session=False)
+        )
+        for lot_id in ids:
+            audit.record(db, actor, "lot.expired", "lot", lot_id, on=str(today))
+    return ids
+
+
+def refresh_low_stock_gauge() -> None:
+    """Set inventory_low_stock_alerts from the database; keep the last value if it is down."""
+    try:
+        with session_scope() as db:
+            INVENTORY_LOW_STOCK_ALERTS.set(count_low_stock(db))
+    except SQLAlchemyError as exc:
+        logger.warning("low-stock gauge not refreshed: %s", type(exc).__name__)
