@@ -5,7 +5,7 @@ from typing import Annotated, NoReturn
 
 import typer
 
-from app.cli import db_commands, stock_commands, user_commands
+from app.cli import csv_commands, db_commands, stock_commands, user_commands
 from app.cli.common import operator, run_safely
 
 app = typer.Typer(
@@ -18,6 +18,8 @@ app.add_typer(db_commands.app, name="db")
 app.add_typer(user_commands.app, name="users")
 app.add_typer(stock_commands.stock_app, name="stock")
 app.add_typer(stock_commands.alerts_app, name="alerts")
+app.add_typer(csv_commands.import_app, name="import")
+app.command("export")(csv_commands.export)
 
 
 @app.command()

@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from app.api.v1 import alerts, auth, catalog, health, lots, products, stock, users
+from app.api.v1 import alerts, auth, catalog, exports, health, lots, products, stock, users
 
 api_router = APIRouter()
 api_router.include_router(health.router)
@@ -16,3 +16,4 @@ api_router.include_router(catalog.warehouses_router)
 api_router.include_router(lots.router)
 api_router.include_router(stock.router)
 api_router.include_router(alerts.router)
+api_router.include_router(exports.router)

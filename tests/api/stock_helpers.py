@@ -1,0 +1,379 @@
+"""Shared setup for the stock and lot API tests: catalog records made through the services,
+goods received through the API, reservations, and snapshots of everything stock writes."""
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from fastapi.testclient import TestClient
+from httpx2 import Response
+from sqlalchemy import func, select
+
+from app.core.database import SessionLocal
+from app.models.audit import AuditLog
+from app.models.catalog import UnitOfMeasure
+from app.models.inventory import IdempotencyRecord, Lot, LotDocument, StockLevel, StockMovement
+from app.models.user import Role, User
+from app.schemas.catalog import CategoryCreate, ProductCreate, SupplierCreate, WarehouseCreate
+from app.services import allocation, catalog
+from app.services.allocation import AllocationRequest
+from app.services.audit import Actor
+from tests.conftest import MakeUser, bearer, login
+
+API = "/api/v1"
+STOCK = f"{API}/stock"
+LOTS = f"{API}/lots"
+RECEIPTS = f"{STOCK}/receipts"
+ADJUSTMENTS = f"{STOCK}/adjustments"
+TRANSFERS = f"{STOCK}/transfers"
+WASTE = f"{STOCK}/waste"
+COUNTS = f"{STOCK}/counts"
+LEVELS = f"{STOCK}/levels"
+MOVEMENTS = f"{STOCK}/movements"
+PROBLEM_JSON = "application/problem+json"
+PROBLEM_TYPE = "urn:dfims:problem:"
+PACK_WEIGHT = Decimal("0.5")
+SHELF_LIFE_DAYS = 180
+UNKNOWN_ID = 987654
+SETUP_ACTOR = Actor(user_id=None, label="stock-tests")
+
+
+# --------------------------------------------------------------------------- callers
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """A user with an open session and the headers that use it."""
+
+    user: User
+    headers: dict[str, str]
+
+
+def sign_in(client: TestClient, make_user: MakeUser, role: Role = Role.ADMIN) -> SignedIn:
+    """Create a user of ``role`` and log them in."""
+    user = make_user(role=role)
+    return SignedIn(user, bearer(login(client, user.email)["access_token"]))
+
+
+# --------------------------------------------------------------------------- catalog
+
+
+def make_category(name: str = "Dates") -> int:
+    """A committed active category; its id."""
+    with SessionLocal() as db:
+        item = catalog.categories.create(db, SETUP_ACTOR, CategoryCreate(name=name).model_dump())
+        db.commit()
+        return item.id
+
+
+def make_product(
+    sku: str,
+    *,
+    unit: UnitOfMeasure = UnitOfMeasure.KG,
+    net_weight_kg: Decimal = Decimal(1),
+    shelf_life_days: int = SHELF_LIFE_DAYS,
+    active: bool = True,
+    standard_cost: Decimal = Decimal("2.5000"),
+    grade: str = "A",
+) -> int:
+    """A committed product (inactive when asked); its id."""
+    values = ProductCreate(
+        sku=sku,
+        name=f"Product {sku}",
+        unit=unit,
+        net_weight_kg=net_weight_kg,
+        shelf_life_days=shelf_life_days,
+        standard_cost=standard_cost,
+        grade=grade,
+    ).model_dump()
+    with SessionLocal() as db:
+        product = catalog.create_product(db, SETUP_ACTOR, values)
+        if not active:
+            catalog.products.set_active(db, SETUP_ACTOR, product, False)
+        db.commit()
+        return product.id
+
+
+def make_warehouse(code: str, *, active: bool = True) -> int:
+    """A committed warehouse (inactive when asked); its id."""
+    values = WarehouseCreate(code=code, name=f"Warehouse {code}").model_dump()
+    with SessionLocal() as db:
+        warehouse = catalog.warehouses.create(db, SETUP_ACTOR, values)
+        if not active:
+            catalog.warehouses.set_active(db, SETUP_ACTOR, warehouse, False)
+        db.commit()
+        return warehouse.id
+
+
+def make_supplier(code: str, *, active: bool = True) -> int:
+    """A committed supplier (inactive when asked); its id."""
+    values = SupplierCreate(code=code, name=f"Supplier {code}").model_dump()
+    with SessionLocal() as db:
+        supplier = catalog.suppliers.create(db, SETUP_ACTOR, values)
+        if not active:
+            catalog.suppliers.set_active(db, SETUP_ACTOR, supplier, False)
+        db.commit()
+        return supplier.id
+
+
+@dataclass(frozen=True)
+class World:
+    """A small catalog: a kg product, a pack product of 0.5 kg, two warehouses, a supplier."""
+
+    kg_product: int
+    pack_product: int
+    main: int
+    spare: int
+    supplier: int
+
+
+def make_world() -> World:
+    """Create the small catalog every stock test starts from."""
+    return World(
+        kg_product=make_product("DATE-MEDJOOL"),
+        pack_product=make_product(
+            "APRICOT-500G", unit=UnitOfMeasure.PACK, net_weight_kg=PACK_WEIGHT
+        ),
+        main=make_warehouse("MAIN"),
+        spare=make_warehouse("SPARE"),
+        supplier=make_supplier("SUNNY"),
+    )
+
+
+# --------------------------------------------------------------------------- stock
+
+
+def receipt_body(
+    product_id: int, warehouse_id: int, lot_code: str, quantity: str = "10", **extra: Any
+) -> dict[str, Any]:
+    """The JSON body of a receipt."""
+    return {
+        "product_id": product_id,
+        "warehouse_id": warehouse_id,
+        "lot_code": lot_code,
+        "quantity": quantity,
+        **extra,
+    }
+
+
+def receive(
+    client: TestClient,
+    headers: dict[str, str],
+    product_id: int,
+    warehouse_id: int,
+    lot_code: str,
+    quantity: str = "10",
+    **extra: Any,
+) -> dict[str, Any]:
+    """Receive goods through the API; the one movement written."""
+    body = receipt_body(product_id, warehouse_id, lot_code, quantity, **extra)
+    response = client.post(RECEIPTS, json=body, headers=headers)
+    assert response.status_code == 201, response.text
+    movements = response.json()["movements"]
+    assert len(movements) == 1
+    return dict(movements[0])
+
+
+def get_levels(client: TestClient, headers: dict[str, str], **params: Any) -> list[dict[str, Any]]:
+    """Every stock level the API lists for ``params``."""
+    response = client.get(LEVELS, params={"limit": 500, **params}, headers=headers)
+    assert response.status_code == 200, response.text
+    page = response.json()
+    assert page["total"] == len(page["items"])
+    return list(page["items"])
+
+
+def level_of(
+    client: TestClient, headers: dict[str, str], lot_id: int, warehouse_id: int
+) -> dict[str, Any] | None:
+    """The level of a lot in a warehouse as the API shows it (empty levels included)."""
+    rows = get_levels(
+        client, headers, lot_id=lot_id, warehouse_id=warehouse_id, include_empty="true"
+    )
+    assert len(rows) <= 1
+    return rows[0] if rows else None
+
+
+def on_hand(client: TestClient, headers: dict[str, str], lot_id: int, warehouse_id: int) -> Decimal:
+    """On-hand of a lot in a warehouse (0 when it has no level)."""
+    level = level_of(client, headers, lot_id, warehouse_id)
+    return Decimal(level["on_hand"]) if level is not None else Decimal(0)
+
+
+def get_movements(
+    client: TestClient, headers: dict[str, str], **params: Any
+) -> list[dict[str, Any]]:
+    """Every ledger row the API lists for ``params``, newest first."""
+    response = client.get(MOVEMENTS, params={"limit": 500, **params}, headers=headers)
+    assert response.status_code == 200, response.text
+    page = response.json()
+    assert page["total"] == len(page["items"])
+    return list(page["items"])
+
+
+def reserve(product_id: int, quantity: str, reference: str, warehouse_id: int) -> None:
+    """Reserve stock FEFO through the allocation service, committed."""
+    with SessionLocal() as db:
+        request = AllocationRequest(
+            product_id=product_id,
+            quantity=Decimal(quantity),
+            reference=reference,
+            warehouse_id=warehouse_id,
+        )
+        allocation.reserve(db, request)
+        db.commit()
+
+
+def set_lot_dates(lot_id: int, received: date, best_before: date) -> None:
+    """Move a lot's dates (for expiry tests), committed."""
+    with SessionLocal() as db:
+        lot = db.get(Lot, lot_id)
+        assert lot is not None
+        lot.received_date = received
+        lot.best_before = best_before
+        db.commit()
+
+
+def ledger_sums() -> dict[tuple[int, int, int], Decimal]:
+    """Sum of the ledger per (product, warehouse, lot), read from the database."""
+    with SessionLocal() as db:
+        query = select(
+            StockMovement.product_id,
+            StockMovement.warehouse_id,
+            StockMovement.lot_id,
+            func.sum(StockMovement.quantity),
+        ).group_by(StockMovement.product_id, StockMovement.warehouse_id, StockMovement.lot_id)
+        return {(p, w, lot): Decimal(str(total)) for p, w, lot, total in db.execute(query).all()}
+
+
+def level_rows() -> dict[tuple[int, int, int], tuple[Decimal, Decimal]]:
+    """(on_hand, reserved) per (product, warehouse, lot), read from the database."""
+    with SessionLocal() as db:
+        rows = db.scalars(select(StockLevel)).all()
+        return {
+            (row.product_id, row.warehouse_id, row.lot_id): (
+                Decimal(str(row.on_hand)),
+                Decimal(str(row.reserved)),
+            )
+            for row in rows
+        }
+
+
+def assert_projection_matches_ledger() -> None:
+    """The levels projection holds exactly what the ledger sums to, per lot and warehouse."""
+    ledger = {key: total for key, total in ledger_sums().items() if total != 0}
+    levels = {key: held for key, (held, _) in level_rows().items() if held != 0}
+    assert levels == ledger
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything a stock request may write, counted."""
+
+    movements: int
+    levels: dict[tuple[int, int, int], tuple[Decimal, Decimal]]
+    lots: int
+    idempotency_keys: int
+    documents: int
+    audit_entries: int
+
+
+def snapshot() -> Snapshot:
+    """What the stock tables hold right now."""
+
+    def count(model: Any) -> int:
+        with SessionLocal() as db:
+            return int(db.scalar(select(func.count()).select_from(model)) or 0)
+
+    return Snapshot(
+        movements=count(StockMovement),
+        levels=level_rows(),
+        lots=count(Lot),
+        idempotency_keys=count(IdempotencyRecord),
+        documents=count(LotDocument),
+        audit_entries=count(AuditLog),
+    )
+
+
+def lot_id_of(product_id: int, lot_code: str) -> int:
+    """The id of a product's lot by its code."""
+    with SessionLocal() as db:
+        query = select(Lot.id).where(Lot.product_id == product_id, Lot.lot_code == lot_code)
+        lot_id = db.scalar(query)
+        assert lot_id is not None
+        return lot_id
+
+
+# --------------------------------------------------------------------------- problems
+
+
+def assert_problem(
+    response: Response, status: int, slug: str | None = None, field: str | None = None
+) -> dict[str, Any]:
+    """``response`` is an RFC 9457 problem of ``status`` (and ``slug``, naming ``field``)."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith(PROBLEM_JSON)
+    problem = dict(response.json())
+    assert problem["status"] == status
+    assert problem["detail"]
+    if slug is not None:
+        assert problem["type"] == PROBLEM_TYPE + slug
+    if field is not None:
+        named = {problem.get("field")} | {
+            error["field"].rsplit(".", 1)[-1] for error in problem.get("errors", [])
+        }
+        assert field in named, problem
+    return problem
+
+
+# --------------------------------------------------------------------------- stocked scene
+
+
+@dataclass(frozen=True)
+class Stocked:
+    """The small catalog with stock: 100 kg of KG-LOT-1 and 20 packs of PACK-LOT-1 in MAIN,
+    plus an inactive warehouse, product and supplier."""
+
+    world: World
+    kg_lot: int
+    pack_lot: int
+    closed_warehouse: int
+    retired_product: int
+    retired_supplier: int
+
+
+KG_STOCK = Decimal(100)
+PACK_STOCK = Decimal(20)
+
+
+def make_stocked(client: TestClient, headers: dict[str, str]) -> Stocked:
+    """Create the stocked scene through the services and the receipts API."""
+    world = make_world()
+    kg = receive(client, headers, world.kg_product, world.main, "KG-LOT-1", str(KG_STOCK))
+    pack = receive(client, headers, world.pack_product, world.main, "PACK-LOT-1", str(PACK_STOCK))
+    return Stocked(
+        world=world,
+        kg_lot=kg["lot_id"],
+        pack_lot=pack["lot_id"],
+        closed_warehouse=make_warehouse("CLOSED", active=False),
+        retired_product=make_product("FIG-RETIRED", active=False),
+        retired_supplier=make_supplier("GONE", active=False),
+    )
+
+
+def assert_refused(
+    client: TestClient,
+    path: str,
+    body: dict[str, Any],
+    headers: dict[str, str],
+    status: int,
+    *,
+    slug: str | None = None,
+    field: str | None = None,
+) -> dict[str, Any]:
+    """POST ``body`` to ``path``: a problem of ``status``, and nothing written at all."""
+    before = snapshot()
+    problem = assert_problem(client.post(path, json=body, headers=headers), status, slug, field)
+    assert snapshot() == before
+    return problem
