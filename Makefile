@@ -36,8 +36,9 @@ install-dev: uv ## Install the service with the test and lint tools
 migrate: install ## Migrate the database to the newest schema
 	@$(BIN)/dfims db upgrade
 
-bootstrap: migrate ## Create the first admin when there is none
+bootstrap: migrate ## Create the first admin when there is none; demo data into an empty catalog
 	@$(BIN)/dfims bootstrap
+	@$(BIN)/dfims demo load --if-empty
 
 run: bootstrap ## Install, migrate, create the first admin and serve on http://$(HOST):$(PORT)
 	@echo "Serving on http://$(HOST):$(PORT) (API docs at /docs); Ctrl-C stops."

@@ -77,12 +77,27 @@ def reserve(
         if not raced:
             break
     reserved = request.quantity - remaining
+    _undo(db, reservations)
     raise InsufficientStockError(
         f"Only {reserved} of {request.quantity} {product.unit} of {product.sku} can be "
         f"reserved from lots good until at least {good_until}.",
         available=str(reserved),
         requested=str(request.quantity),
     )
+
+
+def _undo(db: Session, reservations: list[Reservation]) -> None:
+    """Give back what a refused allocation had already taken, so it changes nothing."""
+    for reservation in reservations:
+        level = crud_stock.get_level(
+            db,
+            product_id=reservation.product_id,
+            warehouse_id=reservation.warehouse_id,
+            lot_id=reservation.lot_id,
+        )
+        assert level is not None
+        crud_stock.unreserve(db, level_id=level.id, quantity=reservation.quantity)
+        db.expunge(reservation)
 
 
 def active_reservations(db: Session, reference: str) -> Sequence[Reservation]:
@@ -117,16 +132,13 @@ def issue(db: Session, context: MovementContext, reference: str) -> list[StockMo
     movements = []
     for reservation in reservations:
         _settle(db, reservation, ReservationStatus.ISSUED)
-        movement = StockMovement(
-            kind=MovementKind.ISSUE.value,
+        movement = context.row(
+            MovementKind.ISSUE,
             product_id=reservation.product_id,
             lot_id=reservation.lot_id,
             warehouse_id=reservation.warehouse_id,
             quantity=-reservation.quantity,
             reference=context.reference or reference,
-            reason=context.reason,
-            actor_id=context.actor.user_id,
-            actor_label=context.actor.label,
         )
         movements.append(crud_stock.add_movement(db, movement))
     return movements

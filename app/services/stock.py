@@ -2,7 +2,7 @@
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -27,11 +27,38 @@ class InsufficientStockError(ConflictError):
 
 @dataclass(frozen=True)
 class MovementContext:
-    """Who moves stock, under which reference and why."""
+    """Who moves stock, under which reference and why (and when, for back-dated history)."""
 
     actor: Actor
     reference: str = ""
     reason: str = ""
+    occurred_at: datetime | None = None
+
+    def row(
+        self,
+        kind: MovementKind,
+        *,
+        product_id: int,
+        lot_id: int,
+        warehouse_id: int,
+        quantity: Decimal,
+        reference: str | None = None,
+    ) -> StockMovement:
+        """A ledger row for this context."""
+        movement = StockMovement(
+            kind=kind.value,
+            product_id=product_id,
+            lot_id=lot_id,
+            warehouse_id=warehouse_id,
+            quantity=quantity.quantize(QUANTUM),
+            reference=self.reference if reference is None else reference,
+            reason=self.reason,
+            actor_id=self.actor.user_id,
+            actor_label=self.actor.label,
+        )
+        if self.occurred_at is not None:
+            movement.created_at = self.occurred_at
+        return movement
 
 
 @dataclass(frozen=True)
@@ -330,16 +357,12 @@ def _record(
     quantity: Decimal,
     group_id: str | None = None,
 ) -> StockMovement:
-    movement = StockMovement(
-        kind=kind.value,
+    movement = context.row(
+        kind,
         product_id=lot.product_id,
         lot_id=lot.id,
         warehouse_id=warehouse_id,
-        quantity=quantity.quantize(QUANTUM),
-        reference=context.reference,
-        reason=context.reason,
-        actor_id=context.actor.user_id,
-        actor_label=context.actor.label,
+        quantity=quantity,
     )
     if group_id is not None:
         movement.group_id = group_id
