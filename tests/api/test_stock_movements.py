@@ -1354,7 +1354,7 @@ def test_a_key_used_on_one_endpoint_cannot_be_used_on_another(
     assert_refused(client, ADJUSTMENTS, adjustment(stocked), headers, 422, field=IDEMPOTENCY_KEY)
 
 
-@pytest.mark.parametrize("key", ["", "has space", "x" * 201, "naïve"])
+@pytest.mark.parametrize("key", ["", "has space", "x" * 201, "tab\tkey"])
 def test_malformed_keys_are_refused(
     client: TestClient, admin: SignedIn, stocked: Stocked, key: str
 ) -> None:
