@@ -58,7 +58,8 @@ class CRUDBase(Generic[ModelT]):
         return rows, total
 
     def add(self, db: Session, item: ModelT) -> ModelT:
-        """Stage ``item`` and give it an id."""
+        """Stage ``item``, give it an id and read back what the database stored."""
         db.add(item)
         db.flush()
+        db.refresh(item)
         return item

@@ -27,7 +27,7 @@ class Category(TimestampMixin, Base):
     __tablename__ = "categories"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(String(100), unique=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
     description: Mapped[str] = mapped_column(Text, default="")
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
 
@@ -53,7 +53,7 @@ class Product(TimestampMixin, Base):
     )
     variety: Mapped[str] = mapped_column(String(100), default="")
     origin_country: Mapped[str] = mapped_column(String(2), default="")
-    grade: Mapped[str] = mapped_column(String(40), default="")
+    grade: Mapped[str] = mapped_column(String(100), default="")
     is_organic: Mapped[bool] = mapped_column(Boolean, default=False)
     unit: Mapped[str] = mapped_column(String(10), default=UnitOfMeasure.KG.value)
     net_weight_kg: Mapped[Decimal] = mapped_column(QUANTITY, default=Decimal(1))
@@ -80,7 +80,7 @@ class Supplier(TimestampMixin, Base):
     country: Mapped[str] = mapped_column(String(2), default="")
     contact_name: Mapped[str] = mapped_column(String(200), default="")
     email: Mapped[str] = mapped_column(String(254), default="")
-    phone: Mapped[str] = mapped_column(String(50), default="")
+    phone: Mapped[str] = mapped_column(String(100), default="")
     address: Mapped[str] = mapped_column(Text, default="")
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
 
@@ -91,7 +91,7 @@ class Warehouse(TimestampMixin, Base):
     __tablename__ = "warehouses"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    code: Mapped[str] = mapped_column(String(20), unique=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     address: Mapped[str] = mapped_column(Text, default="")
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)

@@ -86,7 +86,7 @@ class Lot(Base):
     best_before: Mapped[date] = mapped_column(Date)
     unit_cost: Mapped[Decimal] = mapped_column(UNIT_COST, default=Decimal(0))
     moisture_pct: Mapped[Decimal | None] = mapped_column(Numeric(5, 2), default=None)
-    grade: Mapped[str] = mapped_column(String(40), default="")
+    grade: Mapped[str] = mapped_column(String(100), default="")
     status: Mapped[str] = mapped_column(String(20), default=LotStatus.AVAILABLE.value, index=True)
     notes: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

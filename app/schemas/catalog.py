@@ -3,7 +3,7 @@
 from datetime import datetime
 from decimal import Decimal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, model_validator
+from pydantic import BaseModel, ConfigDict, EmailStr, ValidationInfo, field_validator
 
 from app.models.catalog import UnitOfMeasure
 from app.schemas.types import (
@@ -68,11 +68,12 @@ class ProductFields(BaseModel):
     shelf_life_days: ShelfLifeDays = 365
     description: Text = ""
 
-    @model_validator(mode="after")
-    def _kg_weighs_one(self) -> "ProductFields":
-        if self.unit == UnitOfMeasure.KG and self.net_weight_kg != 1:
-            raise ValueError("net_weight_kg must be 1 for a product sold by kg")
-        return self
+    @field_validator("net_weight_kg")
+    @classmethod
+    def _kg_weighs_one(cls, value: Decimal, info: ValidationInfo) -> Decimal:
+        if info.data.get("unit") == UnitOfMeasure.KG and value != 1:
+            raise ValueError("must be 1 for a product sold by kg")
+        return value
 
 
 class ProductCreate(ProductFields):

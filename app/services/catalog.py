@@ -79,6 +79,7 @@ class CatalogKind(Generic[ModelT]):
             setattr(item, key, value)
         if changes:
             db.flush()
+            db.refresh(item)
             audit.record(
                 db, actor, f"{self.label}.updated", self.label, item.id, **_jsonable(changes)
             )

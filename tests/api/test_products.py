@@ -129,32 +129,34 @@ def test_a_sku_differing_only_in_case_is_a_duplicate(client: TestClient, admin: 
     assert assert_problem(response, 409, "conflict")["field"] == "sku"
 
 
+INVALID_PRODUCTS: dict[str, tuple[dict[str, Any], str]] = {
+    "sku with a space": ({"sku": "bad sku"}, "sku"),
+    "sku with a leading dash": ({"sku": "-LEADING"}, "sku"),
+    "sku too long": ({"sku": "S" * 41}, "sku"),
+    "three-letter country": ({"origin_country": "IRN"}, "origin_country"),
+    "country with a digit": ({"origin_country": "1R"}, "origin_country"),
+    "negative price": ({"price": "-0.01"}, "price"),
+    "price with 3 decimals": ({"price": "1.005"}, "price"),
+    "negative cost": ({"standard_cost": "-1"}, "standard_cost"),
+    "negative reorder point": ({"reorder_point": "-1"}, "reorder_point"),
+    "negative reorder quantity": ({"reorder_quantity": "-0.5"}, "reorder_quantity"),
+    "kg weighing 0.5": ({"unit": "kg", "net_weight_kg": "0.5"}, "net_weight_kg"),
+    "default kg weighing 2": ({"net_weight_kg": "2"}, "net_weight_kg"),
+    "pack weighing 0": ({"unit": "pack", "net_weight_kg": "0"}, "net_weight_kg"),
+    "pack weighing less than 0": ({"unit": "pack", "net_weight_kg": "-0.25"}, "net_weight_kg"),
+    "shelf life 0": ({"shelf_life_days": 0}, "shelf_life_days"),
+    "shelf life over 10 years": ({"shelf_life_days": 3651}, "shelf_life_days"),
+    "NUL in name": ({"name": "Dates\x00"}, "name"),
+    "escape in variety": ({"variety": "Med\x1bjool"}, "variety"),
+    "vertical tab in description": ({"description": "vertical\x0btab"}, "description"),
+    "unknown unit": ({"unit": "box"}, "unit"),
+    "not a boolean": ({"is_organic": "perhaps"}, "is_organic"),
+    "category id not a number": ({"category_id": "dates"}, "category_id"),
+}
+
+
 @pytest.mark.parametrize(
-    ("fields", "field_name"),
-    [
-        ({"sku": "bad sku"}, "sku"),
-        ({"sku": "-LEADING"}, "sku"),
-        ({"sku": "S" * 41}, "sku"),
-        ({"origin_country": "IRN"}, "origin_country"),
-        ({"origin_country": "1R"}, "origin_country"),
-        ({"price": "-0.01"}, "price"),
-        ({"price": "1.005"}, "price"),
-        ({"standard_cost": "-1"}, "standard_cost"),
-        ({"reorder_point": "-1"}, "reorder_point"),
-        ({"reorder_quantity": "-0.5"}, "reorder_quantity"),
-        ({"unit": "kg", "net_weight_kg": "0.5"}, "net_weight_kg"),
-        ({"net_weight_kg": "2"}, "net_weight_kg"),
-        ({"unit": "pack", "net_weight_kg": "0"}, "net_weight_kg"),
-        ({"unit": "pack", "net_weight_kg": "-0.25"}, "net_weight_kg"),
-        ({"shelf_life_days": 0}, "shelf_life_days"),
-        ({"shelf_life_days": 3651}, "shelf_life_days"),
-        ({"name": "Dates\x00"}, "name"),
-        ({"variety": "Med\x1bjool"}, "variety"),
-        ({"description": "vertical\x0btab"}, "description"),
-        ({"unit": "box"}, "unit"),
-        ({"is_organic": "perhaps"}, "is_organic"),
-        ({"category_id": "dates"}, "category_id"),
-    ],
+    ("fields", "field_name"), list(INVALID_PRODUCTS.values()), ids=list(INVALID_PRODUCTS)
 )
 def test_an_invalid_product_is_refused_naming_the_field(
     client: TestClient, admin: SignedIn, fields: dict[str, Any], field_name: str
