@@ -3,15 +3,15 @@
 import enum
 from decimal import Decimal
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, Numeric, String, Text
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.database import Base
-from app.models.mixins import TimestampMixin
+from app.models.mixins import ExactDecimal, TimestampMixin
 
-QUANTITY = Numeric(14, 3)
-MONEY = Numeric(12, 2)
-UNIT_COST = Numeric(12, 4)
+QUANTITY = ExactDecimal(14, 3)
+MONEY = ExactDecimal(12, 2)
+UNIT_COST = ExactDecimal(12, 4)
 
 
 class UnitOfMeasure(enum.StrEnum):
@@ -39,7 +39,6 @@ class Product(TimestampMixin, Base):
     __table_args__ = (
         CheckConstraint("unit IN ('kg', 'pack')", name="unit_known"),
         CheckConstraint("net_weight_kg > 0", name="net_weight_positive"),
-        CheckConstraint("unit = 'pack' OR net_weight_kg = 1", name="kg_unit_weighs_one"),
         CheckConstraint("price >= 0 AND standard_cost >= 0", name="money_nonnegative"),
         CheckConstraint("reorder_point >= 0 AND reorder_quantity >= 0", name="reorder_nonnegative"),
         CheckConstraint("shelf_life_days > 0", name="shelf_life_positive"),

@@ -12,7 +12,6 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    Numeric,
     String,
     Text,
     UniqueConstraint,
@@ -21,7 +20,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.database import Base
 from app.models.catalog import QUANTITY, UNIT_COST, Product, Supplier, Warehouse
-from app.models.mixins import UTCDateTime, utcnow
+from app.models.mixins import ExactDecimal, UTCDateTime, utcnow
 
 BIG_ID = BigInteger().with_variant(Integer, "sqlite")
 
@@ -68,10 +67,7 @@ class Lot(Base):
         UniqueConstraint("product_id", "lot_code"),
         CheckConstraint(f"status IN ({_values(LotStatus)})", name="status_known"),
         CheckConstraint("best_before >= received_date", name="best_before_after_receipt"),
-        CheckConstraint(
-            "moisture_pct IS NULL OR (moisture_pct >= 0 AND moisture_pct <= 100)",
-            name="moisture_is_a_percentage",
-        ),
+        CheckConstraint("moisture_pct IS NULL OR moisture_pct >= 0", name="moisture_nonnegative"),
         CheckConstraint("unit_cost >= 0", name="unit_cost_nonnegative"),
         Index("ix_lots_product_id_best_before", "product_id", "best_before"),
     )
@@ -85,7 +81,7 @@ class Lot(Base):
     received_date: Mapped[date] = mapped_column(Date)
     best_before: Mapped[date] = mapped_column(Date)
     unit_cost: Mapped[Decimal] = mapped_column(UNIT_COST, default=Decimal(0))
-    moisture_pct: Mapped[Decimal | None] = mapped_column(Numeric(5, 2), default=None)
+    moisture_pct: Mapped[Decimal | None] = mapped_column(ExactDecimal(5, 2), default=None)
     grade: Mapped[str] = mapped_column(String(100), default="")
     status: Mapped[str] = mapped_column(String(20), default=LotStatus.AVAILABLE.value, index=True)
     notes: Mapped[str] = mapped_column(Text, default="")

@@ -1,8 +1,10 @@
 """Columns shared by several tables."""
 
 from datetime import UTC, datetime
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
 
-from sqlalchemy import DateTime, TypeDecorator
+from sqlalchemy import DateTime, Numeric, TypeDecorator
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -22,6 +24,37 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is not None and value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value
+
+
+class ExactDecimal(TypeDecorator[Decimal]):
+    """A fixed-point number that stays exact on every database.
+
+    PostgreSQL keeps NUMERIC exactly. SQLite would keep it as a binary float, so there the
+    value is stored as a whole number of its smallest unit (thousandths for a scale of 3):
+    sums, differences and comparisons in SQL stay exact. Never multiply two such columns in
+    SQL: on SQLite the scales would multiply too.
+    """
+
+    impl = Numeric
+    cache_ok = True
+
+    def __init__(self, precision: int, scale: int) -> None:
+        super().__init__(precision=precision, scale=scale, asdecimal=True)
+        self.scale = scale
+        self.factor = Decimal(10) ** scale
+        self.quantum = Decimal(1).scaleb(-scale)
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if value is None or dialect.name != "sqlite":
+            return value
+        return int((Decimal(value) * self.factor).to_integral_value(ROUND_HALF_EVEN))
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        if value is None:
+            return None
+        if dialect.name != "sqlite":
+            return Decimal(value)
+        return (Decimal(value) / self.factor).quantize(self.quantum)
 
 
 def utcnow() -> datetime:

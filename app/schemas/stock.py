@@ -12,6 +12,7 @@ from app.schemas.types import (
     Percent,
     Quantity,
     Reference,
+    RequiredText,
     ShortText,
     SignedQuantity,
     Text,
@@ -158,7 +159,7 @@ class LotStatusChange(BaseModel):
     """A new status for a lot, with the reason."""
 
     status: LotStatus
-    reason: Annotated[Text, StringConstraints(min_length=1)]
+    reason: RequiredText
 
 
 class LotDocumentRead(BaseModel):

@@ -34,6 +34,11 @@ def _no_control_characters(value: str) -> str:
 
 
 Text = Annotated[str, StringConstraints(max_length=2000), AfterValidator(_no_control_characters)]
+RequiredText = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=2000),
+    AfterValidator(_no_control_characters),
+]
 Name = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=200),

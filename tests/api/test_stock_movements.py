@@ -630,23 +630,17 @@ def count(s: Stocked, counted: Any = "90", **changes: Any) -> dict[str, Any]:
     return {**body, **changes}
 
 
-def pack(build: Callable[..., dict[str, Any]], **changes: Any) -> Body:
+Build = Callable[..., dict[str, Any]]
+
+
+def pack(build: Build) -> Build:
     """``build`` for the pack product and its lot."""
 
-    def body(s: Stocked) -> dict[str, Any]:
+    def body(s: Stocked, **changes: Any) -> dict[str, Any]:
         result = build(s, product_id=s.world.pack_product, **changes)
         if "lot_id" in result:
             result["lot_id"] = s.pack_lot
         return result
-
-    return body
-
-
-def with_(build: Callable[..., dict[str, Any]], **changes: Callable[[Stocked], Any]) -> Body:
-    """``build`` with fields computed from the scene."""
-
-    def body(s: Stocked) -> dict[str, Any]:
-        return build(s, **{name: value(s) for name, value in changes.items()})
 
     return body
 
@@ -692,421 +686,180 @@ TODAY = date.today()
 INVALID = "invalid-request"
 CONFLICT = "conflict"
 VALIDATION = "validation-error"
+INSUFFICIENT = "insufficient-stock"
 
+
+def case(
+    name: str,
+    path: str,
+    build: Build,
+    status: int,
+    field: str | None,
+    *,
+    slug: str | None = None,
+    **changes: Any,
+) -> Any:
+    """A refusal: ``build`` with ``changes`` (callables get the scene) answers ``status``."""
+
+    def body(s: Stocked) -> dict[str, Any]:
+        return build(s, **{k: v(s) if callable(v) else v for k, v in changes.items()})
+
+    slug = slug or {409: CONFLICT, 422: INVALID}[status]
+    return pytest.param(path, body, status, slug, field, id=name)
+
+
+def day(offset: int) -> str:
+    """The ISO date ``offset`` days from today."""
+    return (TODAY + timedelta(days=offset)).isoformat()
+
+
+R, A, T, W, C = RECEIPTS, ADJUSTMENTS, TRANSFERS, WASTE, COUNTS
+
+
+def lot_line(lot: Callable[[Stocked], int], counted: str) -> Callable[[Stocked], Any]:
+    """Count lines of one lot of the scene."""
+    return lambda s: [{"lot_id": lot(s), "counted_quantity": counted}]
+
+
+# fmt: off
 REFUSALS = [
     # receipts
-    pytest.param(
-        RECEIPTS,
-        functools.partial(receipt, product_id=UNKNOWN_ID),
-        422,
-        INVALID,
-        "product_id",
-        id="receipt-unknown-product",
+    case("receipt-unknown-product", R, receipt, 422, "product_id", product_id=UNKNOWN_ID),
+    case(
+        "receipt-inactive-product", R, receipt, 422, "product_id",
+        product_id=lambda s: s.retired_product,
     ),
-    pytest.param(
-        RECEIPTS,
-        with_(receipt, product_id=lambda s: s.retired_product),
-        422,
-        INVALID,
-        "product_id",
-        id="receipt-inactive-product",
+    case("receipt-unknown-warehouse", R, receipt, 422, "warehouse_id", warehouse_id=UNKNOWN_ID),
+    case(
+        "receipt-inactive-warehouse", R, receipt, 422, "warehouse_id",
+        warehouse_id=lambda s: s.closed_warehouse,
     ),
-    pytest.param(
-        RECEIPTS,
-        functools.partial(receipt, warehouse_id=UNKNOWN_ID),
-        422,
-        INVALID,
-        "warehouse_id",
-        id="receipt-unknown-warehouse",
+    case("receipt-unknown-supplier", R, receipt, 422, "supplier_id", supplier_id=UNKNOWN_ID),
+    case(
+        "receipt-inactive-supplier", R, receipt, 422, "supplier_id",
+        supplier_id=lambda s: s.retired_supplier,
     ),
-    pytest.param(
-        RECEIPTS,
-        with_(receipt, warehouse_id=lambda s: s.closed_warehouse),
-        422,
-        INVALID,
-        "warehouse_id",
-        id="receipt-inactive-warehouse",
+    case("receipt-half-a-pack", R, pack(receipt), 422, "quantity", quantity="1.5"),
+    case(
+        "receipt-best-before-before-received", R, receipt, 422, "best_before",
+        received_date=day(-5), best_before=day(-6),
     ),
-    pytest.param(
-        RECEIPTS,
-        functools.partial(receipt, supplier_id=UNKNOWN_ID),
-        422,
-        INVALID,
-        "supplier_id",
-        id="receipt-unknown-supplier",
+    case("receipt-received-tomorrow", R, receipt, 422, "received_date", received_date=day(1)),
+    case(
+        "receipt-moisture-over-100", R, receipt, 422, "moisture_pct",
+        slug=VALIDATION, moisture_pct="100.01",
     ),
-    pytest.param(
-        RECEIPTS,
-        with_(receipt, supplier_id=lambda s: s.retired_supplier),
-        422,
-        INVALID,
-        "supplier_id",
-        id="receipt-inactive-supplier",
+    case(
+        "receipt-moisture-negative", R, receipt, 422, "moisture_pct",
+        slug=VALIDATION, moisture_pct="-1",
     ),
-    pytest.param(
-        RECEIPTS,
-        pack(receipt, quantity="1.5"),
-        422,
-        INVALID,
-        "quantity",
-        id="receipt-half-a-pack",
+    case(
+        "receipt-negative-unit-cost", R, receipt, 422, "unit_cost",
+        slug=VALIDATION, unit_cost="-0.01",
     ),
-    pytest.param(
-        RECEIPTS,
-        functools.partial(
-            receipt,
-            received_date=(TODAY - timedelta(days=5)).isoformat(),
-            best_before=(TODAY - timedelta(days=6)).isoformat(),
-        ),
-        422,
-        INVALID,
-        "best_before",
-        id="receipt-best-before-before-received",
+    case("receipt-bad-lot-code", R, receipt, 422, "lot_code", slug=VALIDATION, lot_code="../x"),
+    case(
+        "receipt-existing-lot-other-best-before", R, receipt, 409, "best_before",
+        lot_code="KG-LOT-1", best_before=day(1),
     ),
-    pytest.param(
-        RECEIPTS,
-        functools.partial(receipt, received_date=(TODAY + timedelta(days=1)).isoformat()),
-        422,
-        INVALID,
-        "received_date",
-        id="receipt-received-in-the-future",
-    ),
-    pytest.param(
-        RECEIPTS,
-        functools.partial(receipt, moisture_pct="100.01"),
-        422,
-        VALIDATION,
-        "moisture_pct",
-        id="receipt-moisture-over-100",
-    ),
-    pytest.param(
-        RECEIPTS,
-        functools.partial(receipt, moisture_pct="-1"),
-        422,
-        VALIDATION,
-        "moisture_pct",
-        id="receipt-moisture-negative",
-    ),
-    pytest.param(
-        RECEIPTS,
-        functools.partial(receipt, unit_cost="-0.01"),
-        422,
-        VALIDATION,
-        "unit_cost",
-        id="receipt-negative-unit-cost",
-    ),
-    pytest.param(
-        RECEIPTS,
-        functools.partial(receipt, lot_code="../etc"),
-        422,
-        VALIDATION,
-        "lot_code",
-        id="receipt-bad-lot-code",
-    ),
-    pytest.param(
-        RECEIPTS,
-        functools.partial(
-            receipt, lot_code="KG-LOT-1", best_before=(TODAY + timedelta(days=1)).isoformat()
-        ),
-        409,
-        CONFLICT,
-        "best_before",
-        id="receipt-existing-lot-other-best-before",
-    ),
-    pytest.param(
-        RECEIPTS,
-        with_(receipt, lot_code=lambda s: "KG-LOT-1", supplier_id=lambda s: s.world.supplier),
-        409,
-        CONFLICT,
-        "supplier_id",
-        id="receipt-existing-lot-other-supplier",
+    case(
+        "receipt-existing-lot-other-supplier", R, receipt, 409, "supplier_id",
+        lot_code="KG-LOT-1", supplier_id=lambda s: s.world.supplier,
     ),
     # adjustments
-    pytest.param(
-        ADJUSTMENTS,
-        functools.partial(adjustment, lot_id=UNKNOWN_ID),
-        422,
-        INVALID,
-        "lot_id",
-        id="adjustment-unknown-lot",
+    case("adjustment-unknown-lot", A, adjustment, 422, "lot_id", lot_id=UNKNOWN_ID),
+    case(
+        "adjustment-lot-of-another-product", A, adjustment, 422, "lot_id",
+        lot_id=lambda s: s.pack_lot,
     ),
-    pytest.param(
-        ADJUSTMENTS,
-        with_(adjustment, lot_id=lambda s: s.pack_lot),
-        422,
-        INVALID,
-        "lot_id",
-        id="adjustment-lot-of-another-product",
+    case("adjustment-unknown-product", A, adjustment, 422, None, product_id=UNKNOWN_ID),
+    case(
+        "adjustment-unknown-warehouse", A, adjustment, 422, "warehouse_id",
+        warehouse_id=UNKNOWN_ID,
     ),
-    pytest.param(
-        ADJUSTMENTS,
-        functools.partial(adjustment, product_id=UNKNOWN_ID),
-        422,
-        INVALID,
-        None,
-        id="adjustment-unknown-product",
+    case(
+        "adjustment-inactive-warehouse", A, adjustment, 422, "warehouse_id",
+        warehouse_id=lambda s: s.closed_warehouse,
     ),
-    pytest.param(
-        ADJUSTMENTS,
-        functools.partial(adjustment, warehouse_id=UNKNOWN_ID),
-        422,
-        INVALID,
-        "warehouse_id",
-        id="adjustment-unknown-warehouse",
-    ),
-    pytest.param(
-        ADJUSTMENTS,
-        with_(adjustment, warehouse_id=lambda s: s.closed_warehouse),
-        422,
-        INVALID,
-        "warehouse_id",
-        id="adjustment-inactive-warehouse",
-    ),
-    pytest.param(
-        ADJUSTMENTS,
-        functools.partial(adjustment, reason=""),
-        422,
-        INVALID,
-        "reason",
-        id="adjustment-empty-reason",
-    ),
-    pytest.param(
-        ADJUSTMENTS,
-        functools.partial(adjustment, reason="   "),
-        422,
-        INVALID,
-        "reason",
-        id="adjustment-blank-reason",
-    ),
-    pytest.param(
-        ADJUSTMENTS,
-        pack(adjustment, quantity="1.5"),
-        422,
-        INVALID,
-        "quantity",
-        id="adjustment-half-a-pack-up",
-    ),
-    pytest.param(
-        ADJUSTMENTS,
-        pack(adjustment, quantity="-1.5"),
-        422,
-        INVALID,
-        "quantity",
-        id="adjustment-half-a-pack-down",
-    ),
-    pytest.param(
-        ADJUSTMENTS,
-        functools.partial(adjustment, quantity="-100.001"),
-        409,
-        "insufficient-stock",
-        None,
-        id="adjustment-more-than-on-hand",
+    case("adjustment-empty-reason", A, adjustment, 422, "reason", reason=""),
+    case("adjustment-blank-reason", A, adjustment, 422, "reason", reason="   "),
+    case("adjustment-half-a-pack-up", A, pack(adjustment), 422, "quantity", quantity="1.5"),
+    case("adjustment-half-a-pack-down", A, pack(adjustment), 422, "quantity", quantity="-1.5"),
+    case(
+        "adjustment-more-than-on-hand", A, adjustment, 409, None,
+        slug=INSUFFICIENT, quantity="-100.001",
     ),
     # transfers
-    pytest.param(
-        TRANSFERS,
-        with_(transfer, to_warehouse_id=lambda s: s.world.main),
-        422,
-        INVALID,
-        "to_warehouse_id",
-        id="transfer-to-the-same-warehouse",
+    case(
+        "transfer-to-the-same-warehouse", T, transfer, 422, "to_warehouse_id",
+        to_warehouse_id=lambda s: s.world.main,
     ),
-    pytest.param(
-        TRANSFERS,
-        functools.partial(transfer, lot_id=UNKNOWN_ID),
-        422,
-        INVALID,
-        "lot_id",
-        id="transfer-unknown-lot",
+    case("transfer-unknown-lot", T, transfer, 422, "lot_id", lot_id=UNKNOWN_ID),
+    case(
+        "transfer-lot-of-another-product", T, transfer, 422, "lot_id",
+        lot_id=lambda s: s.pack_lot,
     ),
-    pytest.param(
-        TRANSFERS,
-        with_(transfer, lot_id=lambda s: s.pack_lot),
-        422,
-        INVALID,
-        "lot_id",
-        id="transfer-lot-of-another-product",
+    case("transfer-unknown-product", T, transfer, 422, None, product_id=UNKNOWN_ID),
+    case(
+        "transfer-from-unknown-warehouse", T, transfer, 422, "from_warehouse_id",
+        from_warehouse_id=UNKNOWN_ID,
     ),
-    pytest.param(
-        TRANSFERS,
-        functools.partial(transfer, product_id=UNKNOWN_ID),
-        422,
-        INVALID,
-        None,
-        id="transfer-unknown-product",
+    case(
+        "transfer-from-inactive-warehouse", T, transfer, 422, "from_warehouse_id",
+        from_warehouse_id=lambda s: s.closed_warehouse,
     ),
-    pytest.param(
-        TRANSFERS,
-        functools.partial(transfer, from_warehouse_id=UNKNOWN_ID),
-        422,
-        INVALID,
-        "from_warehouse_id",
-        id="transfer-from-unknown-warehouse",
+    case(
+        "transfer-to-unknown-warehouse", T, transfer, 422, "to_warehouse_id",
+        to_warehouse_id=UNKNOWN_ID,
     ),
-    pytest.param(
-        TRANSFERS,
-        with_(transfer, from_warehouse_id=lambda s: s.closed_warehouse),
-        422,
-        INVALID,
-        "from_warehouse_id",
-        id="transfer-from-inactive-warehouse",
+    case(
+        "transfer-to-inactive-warehouse", T, transfer, 422, "to_warehouse_id",
+        to_warehouse_id=lambda s: s.closed_warehouse,
     ),
-    pytest.param(
-        TRANSFERS,
-        functools.partial(transfer, to_warehouse_id=UNKNOWN_ID),
-        422,
-        INVALID,
-        "to_warehouse_id",
-        id="transfer-to-unknown-warehouse",
-    ),
-    pytest.param(
-        TRANSFERS,
-        with_(transfer, to_warehouse_id=lambda s: s.closed_warehouse),
-        422,
-        INVALID,
-        "to_warehouse_id",
-        id="transfer-to-inactive-warehouse",
-    ),
-    pytest.param(
-        TRANSFERS,
-        pack(transfer, quantity="0.5"),
-        422,
-        INVALID,
-        "quantity",
-        id="transfer-half-a-pack",
-    ),
-    pytest.param(
-        TRANSFERS,
-        functools.partial(transfer, quantity="100.001"),
-        409,
-        "insufficient-stock",
-        None,
-        id="transfer-more-than-available",
+    case("transfer-half-a-pack", T, pack(transfer), 422, "quantity", quantity="0.5"),
+    case(
+        "transfer-more-than-available", T, transfer, 409, None,
+        slug=INSUFFICIENT, quantity="100.001",
     ),
     # waste
-    pytest.param(
-        WASTE,
-        functools.partial(waste, reason=""),
-        422,
-        INVALID,
-        "reason",
-        id="waste-empty-reason",
+    case("waste-empty-reason", W, waste, 422, "reason", reason=""),
+    case("waste-blank-reason", W, waste, 422, "reason", reason="  \t "),
+    case("waste-unknown-lot", W, waste, 422, "lot_id", lot_id=UNKNOWN_ID),
+    case("waste-lot-of-another-product", W, waste, 422, "lot_id", lot_id=lambda s: s.pack_lot),
+    case("waste-unknown-warehouse", W, waste, 422, "warehouse_id", warehouse_id=UNKNOWN_ID),
+    case(
+        "waste-inactive-warehouse", W, waste, 422, "warehouse_id",
+        warehouse_id=lambda s: s.closed_warehouse,
     ),
-    pytest.param(
-        WASTE,
-        functools.partial(waste, reason="  \t "),
-        422,
-        INVALID,
-        "reason",
-        id="waste-blank-reason",
+    case("waste-part-of-a-pack", W, pack(waste), 422, "quantity", quantity="2.25"),
+    case(
+        "waste-more-than-available", W, waste, 409, None, slug=INSUFFICIENT, quantity="100.001"
     ),
-    pytest.param(
-        WASTE,
-        functools.partial(waste, lot_id=UNKNOWN_ID),
-        422,
-        INVALID,
-        "lot_id",
-        id="waste-unknown-lot",
-    ),
-    pytest.param(
-        WASTE,
-        with_(waste, lot_id=lambda s: s.pack_lot),
-        422,
-        INVALID,
-        "lot_id",
-        id="waste-lot-of-another-product",
-    ),
-    pytest.param(
-        WASTE,
-        functools.partial(waste, warehouse_id=UNKNOWN_ID),
-        422,
-        INVALID,
-        "warehouse_id",
-        id="waste-unknown-warehouse",
-    ),
-    pytest.param(
-        WASTE,
-        with_(waste, warehouse_id=lambda s: s.closed_warehouse),
-        422,
-        INVALID,
-        "warehouse_id",
-        id="waste-inactive-warehouse",
-    ),
-    pytest.param(
-        WASTE, pack(waste, quantity="2.25"), 422, INVALID, "quantity", id="waste-part-of-a-pack"
-    ),
-    pytest.param(
-        WASTE,
-        functools.partial(waste, quantity="100.001"),
-        409,
-        "insufficient-stock",
-        None,
-        id="waste-more-than-available",
-    ),
-    pytest.param(
-        WASTE,
-        with_(waste, warehouse_id=lambda s: s.world.spare),
-        409,
-        "insufficient-stock",
-        None,
-        id="waste-from-a-warehouse-without-the-lot",
+    case(
+        "waste-from-a-warehouse-without-the-lot", W, waste, 409, None,
+        slug=INSUFFICIENT, warehouse_id=lambda s: s.world.spare,
     ),
     # counts
-    pytest.param(
-        COUNTS,
-        functools.partial(count, warehouse_id=UNKNOWN_ID),
-        422,
-        INVALID,
-        "warehouse_id",
-        id="count-unknown-warehouse",
+    case("count-unknown-warehouse", C, count, 422, "warehouse_id", warehouse_id=UNKNOWN_ID),
+    case(
+        "count-inactive-warehouse", C, count, 422, "warehouse_id",
+        warehouse_id=lambda s: s.closed_warehouse,
     ),
-    pytest.param(
-        COUNTS,
-        with_(count, warehouse_id=lambda s: s.closed_warehouse),
-        422,
-        INVALID,
-        "warehouse_id",
-        id="count-inactive-warehouse",
+    case(
+        "count-unknown-lot", C, count, 422, "lines",
+        lines=[{"lot_id": UNKNOWN_ID, "counted_quantity": "1"}],
     ),
-    pytest.param(
-        COUNTS,
-        functools.partial(count, lines=[{"lot_id": UNKNOWN_ID, "counted_quantity": "1"}]),
-        422,
-        INVALID,
-        "lines",
-        id="count-unknown-lot",
+    case("count-half-a-pack", C, count, 422, "lines", lines=lot_line(lambda s: s.pack_lot, "2.5")),
+    case(
+        "count-same-lot-twice", C, count, 422, "lines",
+        lines=lambda s: [
+            {"lot_id": s.kg_lot, "counted_quantity": "90"},
+            {"lot_id": s.kg_lot, "counted_quantity": "80"},
+        ],
     ),
-    pytest.param(
-        COUNTS,
-        with_(count, lines=lambda s: [{"lot_id": s.pack_lot, "counted_quantity": "2.5"}]),
-        422,
-        INVALID,
-        "lines",
-        id="count-half-a-pack",
-    ),
-    pytest.param(
-        COUNTS,
-        with_(
-            count,
-            lines=lambda s: [
-                {"lot_id": s.kg_lot, "counted_quantity": "90"},
-                {"lot_id": s.kg_lot, "counted_quantity": "80"},
-            ],
-        ),
-        422,
-        INVALID,
-        "lines",
-        id="count-same-lot-twice",
-    ),
-    pytest.param(
-        COUNTS,
-        functools.partial(count, lines=[]),
-        422,
-        VALIDATION,
-        "lines",
-        id="count-no-lines",
-    ),
+    case("count-no-lines", C, count, 422, "lines", slug=VALIDATION, lines=[]),
 ]
+# fmt: on
 
 
 @pytest.mark.parametrize(("path", "body", "status", "slug", "field"), REFUSALS)

@@ -1,9 +1,9 @@
 """Stock movements (one endpoint per kind), stock levels and the ledger."""
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
+from pydantic import AwareDatetime
 
 from app.api.deps import Caller, DbSession, StockAdjuster, StockMover, StockReader
 from app.api.idempotency import IdempotencyKey, respond_once
@@ -206,8 +206,8 @@ def list_movements(
     warehouse_id: int | None = None,
     kind: MovementKind | None = None,
     reference: Annotated[str | None, Query(max_length=100)] = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: AwareDatetime | None = None,
+    until: AwareDatetime | None = None,
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> Page[MovementRead]:
