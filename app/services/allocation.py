@@ -15,7 +15,7 @@ from app.models.mixins import utcnow
 from app.services.catalog import products
 from app.services.stock import InsufficientStockError, MovementContext, check_quantity
 
-MAX_ATTEMPTS = 5
+MAX_ATTEMPTS = 20
 
 
 @dataclass(frozen=True)
@@ -36,8 +36,8 @@ def reserve(
 
     Expired, quarantined and recalled lots never qualify, nor lots good for fewer than
     ``min_shelf_life_days`` more days. Each lot's share is taken with a guarded UPDATE, so
-    concurrent reservations can never over-commit a lot; when a race empties a lot between
-    reading and reserving, the allocation looks again.
+    concurrent reservations can never over-commit a lot; when another request changes a lot
+    between reading and reserving, the allocation reads the levels again from the earliest.
     """
     if request.quantity <= 0:
         raise InvalidRequestError("A reservation needs a positive quantity.", field="quantity")
@@ -58,8 +58,8 @@ def reserve(
             if take <= 0:
                 continue
             if not crud_stock.reserve(db, level_id=level.id, quantity=take):
-                raced = True
-                continue
+                raced = True  # another request took from this lot: read the levels again,
+                break  # so an earlier-expiring lot is never skipped for a later one
             reservation = Reservation(
                 reference=request.reference,
                 product_id=product.id,

@@ -99,9 +99,7 @@ def receive(db: Session, context: MovementContext, line: ReceiptLine) -> StockMo
     warehouse = warehouses.get_active(db, line.warehouse_id, "warehouse_id")
     check_quantity(product, line.quantity)
     lot = _receiving_lot(db, product, line)
-    crud_stock.add_on_hand(
-        db, product_id=product.id, warehouse_id=warehouse.id, lot_id=lot.id, quantity=line.quantity
-    )
+    _give(db, lot, warehouse.id, line.quantity)
     return _record(db, context, MovementKind.RECEIPT, lot, warehouse.id, line.quantity)
 
 
@@ -164,13 +162,7 @@ def adjust(
     lot, warehouse = _lot_and_warehouse(db, product_id, lot_id, warehouse_id)
     check_quantity(lot.product, abs(quantity))
     if quantity > 0:
-        crud_stock.add_on_hand(
-            db,
-            product_id=lot.product_id,
-            warehouse_id=warehouse.id,
-            lot_id=lot.id,
-            quantity=quantity,
-        )
+        _give(db, lot, warehouse.id, quantity)
     else:
         _take(db, lot, warehouse.id, -quantity)
     return _record(db, context, MovementKind.ADJUSTMENT, lot, warehouse.id, quantity)
@@ -213,10 +205,13 @@ def transfer(
     )
     target = warehouses.get_active(db, to_warehouse_id, "to_warehouse_id")
     check_quantity(lot.product, quantity)
-    _take(db, lot, source.id, quantity)
-    crud_stock.add_on_hand(
-        db, product_id=lot.product_id, warehouse_id=target.id, lot_id=lot.id, quantity=quantity
-    )
+    # Touch the two level rows in warehouse order, so opposite transfers cannot deadlock.
+    if target.id < source.id:
+        _give(db, lot, target.id, quantity)
+        _take(db, lot, source.id, quantity)
+    else:
+        _take(db, lot, source.id, quantity)
+        _give(db, lot, target.id, quantity)
     out = _record(db, context, MovementKind.TRANSFER_OUT, lot, source.id, -quantity)
     into = _record(db, context, MovementKind.TRANSFER_IN, lot, target.id, quantity, out.group_id)
     return out, into
@@ -274,13 +269,7 @@ def _count_lot(
     if difference == 0:
         return None
     if level is None:
-        crud_stock.add_on_hand(
-            db,
-            product_id=lot.product_id,
-            warehouse_id=warehouse.id,
-            lot_id=lot.id,
-            quantity=counted,
-        )
+        _give(db, lot, warehouse.id, counted)
     elif not crud_stock.set_counted(
         db, level_id=level.id, expected_on_hand=on_hand, counted=counted
     ):
@@ -292,6 +281,12 @@ def _count_lot(
             )
         raise ConflictError(f"Stock of lot {lot.lot_code} changed during the count; count again.")
     return _record(db, context, MovementKind.COUNT, lot, warehouse.id, difference, group_id)
+
+
+def _give(db: Session, lot: Lot, warehouse_id: int, quantity: Decimal) -> None:
+    crud_stock.add_on_hand(
+        db, product_id=lot.product_id, warehouse_id=warehouse_id, lot_id=lot.id, quantity=quantity
+    )
 
 
 def _take(db: Session, lot: Lot, warehouse_id: int, quantity: Decimal) -> None:

@@ -4,6 +4,7 @@ Each example works on its own uniquely coded products and warehouses, so the dat
 cleaning between examples; only those records are compared with a plain Python model.
 """
 
+import inspect
 import uuid
 from collections import defaultdict
 from collections.abc import Callable
@@ -12,12 +13,13 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import TypeVar
 
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
     initialize,
     invariant,
+    precondition,
     rule,
     run_state_machine_as_test,
 )
@@ -49,9 +51,9 @@ ZERO = Decimal(0)
 
 # Quantities in quarters are exact in binary floating point too, so these examples test the
 # bookkeeping rules; test_decimal_quantities_are_exact covers arbitrary three-decimal amounts.
+WHOLE = st.integers(min_value=1, max_value=12).map(Decimal)
 QUANTITIES = st.one_of(
-    st.integers(min_value=1, max_value=12).map(Decimal),
-    st.integers(min_value=1, max_value=48).map(lambda n: Decimal(n) / 4),
+    WHOLE, WHOLE, st.integers(min_value=1, max_value=48).map(lambda n: Decimal(n) / 4)
 )
 PRODUCT = st.integers(min_value=0, max_value=1)
 WAREHOUSE = st.integers(min_value=0, max_value=1)
@@ -90,6 +92,9 @@ def attempt(action: Callable[[Session], T]) -> T | DomainError:
 
 def assert_outcome(outcome: object, refusal: type[DomainError] | None) -> None:
     """``outcome`` is a success when ``refusal`` is None, else exactly that refusal."""
+    frame = inspect.currentframe()
+    step = frame.f_back.f_code.co_name if frame is not None and frame.f_back is not None else "?"
+    event(f"{step}: {'ok' if refusal is None else refusal.__name__}")
     if refusal is None:
         assert not isinstance(outcome, DomainError), f"refused unexpectedly: {outcome!r}"
     else:
@@ -103,9 +108,16 @@ def whole(quantity: Decimal) -> bool:
 class StockMachine(RuleBasedStateMachine):
     """Random movements of 2 products (kg and packs) x 2 warehouses x 4 lots against a model."""
 
-    @initialize()
-    def create_catalog(self) -> None:
+    @initialize(
+        receipts=st.lists(
+            st.tuples(PRODUCT, WAREHOUSE, LOT, st.integers(min_value=4, max_value=30).map(Decimal)),
+            min_size=2,
+            max_size=6,
+        )
+    )
+    def create_catalog(self, receipts: list[tuple[int, int, str, Decimal]]) -> None:
         tag = uuid.uuid4().hex[:10]
+        self.tag = tag  # references too are unique per example: release() and issue() match
         self.today = date.today()
         with session_scope() as db:
             self.product_ids = [
@@ -136,6 +148,8 @@ class StockMachine(RuleBasedStateMachine):
         self.reservations: dict[str, list[tuple[Key, Decimal]]] = {}
         self.active: set[str] = set()
         self.movement_count = 0
+        for product, warehouse, code, quantity in receipts:
+            self.receive(product, warehouse, code, quantity)
 
     # -- the model ---------------------------------------------------------------------------
 
@@ -184,6 +198,13 @@ class StockMachine(RuleBasedStateMachine):
                 return plan
         return None
 
+    def pick_reference(self, data: st.DataObject) -> str:
+        """Mostly a reference holding active reservations; else any, or one never used."""
+        anything = st.sampled_from([*sorted(self.reservations), f"NOBODY-{self.tag}"])
+        if not self.active:
+            return data.draw(anything)
+        return data.draw(st.one_of(st.sampled_from(sorted(self.active)), anything))
+
     def add(self, key: Key, quantity: Decimal) -> None:
         self.on_hand[key] = self.on_hand.get(key, ZERO) + quantity
 
@@ -225,7 +246,7 @@ class StockMachine(RuleBasedStateMachine):
     def reserve(
         self, product: int, quantity: Decimal, warehouse: int | None, min_shelf_life_days: int
     ) -> None:
-        reference = f"R{len(self.reservations)}"
+        reference = f"R{len(self.reservations)}-{self.tag}"
         request = AllocationRequest(
             product_id=self.product_ids[product],
             quantity=quantity,
@@ -259,9 +280,10 @@ class StockMachine(RuleBasedStateMachine):
             self.reservations[reference] = plan
             self.active.add(reference)
 
+    @precondition(lambda self: bool(self.reservations))
     @rule(data=st.data())
     def release(self, data: st.DataObject) -> None:
-        reference = data.draw(st.sampled_from([*sorted(self.reservations), "NOBODY"]))
+        reference = self.pick_reference(data)
         outcome = attempt(
             lambda db: sorted(
                 (r.lot_id, r.warehouse_id, r.quantity) for r in allocation.release(db, reference)
@@ -275,9 +297,10 @@ class StockMachine(RuleBasedStateMachine):
         )
         self.active.discard(reference)
 
+    @precondition(lambda self: bool(self.reservations))
     @rule(data=st.data())
     def issue(self, data: st.DataObject) -> None:
-        reference = data.draw(st.sampled_from([*sorted(self.reservations), "NOBODY"]))
+        reference = self.pick_reference(data)
         outcome = attempt(
             lambda db: [
                 (m.kind, m.quantity, m.reference) for m in allocation.issue(db, CONTEXT, reference)
@@ -355,12 +378,13 @@ class StockMachine(RuleBasedStateMachine):
         product=PRODUCT,
         code=LOT,
         source=WAREHOUSE,
-        destination=WAREHOUSE,
+        same_warehouse=st.integers(min_value=0, max_value=5).map(lambda n: n == 0),
         quantity=QUANTITIES,
     )
     def transfer(
-        self, product: int, code: str, source: int, destination: int, quantity: Decimal
+        self, product: int, code: str, source: int, same_warehouse: bool, quantity: Decimal
     ) -> None:
+        destination = source if same_warehouse else 1 - source
         lot_id = self.lot_id(product, code)
         if lot_id is None:
             return
