@@ -17,6 +17,7 @@ FileArgument = Annotated[
 
 
 def _import(kind: Dataset, path: Path) -> None:
+    from rich.console import Console
     from rich.progress import Progress
 
     from app.core.database import session_scope
@@ -33,7 +34,8 @@ def _import(kind: Dataset, path: Path) -> None:
         fail(f"{path} is not UTF-8 text")
     rows = max(0, len(text.splitlines()) - 1)
     try:
-        with Progress(transient=True) as progress, session_scope() as db:
+        console = Console(stderr=True)
+        with Progress(transient=True, console=console) as progress, session_scope() as db:
             task = progress.add_task(f"Importing {kind.value}", total=rows)
             report = importers[kind](
                 db, operator(), _lines(text), lambda n: progress.advance(task, n)

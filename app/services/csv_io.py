@@ -92,17 +92,32 @@ def import_products(
     """Create or update products by SKU; categories are found (or created) by name."""
 
     def apply(row: dict[str, str], report: ImportReport) -> None:
-        data = ProductRow.model_validate(_blank_to_default(row))
-        values = data.model_dump(exclude={"category"})
-        values["category_id"] = _category_id(db, actor, data.category) if data.category else None
-        existing = db.scalar(select(Product).where(Product.sku == data.sku))
+        existing = db.scalar(select(Product).where(Product.sku == row.get("sku", "").upper()))
         if existing is None:
+            data = ProductRow.model_validate(_blank_to_default(row))
+            values = data.model_dump(exclude={"category"})
+            values["category_id"] = (
+                _category_id(db, actor, data.category) if data.category else None
+            )
             catalog.create_product(db, actor, values)
             report.created += 1
-        else:
-            values.pop("sku")
-            catalog.update_product(db, actor, existing, values)
-            report.updated += 1
+            return
+        # An update changes only the columns the file has, checked against the rest as stored.
+        current = {
+            column: getattr(existing, column)
+            for column in PRODUCT_COLUMNS[:-1]
+            if column != "category"
+        }
+        data = ProductRow.model_validate(
+            {**current, "description": existing.description, **_blank_to_default(row)}
+        )
+        values = data.model_dump(include=set(row) - {"sku", "category"})
+        if "category" in row:
+            values["category_id"] = (
+                _category_id(db, actor, data.category) if data.category else None
+            )
+        catalog.update_product(db, actor, existing, values)
+        report.updated += 1
 
     return _run(db, source, PRODUCT_COLUMNS, ["sku", "name"], apply, progress)
 
@@ -113,17 +128,21 @@ def import_suppliers(
     """Create or update suppliers by code."""
 
     def apply(row: dict[str, str], report: ImportReport) -> None:
-        data = SupplierCreate.model_validate(_blank_to_default(row))
-        values = data.model_dump()
-        values["email"] = values["email"] or ""
-        existing = db.scalar(select(Supplier).where(Supplier.code == data.code))
+        existing = db.scalar(select(Supplier).where(Supplier.code == row.get("code", "").upper()))
+        stored: dict[str, Any] = {}
+        if existing is not None:
+            stored = {column: getattr(existing, column) for column in SUPPLIER_COLUMNS}
+            stored["email"] = existing.email or None
+        data = SupplierCreate.model_validate({**stored, **_blank_to_default(row)})
         if existing is None:
-            catalog.suppliers.create(db, actor, values)
+            catalog.suppliers.create(db, actor, {**data.model_dump(), "email": data.email or ""})
             report.created += 1
-        else:
-            values.pop("code")
-            catalog.suppliers.update(db, actor, existing, values)
-            report.updated += 1
+            return
+        values = data.model_dump(include=set(row) - {"code"})
+        if "email" in values:
+            values["email"] = values["email"] or ""
+        catalog.suppliers.update(db, actor, existing, values)
+        report.updated += 1
 
     return _run(db, source, SUPPLIER_COLUMNS, ["code", "name"], apply, progress)
 
@@ -250,7 +269,7 @@ def _run(
             f"line 1: {'; '.join(problems)}.", errors=[f"line 1: {p}" for p in problems]
         )
     reader.fieldnames = header
-    for line, row in _numbered(reader):
+    for line, row in _numbered(reader, report):
         try:
             apply({k: (v or "").strip() for k, v in row.items() if k is not None}, report)
         except ValidationError as exc:
@@ -269,13 +288,13 @@ def _run(
     return report
 
 
-def _numbered(reader: "csv.DictReader[str]") -> Iterator[tuple[int, dict[str, str]]]:
+def _numbered(
+    reader: "csv.DictReader[str]", report: ImportReport
+) -> Iterator[tuple[int, dict[str, str]]]:
     for row in reader:
-        if row.get(None):
-            raise ImportFailedError(
-                f"line {reader.line_num}: more values than columns.",
-                errors=[f"line {reader.line_num}: more values than columns"],
-            )
+        if row.get(None):  # DictReader keeps surplus values under the key None
+            report.errors.append(f"line {reader.line_num}: more values than columns")
+            continue
         yield reader.line_num, row
 
 

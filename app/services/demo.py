@@ -259,13 +259,13 @@ def _history(
         received = today - timedelta(days=rng.randint(50, 70))
         best_before = today + timedelta(days=rng.randint(5, 28))
         quantity = Decimal(product.reorder_point)
-        _receive(db, actor, rng, product, supplier_id, warehouse_ids[1], received, best_before,
-                 quantity, f"{index:02d}S")  # fmt: skip
+        lots.append(_receive(db, actor, rng, product, supplier_id, warehouse_ids[1], received,
+                             best_before, quantity, f"{index:02d}S"))  # fmt: skip
         movements += 1
     if index == 3:  # and one lot already past its best-before date
         received = today - timedelta(days=product.shelf_life_days + 6)
-        _receive(db, actor, rng, product, supplier_id, warehouse_ids[1], received,
-                 today - timedelta(days=6), Decimal(12), f"{index:02d}X")  # fmt: skip
+        lots.append(_receive(db, actor, rng, product, supplier_id, warehouse_ids[1], received,
+                             today - timedelta(days=6), Decimal(12), f"{index:02d}X"))  # fmt: skip
         movements += 1
     return len(lots), movements
 
