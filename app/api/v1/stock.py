@@ -1,5 +1,6 @@
 """Stock movements (one endpoint per kind), stock levels and the ledger."""
 
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
@@ -26,7 +27,12 @@ from app.services.stock_queries import LedgerFilter, LevelFilter
 
 router = APIRouter(prefix="/stock", tags=["stock"])
 
-WRITE = responses(401, 403, 409, 422)
+movement_route = partial(
+    router.post,
+    status_code=status.HTTP_201_CREATED,
+    response_model=MovementBatch,
+    responses=responses(401, 403, 409, 422),
+)
 Limit = Annotated[int, Query(ge=1, le=500)]
 Offset = Annotated[int, Query(ge=0)]
 
@@ -39,12 +45,7 @@ def _batch(db: DbSession, movements: list[StockMovement]) -> MovementBatch:
     return MovementBatch(movements=stock_queries.movements_read(db, movements))
 
 
-@router.post(
-    "/receipts",
-    status_code=status.HTTP_201_CREATED,
-    response_model=MovementBatch,
-    responses=WRITE,
-)
+@movement_route("/receipts")
 def receive(
     body: ReceiptCreate,
     caller: StockMover,
@@ -62,12 +63,7 @@ def receive(
     return respond_once(db, caller, request, idempotency_key, body, 201, act)
 
 
-@router.post(
-    "/adjustments",
-    status_code=status.HTTP_201_CREATED,
-    response_model=MovementBatch,
-    responses=WRITE,
-)
+@movement_route("/adjustments")
 def adjust(
     body: AdjustmentCreate,
     caller: StockAdjuster,
@@ -91,12 +87,7 @@ def adjust(
     return respond_once(db, caller, request, idempotency_key, body, 201, act)
 
 
-@router.post(
-    "/transfers",
-    status_code=status.HTTP_201_CREATED,
-    response_model=MovementBatch,
-    responses=WRITE,
-)
+@movement_route("/transfers")
 def transfer(
     body: TransferCreate,
     caller: StockMover,
@@ -121,12 +112,7 @@ def transfer(
     return respond_once(db, caller, request, idempotency_key, body, 201, act)
 
 
-@router.post(
-    "/waste",
-    status_code=status.HTTP_201_CREATED,
-    response_model=MovementBatch,
-    responses=WRITE,
-)
+@movement_route("/waste")
 def record_waste(
     body: WasteCreate,
     caller: StockMover,
@@ -150,12 +136,7 @@ def record_waste(
     return respond_once(db, caller, request, idempotency_key, body, 201, act)
 
 
-@router.post(
-    "/counts",
-    status_code=status.HTTP_201_CREATED,
-    response_model=MovementBatch,
-    responses=WRITE,
-)
+@movement_route("/counts")
 def record_count(
     body: CountCreate,
     caller: StockMover,
