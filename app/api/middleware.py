@@ -34,35 +34,14 @@ class RequestContextMiddleware:
         started = time.perf_counter()
         status = 500
         response_started = False
+        recorded = False
 
-        async def send_with_id(message: Message) -> None:
-            nonlocal status, response_started
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                response_started = True
-                headers = list(message.get("headers", []))
-                headers.append((REQUEST_ID_HEADER.encode(), request_id.encode()))
-                message["headers"] = headers
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_with_id)
-        except Exception:
-            logger.exception(
-                "unhandled error",
-                extra={"path": scope.get("path"), "user_id": scope.get("state", {}).get("user_id")},
-            )
-            if response_started:
-                raise
-            status = 500
-            response = problem_response(
-                500,
-                "internal-error",
-                "Internal server error",
-                f"An unexpected error occurred; quote request id {request_id} when reporting it.",
-            )
-            await response(scope, receive, send_with_id)
-        finally:
+        def record() -> None:
+            """Count and log the request once, before its last byte leaves."""
+            nonlocal recorded
+            if recorded:
+                return
+            recorded = True
             elapsed = time.perf_counter() - started
             route = _route_template(scope)
             method = scope["method"]
@@ -83,6 +62,38 @@ class RequestContextMiddleware:
                     "user_id": scope.get("state", {}).get("user_id"),
                 },
             )
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status, response_started
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                response_started = True
+                headers = list(message.get("headers", []))
+                headers.append((REQUEST_ID_HEADER.encode(), request_id.encode()))
+                message["headers"] = headers
+            elif message["type"] == "http.response.body" and not message.get("more_body"):
+                record()
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        except Exception:
+            logger.exception(
+                "unhandled error",
+                extra={"path": scope.get("path"), "user_id": scope.get("state", {}).get("user_id")},
+            )
+            if response_started:
+                raise
+            status = 500
+            response = problem_response(
+                500,
+                "internal-error",
+                "Internal server error",
+                f"An unexpected error occurred; quote request id {request_id} when reporting it.",
+            )
+            await response(scope, receive, send_with_id)
+        finally:
+            record()
             request_id_var.reset(token)
 
 
