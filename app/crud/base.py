@@ -23,10 +23,6 @@ class CRUDBase(Generic[ModelT]):
         """The row with ``item_id``, if any."""
         return db.get(self.model, item_id)
 
-    def get_by(self, db: Session, **values: Any) -> ModelT | None:
-        """The row whose columns equal ``values``, if any."""
-        return db.scalar(select(self.model).filter_by(**values))
-
     def page(
         self,
         db: Session,

@@ -8,7 +8,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from app.core.errors import ConflictError, InvalidRequestError, NotFoundError
+from app.core.errors import ConflictError, InvalidRequestError
 from app.crud import crud_stock
 from app.models.catalog import Product, UnitOfMeasure, Warehouse
 from app.models.inventory import Lot, LotStatus, MovementKind, StockLevel, StockMovement
@@ -333,14 +333,6 @@ def _lot_and_warehouse(
     db: Session, product_id: int, lot_id: int, warehouse_id: int, field: str = "warehouse_id"
 ) -> tuple[Lot, Warehouse]:
     return _lot(db, lot_id, product_id), warehouses.get_active(db, warehouse_id, field)
-
-
-def get_lot(db: Session, lot_id: int) -> Lot:
-    """The lot with ``lot_id``, or a 404."""
-    lot = db.get(Lot, lot_id)
-    if lot is None:
-        raise NotFoundError(f"Lot {lot_id} does not exist.")
-    return lot
 
 
 def _record(
