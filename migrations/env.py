@@ -8,7 +8,7 @@ from sqlalchemy import Connection
 
 import app.models  # noqa: F401  (registers every table)
 from app.core.database import Base, engine
-from app.models.mixins import UTCDateTime
+from app.models.mixins import ExactDecimal, UTCDateTime
 
 target_metadata = Base.metadata
 
@@ -17,6 +17,8 @@ def render_item(kind: str, item: Any, _: AutogenContext) -> str | bool:
     """Write project column types as plain SQLAlchemy types, so migrations import no app code."""
     if kind == "type" and isinstance(item, UTCDateTime):
         return "sa.DateTime(timezone=True)"
+    if kind == "type" and isinstance(item, ExactDecimal):
+        return f"sa.Numeric(precision={item.precision}, scale={item.scale})"
     return False
 
 

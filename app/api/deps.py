@@ -66,17 +66,18 @@ def get_caller(
 CurrentCaller = Annotated[Caller, Depends(get_caller)]
 
 
-def require(permission: Permission) -> Callable[[Caller], Caller]:
-    """A dependency that admits callers whose role carries ``permission``."""
+def require(*permissions: Permission) -> Callable[[Caller], Caller]:
+    """A dependency that admits callers whose role carries any of ``permissions``."""
 
     def check(caller: CurrentCaller) -> Caller:
-        if not role_allows(caller.user.role, permission):
+        if not any(role_allows(caller.user.role, permission) for permission in permissions):
+            wanted = " or ".join(permission.value for permission in permissions)
             raise PermissionDeniedError(
-                f"Your role ({caller.user.role}) does not allow this ({permission.value})."
+                f"Your role ({caller.user.role}) does not allow this ({wanted})."
             )
         return caller
 
-    check.__name__ = f"require_{permission.name.lower()}"
+    check.__name__ = "require_" + "_or_".join(p.name.lower() for p in permissions)
     return check
 
 
@@ -88,3 +89,14 @@ StockReader = Annotated[Caller, Depends(require(Permission.STOCK_READ))]
 StockMover = Annotated[Caller, Depends(require(Permission.STOCK_MOVE))]
 StockAdjuster = Annotated[Caller, Depends(require(Permission.STOCK_ADJUST))]
 LotManager = Annotated[Caller, Depends(require(Permission.LOTS_MANAGE))]
+CustomerManager = Annotated[Caller, Depends(require(Permission.CUSTOMERS_MANAGE))]
+SalesManager = Annotated[Caller, Depends(require(Permission.SALES_MANAGE))]
+OrderCaller = Annotated[Caller, Depends(require(Permission.SALES_MANAGE, Permission.ORDERS_OWN))]
+CustomerSelf = Annotated[Caller, Depends(require(Permission.ORDERS_OWN))]
+PriceWriter = Annotated[Caller, Depends(require(Permission.PRICES_WRITE))]
+PurchaseReader = Annotated[Caller, Depends(require(Permission.PURCHASING_READ))]
+PurchaseReceiver = Annotated[Caller, Depends(require(Permission.PURCHASING_RECEIVE))]
+PurchaseWriter = Annotated[Caller, Depends(require(Permission.PURCHASING_WRITE))]
+TraceReader = Annotated[Caller, Depends(require(Permission.TRACE_READ))]
+ReportReader = Annotated[Caller, Depends(require(Permission.REPORTS_READ))]
+AuditReader = Annotated[Caller, Depends(require(Permission.AUDIT_READ))]

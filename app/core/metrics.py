@@ -2,6 +2,7 @@
 
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 from prometheus_client import (
@@ -15,6 +16,7 @@ from prometheus_client import (
     multiprocess,
 )
 from sqlalchemy import Engine, event
+from sqlalchemy.orm import Session
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 _LIVE_FILE = re.compile(r"^gauge_live\w*?_(\d+)\.db$")
@@ -40,6 +42,42 @@ INVENTORY_LOW_STOCK_ALERTS = Gauge(
     "Products whose available stock is at or below their reorder point.",
     multiprocess_mode="livemostrecent",
 )
+ORDERS_TOTAL = Counter(
+    "orders_total",
+    "Sales orders reaching a status (pending when placed), by that status.",
+    ["status"],
+)
+STOCK_MOVEMENTS_TOTAL = Counter(
+    "stock_movements_total", "Stock ledger rows written, by movement kind.", ["kind"]
+)
+SALES_REVENUE = Counter("sales_revenue_total", "Value of the sales orders shipped.")
+SALES_RETURNS_CREDIT = Counter(
+    "sales_returns_credit_total", "Value credited for goods customers returned."
+)
+CUSTOMER_REGISTRATIONS = Counter(
+    "customer_registrations_total", "Customers added, by how they came.", ["source"]
+)
+PURCHASE_RECEIPTS = Counter(
+    "purchase_receipts_total", "Deliveries received against purchase orders."
+)
+
+_AFTER_COMMIT = "metrics_after_commit"
+
+
+def after_commit(db: Session, action: Callable[[], None]) -> None:
+    """Run ``action`` (a counter increment) once the unit of work of ``db`` commits."""
+    db.info.setdefault(_AFTER_COMMIT, []).append(action)
+
+
+@event.listens_for(Session, "after_commit")
+def _count_committed(session: Session) -> None:
+    for action in session.info.pop(_AFTER_COMMIT, []):
+        action()
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_rolled_back(session: Session) -> None:
+    session.info.pop(_AFTER_COMMIT, None)
 
 
 def track_pool(engine: Engine) -> None:

@@ -15,7 +15,9 @@ ModelT = TypeVar("ModelT", bound=Base)
 class CRUDBase(Generic[ModelT]):
     """get, page through with filters and a text search, add."""
 
-    def __init__(self, model: type[ModelT], search: Sequence[InstrumentedAttribute[str]]) -> None:
+    def __init__(
+        self, model: type[ModelT], search: Sequence[InstrumentedAttribute[str | None]]
+    ) -> None:
         self.model = model
         self.search = search
 
@@ -31,7 +33,7 @@ class CRUDBase(Generic[ModelT]):
         limit: int,
         search: str | None = None,
         where: Sequence[ColumnElement[bool]] = (),
-        query: Select[tuple[ModelT]] | None = None,
+        query: Select[Any] | None = None,
         order_by: Sequence[Any] = (),
     ) -> tuple[Sequence[ModelT], int]:
         """A page of rows matching ``where`` and ``search``, and how many matched in all."""

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.database import Base
 from app.models.catalog import QUANTITY, UNIT_COST, Product, Supplier, Warehouse
-from app.models.mixins import ExactDecimal, UTCDateTime, utcnow
+from app.models.mixins import ExactDecimal, UTCDateTime, utcnow, values_of
 
 BIG_ID = BigInteger().with_variant(Integer, "sqlite")
 
@@ -55,17 +55,13 @@ class ReservationStatus(enum.StrEnum):
     ISSUED = "issued"
 
 
-def _values(kind: type[enum.StrEnum]) -> str:
-    return ", ".join(f"'{member.value}'" for member in kind)
-
-
 class Lot(Base):
     """A quantity of one product received together, with one best-before date."""
 
     __tablename__ = "lots"
     __table_args__ = (
         UniqueConstraint("product_id", "lot_code"),
-        CheckConstraint(f"status IN ({_values(LotStatus)})", name="status_known"),
+        CheckConstraint(f"status IN ({values_of(LotStatus)})", name="status_known"),
         CheckConstraint("best_before >= received_date", name="best_before_after_receipt"),
         CheckConstraint("moisture_pct IS NULL OR moisture_pct >= 0", name="moisture_nonnegative"),
         CheckConstraint("unit_cost >= 0", name="unit_cost_nonnegative"),
@@ -113,7 +109,7 @@ class StockMovement(Base):
 
     __tablename__ = "stock_movements"
     __table_args__ = (
-        CheckConstraint(f"kind IN ({_values(MovementKind)})", name="kind_known"),
+        CheckConstraint(f"kind IN ({values_of(MovementKind)})", name="kind_known"),
         CheckConstraint("quantity <> 0", name="quantity_nonzero"),
         Index("ix_stock_movements_product_id_created_at", "product_id", "created_at"),
         Index("ix_stock_movements_lot_id_created_at", "lot_id", "created_at"),
@@ -166,7 +162,7 @@ class Reservation(Base):
 
     __tablename__ = "reservations"
     __table_args__ = (
-        CheckConstraint(f"status IN ({_values(ReservationStatus)})", name="status_known"),
+        CheckConstraint(f"status IN ({values_of(ReservationStatus)})", name="status_known"),
         CheckConstraint("quantity > 0", name="quantity_positive"),
         Index("ix_reservations_reference_status", "reference", "status"),
     )

@@ -1,10 +1,11 @@
 """Columns shared by several tables."""
 
+import enum
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
-from sqlalchemy import DateTime, Numeric, TypeDecorator
+from sqlalchemy import ColumnElement, DateTime, Numeric, TypeDecorator, type_coerce
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -55,6 +56,22 @@ class ExactDecimal(TypeDecorator[Decimal]):
         if dialect.name != "sqlite":
             return Decimal(value)
         return (Decimal(value) / self.factor).quantize(self.quantum)
+
+
+def scaled_product(
+    left: ColumnElement[Decimal], right: ColumnElement[Decimal], precision: int, scale: int
+) -> ColumnElement[Decimal]:
+    """``left * right`` of two ExactDecimal columns whose scales add up to ``scale``.
+
+    On SQLite the stored whole numbers multiply into a whole number of the combined scale,
+    so the product (and its SUM) is read back exactly through ExactDecimal(precision, scale).
+    """
+    return type_coerce(left * right, ExactDecimal(precision, scale))
+
+
+def values_of(kind: type[enum.StrEnum]) -> str:
+    """The members of ``kind`` as a SQL list, for CHECK constraints."""
+    return ", ".join(f"'{member.value}'" for member in kind)
 
 
 def utcnow() -> datetime:

@@ -12,6 +12,7 @@ from app.core.errors import ConflictError, InvalidRequestError
 from app.crud import crud_stock
 from app.models.inventory import MovementKind, Reservation, ReservationStatus, StockMovement
 from app.models.mixins import utcnow
+from app.services import stock
 from app.services.catalog import products
 from app.services.stock import InsufficientStockError, MovementContext, check_quantity
 
@@ -140,7 +141,7 @@ def issue(db: Session, context: MovementContext, reference: str) -> list[StockMo
             quantity=-reservation.quantity,
             reference=context.reference or reference,
         )
-        movements.append(crud_stock.add_movement(db, movement))
+        movements.append(stock.append(db, movement))
     return movements
 
 

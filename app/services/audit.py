@@ -1,6 +1,10 @@
 """Recording who did what, for every write that matters."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -39,3 +43,21 @@ def record(
         request_id=request_id_var.get(),
     )
     return audit_crud.add(db, entry)
+
+
+def changes(item: object, values: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """The fields of ``values`` that differ on ``item``, each with its value before and after."""
+    return {
+        key: {"before": jsonable(getattr(item, key)), "after": jsonable(value)}
+        for key, value in values.items()
+        if getattr(item, key) != value
+    }
+
+
+def jsonable(value: Any) -> Any:
+    """``value`` as the audit trail stores it (decimals and dates as text)."""
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, Decimal | date | datetime):
+        return str(value)
+    return value

@@ -67,22 +67,27 @@ class CatalogKind(Generic[ModelT]):
         """Add a record after checking its unique field is free."""
         self._check_unique(db, values[self.unique_field])
         item = self.crud.add(db, self.crud.model(**values, is_active=True))
-        audit.record(db, actor, f"{self.label}.created", self.label, item.id, **_jsonable(values))
+        audit.record(
+            db,
+            actor,
+            f"{self.label}.created",
+            self.label,
+            item.id,
+            **{key: audit.jsonable(value) for key, value in values.items()},
+        )
         return item
 
     def update(self, db: Session, actor: Actor, item: ModelT, values: Mapping[str, Any]) -> ModelT:
         """Change the given fields of ``item``."""
-        changes = {k: v for k, v in values.items() if getattr(item, k) != v}
+        changes = audit.changes(item, values)
         if self.unique_field in changes:
-            self._check_unique(db, changes[self.unique_field])
-        for key, value in changes.items():
-            setattr(item, key, value)
+            self._check_unique(db, values[self.unique_field])
+        for key in changes:
+            setattr(item, key, values[key])
         if changes:
             db.flush()
             db.refresh(item)
-            audit.record(
-                db, actor, f"{self.label}.updated", self.label, item.id, **_jsonable(changes)
-            )
+            audit.record(db, actor, f"{self.label}.updated", self.label, item.id, changes=changes)
         return item
 
     def set_active(self, db: Session, actor: Actor, item: ModelT, active: bool) -> ModelT:
@@ -154,7 +159,3 @@ def set_product_image(db: Session, actor: Actor, product: Product, data: bytes) 
 def _has_stock_history(db: Session, product: Product) -> bool:
     query = select(func.count()).select_from(StockLevel).where(StockLevel.product_id == product.id)
     return bool(db.scalar(query))
-
-
-def _jsonable(values: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: str(v) if isinstance(v, Decimal) else v for k, v in values.items()}

@@ -16,6 +16,16 @@ class Permission(enum.StrEnum):
     STOCK_MOVE = "stock:move"
     STOCK_ADJUST = "stock:adjust"
     LOTS_MANAGE = "lots:manage"
+    CUSTOMERS_MANAGE = "customers:manage"
+    SALES_MANAGE = "sales:manage"
+    ORDERS_OWN = "orders:own"
+    PRICES_WRITE = "prices:write"
+    PURCHASING_READ = "purchasing:read"
+    PURCHASING_RECEIVE = "purchasing:receive"
+    PURCHASING_WRITE = "purchasing:write"
+    TRACE_READ = "trace:read"
+    REPORTS_READ = "reports:read"
+    AUDIT_READ = "audit:read"
 
 
 _STAFF = frozenset(
@@ -23,19 +33,28 @@ _STAFF = frozenset(
         Permission.CATALOG_READ,
         Permission.STOCK_READ,
         Permission.STOCK_MOVE,
+        Permission.CUSTOMERS_MANAGE,
+        Permission.SALES_MANAGE,
+        Permission.PURCHASING_READ,
+        Permission.PURCHASING_RECEIVE,
+        Permission.TRACE_READ,
     }
 )
 _MANAGER = _STAFF | {
     Permission.CATALOG_WRITE,
     Permission.STOCK_ADJUST,
     Permission.LOTS_MANAGE,
+    Permission.PRICES_WRITE,
+    Permission.PURCHASING_WRITE,
+    Permission.REPORTS_READ,
+    Permission.AUDIT_READ,
 }
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
-    Role.ADMIN: frozenset(Permission),
+    Role.ADMIN: frozenset(Permission) - {Permission.ORDERS_OWN},
     Role.MANAGER: _MANAGER,
     Role.STAFF: _STAFF,
-    Role.CUSTOMER: frozenset(),
+    Role.CUSTOMER: frozenset({Permission.ORDERS_OWN}),
 }
 
 

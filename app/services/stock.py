@@ -9,9 +9,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 from app.core.errors import ConflictError, InvalidRequestError
+from app.core.metrics import STOCK_MOVEMENTS_TOTAL, after_commit
 from app.crud import crud_stock
 from app.models.catalog import Product, UnitOfMeasure, Warehouse
 from app.models.inventory import Lot, LotStatus, MovementKind, StockLevel, StockMovement
+from app.services import audit
 from app.services.audit import Actor
 from app.services.catalog import products, suppliers, warehouses
 
@@ -100,7 +102,9 @@ def receive(db: Session, context: MovementContext, line: ReceiptLine) -> StockMo
     check_quantity(product, line.quantity)
     lot = _receiving_lot(db, product, line)
     _give(db, lot, warehouse.id, line.quantity)
-    return _record(db, context, MovementKind.RECEIPT, lot, warehouse.id, line.quantity)
+    movement = _record(db, context, MovementKind.RECEIPT, lot, warehouse.id, line.quantity)
+    _audit(db, context, "stock.received", lot, [movement])
+    return movement
 
 
 def _receiving_lot(db: Session, product: Product, line: ReceiptLine) -> Lot:
@@ -165,7 +169,9 @@ def adjust(
         _give(db, lot, warehouse.id, quantity)
     else:
         _take(db, lot, warehouse.id, -quantity)
-    return _record(db, context, MovementKind.ADJUSTMENT, lot, warehouse.id, quantity)
+    movement = _record(db, context, MovementKind.ADJUSTMENT, lot, warehouse.id, quantity)
+    _audit(db, context, "stock.adjusted", lot, [movement])
+    return movement
 
 
 def waste(
@@ -182,7 +188,33 @@ def waste(
     lot, warehouse = _lot_and_warehouse(db, product_id, lot_id, warehouse_id)
     check_quantity(lot.product, quantity)
     _take(db, lot, warehouse.id, quantity)
-    return _record(db, context, MovementKind.WASTE, lot, warehouse.id, -quantity)
+    movement = _record(db, context, MovementKind.WASTE, lot, warehouse.id, -quantity)
+    _audit(db, context, "stock.wasted", lot, [movement])
+    return movement
+
+
+def return_goods(
+    db: Session,
+    context: MovementContext,
+    *,
+    lot_id: int,
+    warehouse_id: int,
+    quantity: Decimal,
+    to_waste: bool,
+) -> list[StockMovement]:
+    """Book goods a customer sent back into their lot; to waste, they are written off at once."""
+    lot = _lot(db, lot_id)
+    check_quantity(lot.product, quantity)
+    _give(db, lot, warehouse_id, quantity)
+    back = _record(db, context, MovementKind.RETURN, lot, warehouse_id, quantity)
+    movements = [back]
+    if to_waste:
+        _take(db, lot, warehouse_id, quantity)
+        movements.append(
+            _record(db, context, MovementKind.WASTE, lot, warehouse_id, -quantity, back.group_id)
+        )
+    _audit(db, context, "stock.returned", lot, movements)
+    return movements
 
 
 def transfer(
@@ -214,6 +246,7 @@ def transfer(
         _give(db, lot, target.id, quantity)
     out = _record(db, context, MovementKind.TRANSFER_OUT, lot, source.id, -quantity)
     into = _record(db, context, MovementKind.TRANSFER_IN, lot, target.id, quantity, out.group_id)
+    _audit(db, context, "stock.transferred", lot, [out, into])
     return out, into
 
 
@@ -250,6 +283,16 @@ def count(
         if movement is not None:
             group_id = movement.group_id
             movements.append(movement)
+    audit.record(
+        db,
+        context.actor,
+        "stock.counted",
+        "warehouse",
+        warehouse.id,
+        movement_ids=[movement.id for movement in movements],
+        lots_counted=len(counted),
+        reference=context.reference,
+    )
     return movements
 
 
@@ -353,4 +396,29 @@ def _record(
     )
     if group_id is not None:
         movement.group_id = group_id
+    return append(db, movement)
+
+
+def append(db: Session, movement: StockMovement) -> StockMovement:
+    """Write ``movement`` to the ledger; it is counted in the metrics once committed."""
+    kind = movement.kind
+    after_commit(db, lambda: STOCK_MOVEMENTS_TOTAL.labels(kind).inc())
     return crud_stock.add_movement(db, movement)
+
+
+def _audit(
+    db: Session, context: MovementContext, action: str, lot: Lot, movements: list[StockMovement]
+) -> None:
+    audit.record(
+        db,
+        context.actor,
+        action,
+        "lot",
+        lot.id,
+        movements=[
+            {"id": m.id, "warehouse_id": m.warehouse_id, "quantity": str(m.quantity)}
+            for m in movements
+        ],
+        reference=context.reference,
+        reason=context.reason,
+    )

@@ -103,14 +103,6 @@ def create_user(
     return user
 
 
-def register_customer(db: Session, *, email: str, password: str, full_name: str) -> User:
-    """Self-registration: a new account with the customer role."""
-    actor = Actor(user_id=None, label=normalize_email(email))
-    return create_user(
-        db, actor, email=email, password=password, role=Role.CUSTOMER, full_name=full_name
-    )
-
-
 def update_user(
     db: Session,
     actor: Actor,
@@ -120,21 +112,22 @@ def update_user(
     full_name: str | None = None,
 ) -> User:
     """Change a user's email or name."""
-    changes: dict[str, str] = {}
+    values: dict[str, str] = {}
     if email is not None and normalize_email(email) != user.email:
         normalized = valid_email(email)
         if user_crud.get_by_email(db, email=normalized) is not None:
             raise ConflictError(
                 f"A user with the email {normalized} already exists.", field="email"
             )
-        changes["email"] = normalized
-        user.email = normalized
-    if full_name is not None and full_name.strip() != user.full_name:
-        changes["full_name"] = full_name.strip()
-        user.full_name = full_name.strip()
+        values["email"] = normalized
+    if full_name is not None:
+        values["full_name"] = full_name.strip()
+    changes = audit.changes(user, values)
+    for key in changes:
+        setattr(user, key, values[key])
     if changes:
         db.flush()
-        audit.record(db, actor, "user.updated", "user", user.id, **changes)
+        audit.record(db, actor, "user.updated", "user", user.id, changes=changes)
     return user
 
 

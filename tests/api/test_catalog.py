@@ -653,4 +653,6 @@ def test_every_write_is_audited_with_the_caller(
     [created_row] = audit_rows(db, f"{kind.label}.created")
     [updated_row] = audit_rows(db, f"{kind.label}.updated")
     assert created_row.details[kind.key] == created[kind.key]
-    assert {k: updated_row.details[k] for k in kind.change} == kind.change
+    changes = updated_row.details["changes"]
+    assert {k: changes[k]["after"] for k in kind.change} == kind.change
+    assert all(changes[k]["before"] == created[k] for k in kind.change)

@@ -861,7 +861,12 @@ def _revoke_all(client: TestClient, headers: dict[str, str], target: Target) -> 
 @pytest.mark.parametrize(
     ("action", "perform", "details"),
     [
-        pytest.param("user.updated", _update, {"full_name": "Audited Name"}, id="update"),
+        pytest.param(
+            "user.updated",
+            _update,
+            {"changes": {"full_name": {"before": "Test staff", "after": "Audited Name"}}},
+            id="update",
+        ),
         pytest.param(
             "user.role_changed", _change_role, {"old": "staff", "new": "manager"}, id="role"
         ),

@@ -8,7 +8,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 from app.api.deps import Client, CurrentCaller, DbSession
 from app.api.responses import responses
 from app.schemas.user import RefreshRequest, TokenResponse, UserRead, UserRegister
-from app.services import auth, users
+from app.services import auth, customers
 from app.services.auth import TokenPair
 
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -50,7 +50,7 @@ def logout(caller: CurrentCaller, db: DbSession) -> None:
 )
 def register(body: UserRegister, db: DbSession) -> UserRead:
     """Register a customer account."""
-    user = users.register_customer(
+    user = customers.register(
         db, email=body.email, password=body.password, full_name=body.full_name
     )
     return UserRead.model_validate(user)

@@ -2,7 +2,21 @@
 
 from fastapi import APIRouter
 
-from app.api.v1 import alerts, auth, catalog, exports, health, lots, products, stock, users
+from app.api.v1 import (
+    alerts,
+    auth,
+    catalog,
+    customers,
+    exports,
+    health,
+    lots,
+    orders,
+    prices,
+    products,
+    purchase_orders,
+    stock,
+    users,
+)
 
 api_router = APIRouter()
 api_router.include_router(health.router)
@@ -11,9 +25,14 @@ api_router.include_router(users.router)
 api_router.include_router(users.sessions_router)
 api_router.include_router(catalog.categories_router)
 api_router.include_router(products.router)
+api_router.include_router(prices.router)
 api_router.include_router(catalog.suppliers_router)
 api_router.include_router(catalog.warehouses_router)
 api_router.include_router(lots.router)
 api_router.include_router(stock.router)
 api_router.include_router(alerts.router)
 api_router.include_router(exports.router)
+api_router.include_router(customers.router)
+api_router.include_router(orders.router)
+api_router.include_router(purchase_orders.router)
+api_router.include_router(purchase_orders.suggestions_router)

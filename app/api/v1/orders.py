@@ -1,0 +1,284 @@
+"""Sales orders: staff see and run them all; a customer user places and sees its own."""
+
+from functools import partial
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response, status
+from pydantic import AwareDatetime
+
+from app.api.deps import Caller, DbSession, OrderCaller, SalesManager
+from app.api.idempotency import IdempotencyKey, respond_once
+from app.api.responses import responses
+from app.core.errors import InvalidRequestError, NotFoundError, PermissionDeniedError
+from app.models.sales import OrderStatus, SalesOrder
+from app.schemas.common import Page
+from app.schemas.sales import (
+    AllocationRead,
+    CustomerRef,
+    OrderAction,
+    OrderCreate,
+    OrderLineIn,
+    OrderLineRead,
+    OrderRead,
+    OrderSummary,
+    OrderUpdate,
+    ReturnBatch,
+    ReturnCreate,
+    ReturnRead,
+)
+from app.services import customers, orders, returns
+from app.services.orders import LineDraft, OrderChange, OrderDraft, OrderFilter
+from app.services.permissions import Permission, role_allows
+from app.services.returns import ReturnLine
+
+router = APIRouter(prefix="/orders", tags=["sales"])
+transition_route = partial(
+    router.post, response_model=OrderRead, responses=responses(401, 403, 404, 409, 422)
+)
+
+
+def _own_customer_id(db: DbSession, caller: Caller) -> int | None:
+    """None for staff (every order); a customer user's own customer id otherwise."""
+    if role_allows(caller.user.role, Permission.SALES_MANAGE):
+        return None
+    return customers.own_customer(db, caller.user).id
+
+
+def order_read(db: DbSession, order: SalesOrder) -> OrderRead:
+    """An order with its lines and their allocations."""
+    held = orders.allocations(db, order)
+    lines = [
+        OrderLineRead(
+            id=line.id,
+            line_no=line.line_no,
+            product_id=line.product_id,
+            sku=line.product.sku,
+            product_name=line.product.name,
+            unit=line.product.unit,
+            quantity=line.quantity,
+            unit_price=line.unit_price,
+            line_total=line.line_total,
+            returned_quantity=line.returned_quantity,
+            allocations=[
+                AllocationRead(
+                    lot_id=r.lot_id,
+                    lot_code=r.lot.lot_code,
+                    best_before=r.lot.best_before,
+                    warehouse_id=r.warehouse_id,
+                    quantity=r.quantity,
+                    status=r.status,
+                )
+                for r in held.get(line.reference(order.number or ""), [])
+            ],
+        )
+        for line in order.lines
+    ]
+    return OrderRead(**_summary(order).model_dump(), lines=lines)
+
+
+def _summary(order: SalesOrder) -> OrderSummary:
+    return OrderSummary(
+        id=order.id,
+        number=order.number or "",
+        customer=CustomerRef(id=order.customer.id, name=order.customer.name),
+        status=OrderStatus(order.status),
+        warehouse_id=order.warehouse_id,
+        total=order.total,
+        notes=order.notes,
+        created_at=order.created_at,
+        confirmed_at=order.confirmed_at,
+        shipped_at=order.shipped_at,
+        delivered_at=order.delivered_at,
+        cancelled_at=order.cancelled_at,
+    )
+
+
+def _drafts(lines: list[OrderLineIn]) -> list[LineDraft]:
+    return [LineDraft(line.product_id, line.quantity, line.unit_price) for line in lines]
+
+
+def _staff_only_fields(caller: Caller, body: OrderCreate | OrderUpdate) -> None:
+    if role_allows(caller.user.role, Permission.SALES_MANAGE):
+        return
+    if body.warehouse_id is not None or any(
+        line.unit_price is not None for line in body.lines or []
+    ):
+        raise PermissionDeniedError("Prices and warehouses are set by the sales team.")
+
+
+@router.get("", responses=responses(401, 403, 409, 422))
+def list_orders(
+    caller: OrderCaller,
+    db: DbSession,
+    status_: Annotated[OrderStatus | None, Query(alias="status")] = None,
+    customer_id: int | None = None,
+    since: AwareDatetime | None = None,
+    until: AwareDatetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Page[OrderSummary]:
+    """Orders, newest first; a customer sees only its own."""
+    own = _own_customer_id(db, caller)
+    where = OrderFilter(status_, own if own is not None else customer_id, since, until)
+    rows, total = orders.list_orders(db, where, offset=offset, limit=limit)
+    return Page[OrderSummary](
+        items=[_summary(row) for row in rows], total=total, limit=limit, offset=offset
+    )
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=OrderRead,
+    responses=responses(401, 403, 404, 409, 422),
+)
+def create_order(
+    body: OrderCreate,
+    caller: OrderCaller,
+    db: DbSession,
+    request: Request,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    """Place an order; unit prices default from the product and the customer's tier."""
+
+    def act() -> OrderRead:
+        _staff_only_fields(caller, body)
+        own = _own_customer_id(db, caller)
+        if own is not None and body.customer_id not in (None, own):
+            raise NotFoundError(f"Customer {body.customer_id} does not exist.")
+        customer_id = own if own is not None else body.customer_id
+        if customer_id is None:
+            raise InvalidRequestError("customer_id is required.", field="customer_id")
+        draft = OrderDraft(customer_id, _drafts(body.lines), body.warehouse_id, body.notes)
+        return order_read(db, orders.create_order(db, caller.actor, draft))
+
+    return respond_once(db, caller, request, idempotency_key, body, 201, act)
+
+
+@router.get("/{order_id}", responses=responses(401, 403, 404))
+def read_order(order_id: int, caller: OrderCaller, db: DbSession) -> OrderRead:
+    """One order with its lines and the lots picked for them."""
+    return order_read(db, orders.get_order(db, order_id, _own_customer_id(db, caller)))
+
+
+@router.patch("/{order_id}", responses=responses(401, 403, 404, 409, 422))
+def update_order(order_id: int, body: OrderUpdate, caller: OrderCaller, db: DbSession) -> OrderRead:
+    """Change a pending order's notes, warehouse or lines (lines replace every line)."""
+    _staff_only_fields(caller, body)
+    order = orders.get_order(db, order_id, _own_customer_id(db, caller))
+    change = OrderChange(
+        notes=body.notes,
+        warehouse_id=body.warehouse_id,
+        lines=_drafts(body.lines) if body.lines is not None else None,
+        fields_set=frozenset(body.model_fields_set),
+    )
+    return order_read(db, orders.change_order(db, caller.actor, order, change))
+
+
+@transition_route("/{order_id}/confirm")
+def confirm_order(
+    order_id: int,
+    caller: SalesManager,
+    db: DbSession,
+    request: Request,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    """Reserve every line FEFO within the customer's shelf-life demand: all lines or none."""
+
+    def act() -> OrderRead:
+        order = orders.get_order(db, order_id)
+        return order_read(db, orders.confirm(db, caller.actor, order))
+
+    return respond_once(db, caller, request, idempotency_key, OrderAction(), 200, act)
+
+
+@transition_route("/{order_id}/ship")
+def ship_order(
+    order_id: int,
+    caller: SalesManager,
+    db: DbSession,
+    request: Request,
+    body: OrderAction | None = None,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    """Issue the reserved lots: ledger rows referencing the order number."""
+    action = body or OrderAction()
+
+    def act() -> OrderRead:
+        order = orders.get_order(db, order_id)
+        return order_read(db, orders.ship(db, caller.actor, order, action.reason))
+
+    return respond_once(db, caller, request, idempotency_key, action, 200, act)
+
+
+@transition_route("/{order_id}/deliver")
+def deliver_order(
+    order_id: int,
+    caller: SalesManager,
+    db: DbSession,
+    request: Request,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    """Record that the customer received a shipped order."""
+
+    def act() -> OrderRead:
+        order = orders.get_order(db, order_id)
+        return order_read(db, orders.deliver(db, caller.actor, order))
+
+    return respond_once(db, caller, request, idempotency_key, OrderAction(), 200, act)
+
+
+@transition_route("/{order_id}/cancel")
+def cancel_order(
+    order_id: int,
+    caller: OrderCaller,
+    db: DbSession,
+    request: Request,
+    body: OrderAction | None = None,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    """Cancel a pending or confirmed order (a customer: its own pending one); stock is released."""
+    action = body or OrderAction()
+
+    def act() -> OrderRead:
+        own = _own_customer_id(db, caller)
+        order = orders.get_order(db, order_id, own)
+        if own is not None and order.status != OrderStatus.PENDING:
+            raise orders.OrderStateError(
+                f"Order {order.number} is {order.status}; ask the sales team to cancel it.",
+                current_status=order.status,
+            )
+        return order_read(db, orders.cancel(db, caller.actor, order, action.reason))
+
+    return respond_once(db, caller, request, idempotency_key, action, 200, act)
+
+
+@router.post(
+    "/{order_id}/returns",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ReturnBatch,
+    responses=responses(401, 403, 404, 409, 422),
+)
+def return_goods(
+    order_id: int,
+    body: ReturnCreate,
+    caller: SalesManager,
+    db: DbSession,
+    request: Request,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    """Take back goods of a shipped order: into the lot they came from, or to waste."""
+
+    def act() -> ReturnBatch:
+        order = orders.get_order(db, order_id)
+        lines = [
+            ReturnLine(line.line_id, line.quantity, line.disposition, line.lot_id)
+            for line in body.lines
+        ]
+        recorded = returns.record_return(db, caller.actor, order, lines, body.reason)
+        return ReturnBatch(
+            returns=[ReturnRead.model_validate(entry) for entry in recorded],
+            order=order_read(db, orders.get_order(db, order_id)),
+        )
+
+    return respond_once(db, caller, request, idempotency_key, body, 201, act)

@@ -1,0 +1,262 @@
+"""Purchase orders, deliveries received against them, and reorder suggestions."""
+
+from functools import partial
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response, status
+
+from app.api.deps import DbSession, PurchaseReader, PurchaseReceiver, PurchaseWriter
+from app.api.idempotency import IdempotencyKey, respond_once
+from app.api.responses import responses
+from app.models.purchasing import PurchaseOrder, PurchaseStatus
+from app.schemas.common import Page
+from app.schemas.purchasing import (
+    DeliveryCreate,
+    PurchaseCreate,
+    PurchaseLineIn,
+    PurchaseLineRead,
+    PurchaseRead,
+    PurchaseSummary,
+    PurchaseUpdate,
+    ReceiptRead,
+    ReorderSuggestionRead,
+    SuggestionsToOrder,
+    SupplierRef,
+)
+from app.schemas.sales import OrderAction
+from app.services import purchasing, receiving, reorder
+from app.services.purchasing import PurchaseChange, PurchaseDraft, PurchaseFilter, PurchaseLineDraft
+from app.services.receiving import Delivery, DeliveryLine
+
+router = APIRouter(prefix="/purchase-orders", tags=["purchasing"])
+suggestions_router = APIRouter(prefix="/reorder-suggestions", tags=["purchasing"])
+write_route = partial(
+    router.post, response_model=PurchaseRead, responses=responses(401, 403, 404, 409, 422)
+)
+
+
+def _summary(order: PurchaseOrder) -> PurchaseSummary:
+    supplier = order.supplier
+    return PurchaseSummary(
+        id=order.id,
+        number=order.number or "",
+        supplier=SupplierRef(id=supplier.id, code=supplier.code, name=supplier.name),
+        warehouse_id=order.warehouse_id,
+        status=PurchaseStatus(order.status),
+        expected_date=order.expected_date,
+        total=order.total,
+        notes=order.notes,
+        created_at=order.created_at,
+        ordered_at=order.ordered_at,
+        closed_at=order.closed_at,
+    )
+
+
+def purchase_read(order: PurchaseOrder) -> PurchaseRead:
+    """A purchase order with its lines."""
+    lines = [
+        PurchaseLineRead(
+            id=line.id,
+            line_no=line.line_no,
+            product_id=line.product_id,
+            sku=line.product.sku,
+            quantity=line.quantity,
+            unit_cost=line.unit_cost,
+            received_quantity=line.received_quantity,
+            open_quantity=max(line.quantity - line.received_quantity, 0),
+        )
+        for line in order.lines
+    ]
+    return PurchaseRead(**_summary(order).model_dump(), lines=lines)
+
+
+def _drafts(lines: list[PurchaseLineIn]) -> list[PurchaseLineDraft]:
+    return [PurchaseLineDraft(line.product_id, line.quantity, line.unit_cost) for line in lines]
+
+
+@router.get("", responses=responses(401, 403, 422))
+def list_purchases(
+    _: PurchaseReader,
+    db: DbSession,
+    status_: Annotated[PurchaseStatus | None, Query(alias="status")] = None,
+    supplier_id: int | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Page[PurchaseSummary]:
+    """Purchase orders, newest first."""
+    where = PurchaseFilter(status_, supplier_id)
+    rows, total = purchasing.list_purchases(db, where, offset=offset, limit=limit)
+    return Page[PurchaseSummary](
+        items=[_summary(row) for row in rows], total=total, limit=limit, offset=offset
+    )
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=PurchaseRead,
+    responses=responses(401, 403, 409, 422),
+)
+def create_purchase(
+    body: PurchaseCreate,
+    caller: PurchaseWriter,
+    db: DbSession,
+    request: Request,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    """Draft a purchase order to a supplier."""
+
+    def act() -> PurchaseRead:
+        draft = PurchaseDraft(
+            supplier_id=body.supplier_id,
+            warehouse_id=body.warehouse_id,
+            lines=_drafts(body.lines),
+            expected_date=body.expected_date,
+            notes=body.notes,
+        )
+        return purchase_read(purchasing.create_purchase(db, caller.actor, draft))
+
+    return respond_once(db, caller, request, idempotency_key, body, 201, act)
+
+
+@router.get("/{order_id}", responses=responses(401, 403, 404))
+def read_purchase(order_id: int, _: PurchaseReader, db: DbSession) -> PurchaseRead:
+    """One purchase order with its lines."""
+    return purchase_read(purchasing.get_purchase(db, order_id))
+
+
+@router.patch("/{order_id}", responses=responses(401, 403, 404, 409, 422))
+def update_purchase(
+    order_id: int, body: PurchaseUpdate, caller: PurchaseWriter, db: DbSession
+) -> PurchaseRead:
+    """Change a draft (lines, when sent, replace every line)."""
+    values = body.model_dump(exclude_unset=True, exclude={"lines"})
+    values = {k: v for k, v in values.items() if v is not None or k == "expected_date"}
+    change = PurchaseChange(
+        values=values, lines=_drafts(body.lines) if body.lines is not None else None
+    )
+    order = purchasing.get_purchase(db, order_id)
+    return purchase_read(purchasing.change_purchase(db, caller.actor, order, change))
+
+
+@write_route("/{order_id}/send")
+def send_purchase(
+    order_id: int,
+    caller: PurchaseWriter,
+    db: DbSession,
+    request: Request,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    """Send a draft to the supplier: from now on it counts as on order."""
+
+    def act() -> PurchaseRead:
+        order = purchasing.get_purchase(db, order_id)
+        return purchase_read(purchasing.send(db, caller.actor, order))
+
+    return respond_once(db, caller, request, idempotency_key, OrderAction(), 200, act)
+
+
+@write_route("/{order_id}/cancel")
+def cancel_purchase(
+    order_id: int,
+    caller: PurchaseWriter,
+    db: DbSession,
+    request: Request,
+    body: OrderAction | None = None,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    """Cancel a purchase order; anything already received stays received."""
+    action = body or OrderAction()
+
+    def act() -> PurchaseRead:
+        order = purchasing.get_purchase(db, order_id)
+        return purchase_read(purchasing.cancel(db, caller.actor, order, action.reason))
+
+    return respond_once(db, caller, request, idempotency_key, action, 200, act)
+
+
+@write_route("/{order_id}/receipts", status_code=status.HTTP_201_CREATED)
+def receive_delivery(
+    order_id: int,
+    body: DeliveryCreate,
+    caller: PurchaseReceiver,
+    db: DbSession,
+    request: Request,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    """Receive a delivery: each line creates or tops up a lot with a receipt movement."""
+
+    def act() -> PurchaseRead:
+        delivery = Delivery(
+            lines=[
+                DeliveryLine(
+                    line_id=line.line_id,
+                    quantity=line.quantity,
+                    lot_code=line.lot_code,
+                    best_before=line.best_before,
+                    unit_cost=line.unit_cost,
+                    moisture_pct=line.moisture_pct,
+                    grade=line.grade,
+                )
+                for line in body.lines
+            ],
+            warehouse_id=body.warehouse_id,
+            delivery_note=body.delivery_note,
+            received_date=body.received_date,
+            allow_over_receipt=body.allow_over_receipt,
+        )
+        order = purchasing.get_purchase(db, order_id)
+        return purchase_read(receiving.receive(db, caller.actor, order, delivery))
+
+    return respond_once(db, caller, request, idempotency_key, body, 201, act)
+
+
+@router.get("/{order_id}/receipts", responses=responses(401, 403, 404))
+def list_receipts(order_id: int, _: PurchaseReader, db: DbSession) -> list[ReceiptRead]:
+    """The deliveries received against a purchase order, oldest first."""
+    order = purchasing.get_purchase(db, order_id)
+    return [ReceiptRead.model_validate(row) for row in receiving.receipts(db, order)]
+
+
+@suggestions_router.get("", responses=responses(401, 403, 422))
+def list_suggestions(
+    _: PurchaseReader,
+    db: DbSession,
+    cover_days: Annotated[int, Query(ge=1, le=365)] = 30,
+    supplier_id: int | None = None,
+    only_suggested: bool = True,
+) -> list[ReorderSuggestionRead]:
+    """Per product: available, on order, average daily sales, days of cover, what to order."""
+    rows = reorder.suggestions(
+        db, cover_days=cover_days, supplier_id=supplier_id, only_suggested=only_suggested
+    )
+    return [ReorderSuggestionRead.model_validate(row, from_attributes=True) for row in rows]
+
+
+@suggestions_router.post(
+    "/purchase-order",
+    status_code=status.HTTP_201_CREATED,
+    response_model=PurchaseRead,
+    responses=responses(401, 403, 409, 422),
+)
+def order_suggestions(
+    body: SuggestionsToOrder,
+    caller: PurchaseWriter,
+    db: DbSession,
+    request: Request,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    """Turn a supplier's reorder suggestions into one draft purchase order."""
+
+    def act() -> PurchaseRead:
+        order = reorder.order_suggestions(
+            db,
+            caller.actor,
+            supplier_id=body.supplier_id,
+            warehouse_id=body.warehouse_id,
+            cover_days=body.cover_days,
+            expected_date=body.expected_date,
+        )
+        return purchase_read(order)
+
+    return respond_once(db, caller, request, idempotency_key, body, 201, act)

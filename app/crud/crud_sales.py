@@ -1,0 +1,37 @@
+"""Queries on customers, tier prices and sales orders."""
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from app.crud.base import CRUDBase
+from app.models.sales import Customer, SalesOrder, SalesOrderLine, TierPrice
+
+customer_crud = CRUDBase(Customer, search=[Customer.name, Customer.email])
+order_crud = CRUDBase(SalesOrder, search=[SalesOrder.number])
+
+
+def customer_of_user(db: Session, user_id: int) -> Customer | None:
+    """The customer record linked to a customer user."""
+    return db.scalar(select(Customer).where(Customer.user_id == user_id))
+
+
+def tier_prices(db: Session, product_ids: list[int], tier: str) -> dict[int, TierPrice]:
+    """The prices of ``tier`` set for any of ``product_ids``, by product."""
+    query = select(TierPrice).where(TierPrice.product_id.in_(product_ids), TierPrice.tier == tier)
+    return {price.product_id: price for price in db.scalars(query)}
+
+
+def order_with_lines(db: Session, order_id: int, *, lock: bool = False) -> SalesOrder | None:
+    """A sales order with its customer and lines (and their products) loaded."""
+    query = (
+        select(SalesOrder)
+        .options(
+            selectinload(SalesOrder.customer),
+            selectinload(SalesOrder.lines).selectinload(SalesOrderLine.product),
+        )
+        .where(SalesOrder.id == order_id)
+        .execution_options(populate_existing=True)
+    )
+    if lock:
+        query = query.with_for_update(of=SalesOrder)
+    return db.scalar(query)

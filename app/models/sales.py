@@ -1,0 +1,198 @@
+"""Customers, their price tiers, sales orders with lines, and returns."""
+
+import enum
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.core.database import Base
+from app.models.catalog import MONEY, QUANTITY, Product, Warehouse
+from app.models.inventory import Lot
+from app.models.mixins import TimestampMixin, UTCDateTime, utcnow, values_of
+
+
+class CustomerType(enum.StrEnum):
+    """Who a customer is."""
+
+    RETAIL = "retail"
+    WHOLESALE = "wholesale"
+
+
+class PriceTier(enum.StrEnum):
+    """Which price list a customer buys from; a product without a tier price sells at list."""
+
+    RETAIL = "retail"
+    WHOLESALE = "wholesale"
+    DISTRIBUTOR = "distributor"
+
+
+class OrderStatus(enum.StrEnum):
+    """Where a sales order stands."""
+
+    PENDING = "pending"
+    CONFIRMED = "confirmed"
+    SHIPPED = "shipped"
+    DELIVERED = "delivered"
+    CANCELLED = "cancelled"
+
+
+class ReturnDisposition(enum.StrEnum):
+    """What happens to returned goods."""
+
+    RESTOCK = "restock"
+    WASTE = "waste"
+
+
+class Customer(TimestampMixin, Base):
+    """Someone the business sells to; a customer user is linked to exactly one."""
+
+    __tablename__ = "customers"
+    __table_args__ = (
+        CheckConstraint(f"customer_type IN ({values_of(CustomerType)})", name="type_known"),
+        CheckConstraint(f"price_tier IN ({values_of(PriceTier)})", name="tier_known"),
+        CheckConstraint("min_shelf_life_days >= 0", name="shelf_life_nonnegative"),
+        Index("ix_customers_created_at", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), index=True)
+    customer_type: Mapped[str] = mapped_column(String(20), default=CustomerType.RETAIL.value)
+    email: Mapped[str] = mapped_column(String(254), default="")
+    phone: Mapped[str] = mapped_column(String(100), default="")
+    billing_address: Mapped[str] = mapped_column(Text, default="")
+    shipping_address: Mapped[str] = mapped_column(Text, default="")
+    min_shelf_life_days: Mapped[int] = mapped_column(Integer, default=0)
+    price_tier: Mapped[str] = mapped_column(String(20), default=PriceTier.RETAIL.value)
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), unique=True, default=None
+    )
+    notes: Mapped[str] = mapped_column(Text, default="")
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class TierPrice(TimestampMixin, Base):
+    """The price of a product for one price tier."""
+
+    __tablename__ = "tier_prices"
+    __table_args__ = (
+        UniqueConstraint("product_id", "tier"),
+        CheckConstraint(f"tier IN ({values_of(PriceTier)})", name="tier_known"),
+        CheckConstraint("price >= 0", name="price_nonnegative"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
+    tier: Mapped[str] = mapped_column(String(20))
+    price: Mapped[Decimal] = mapped_column(MONEY)
+
+
+class SalesOrder(Base):
+    """An order from a customer; its number is the reference of its stock movements."""
+
+    __tablename__ = "sales_orders"
+    __table_args__ = (
+        CheckConstraint(f"status IN ({values_of(OrderStatus)})", name="status_known"),
+        CheckConstraint("total >= 0", name="total_nonnegative"),
+        Index("ix_sales_orders_customer_id_created_at", "customer_id", "created_at"),
+        Index("ix_sales_orders_status_created_at", "status", "created_at"),
+        Index("ix_sales_orders_created_at", "created_at"),
+        Index("ix_sales_orders_shipped_at", "shipped_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    number: Mapped[str | None] = mapped_column(String(20), unique=True, default=None)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="RESTRICT"))
+    warehouse_id: Mapped[int | None] = mapped_column(
+        ForeignKey("warehouses.id", ondelete="RESTRICT"), default=None
+    )
+    status: Mapped[str] = mapped_column(String(20), default=OrderStatus.PENDING.value)
+    total: Mapped[Decimal] = mapped_column(MONEY, default=Decimal(0))
+    notes: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    shipped_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+    customer: Mapped[Customer] = relationship(lazy="raise")
+    warehouse: Mapped[Warehouse | None] = relationship(lazy="raise")
+    lines: Mapped[list["SalesOrderLine"]] = relationship(
+        back_populates="order",
+        lazy="raise",
+        order_by="SalesOrderLine.line_no",
+        cascade="all, delete-orphan",
+    )
+
+
+class SalesOrderLine(Base):
+    """A product, quantity and unit price on a sales order."""
+
+    __tablename__ = "sales_order_lines"
+    __table_args__ = (
+        UniqueConstraint("order_id", "line_no"),
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("unit_price >= 0", name="unit_price_nonnegative"),
+        CheckConstraint(
+            "returned_quantity >= 0 AND returned_quantity <= quantity", name="returned_within"
+        ),
+        Index("ix_sales_order_lines_product_id", "product_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("sales_orders.id", ondelete="CASCADE"))
+    line_no: Mapped[int] = mapped_column(Integer)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="RESTRICT"))
+    quantity: Mapped[Decimal] = mapped_column(QUANTITY)
+    unit_price: Mapped[Decimal] = mapped_column(MONEY)
+    line_total: Mapped[Decimal] = mapped_column(MONEY)
+    returned_quantity: Mapped[Decimal] = mapped_column(QUANTITY, default=Decimal(0))
+
+    order: Mapped[SalesOrder] = relationship(back_populates="lines", lazy="raise")
+    product: Mapped[Product] = relationship(lazy="raise")
+
+    def reference(self, number: str) -> str:
+        """The reservation reference of this line on order ``number``."""
+        return f"{number}/{self.line_no}"
+
+
+class SalesReturn(Base):
+    """Goods of a shipped order line coming back into their lot, or to waste."""
+
+    __tablename__ = "sales_returns"
+    __table_args__ = (
+        CheckConstraint(f"disposition IN ({values_of(ReturnDisposition)})", name="disposition"),
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        Index("ix_sales_returns_order_id", "order_id"),
+        Index("ix_sales_returns_lot_id", "lot_id"),
+        Index("ix_sales_returns_created_at", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("sales_orders.id", ondelete="RESTRICT"))
+    line_id: Mapped[int] = mapped_column(ForeignKey("sales_order_lines.id", ondelete="RESTRICT"))
+    lot_id: Mapped[int] = mapped_column(ForeignKey("lots.id", ondelete="RESTRICT"))
+    warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouses.id", ondelete="RESTRICT"))
+    quantity: Mapped[Decimal] = mapped_column(QUANTITY)
+    credit: Mapped[Decimal] = mapped_column(MONEY)
+    disposition: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(Text)
+    group_id: Mapped[str] = mapped_column(String(36))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    lot: Mapped[Lot] = relationship(lazy="raise")

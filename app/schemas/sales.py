@@ -1,0 +1,215 @@
+"""Request and response shapes for customers, prices, sales orders and returns."""
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+from app.models.inventory import ReservationStatus
+from app.models.sales import CustomerType, OrderStatus, PriceTier, ReturnDisposition
+from app.schemas.types import Money, Name, Quantity, RequiredText, ShortText, Text
+
+ShelfLifeDemand = Annotated[int, Field(ge=0, le=3650)]
+
+
+class CustomerCreate(BaseModel):
+    """A new customer."""
+
+    name: Name
+    customer_type: CustomerType = CustomerType.RETAIL
+    email: EmailStr | None = None
+    phone: ShortText = ""
+    billing_address: Text = ""
+    shipping_address: Text = ""
+    min_shelf_life_days: ShelfLifeDemand = 0
+    price_tier: PriceTier | None = Field(
+        default=None, description="Defaults to the tier of the customer type."
+    )
+    user_id: int | None = Field(default=None, description="A customer user to link.")
+    notes: Text = ""
+
+
+class CustomerUpdate(BaseModel):
+    """Changes to a customer."""
+
+    name: Name | None = None
+    customer_type: CustomerType | None = None
+    email: EmailStr | None = None
+    phone: ShortText | None = None
+    billing_address: Text | None = None
+    shipping_address: Text | None = None
+    min_shelf_life_days: ShelfLifeDemand | None = None
+    price_tier: PriceTier | None = None
+    user_id: int | None = None
+    notes: Text | None = None
+
+
+class CustomerRead(BaseModel):
+    """A customer."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    customer_type: CustomerType
+    email: str
+    phone: str
+    billing_address: str
+    shipping_address: str
+    min_shelf_life_days: int
+    price_tier: PriceTier
+    user_id: int | None
+    notes: str
+    is_active: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class TierPriceRead(BaseModel):
+    """A product's price in one tier."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    tier: PriceTier
+    price: Decimal
+    is_list_price: bool
+
+
+class TierPriceSet(BaseModel):
+    """The price of a product in one tier."""
+
+    price: Money
+
+
+class OrderLineIn(BaseModel):
+    """A product and quantity to order; the unit price defaults from the price list."""
+
+    product_id: int
+    quantity: Quantity
+    unit_price: Money | None = Field(
+        default=None, description="Staff only; defaults to the customer's tier price."
+    )
+
+
+class OrderCreate(BaseModel):
+    """A new sales order; a customer user orders for itself and leaves customer_id out."""
+
+    customer_id: int | None = None
+    warehouse_id: int | None = Field(
+        default=None, description="Reserve only from this warehouse (staff only)."
+    )
+    notes: Text = ""
+    lines: list[OrderLineIn] = Field(min_length=1, max_length=200)
+
+
+class OrderUpdate(BaseModel):
+    """Changes to a pending order; lines, when sent, replace every line."""
+
+    warehouse_id: int | None = None
+    notes: Text | None = None
+    lines: list[OrderLineIn] | None = Field(default=None, min_length=1, max_length=200)
+
+
+class OrderAction(BaseModel):
+    """An optional note kept with a status change."""
+
+    reason: Text = ""
+
+
+class AllocationRead(BaseModel):
+    """Stock of one lot held for, or shipped on, an order line: the pick list."""
+
+    lot_id: int
+    lot_code: str
+    best_before: date
+    warehouse_id: int
+    quantity: Decimal
+    status: ReservationStatus
+
+
+class OrderLineRead(BaseModel):
+    """A line of a sales order."""
+
+    id: int
+    line_no: int
+    product_id: int
+    sku: str
+    product_name: str
+    unit: str
+    quantity: Decimal
+    unit_price: Decimal
+    line_total: Decimal
+    returned_quantity: Decimal
+    allocations: list[AllocationRead]
+
+
+class CustomerRef(BaseModel):
+    """Who an order is for."""
+
+    id: int
+    name: str
+
+
+class OrderSummary(BaseModel):
+    """A sales order in a list."""
+
+    id: int
+    number: str
+    customer: CustomerRef
+    status: OrderStatus
+    warehouse_id: int | None
+    total: Decimal
+    notes: str
+    created_at: datetime
+    confirmed_at: datetime | None
+    shipped_at: datetime | None
+    delivered_at: datetime | None
+    cancelled_at: datetime | None
+
+
+class OrderRead(OrderSummary):
+    """A sales order with its lines and what was picked for them."""
+
+    lines: list[OrderLineRead]
+
+
+class ReturnLineIn(BaseModel):
+    """A quantity of an order line coming back."""
+
+    line_id: int
+    quantity: Quantity
+    disposition: ReturnDisposition = ReturnDisposition.RESTOCK
+    lot_id: int | None = Field(
+        default=None, description="The lot it shipped from; by default the latest picked first."
+    )
+
+
+class ReturnCreate(BaseModel):
+    """Goods of a shipped order sent back, with the reason."""
+
+    reason: RequiredText
+    lines: list[ReturnLineIn] = Field(min_length=1, max_length=200)
+
+
+class ReturnRead(BaseModel):
+    """One share of a return: a lot, a quantity and where it went."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    line_id: int
+    lot_id: int
+    warehouse_id: int
+    quantity: Decimal
+    credit: Decimal
+    disposition: ReturnDisposition
+    reason: str
+    created_at: datetime
+
+
+class ReturnBatch(BaseModel):
+    """What a return booked, and the order after it."""
+
+    returns: list[ReturnRead]
+    order: OrderRead

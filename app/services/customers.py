@@ -1,0 +1,128 @@
+"""Customers: records kept by staff, and the one a self-registered customer user owns."""
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from app.core.errors import ConflictError, InvalidRequestError, NotFoundError
+from app.core.metrics import CUSTOMER_REGISTRATIONS, after_commit
+from app.crud.crud_sales import customer_crud, customer_of_user
+from app.crud.crud_user import user_crud
+from app.models.sales import Customer, CustomerType, PriceTier
+from app.models.user import Role, User, normalize_email
+from app.services import audit, users
+from app.services.audit import Actor
+
+DEFAULT_TIER = {CustomerType.RETAIL: PriceTier.RETAIL, CustomerType.WHOLESALE: PriceTier.WHOLESALE}
+
+
+def get_customer(db: Session, customer_id: int) -> Customer:
+    """The customer with ``customer_id``, or a 404."""
+    customer = customer_crud.get(db, customer_id)
+    if customer is None:
+        raise NotFoundError(f"Customer {customer_id} does not exist.")
+    return customer
+
+
+def list_customers(
+    db: Session, *, offset: int, limit: int, search: str | None, is_active: bool | None
+) -> tuple[Sequence[Customer], int]:
+    """A page of customers, searched by name and email."""
+    where = [] if is_active is None else [Customer.is_active.is_(is_active)]
+    return customer_crud.page(db, offset=offset, limit=limit, search=search, where=where)
+
+
+def create_customer(db: Session, actor: Actor, values: Mapping[str, Any]) -> Customer:
+    """Add a customer; the price tier follows the type unless given."""
+    values = _checked(db, values, None)
+    kind = CustomerType(values.get("customer_type", CustomerType.RETAIL))
+    values.setdefault("price_tier", DEFAULT_TIER[kind].value)
+    customer = customer_crud.add(db, Customer(**values, is_active=True))
+    audit.record(
+        db,
+        actor,
+        "customer.created",
+        "customer",
+        customer.id,
+        **{key: audit.jsonable(value) for key, value in values.items()},
+    )
+    source = "staff" if customer.user_id is None else "linked"
+    after_commit(db, lambda: CUSTOMER_REGISTRATIONS.labels(source).inc())
+    return customer
+
+
+def update_customer(
+    db: Session, actor: Actor, customer: Customer, values: Mapping[str, Any]
+) -> Customer:
+    """Change a customer's details, tier, shelf-life demand or linked user."""
+    values = _checked(db, values, customer)
+    changes = audit.changes(customer, values)
+    for key in changes:
+        setattr(customer, key, values[key])
+    if changes:
+        db.flush()
+        audit.record(db, actor, "customer.updated", "customer", customer.id, changes=changes)
+    return customer
+
+
+def set_active(db: Session, actor: Actor, customer: Customer, active: bool) -> Customer:
+    """Switch a customer on or off; an inactive customer cannot order."""
+    if customer.is_active != active:
+        customer.is_active = active
+        db.flush()
+        verb = "activated" if active else "deactivated"
+        audit.record(db, actor, f"customer.{verb}", "customer", customer.id)
+    return customer
+
+
+def register(db: Session, *, email: str, password: str, full_name: str) -> User:
+    """Self-registration: a customer user and the customer record it owns."""
+    actor = Actor(user_id=None, label=normalize_email(email))
+    user = users.create_user(
+        db, actor, email=email, password=password, role=Role.CUSTOMER, full_name=full_name
+    )
+    customer = customer_crud.add(
+        db,
+        Customer(
+            name=user.full_name or user.email,
+            email=user.email,
+            customer_type=CustomerType.RETAIL.value,
+            price_tier=PriceTier.RETAIL.value,
+            user_id=user.id,
+            is_active=True,
+        ),
+    )
+    audit.record(db, actor, "customer.registered", "customer", customer.id, user_id=user.id)
+    after_commit(db, lambda: CUSTOMER_REGISTRATIONS.labels("self").inc())
+    return user
+
+
+def own_customer(db: Session, user: User) -> Customer:
+    """The customer record of a customer user, or a 409 when none is linked."""
+    customer = customer_of_user(db, user.id)
+    if customer is None:
+        raise ConflictError(
+            "Your account is not linked to a customer record yet; ask the sales team."
+        )
+    return customer
+
+
+def _checked(db: Session, values: Mapping[str, Any], current: Customer | None) -> dict[str, Any]:
+    checked = dict(values)
+    if checked.get("email"):
+        checked["email"] = users.valid_email(checked["email"])
+    user_id = checked.get("user_id")
+    if user_id is not None and (current is None or current.user_id != user_id):
+        user = user_crud.get(db, user_id)
+        if user is None or user.role != Role.CUSTOMER:
+            raise InvalidRequestError(
+                f"User {user_id} is not a customer user; only those can be linked.",
+                field="user_id",
+            )
+        linked = customer_of_user(db, user_id)
+        if linked is not None:
+            raise ConflictError(
+                f"User {user_id} is already linked to customer {linked.id}.", field="user_id"
+            )
+    return checked

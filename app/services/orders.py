@@ -1,0 +1,375 @@
+"""Sales orders: placing, FEFO confirmation, shipping, delivery and cancellation."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, joinedload
+
+from app.core.errors import ConflictError, InvalidRequestError, NotFoundError
+from app.core.metrics import ORDERS_TOTAL, SALES_REVENUE, after_commit
+from app.crud.crud_sales import order_crud, order_with_lines
+from app.models.catalog import Product
+from app.models.inventory import Reservation
+from app.models.mixins import utcnow
+from app.models.sales import Customer, OrderStatus, SalesOrder, SalesOrderLine
+from app.services import allocation, audit, pricing
+from app.services.allocation import AllocationRequest
+from app.services.audit import Actor
+from app.services.catalog import products, warehouses
+from app.services.stock import InsufficientStockError, MovementContext, check_quantity
+
+CENT = Decimal("0.01")
+# Where each transition may start from.
+_FROM = {
+    OrderStatus.CONFIRMED: (OrderStatus.PENDING,),
+    OrderStatus.SHIPPED: (OrderStatus.CONFIRMED,),
+    OrderStatus.DELIVERED: (OrderStatus.SHIPPED,),
+    OrderStatus.CANCELLED: (OrderStatus.PENDING, OrderStatus.CONFIRMED),
+}
+_STAMP = {
+    OrderStatus.CONFIRMED: "confirmed_at",
+    OrderStatus.SHIPPED: "shipped_at",
+    OrderStatus.DELIVERED: "delivered_at",
+    OrderStatus.CANCELLED: "cancelled_at",
+}
+
+
+class OrderStateError(ConflictError):
+    """The order is not in a state that allows this."""
+
+    slug = "order-state"
+    title = "Not allowed in the order's current state"
+
+
+@dataclass(frozen=True)
+class LineDraft:
+    """A line as the client sends it; no unit price means the customer's tier price."""
+
+    product_id: int
+    quantity: Decimal
+    unit_price: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class OrderDraft:
+    """A new order."""
+
+    customer_id: int
+    lines: Sequence[LineDraft]
+    warehouse_id: int | None = None
+    notes: str = ""
+
+
+@dataclass(frozen=True)
+class OrderChange:
+    """Fields of a pending order to change; ``lines`` replaces every line."""
+
+    notes: str | None = None
+    warehouse_id: int | None = None
+    lines: Sequence[LineDraft] | None = None
+    fields_set: frozenset[str] = field(default_factory=frozenset)
+
+
+@dataclass(frozen=True)
+class OrderFilter:
+    """Which orders a listing shows."""
+
+    status: OrderStatus | None = None
+    customer_id: int | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def line_total(quantity: Decimal, unit_price: Decimal) -> Decimal:
+    """A line's value, rounded half up to the cent."""
+    return (quantity * unit_price).quantize(CENT, ROUND_HALF_UP)
+
+
+def get_order(db: Session, order_id: int, customer_id: int | None = None) -> SalesOrder:
+    """The order with its lines; a customer only sees its own (others are a 404)."""
+    order = order_with_lines(db, order_id)
+    if order is None or (customer_id is not None and order.customer_id != customer_id):
+        raise NotFoundError(f"Sales order {order_id} does not exist.")
+    return order
+
+
+def list_orders(
+    db: Session, where: OrderFilter, *, offset: int, limit: int
+) -> tuple[Sequence[SalesOrder], int]:
+    """A page of orders, newest first, customers loaded."""
+    conditions = []
+    if where.status is not None:
+        conditions.append(SalesOrder.status == where.status.value)
+    if where.customer_id is not None:
+        conditions.append(SalesOrder.customer_id == where.customer_id)
+    if where.since is not None:
+        conditions.append(SalesOrder.created_at >= where.since)
+    if where.until is not None:
+        conditions.append(SalesOrder.created_at < where.until)
+    return order_crud.page(
+        db,
+        offset=offset,
+        limit=limit,
+        where=conditions,
+        query=select(SalesOrder).options(joinedload(SalesOrder.customer)),
+        order_by=(SalesOrder.created_at.desc(), SalesOrder.id.desc()),
+    )
+
+
+def create_order(db: Session, actor: Actor, draft: OrderDraft) -> SalesOrder:
+    """Place a pending order; prices default from the product and the customer's tier."""
+    customer = _orderable_customer(db, draft.customer_id)
+    if draft.warehouse_id is not None:
+        warehouses.get_active(db, draft.warehouse_id, "warehouse_id")
+    order = SalesOrder(
+        customer_id=customer.id,
+        warehouse_id=draft.warehouse_id,
+        status=OrderStatus.PENDING.value,
+        notes=draft.notes,
+        created_by=actor.user_id,
+    )
+    order.lines = _lines(db, customer, draft.lines)
+    order.total = sum((line.line_total for line in order.lines), Decimal(0))
+    db.add(order)
+    db.flush()
+    order.number = f"SO-{order.id:06d}"
+    db.flush()
+    audit.record(
+        db,
+        actor,
+        "order.created",
+        "sales_order",
+        order.id,
+        number=order.number,
+        customer_id=customer.id,
+        total=str(order.total),
+        lines=_line_summary(order.lines),
+    )
+    _count(db, OrderStatus.PENDING)
+    return get_order(db, order.id)
+
+
+def change_order(db: Session, actor: Actor, order: SalesOrder, change: OrderChange) -> SalesOrder:
+    """Edit a pending order: notes, warehouse, or all of its lines."""
+    if order.status != OrderStatus.PENDING:
+        raise OrderStateError(
+            f"Order {order.number} is {order.status}; only pending orders can change.",
+            current_status=order.status,
+        )
+    values: dict[str, object] = {}
+    if "notes" in change.fields_set and change.notes is not None:
+        values["notes"] = change.notes
+    if "warehouse_id" in change.fields_set:
+        if change.warehouse_id is not None:
+            warehouses.get_active(db, change.warehouse_id, "warehouse_id")
+        values["warehouse_id"] = change.warehouse_id
+    changes = audit.changes(order, values)
+    for key in changes:
+        setattr(order, key, values[key])
+    if change.lines is not None:
+        before = _line_summary(order.lines)
+        customer = _orderable_customer(db, order.customer_id)
+        order.lines.clear()
+        db.flush()
+        order.lines.extend(_lines(db, customer, change.lines))
+        after = _line_summary(order.lines)
+        if before != after:
+            changes["lines"] = {"before": before, "after": after}
+        total = sum((line.line_total for line in order.lines), Decimal(0))
+        if total != order.total:
+            changes["total"] = {"before": str(order.total), "after": str(total)}
+            order.total = total
+    if changes:
+        db.flush()
+        audit.record(db, actor, "order.updated", "sales_order", order.id, changes=changes)
+    return get_order(db, order.id)
+
+
+def confirm(db: Session, actor: Actor, order: SalesOrder) -> SalesOrder:
+    """Reserve every line FEFO (within the customer's shelf-life demand), all or nothing."""
+    if not order.lines:
+        raise InvalidRequestError(f"Order {order.number} has no lines to confirm.", field="lines")
+    _move(db, order, OrderStatus.CONFIRMED)
+    customer = _orderable_customer(db, order.customer_id)
+    shortages = []
+    for line in order.lines:
+        request = AllocationRequest(
+            product_id=line.product_id,
+            quantity=line.quantity,
+            reference=line.reference(_number(order)),
+            min_shelf_life_days=customer.min_shelf_life_days,
+            warehouse_id=order.warehouse_id,
+        )
+        try:
+            allocation.reserve(db, request)
+        except InsufficientStockError as exc:
+            shortages.append(
+                {
+                    "line_no": line.line_no,
+                    "product_id": line.product_id,
+                    "sku": line.product.sku,
+                    "requested": str(line.quantity),
+                    "available": exc.extensions["available"],
+                }
+            )
+    if shortages:
+        described = "; ".join(
+            f"line {s['line_no']} ({s['sku']}): {s['available']} of {s['requested']} available"
+            for s in shortages
+        )
+        raise InsufficientStockError(
+            f"Order {order.number} cannot be confirmed: {described}.", lines=shortages
+        )
+    audit.record(db, actor, "order.confirmed", "sales_order", order.id, number=order.number)
+    _count(db, OrderStatus.CONFIRMED)
+    return get_order(db, order.id)
+
+
+def ship(db: Session, actor: Actor, order: SalesOrder, reason: str = "") -> SalesOrder:
+    """Issue every reserved lot of the order: ledger rows referencing the order number."""
+    _move(db, order, OrderStatus.SHIPPED)
+    context = MovementContext(actor=actor, reference=_number(order), reason=reason)
+    movement_ids: list[int] = []
+    for line in order.lines:
+        movements = allocation.issue(db, context, line.reference(_number(order)))
+        movement_ids.extend(movement.id for movement in movements)
+    audit.record(
+        db,
+        actor,
+        "order.shipped",
+        "sales_order",
+        order.id,
+        number=order.number,
+        movement_ids=movement_ids,
+    )
+    _count(db, OrderStatus.SHIPPED)
+    revenue = float(order.total)
+    after_commit(db, lambda: SALES_REVENUE.inc(revenue))
+    return get_order(db, order.id)
+
+
+def deliver(db: Session, actor: Actor, order: SalesOrder) -> SalesOrder:
+    """Record that the customer has the goods."""
+    _move(db, order, OrderStatus.DELIVERED)
+    audit.record(db, actor, "order.delivered", "sales_order", order.id, number=order.number)
+    _count(db, OrderStatus.DELIVERED)
+    return get_order(db, order.id)
+
+
+def cancel(db: Session, actor: Actor, order: SalesOrder, reason: str = "") -> SalesOrder:
+    """Cancel a pending or confirmed order; its reservations are let go."""
+    was = order.status
+    _move(db, order, OrderStatus.CANCELLED)
+    released = []
+    for line in order.lines:
+        released.extend(allocation.release(db, line.reference(_number(order))))
+    audit.record(
+        db,
+        actor,
+        "order.cancelled",
+        "sales_order",
+        order.id,
+        number=order.number,
+        was=was,
+        reason=reason,
+        released=[
+            {"lot_id": r.lot_id, "warehouse_id": r.warehouse_id, "quantity": str(r.quantity)}
+            for r in released
+        ],
+    )
+    _count(db, OrderStatus.CANCELLED)
+    return get_order(db, order.id)
+
+
+def allocations(db: Session, order: SalesOrder) -> dict[str, list[Reservation]]:
+    """The reservations of each line (active, issued or released), lots loaded, by reference."""
+    references = [line.reference(_number(order)) for line in order.lines]
+    if not references:
+        return {}
+    query = (
+        select(Reservation)
+        .options(joinedload(Reservation.lot))
+        .where(Reservation.reference.in_(references))
+        .order_by(Reservation.id)
+    )
+    found: dict[str, list[Reservation]] = {reference: [] for reference in references}
+    for reservation in db.scalars(query):
+        found[reservation.reference].append(reservation)
+    return found
+
+
+def _move(db: Session, order: SalesOrder, target: OrderStatus) -> None:
+    """Claim the transition with a guarded UPDATE, so two requests cannot both make it."""
+    allowed = _FROM[target]
+    claimed = db.execute(
+        update(SalesOrder)
+        .where(SalesOrder.id == order.id, SalesOrder.status.in_([s.value for s in allowed]))
+        .values({"status": target.value, _STAMP[target]: utcnow(), "updated_at": utcnow()})
+        .execution_options(synchronize_session=False)
+    )
+    if int(getattr(claimed, "rowcount", 0) or 0) != 1:
+        current = db.scalar(select(SalesOrder.status).where(SalesOrder.id == order.id))
+        expected = " or ".join(s.value for s in allowed)
+        raise OrderStateError(
+            f"Order {order.number} is {current}; it must be {expected} to become {target.value}.",
+            current_status=current,
+        )
+
+
+def _orderable_customer(db: Session, customer_id: int) -> Customer:
+    customer = db.get(Customer, customer_id)
+    if customer is None:
+        raise InvalidRequestError(f"Customer {customer_id} does not exist.", field="customer_id")
+    if not customer.is_active:
+        raise InvalidRequestError(f"Customer {customer_id} is inactive.", field="customer_id")
+    return customer
+
+
+def _lines(db: Session, customer: Customer, drafts: Sequence[LineDraft]) -> list[SalesOrderLine]:
+    if not drafts:
+        raise InvalidRequestError("An order needs at least one line.", field="lines")
+    chosen: list[Product] = []
+    for index, draft in enumerate(drafts):
+        where = f"lines[{index}].product_id"
+        product = products.get_active(db, draft.product_id, where)
+        check_quantity(product, draft.quantity, field=f"lines[{index}].quantity")
+        chosen.append(product)
+    prices = pricing.default_prices(db, chosen, customer.price_tier)
+    lines = []
+    for number, (draft, product) in enumerate(zip(drafts, chosen, strict=True), start=1):
+        price = draft.unit_price if draft.unit_price is not None else prices[product.id]
+        lines.append(
+            SalesOrderLine(
+                line_no=number,
+                product_id=product.id,
+                quantity=draft.quantity,
+                unit_price=price,
+                line_total=line_total(draft.quantity, price),
+                returned_quantity=Decimal(0),
+            )
+        )
+    return lines
+
+
+def _line_summary(lines: Sequence[SalesOrderLine]) -> list[dict[str, object]]:
+    return [
+        {
+            "line_no": line.line_no,
+            "product_id": line.product_id,
+            "quantity": str(line.quantity),
+            "unit_price": str(line.unit_price),
+        }
+        for line in lines
+    ]
+
+
+def _number(order: SalesOrder) -> str:
+    assert order.number is not None, "an order has its number once stored"
+    return order.number
+
+
+def _count(db: Session, status: OrderStatus) -> None:
+    after_commit(db, lambda: ORDERS_TOTAL.labels(status.value).inc())

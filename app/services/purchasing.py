@@ -1,0 +1,252 @@
+"""Purchase orders: drafting, sending to the supplier, cancelling."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, joinedload
+
+from app.core.errors import ConflictError, InvalidRequestError, NotFoundError
+from app.crud.crud_purchasing import purchase_crud, purchase_with_lines
+from app.models.mixins import utcnow
+from app.models.purchasing import PurchaseOrder, PurchaseOrderLine, PurchaseStatus
+from app.services import audit
+from app.services.audit import Actor
+from app.services.catalog import products, suppliers, warehouses
+from app.services.stock import check_quantity
+
+CENT = Decimal("0.01")
+
+
+class PurchaseStateError(ConflictError):
+    """The purchase order is not in a state that allows this."""
+
+    slug = "purchase-order-state"
+    title = "Not allowed in the purchase order's current state"
+
+
+@dataclass(frozen=True)
+class PurchaseLineDraft:
+    """A product, quantity and unit cost to order; no cost means the product's standard cost."""
+
+    product_id: int
+    quantity: Decimal
+    unit_cost: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class PurchaseDraft:
+    """A new purchase order."""
+
+    supplier_id: int
+    warehouse_id: int
+    lines: Sequence[PurchaseLineDraft]
+    expected_date: date | None = None
+    notes: str = ""
+
+
+@dataclass(frozen=True)
+class PurchaseChange:
+    """Fields of a draft to change; ``lines`` replaces every line."""
+
+    values: dict[str, object] = field(default_factory=dict)
+    lines: Sequence[PurchaseLineDraft] | None = None
+
+
+@dataclass(frozen=True)
+class PurchaseFilter:
+    """Which purchase orders a listing shows."""
+
+    status: PurchaseStatus | None = None
+    supplier_id: int | None = None
+
+
+def get_purchase(db: Session, order_id: int) -> PurchaseOrder:
+    """The purchase order with its lines, or a 404."""
+    order = purchase_with_lines(db, order_id)
+    if order is None:
+        raise NotFoundError(f"Purchase order {order_id} does not exist.")
+    return order
+
+
+def list_purchases(
+    db: Session, where: PurchaseFilter, *, offset: int, limit: int
+) -> tuple[Sequence[PurchaseOrder], int]:
+    """A page of purchase orders, newest first, suppliers loaded."""
+    conditions = []
+    if where.status is not None:
+        conditions.append(PurchaseOrder.status == where.status.value)
+    if where.supplier_id is not None:
+        conditions.append(PurchaseOrder.supplier_id == where.supplier_id)
+    return purchase_crud.page(
+        db,
+        offset=offset,
+        limit=limit,
+        where=conditions,
+        query=select(PurchaseOrder).options(joinedload(PurchaseOrder.supplier)),
+        order_by=(PurchaseOrder.created_at.desc(), PurchaseOrder.id.desc()),
+    )
+
+
+def create_purchase(db: Session, actor: Actor, draft: PurchaseDraft) -> PurchaseOrder:
+    """Draft a purchase order to an active supplier, delivered to an active warehouse."""
+    supplier = suppliers.get_active(db, draft.supplier_id, "supplier_id")
+    warehouse = warehouses.get_active(db, draft.warehouse_id, "warehouse_id")
+    order = PurchaseOrder(
+        supplier_id=supplier.id,
+        warehouse_id=warehouse.id,
+        status=PurchaseStatus.DRAFT.value,
+        expected_date=draft.expected_date,
+        notes=draft.notes,
+        created_by=actor.user_id,
+    )
+    order.lines = _lines(db, draft.lines)
+    order.total = purchase_total(order.lines)
+    db.add(order)
+    db.flush()
+    order.number = f"PO-{order.id:06d}"
+    db.flush()
+    audit.record(
+        db,
+        actor,
+        "purchase_order.created",
+        "purchase_order",
+        order.id,
+        number=order.number,
+        supplier_id=supplier.id,
+        total=str(order.total),
+        lines=_line_summary(order.lines),
+    )
+    return get_purchase(db, order.id)
+
+
+def change_purchase(
+    db: Session, actor: Actor, order: PurchaseOrder, change: PurchaseChange
+) -> PurchaseOrder:
+    """Edit a draft: expected date, notes, warehouse, or all of its lines."""
+    _require(order, PurchaseStatus.DRAFT)
+    values = dict(change.values)
+    if values.get("warehouse_id") is not None:
+        warehouses.get_active(db, int(str(values["warehouse_id"])), "warehouse_id")
+    changes = audit.changes(order, values)
+    for key in changes:
+        setattr(order, key, values[key])
+    if change.lines is not None:
+        before = _line_summary(order.lines)
+        order.lines.clear()
+        db.flush()
+        order.lines.extend(_lines(db, change.lines))
+        after = _line_summary(order.lines)
+        if before != after:
+            changes["lines"] = {"before": before, "after": after}
+        order.total = purchase_total(order.lines)
+    if changes:
+        db.flush()
+        audit.record(
+            db, actor, "purchase_order.updated", "purchase_order", order.id, changes=changes
+        )
+    return get_purchase(db, order.id)
+
+
+def send(db: Session, actor: Actor, order: PurchaseOrder) -> PurchaseOrder:
+    """Send a draft to the supplier: it is now on order."""
+    if not order.lines:
+        raise InvalidRequestError(f"{order.number} has no lines to order.", field="lines")
+    move(db, order, (PurchaseStatus.DRAFT,), PurchaseStatus.ORDERED, ordered_at=utcnow())
+    audit.record(db, actor, "purchase_order.sent", "purchase_order", order.id, number=order.number)
+    return get_purchase(db, order.id)
+
+
+def cancel(db: Session, actor: Actor, order: PurchaseOrder, reason: str = "") -> PurchaseOrder:
+    """Cancel a purchase order; what was already received stays received."""
+    was = order.status
+    move(
+        db,
+        order,
+        (PurchaseStatus.DRAFT, PurchaseStatus.ORDERED, PurchaseStatus.PARTIALLY_RECEIVED),
+        PurchaseStatus.CANCELLED,
+        closed_at=utcnow(),
+    )
+    audit.record(
+        db,
+        actor,
+        "purchase_order.cancelled",
+        "purchase_order",
+        order.id,
+        number=order.number,
+        was=was,
+        reason=reason,
+    )
+    return get_purchase(db, order.id)
+
+
+def move(
+    db: Session,
+    order: PurchaseOrder,
+    allowed: Sequence[PurchaseStatus],
+    target: PurchaseStatus,
+    **stamps: object,
+) -> None:
+    """Claim a status change with a guarded UPDATE, so two requests cannot both make it."""
+    claimed = db.execute(
+        update(PurchaseOrder)
+        .where(PurchaseOrder.id == order.id, PurchaseOrder.status.in_([s.value for s in allowed]))
+        .values(status=target.value, updated_at=utcnow(), **stamps)
+        .execution_options(synchronize_session=False)
+    )
+    if int(getattr(claimed, "rowcount", 0) or 0) != 1:
+        current = db.scalar(select(PurchaseOrder.status).where(PurchaseOrder.id == order.id))
+        expected = " or ".join(s.value for s in allowed)
+        raise PurchaseStateError(
+            f"{order.number} is {current}; it must be {expected} to become {target.value}.",
+            current_status=current,
+        )
+
+
+def purchase_total(lines: Sequence[PurchaseOrderLine]) -> Decimal:
+    """The order's value: each line's quantity at its unit cost, to the cent."""
+    return sum(
+        ((line.quantity * line.unit_cost).quantize(CENT, ROUND_HALF_UP) for line in lines),
+        Decimal(0),
+    )
+
+
+def _require(order: PurchaseOrder, status: PurchaseStatus) -> None:
+    if order.status != status:
+        raise PurchaseStateError(
+            f"{order.number} is {order.status}; only a {status.value} order can change.",
+            current_status=order.status,
+        )
+
+
+def _lines(db: Session, drafts: Sequence[PurchaseLineDraft]) -> list[PurchaseOrderLine]:
+    if not drafts:
+        raise InvalidRequestError("A purchase order needs at least one line.", field="lines")
+    lines = []
+    for index, draft in enumerate(drafts):
+        product = products.get_active(db, draft.product_id, f"lines[{index}].product_id")
+        check_quantity(product, draft.quantity, field=f"lines[{index}].quantity")
+        lines.append(
+            PurchaseOrderLine(
+                line_no=index + 1,
+                product_id=product.id,
+                quantity=draft.quantity,
+                unit_cost=draft.unit_cost if draft.unit_cost is not None else product.standard_cost,
+                received_quantity=Decimal(0),
+            )
+        )
+    return lines
+
+
+def _line_summary(lines: Sequence[PurchaseOrderLine]) -> list[dict[str, object]]:
+    return [
+        {
+            "line_no": line.line_no,
+            "product_id": line.product_id,
+            "quantity": str(line.quantity),
+            "unit_cost": str(line.unit_cost),
+        }
+        for line in lines
+    ]

@@ -1,0 +1,189 @@
+"""Receiving deliveries against purchase orders: each line becomes a lot receipt."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from app.core.errors import ConflictError, InvalidRequestError
+from app.core.metrics import PURCHASE_RECEIPTS, after_commit
+from app.crud.crud_purchasing import receipts_of
+from app.models.mixins import utcnow
+from app.models.purchasing import (
+    PurchaseOrder,
+    PurchaseOrderLine,
+    PurchaseReceipt,
+    PurchaseReceiptLine,
+    PurchaseStatus,
+)
+from app.services import audit, stock
+from app.services.audit import Actor
+from app.services.catalog import warehouses
+from app.services.purchasing import PurchaseStateError, get_purchase, move
+from app.services.stock import MovementContext, ReceiptLine
+
+RECEIVABLE = (PurchaseStatus.ORDERED, PurchaseStatus.PARTIALLY_RECEIVED)
+
+
+@dataclass(frozen=True)
+class DeliveryLine:
+    """What arrived for one order line, and the lot it goes into."""
+
+    line_id: int
+    quantity: Decimal
+    lot_code: str
+    best_before: date | None = None
+    unit_cost: Decimal | None = None
+    moisture_pct: Decimal | None = None
+    grade: str = ""
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One delivery from the supplier."""
+
+    lines: Sequence[DeliveryLine]
+    warehouse_id: int | None = None
+    delivery_note: str = ""
+    received_date: date | None = None
+    allow_over_receipt: bool = False
+
+
+def receive(db: Session, actor: Actor, order: PurchaseOrder, delivery: Delivery) -> PurchaseOrder:
+    """Book a delivery: lots and receipt movements, received quantities, the order's status.
+
+    Receiving more than is still open on a line is refused unless ``allow_over_receipt``.
+    """
+    if order.status not in RECEIVABLE:
+        raise PurchaseStateError(
+            f"{order.number} is {order.status}; only ordered or partially received orders "
+            "take deliveries.",
+            current_status=order.status,
+        )
+    if not delivery.lines:
+        raise InvalidRequestError("A delivery needs at least one line.", field="lines")
+    warehouse_id = delivery.warehouse_id or order.warehouse_id
+    warehouses.get_active(db, warehouse_id, "warehouse_id")
+    by_id = {line.id: line for line in order.lines}
+    context = MovementContext(
+        actor=actor, reference=order.number or "", reason=delivery.delivery_note
+    )
+    receipt = PurchaseReceipt(
+        order_id=order.id,
+        warehouse_id=warehouse_id,
+        delivery_note=delivery.delivery_note,
+        received_at=utcnow(),
+        actor_id=actor.user_id,
+        actor_label=actor.label,
+    )
+    db.add(receipt)
+    db.flush()
+    for index, arrived in enumerate(delivery.lines):
+        line = by_id.get(arrived.line_id)
+        if line is None:
+            raise InvalidRequestError(
+                f"{order.number} has no line {arrived.line_id}.", field=f"lines[{index}].line_id"
+            )
+        _count_in(db, order, line, arrived, index, delivery.allow_over_receipt)
+        movement = stock.receive(
+            db,
+            context,
+            ReceiptLine(
+                product_id=line.product_id,
+                warehouse_id=warehouse_id,
+                lot_code=arrived.lot_code,
+                quantity=arrived.quantity,
+                received_date=delivery.received_date,
+                best_before=arrived.best_before,
+                supplier_id=order.supplier_id,
+                unit_cost=arrived.unit_cost if arrived.unit_cost is not None else line.unit_cost,
+                moisture_pct=arrived.moisture_pct,
+                grade=arrived.grade,
+            ),
+        )
+        db.add(
+            PurchaseReceiptLine(
+                receipt_id=receipt.id,
+                order_line_id=line.id,
+                lot_id=movement.lot_id,
+                movement_id=movement.id,
+                quantity=arrived.quantity,
+            )
+        )
+    db.flush()
+    status = _status_after(db, order)
+    move(
+        db,
+        order,
+        RECEIVABLE,
+        status,
+        closed_at=utcnow() if status is PurchaseStatus.RECEIVED else None,
+    )
+    audit.record(
+        db,
+        actor,
+        "purchase_order.received",
+        "purchase_order",
+        order.id,
+        number=order.number,
+        receipt_id=receipt.id,
+        delivery_note=delivery.delivery_note,
+        status=status.value,
+        lines=[
+            {"line_id": line.line_id, "quantity": str(line.quantity), "lot_code": line.lot_code}
+            for line in delivery.lines
+        ],
+    )
+    after_commit(db, PURCHASE_RECEIPTS.inc)
+    return get_purchase(db, order.id)
+
+
+def receipts(db: Session, order: PurchaseOrder) -> list[PurchaseReceipt]:
+    """The deliveries received against ``order``."""
+    return receipts_of(db, order.id)
+
+
+def _count_in(
+    db: Session,
+    order: PurchaseOrder,
+    line: PurchaseOrderLine,
+    arrived: DeliveryLine,
+    index: int,
+    allow_over_receipt: bool,
+) -> None:
+    """Add to the line's received quantity; refused beyond what was ordered unless allowed."""
+    statement = (
+        update(PurchaseOrderLine)
+        .where(PurchaseOrderLine.id == line.id)
+        .values(received_quantity=PurchaseOrderLine.received_quantity + arrived.quantity)
+        .execution_options(synchronize_session=False)
+    )
+    if not allow_over_receipt:
+        statement = statement.where(
+            PurchaseOrderLine.received_quantity + arrived.quantity <= PurchaseOrderLine.quantity
+        )
+    result = db.execute(statement)
+    if int(getattr(result, "rowcount", 0) or 0) != 1:
+        received = db.scalar(
+            select(PurchaseOrderLine.received_quantity).where(PurchaseOrderLine.id == line.id)
+        )
+        still_open = max(line.quantity - (received or Decimal(0)), Decimal(0))
+        raise ConflictError(
+            f"Line {line.line_no} of {order.number} has {still_open} still to receive; "
+            f"{arrived.quantity} arrived. Send allow_over_receipt to accept more than ordered.",
+            field=f"lines[{index}].quantity",
+            open_quantity=str(still_open),
+        )
+
+
+def _status_after(db: Session, order: PurchaseOrder) -> PurchaseStatus:
+    rows = db.execute(
+        select(PurchaseOrderLine.quantity, PurchaseOrderLine.received_quantity).where(
+            PurchaseOrderLine.order_id == order.id
+        )
+    ).all()
+    done = all(received >= ordered for ordered, received in rows)
+    return PurchaseStatus.RECEIVED if done else PurchaseStatus.PARTIALLY_RECEIVED
