@@ -115,6 +115,7 @@ class StockMovement(Base):
         Index("ix_stock_movements_lot_id_created_at", "lot_id", "created_at"),
         Index("ix_stock_movements_warehouse_id_created_at", "warehouse_id", "created_at"),
         Index("ix_stock_movements_kind_created_at", "kind", "created_at"),
+        Index("ix_stock_movements_created_at", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(BIG_ID, primary_key=True, autoincrement=True)

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, DateTime, Numeric, TypeDecorator, type_coerce
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, QueryableAttribute, mapped_column
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -59,7 +59,10 @@ class ExactDecimal(TypeDecorator[Decimal]):
 
 
 def scaled_product(
-    left: ColumnElement[Decimal], right: ColumnElement[Decimal], precision: int, scale: int
+    left: QueryableAttribute[Decimal],
+    right: QueryableAttribute[Decimal],
+    precision: int,
+    scale: int,
 ) -> ColumnElement[Decimal]:
     """``left * right`` of two ExactDecimal columns whose scales add up to ``scale``.
 

@@ -1,6 +1,6 @@
 """Recording who did what, for every write that matters."""
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -43,6 +43,38 @@ def record(
         request_id=request_id_var.get(),
     )
     return audit_crud.add(db, entry)
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    """Which audit entries to list."""
+
+    entity_type: str | None = None
+    entity_id: str | None = None
+    actor_id: int | None = None
+    action: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def search(
+    db: Session, where: AuditFilter, *, offset: int, limit: int
+) -> tuple[Sequence[AuditLog], int]:
+    """A page of the audit trail, newest first, filtered by entity, user, action and time."""
+    conditions = []
+    if where.entity_type is not None:
+        conditions.append(AuditLog.entity_type == where.entity_type)
+    if where.entity_id is not None:
+        conditions.append(AuditLog.entity_id == where.entity_id)
+    if where.actor_id is not None:
+        conditions.append(AuditLog.actor_id == where.actor_id)
+    if where.action is not None:
+        conditions.append(AuditLog.action == where.action)
+    if where.since is not None:
+        conditions.append(AuditLog.occurred_at >= where.since)
+    if where.until is not None:
+        conditions.append(AuditLog.occurred_at < where.until)
+    return audit_crud.newest_first(db, where=conditions, offset=offset, limit=limit)
 
 
 def changes(item: object, values: Mapping[str, Any]) -> dict[str, dict[str, Any]]:

@@ -199,13 +199,13 @@ def export_products(db: Session) -> str:
         }
         for product, category in rows
     )
-    return _write(PRODUCT_COLUMNS, records)
+    return write_csv(PRODUCT_COLUMNS, records)
 
 
 def export_suppliers(db: Session) -> str:
     """Every supplier as CSV, in the import's columns."""
     suppliers = db.scalars(select(Supplier).order_by(Supplier.code)).all()
-    return _write(
+    return write_csv(
         SUPPLIER_COLUMNS, ({c: getattr(s, c) for c in SUPPLIER_COLUMNS} for s in suppliers)
     )
 
@@ -232,7 +232,7 @@ def export_stock(db: Session) -> str:
             for level in page
         )
         if len(page) < 1000:
-            return _write(LEVEL_COLUMNS, records)
+            return write_csv(LEVEL_COLUMNS, records)
         offset += 1000
 
 
@@ -321,7 +321,8 @@ def _by_code(db: Session, model: Any, column: Any, code: str, name: str) -> Any:
     return item
 
 
-def _write(columns: list[str], records: Iterable[dict[str, Any]]) -> str:
+def write_csv(columns: list[str], records: Iterable[dict[str, Any]]) -> str:
+    """``records`` as CSV text with a header, made safe for spreadsheets."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
     writer.writeheader()

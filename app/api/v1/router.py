@@ -4,6 +4,7 @@ from fastapi import APIRouter
 
 from app.api.v1 import (
     alerts,
+    audit,
     auth,
     catalog,
     customers,
@@ -14,7 +15,9 @@ from app.api.v1 import (
     prices,
     products,
     purchase_orders,
+    reports,
     stock,
+    trace,
     users,
 )
 
@@ -36,3 +39,6 @@ api_router.include_router(customers.router)
 api_router.include_router(orders.router)
 api_router.include_router(purchase_orders.router)
 api_router.include_router(purchase_orders.suggestions_router)
+api_router.include_router(trace.router)
+api_router.include_router(reports.router)
+api_router.include_router(audit.router)

@@ -1,0 +1,36 @@
+"""The audit trail, for admins and managers."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from pydantic import AwareDatetime
+
+from app.api.deps import AuditReader, DbSession
+from app.api.responses import responses
+from app.schemas.audit import AuditRead
+from app.schemas.common import Page
+from app.services import audit
+from app.services.audit import AuditFilter
+
+router = APIRouter(prefix="/audit", tags=["audit"])
+Short = Annotated[str | None, Query(max_length=100)]
+
+
+@router.get("", responses=responses(401, 403, 422))
+def list_audit(
+    _: AuditReader,
+    db: DbSession,
+    entity_type: Short = None,
+    entity_id: Short = None,
+    actor_id: int | None = None,
+    action: Short = None,
+    since: AwareDatetime | None = None,
+    until: AwareDatetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Page[AuditRead]:
+    """Who did what to which record and when, newest first."""
+    where = AuditFilter(entity_type, entity_id, actor_id, action, since, until)
+    rows, total = audit.search(db, where, offset=offset, limit=limit)
+    items = [AuditRead.model_validate(row) for row in rows]
+    return Page[AuditRead](items=items, total=total, limit=limit, offset=offset)

@@ -1,0 +1,305 @@
+"""Business reports, aggregated in SQL: KPIs, stock valuation, expiring stock, slow movers."""
+
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.orm import Session
+
+from app.core.errors import InvalidRequestError
+from app.models.catalog import Product, Warehouse
+from app.models.inventory import Lot, MovementKind, StockLevel, StockMovement
+from app.models.mixins import scaled_product
+from app.models.sales import Customer, SalesOrder, SalesOrderLine, SalesReturn
+from app.schemas.reports import (
+    ExpiringReport,
+    ExpiringRow,
+    KpiDay,
+    KpiReport,
+    KpiTotals,
+    ProductSales,
+    SlowMoverReport,
+    SlowMoverRow,
+    ValuationReport,
+    ValuationRow,
+)
+
+ZERO = Decimal(0)
+CENT = Decimal("0.01")
+MAX_DAYS = 366
+TOP_PRODUCTS = 10
+
+
+def utc_day(db: Session, column: Any) -> ColumnElement[Any]:
+    """The UTC calendar day of a timestamp column, in SQL."""
+    if db.get_bind().dialect.name == "postgresql":
+        return func.date(func.timezone("UTC", column))
+    return func.date(column)
+
+
+def day_range(since: date, until: date) -> tuple[datetime, datetime]:
+    """The UTC instants from the start of ``since`` to the end of ``until``, or a 422."""
+    if until < since:
+        raise InvalidRequestError("until must not be before since.", field="until")
+    if (until - since).days >= MAX_DAYS:
+        raise InvalidRequestError(f"A report covers at most {MAX_DAYS} days.", field="since")
+    start = datetime.combine(since, time.min, UTC)
+    return start, datetime.combine(until, time.min, UTC) + timedelta(days=1)
+
+
+def kpis(db: Session, since: date, until: date) -> KpiReport:
+    """Orders, revenue, margin, transactions and new customers per day (seven queries)."""
+    start, end = day_range(since, until)
+    placed = _per_day(db, SalesOrder.created_at, start, end, func.count())
+    shipped_day = utc_day(db, SalesOrder.shipped_at)
+    shipped = {
+        _as_date(day): (count, total)
+        for day, count, total in db.execute(
+            select(shipped_day, func.count(), func.sum(SalesOrder.total))
+            .where(SalesOrder.shipped_at >= start, SalesOrder.shipped_at < end)
+            .group_by(shipped_day)
+        )
+    }
+    credits = _per_day(db, SalesReturn.created_at, start, end, func.sum(SalesReturn.credit))
+    cost = scaled_product(StockMovement.quantity, Lot.unit_cost, 30, 7)
+    cost_day = utc_day(db, StockMovement.created_at)
+    costs = {
+        _as_date(day): -Decimal(total)
+        for day, total in db.execute(
+            select(cost_day, func.sum(cost))
+            .join(Lot, Lot.id == StockMovement.lot_id)
+            .where(
+                StockMovement.kind.in_([MovementKind.ISSUE.value, MovementKind.RETURN.value]),
+                StockMovement.created_at >= start,
+                StockMovement.created_at < end,
+            )
+            .group_by(cost_day)
+        )
+    }
+    moves = _per_day(db, StockMovement.created_at, start, end, func.count())
+    joined = _per_day(db, Customer.created_at, start, end, func.count())
+    days = []
+    for offset in range((until - since).days + 1):
+        day = since + timedelta(days=offset)
+        count, revenue = shipped.get(day, (0, ZERO))
+        revenue = Decimal(revenue or 0)
+        credit = Decimal(credits.get(day, 0) or 0)
+        cogs = _money(costs.get(day, ZERO))
+        days.append(
+            KpiDay(
+                day=day,
+                orders_placed=int(placed.get(day, 0)),
+                orders_shipped=int(count),
+                revenue=revenue,
+                returns_credit=credit,
+                cost_of_goods=cogs,
+                gross_margin=revenue - credit - cogs,
+                transactions=int(moves.get(day, 0)),
+                new_customers=int(joined.get(day, 0)),
+            )
+        )
+    sales = product_sales(db, start, end)
+    return KpiReport(
+        since=since,
+        until=until,
+        totals=_totals(days),
+        days=days,
+        top_products_by_revenue=sorted(sales, key=lambda s: (-s.revenue, s.sku))[:TOP_PRODUCTS],
+        top_products_by_weight=sorted(sales, key=lambda s: (-s.weight_kg, s.sku))[:TOP_PRODUCTS],
+    )
+
+
+def product_sales(db: Session, start: datetime, end: datetime) -> list[ProductSales]:
+    """Per product, the quantity, weight and value of order lines shipped in the period."""
+    weight = scaled_product(SalesOrderLine.quantity, Product.net_weight_kg, 30, 6)
+    query = (
+        select(
+            Product.id,
+            Product.sku,
+            Product.name,
+            Product.unit,
+            func.sum(SalesOrderLine.quantity),
+            func.sum(weight),
+            func.sum(SalesOrderLine.line_total),
+        )
+        .join(SalesOrderLine, SalesOrderLine.product_id == Product.id)
+        .join(SalesOrder, SalesOrder.id == SalesOrderLine.order_id)
+        .where(SalesOrder.shipped_at >= start, SalesOrder.shipped_at < end)
+        .group_by(Product.id, Product.sku, Product.name, Product.unit)
+    )
+    return [
+        ProductSales(
+            product_id=product_id,
+            sku=sku,
+            name=name,
+            unit=unit,
+            quantity=Decimal(quantity),
+            weight_kg=Decimal(kg).quantize(Decimal("0.001")),
+            revenue=Decimal(revenue),
+        )
+        for product_id, sku, name, unit, quantity, kg, revenue in db.execute(query)
+    ]
+
+
+def stock_valuation(db: Session, warehouse_id: int | None = None) -> ValuationReport:
+    """On-hand stock per product and warehouse, each lot at its own unit cost (one query)."""
+    value = func.sum(scaled_product(StockLevel.on_hand, Lot.unit_cost, 30, 7))
+    query = (
+        select(
+            Product.id,
+            Product.sku,
+            Product.name,
+            Warehouse.id,
+            Warehouse.code,
+            func.sum(StockLevel.on_hand),
+            func.count(Lot.id),
+            value,
+        )
+        .join(Lot, Lot.id == StockLevel.lot_id)
+        .join(Product, Product.id == StockLevel.product_id)
+        .join(Warehouse, Warehouse.id == StockLevel.warehouse_id)
+        .where(StockLevel.on_hand > 0)
+        .group_by(Product.id, Product.sku, Product.name, Warehouse.id, Warehouse.code)
+        .order_by(Product.sku, Warehouse.code)
+    )
+    if warehouse_id is not None:
+        query = query.where(StockLevel.warehouse_id == warehouse_id)
+    rows = [
+        ValuationRow(
+            product_id=product_id,
+            sku=sku,
+            name=name,
+            warehouse_id=wid,
+            warehouse_code=code,
+            on_hand=Decimal(on_hand),
+            lots=lots,
+            value=_money(Decimal(total)),
+        )
+        for product_id, sku, name, wid, code, on_hand, lots, total in db.execute(query)
+    ]
+    return ValuationReport(total_value=_sum(row.value for row in rows), rows=rows)
+
+
+def expiring_stock(db: Session, within_days: int, today: date | None = None) -> ExpiringReport:
+    """Stock of lots whose best-before falls within ``within_days`` (or has passed), valued."""
+    today = today or date.today()
+    value = scaled_product(StockLevel.on_hand, Lot.unit_cost, 30, 7)
+    query = (
+        select(Lot, Product.sku, StockLevel.warehouse_id, Warehouse.code, StockLevel.on_hand, value)
+        .join(StockLevel, StockLevel.lot_id == Lot.id)
+        .join(Product, Product.id == Lot.product_id)
+        .join(Warehouse, Warehouse.id == StockLevel.warehouse_id)
+        .where(StockLevel.on_hand > 0, Lot.best_before <= today + timedelta(days=within_days))
+        .order_by(Lot.best_before, Lot.id, Warehouse.code)
+    )
+    rows = [
+        ExpiringRow(
+            lot_id=lot.id,
+            lot_code=lot.lot_code,
+            product_id=lot.product_id,
+            sku=sku,
+            warehouse_id=wid,
+            warehouse_code=code,
+            best_before=lot.best_before,
+            days_left=(lot.best_before - today).days,
+            status=lot.status,
+            on_hand=on_hand,
+            unit_cost=lot.unit_cost,
+            value=_money(Decimal(total)),
+        )
+        for lot, sku, wid, code, on_hand, total in db.execute(query)
+    ]
+    return ExpiringReport(
+        within_days=within_days, total_value=_sum(row.value for row in rows), rows=rows
+    )
+
+
+def slow_movers(
+    db: Session, days: int, limit: int = 50, today: date | None = None
+) -> SlowMoverReport:
+    """Products holding stock, the least shipped over the last ``days`` first (two queries)."""
+    since = datetime.combine(today or date.today(), time.min, UTC) - timedelta(days=days - 1)
+    value = func.sum(scaled_product(StockLevel.on_hand, Lot.unit_cost, 30, 7))
+    stock = db.execute(
+        select(Product.id, Product.sku, Product.name, func.sum(StockLevel.on_hand), value)
+        .join(StockLevel, StockLevel.product_id == Product.id)
+        .join(Lot, Lot.id == StockLevel.lot_id)
+        .where(StockLevel.on_hand > 0)
+        .group_by(Product.id, Product.sku, Product.name)
+    ).all()
+    shipped = {
+        product_id: (-Decimal(quantity), last)
+        for product_id, quantity, last in db.execute(
+            select(
+                StockMovement.product_id,
+                func.sum(StockMovement.quantity),
+                func.max(StockMovement.created_at),
+            )
+            .where(
+                StockMovement.kind == MovementKind.ISSUE.value,
+                StockMovement.created_at >= since,
+            )
+            .group_by(StockMovement.product_id)
+        )
+    }
+    rows = [
+        SlowMoverRow(
+            product_id=product_id,
+            sku=sku,
+            name=name,
+            on_hand=Decimal(on_hand),
+            value=_money(Decimal(total)),
+            shipped=shipped.get(product_id, (ZERO, None))[0],
+            last_shipped_at=shipped.get(product_id, (ZERO, None))[1],
+        )
+        for product_id, sku, name, on_hand, total in stock
+    ]
+    rows.sort(key=lambda row: (row.shipped, -row.value, row.sku))
+    return SlowMoverReport(days=days, rows=rows[:limit])
+
+
+def _per_day(
+    db: Session, column: Any, start: datetime, end: datetime, measure: Any
+) -> dict[date, Any]:
+    day = utc_day(db, column)
+    query = (
+        select(day, measure)
+        .select_from(column.class_)
+        .where(column >= start, column < end)
+        .group_by(day)
+    )
+    return {_as_date(value): total for value, total in db.execute(query)}
+
+
+def _totals(days: list[KpiDay]) -> KpiTotals:
+    revenue = _sum(day.revenue for day in days)
+    credit = _sum(day.returns_credit for day in days)
+    cogs = _sum(day.cost_of_goods for day in days)
+    net = revenue - credit
+    margin = net - cogs
+    return KpiTotals(
+        orders_placed=sum(day.orders_placed for day in days),
+        orders_shipped=sum(day.orders_shipped for day in days),
+        revenue=revenue,
+        returns_credit=credit,
+        net_revenue=net,
+        cost_of_goods=cogs,
+        gross_margin=margin,
+        gross_margin_pct=(margin * 100 / net).quantize(CENT, ROUND_HALF_UP) if net else None,
+        transactions=sum(day.transactions for day in days),
+        new_customers=sum(day.new_customers for day in days),
+    )
+
+
+def _as_date(value: object) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
+def _money(value: Decimal) -> Decimal:
+    return value.quantize(CENT, ROUND_HALF_UP)
+
+
+def _sum(values: Iterable[Decimal]) -> Decimal:
+    return sum(values, ZERO)
