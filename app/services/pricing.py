@@ -7,7 +7,6 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.core.errors import NotFoundError
 from app.crud.crud_sales import tier_prices
 from app.models.catalog import Product
 from app.models.sales import PriceTier, TierPrice
@@ -61,12 +60,12 @@ def set_price(
 
 
 def remove_price(db: Session, actor: Actor, product: Product, tier: PriceTier) -> None:
-    """Drop the product's price for ``tier``: it sells at list price again."""
+    """Drop the product's price for ``tier`` (if set): it sells at list price again."""
     row = db.scalar(
         select(TierPrice).where(TierPrice.product_id == product.id, TierPrice.tier == tier.value)
     )
     if row is None:
-        raise NotFoundError(f"{product.sku} has no {tier.value} price.")
+        return
     audit.record(
         db,
         actor,

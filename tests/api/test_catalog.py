@@ -565,6 +565,11 @@ OPERATIONS = (
     *_operations(KIND_BY_LABEL["product"], "product_id"),
     Operation("product", "PUT", f"{PRODUCTS}/{{product_id}}/image", WRITERS, image=True),
     Operation("product", "GET", f"{PRODUCTS}/{{product_id}}/image", READERS),
+    Operation("product", "GET", f"{PRODUCTS}/{{product_id}}/prices", READERS),
+    Operation(
+        "product", "PUT", f"{PRODUCTS}/{{product_id}}/prices/{{tier}}", WRITERS, {"price": "4.20"}
+    ),
+    Operation("product", "DELETE", f"{PRODUCTS}/{{product_id}}/prices/{{tier}}", WRITERS),
 )
 OPERATION_PARAMS = [pytest.param(op, id=f"{op.method} {op.path}") for op in OPERATIONS]
 
@@ -584,7 +589,9 @@ def test_authorisation_table(
     kind = KIND_BY_LABEL[operation.kind]
     before = ok(client.get(kind.path, headers=admin.headers))
     signed_in = None if caller == ANONYMOUS else sign_in(client, make_user, Role(caller))
-    url = operation.path.format(item_id=ids[kind.label], product_id=ids["product"])
+    url = operation.path.format(
+        item_id=ids[kind.label], product_id=ids["product"], tier="wholesale"
+    )
 
     response = client.request(
         operation.method,

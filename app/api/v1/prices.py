@@ -32,6 +32,6 @@ def set_price(
     "/{tier}", status_code=status.HTTP_204_NO_CONTENT, responses=responses(401, 403, 404)
 )
 def remove_price(product_id: int, tier: PriceTier, caller: PriceWriter, db: DbSession) -> None:
-    """Drop the product's price for one tier: that tier pays the list price again."""
+    """Drop the product's price for one tier (if set): that tier pays the list price again."""
     product = catalog.products.get(db, product_id)
     pricing.remove_price(db, caller.actor, product, tier)
