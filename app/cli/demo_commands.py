@@ -13,7 +13,7 @@ def load(
         False, "--if-empty", help="Do nothing (and succeed) when products already exist."
     ),
 ) -> None:
-    """Load about 40 products, 5 suppliers, 2 warehouses, lots and five months of history."""
+    """Load about 40 products, 5 suppliers, 10 customers, lots and five months of trade."""
     from app.core.database import session_scope
     from app.services import demo
 
@@ -25,4 +25,8 @@ def load(
     typer.echo(
         f"Demo data loaded: {report.products} products, {report.lots} lots, "
         f"{report.movements} stock movements."
+    )
+    typer.echo(
+        f"Trade: {report.customers} customers, {report.sales_orders} sales orders, "
+        f"{report.purchase_orders} purchase orders."
     )

@@ -10,13 +10,15 @@ from functools import partial
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app.core.database import Base
 from app.core.errors import ConflictError, DomainError
 from app.models.catalog import Product
-from app.models.inventory import Lot
-from app.services import alerts, allocation, catalog, stock
-from app.services.allocation import AllocationRequest
+from app.models.inventory import Lot, StockMovement
+from app.models.purchasing import PurchaseOrder
+from app.services import alerts, catalog, demo_sales, stock
 from app.services.audit import Actor
-from app.services.stock import MovementContext, ReceiptLine
+from app.services.receiving import DeliveryLine
+from app.services.stock import MovementContext
 
 HISTORY_DAYS = 150
 SEED = 20240601
@@ -147,6 +149,9 @@ class DemoReport:
     products: int
     lots: int
     movements: int
+    customers: int
+    sales_orders: int
+    purchase_orders: int
 
 
 def is_empty(db: Session) -> bool:
@@ -155,7 +160,7 @@ def is_empty(db: Session) -> bool:
 
 
 def load(db: Session, actor: Actor, today: date | None = None) -> DemoReport:
-    """Fill an empty database with the demo catalog, lots and about five months of movements."""
+    """Fill an empty database with the demo catalog, customers and about five months of trade."""
     if not is_empty(db):
         raise ConflictError("The database already has products; the demo loads into an empty one.")
     today = today or date.today()
@@ -176,16 +181,29 @@ def load(db: Session, actor: Actor, today: date | None = None) -> DemoReport:
         catalog.warehouses.create(db, actor, {"code": code, "name": name, "address": address}).id
         for code, name, address in WAREHOUSES
     ]
-    movements = lots = 0
+    buyers = demo_sales.make_customers(db, actor, rng, today, HISTORY_DAYS)
+    demand = []
     for index, item in enumerate(PRODUCTS):
         product = catalog.create_product(db, actor, _product_values(item, category_ids))
-        made_lots, made_movements = _history(
-            db, actor, rng, product, supplier_ids[item.supplier], warehouse_ids, today, index
+        demand.append(
+            _history(
+                db, actor, rng, product, supplier_ids[item.supplier], warehouse_ids, today, index
+            )
         )
-        lots += made_lots
-        movements += made_movements
+    orders = demo_sales.trade(db, actor, rng, demand, buyers, today, HISTORY_DAYS)
+    demo_sales.pipeline(db, actor, rng, demand, buyers, warehouse_ids[0], today)
+    for index, (item, wanted) in enumerate(zip(PRODUCTS, demand, strict=True)):
+        _slow_lots(db, actor, rng, wanted.product, supplier_ids[item.supplier], warehouse_ids[1],
+                   today, index)  # fmt: skip
     alerts.expire_lots(db, actor, today)
-    return DemoReport(products=len(PRODUCTS), lots=lots, movements=movements)
+    return DemoReport(
+        products=len(PRODUCTS),
+        lots=_count(db, Lot),
+        movements=_count(db, StockMovement),
+        customers=len(buyers),
+        sales_orders=orders + 3,
+        purchase_orders=_count(db, PurchaseOrder),
+    )
 
 
 def _product_values(item: DemoProduct, category_ids: dict[str, int]) -> dict[str, object]:
@@ -217,57 +235,65 @@ def _history(
     warehouse_ids: list[int],
     today: date,
     index: int,
-) -> tuple[int, int]:
-    """Three lots received over five months, then weekly sales, some waste and transfers."""
-    movements = 0
-    lots: list[Lot] = []
+) -> demo_sales.Demand:
+    """Three lots bought over five months, some waste and transfers; the weekly demand."""
+    lots: list[int] = []
     for number, days_ago in enumerate((HISTORY_DAYS, 95, 40)):
         received = today - timedelta(days=days_ago + rng.randint(0, 6))
         quantity = Decimal(product.reorder_quantity * rng.choice((2, 3, 4)))
         lots.append(_receive(db, actor, rng, product, supplier_id, warehouse_ids[0], received,
                              received + timedelta(days=product.shelf_life_days), quantity,
                              f"{index:02d}{number}"))  # fmt: skip
-        movements += 1
-    pace = Decimal(3) if index % 8 == 5 else Decimal(rng.uniform(0.4, 1.2))  # some run low
     for days_ago in range(HISTORY_DAYS - 3, 0, -7):
         day = today - timedelta(days=days_ago)
-        movements += _sell(db, actor, rng, product, day, f"DEMO-SO-{day:%y%m%d}-{index:02d}", pace)
         if rng.random() < 0.08:
             waste = partial(
                 stock.waste,
                 db,
                 _at(actor, day, "", "torn bags found in picking"),
                 product_id=product.id,
-                lot_id=lots[-1].id,
+                lot_id=lots[-1],
                 warehouse_id=warehouse_ids[0],
                 quantity=Decimal(rng.randint(1, 3)),
             )
-            movements += _try(waste)
+            _try(waste)
         if rng.random() < 0.1:
             transfer = partial(
                 stock.transfer,
                 db,
                 _at(actor, day, f"TR-{day:%y%m%d}", "stock the cold store"),
                 product_id=product.id,
-                lot_id=lots[-1].id,
+                lot_id=lots[-1],
                 from_warehouse_id=warehouse_ids[0],
                 to_warehouse_id=warehouse_ids[1],
                 quantity=Decimal(rng.randint(5, 15)),
             )
-            movements += 2 * _try(transfer)
-    if index % 7 == 0:  # a slow lot that will expire within the alert window
+            _try(transfer)
+    pace = Decimal(3) if index % 8 == 5 else Decimal(rng.uniform(0.4, 1.2))  # some run low
+    return demo_sales.Demand(product, product.reorder_point * pace)
+
+
+def _slow_lots(
+    db: Session,
+    actor: Actor,
+    rng: random.Random,
+    product: Product,
+    supplier_id: int,
+    warehouse_id: int,
+    today: date,
+    index: int,
+) -> None:
+    """Lots nobody bought: some expire within the alert window, one is past best-before."""
+    if index % 7 == 0:
         received = today - timedelta(days=rng.randint(50, 70))
         best_before = today + timedelta(days=rng.randint(5, 28))
         quantity = Decimal(product.reorder_point)
-        lots.append(_receive(db, actor, rng, product, supplier_id, warehouse_ids[1], received,
-                             best_before, quantity, f"{index:02d}S"))  # fmt: skip
-        movements += 1
-    if index == 3:  # and one lot already past its best-before date
+        _receive(db, actor, rng, product, supplier_id, warehouse_id, received, best_before,
+                 quantity, f"{index:02d}S")  # fmt: skip
+    if index == 3:
         received = today - timedelta(days=product.shelf_life_days + 6)
-        lots.append(_receive(db, actor, rng, product, supplier_id, warehouse_ids[1], received,
-                             today - timedelta(days=6), Decimal(12), f"{index:02d}X"))  # fmt: skip
-        movements += 1
-    return len(lots), movements
+        _receive(db, actor, rng, product, supplier_id, warehouse_id, received,
+                 today - timedelta(days=6), Decimal(12), f"{index:02d}X")  # fmt: skip
 
 
 def _receive(
@@ -281,46 +307,20 @@ def _receive(
     best_before: date,
     quantity: Decimal,
     suffix: str,
-) -> Lot:
-    context = _at(actor, received, f"PO-{received:%y%m%d}-{suffix}", "")
-    movement = stock.receive(
-        db,
-        context,
-        ReceiptLine(
-            product_id=product.id,
-            warehouse_id=warehouse_id,
-            lot_code=f"{product.sku.split('-')[0]}-{received:%y%m%d}-{suffix}",
-            quantity=quantity,
-            received_date=received,
-            best_before=best_before,
-            supplier_id=supplier_id,
-            unit_cost=product.standard_cost,
-            moisture_pct=Decimal(rng.randint(120, 220)) / 10,
-        ),
-    )
-    lot = db.get(Lot, movement.lot_id)
-    assert lot is not None
-    return lot
-
-
-def _sell(
-    db: Session,
-    actor: Actor,
-    rng: random.Random,
-    product: Product,
-    day: date,
-    reference: str,
-    pace: Decimal,
 ) -> int:
-    """A week's sales of ``product``: reserved FEFO on ``day`` and issued."""
-    weekly = product.reorder_point * pace
-    quantity = Decimal(max(1, int(weekly * Decimal(rng.uniform(0.6, 1.4)))))
-    request = AllocationRequest(product_id=product.id, quantity=quantity, reference=reference)
-    try:
-        allocation.reserve(db, request, today=day)
-    except DomainError:
-        return 0
-    return len(allocation.issue(db, _at(actor, day, reference, "demo sale"), reference))
+    line = DeliveryLine(
+        line_id=0,
+        quantity=quantity,
+        lot_code=f"{product.sku.split('-')[0]}-{received:%y%m%d}-{suffix}",
+        best_before=best_before,
+        unit_cost=product.standard_cost,
+        moisture_pct=Decimal(rng.randint(120, 220)) / 10,
+    )
+    return demo_sales.purchase(db, actor, product, supplier_id, warehouse_id, received, line)
+
+
+def _count(db: Session, model: type[Base]) -> int:
+    return db.scalar(select(func.count()).select_from(model)) or 0
 
 
 def _try(action: Callable[[], object]) -> int:

@@ -119,8 +119,13 @@ def list_orders(
     )
 
 
-def create_order(db: Session, actor: Actor, draft: OrderDraft) -> SalesOrder:
-    """Place a pending order; prices default from the product and the customer's tier."""
+def create_order(
+    db: Session, actor: Actor, draft: OrderDraft, at: datetime | None = None
+) -> SalesOrder:
+    """Place a pending order; prices default from the product and the customer's tier.
+
+    ``at`` back-dates the order, for history brought in from elsewhere (as the demo does).
+    """
     customer = _orderable_customer(db, draft.customer_id)
     if draft.warehouse_id is not None:
         warehouses.get_active(db, draft.warehouse_id, "warehouse_id")
@@ -130,6 +135,7 @@ def create_order(db: Session, actor: Actor, draft: OrderDraft) -> SalesOrder:
         status=OrderStatus.PENDING.value,
         notes=draft.notes,
         created_by=actor.user_id,
+        created_at=at or utcnow(),
     )
     order.lines = _lines(db, customer, draft.lines)
     order.total = sum((line.line_total for line in order.lines), Decimal(0))
@@ -188,11 +194,11 @@ def change_order(db: Session, actor: Actor, order: SalesOrder, change: OrderChan
     return get_order(db, order.id)
 
 
-def confirm(db: Session, actor: Actor, order: SalesOrder) -> SalesOrder:
+def confirm(db: Session, actor: Actor, order: SalesOrder, at: datetime | None = None) -> SalesOrder:
     """Reserve every line FEFO (within the customer's shelf-life demand), all or nothing."""
     if not order.lines:
         raise InvalidRequestError(f"Order {order.number} has no lines to confirm.", field="lines")
-    _move(db, order, OrderStatus.CONFIRMED)
+    _move(db, order, OrderStatus.CONFIRMED, at)
     customer = _orderable_customer(db, order.customer_id)
     shortages = []
     for line in order.lines:
@@ -204,7 +210,7 @@ def confirm(db: Session, actor: Actor, order: SalesOrder) -> SalesOrder:
             warehouse_id=order.warehouse_id,
         )
         try:
-            allocation.reserve(db, request)
+            allocation.reserve(db, request, at.date() if at else None)
         except InsufficientStockError as exc:
             shortages.append(
                 {
@@ -228,10 +234,12 @@ def confirm(db: Session, actor: Actor, order: SalesOrder) -> SalesOrder:
     return get_order(db, order.id)
 
 
-def ship(db: Session, actor: Actor, order: SalesOrder, reason: str = "") -> SalesOrder:
+def ship(
+    db: Session, actor: Actor, order: SalesOrder, reason: str = "", at: datetime | None = None
+) -> SalesOrder:
     """Issue every reserved lot of the order: ledger rows referencing the order number."""
-    _move(db, order, OrderStatus.SHIPPED)
-    context = MovementContext(actor=actor, reference=_number(order), reason=reason)
+    _move(db, order, OrderStatus.SHIPPED, at)
+    context = MovementContext(actor=actor, reference=_number(order), reason=reason, occurred_at=at)
     movement_ids: list[int] = []
     for line in order.lines:
         movements = allocation.issue(db, context, line.reference(_number(order)))
@@ -251,18 +259,20 @@ def ship(db: Session, actor: Actor, order: SalesOrder, reason: str = "") -> Sale
     return get_order(db, order.id)
 
 
-def deliver(db: Session, actor: Actor, order: SalesOrder) -> SalesOrder:
+def deliver(db: Session, actor: Actor, order: SalesOrder, at: datetime | None = None) -> SalesOrder:
     """Record that the customer has the goods."""
-    _move(db, order, OrderStatus.DELIVERED)
+    _move(db, order, OrderStatus.DELIVERED, at)
     audit.record(db, actor, "order.delivered", "sales_order", order.id, number=order.number)
     _count(db, OrderStatus.DELIVERED)
     return get_order(db, order.id)
 
 
-def cancel(db: Session, actor: Actor, order: SalesOrder, reason: str = "") -> SalesOrder:
+def cancel(
+    db: Session, actor: Actor, order: SalesOrder, reason: str = "", at: datetime | None = None
+) -> SalesOrder:
     """Cancel a pending or confirmed order; its reservations are let go."""
     was = order.status
-    _move(db, order, OrderStatus.CANCELLED)
+    _move(db, order, OrderStatus.CANCELLED, at)
     released = []
     for line in order.lines:
         released.extend(allocation.release(db, line.reference(_number(order))))
@@ -301,13 +311,14 @@ def allocations(db: Session, order: SalesOrder) -> dict[str, list[Reservation]]:
     return found
 
 
-def _move(db: Session, order: SalesOrder, target: OrderStatus) -> None:
+def _move(db: Session, order: SalesOrder, target: OrderStatus, at: datetime | None = None) -> None:
     """Claim the transition with a guarded UPDATE, so two requests cannot both make it."""
     allowed = _FROM[target]
+    moment = at or utcnow()
     claimed = db.execute(
         update(SalesOrder)
         .where(SalesOrder.id == order.id, SalesOrder.status.in_([s.value for s in allowed]))
-        .values({"status": target.value, _STAMP[target]: utcnow(), "updated_at": utcnow()})
+        .values({"status": target.value, _STAMP[target]: moment, "updated_at": moment})
         .execution_options(synchronize_session=False)
     )
     if int(getattr(claimed, "rowcount", 0) or 0) != 1:

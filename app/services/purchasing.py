@@ -2,7 +2,7 @@
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import select, update
@@ -90,7 +90,9 @@ def list_purchases(
     )
 
 
-def create_purchase(db: Session, actor: Actor, draft: PurchaseDraft) -> PurchaseOrder:
+def create_purchase(
+    db: Session, actor: Actor, draft: PurchaseDraft, at: datetime | None = None
+) -> PurchaseOrder:
     """Draft a purchase order to an active supplier, delivered to an active warehouse."""
     supplier = suppliers.get_active(db, draft.supplier_id, "supplier_id")
     warehouse = warehouses.get_active(db, draft.warehouse_id, "warehouse_id")
@@ -101,6 +103,7 @@ def create_purchase(db: Session, actor: Actor, draft: PurchaseDraft) -> Purchase
         expected_date=draft.expected_date,
         notes=draft.notes,
         created_by=actor.user_id,
+        created_at=at or utcnow(),
     )
     order.lines = _lines(db, draft.lines)
     order.total = purchase_total(order.lines)
@@ -150,11 +153,13 @@ def change_purchase(
     return get_purchase(db, order.id)
 
 
-def send(db: Session, actor: Actor, order: PurchaseOrder) -> PurchaseOrder:
+def send(
+    db: Session, actor: Actor, order: PurchaseOrder, at: datetime | None = None
+) -> PurchaseOrder:
     """Send a draft to the supplier: it is now on order."""
     if not order.lines:
         raise InvalidRequestError(f"{order.number} has no lines to order.", field="lines")
-    move(db, order, (PurchaseStatus.DRAFT,), PurchaseStatus.ORDERED, ordered_at=utcnow())
+    move(db, order, (PurchaseStatus.DRAFT,), PurchaseStatus.ORDERED, ordered_at=at or utcnow())
     audit.record(db, actor, "purchase_order.sent", "purchase_order", order.id, number=order.number)
     return get_purchase(db, order.id)
 

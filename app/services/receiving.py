@@ -2,7 +2,7 @@
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import select, update
@@ -52,7 +52,13 @@ class Delivery:
     allow_over_receipt: bool = False
 
 
-def receive(db: Session, actor: Actor, order: PurchaseOrder, delivery: Delivery) -> PurchaseOrder:
+def receive(
+    db: Session,
+    actor: Actor,
+    order: PurchaseOrder,
+    delivery: Delivery,
+    at: datetime | None = None,
+) -> PurchaseOrder:
     """Book a delivery: lots and receipt movements, received quantities, the order's status.
 
     Receiving more than is still open on a line is refused unless ``allow_over_receipt``.
@@ -68,14 +74,15 @@ def receive(db: Session, actor: Actor, order: PurchaseOrder, delivery: Delivery)
     warehouse_id = delivery.warehouse_id or order.warehouse_id
     warehouses.get_active(db, warehouse_id, "warehouse_id")
     by_id = {line.id: line for line in order.lines}
+    moment = at or utcnow()
     context = MovementContext(
-        actor=actor, reference=order.number or "", reason=delivery.delivery_note
+        actor=actor, reference=order.number or "", reason=delivery.delivery_note, occurred_at=at
     )
     receipt = PurchaseReceipt(
         order_id=order.id,
         warehouse_id=warehouse_id,
         delivery_note=delivery.delivery_note,
-        received_at=utcnow(),
+        received_at=moment,
         actor_id=actor.user_id,
         actor_label=actor.label,
     )
@@ -96,7 +103,7 @@ def receive(db: Session, actor: Actor, order: PurchaseOrder, delivery: Delivery)
                 warehouse_id=warehouse_id,
                 lot_code=arrived.lot_code,
                 quantity=arrived.quantity,
-                received_date=delivery.received_date,
+                received_date=delivery.received_date or (at.date() if at else None),
                 best_before=arrived.best_before,
                 supplier_id=order.supplier_id,
                 unit_cost=arrived.unit_cost if arrived.unit_cost is not None else line.unit_cost,
@@ -120,7 +127,7 @@ def receive(db: Session, actor: Actor, order: PurchaseOrder, delivery: Delivery)
         order,
         RECEIVABLE,
         status,
-        closed_at=utcnow() if status is PurchaseStatus.RECEIVED else None,
+        closed_at=moment if status is PurchaseStatus.RECEIVED else None,
     )
     audit.record(
         db,

@@ -1,0 +1,183 @@
+"""The demo's customers, purchase orders and sales orders, spread over its history."""
+
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import ROUND_FLOOR, Decimal
+from functools import partial
+
+from sqlalchemy.orm import Session
+
+from app.core.errors import DomainError
+from app.crud import crud_stock
+from app.models.catalog import Product
+from app.models.sales import Customer, CustomerType, OrderStatus, ReturnDisposition
+from app.services import customers, orders, purchasing, receiving, reorder, returns
+from app.services.audit import Actor
+from app.services.orders import LineDraft, OrderDraft, OrderFilter
+from app.services.purchasing import PurchaseDraft, PurchaseLineDraft
+from app.services.receiving import Delivery, DeliveryLine
+from app.services.returns import ReturnLine
+
+CUSTOMERS = [
+    ("Green Basket Grocers", CustomerType.WHOLESALE, 60),
+    ("Harbour Health Foods", CustomerType.WHOLESALE, 90),
+    ("Nutty Professor Bakery", CustomerType.WHOLESALE, 30),
+    ("Sunrise Cafe Chain", CustomerType.WHOLESALE, 45),
+    ("Atlas Trail Mix Co.", CustomerType.WHOLESALE, 60),
+    ("Corner Deli", CustomerType.RETAIL, 0),
+    ("Maison Fruits Secs", CustomerType.RETAIL, 30),
+    ("Village Market", CustomerType.RETAIL, 0),
+    ("Oak Street Co-op", CustomerType.RETAIL, 14),
+    ("Little Pantry", CustomerType.RETAIL, 0),
+]
+
+
+@dataclass(frozen=True)
+class Demand:
+    """How much of a product the demo's customers buy in a week."""
+
+    product: Product
+    weekly: Decimal
+
+
+def moment(day: date, hour: int = 10) -> datetime:
+    """``day`` at ``hour`` UTC."""
+    return datetime.combine(day, time(hour=hour), tzinfo=UTC)
+
+
+def make_customers(
+    db: Session, actor: Actor, rng: random.Random, today: date, history_days: int
+) -> list[Customer]:
+    """The demo's customers, joined over the history."""
+    made = []
+    for name, kind, shelf_life in CUSTOMERS:
+        slug = name.lower().replace(" ", "-").replace(".", "").replace("'", "")
+        customer = customers.create_customer(
+            db,
+            actor,
+            {
+                "name": name,
+                "customer_type": kind,
+                "email": f"orders@{slug}.example",
+                "min_shelf_life_days": shelf_life,
+                "shipping_address": f"{rng.randint(1, 99)} Market Street",
+            },
+        )
+        customer.created_at = moment(today - timedelta(days=rng.randint(1, history_days)), 9)
+        made.append(customer)
+    db.flush()
+    return made
+
+
+def purchase(
+    db: Session,
+    actor: Actor,
+    product: Product,
+    supplier_id: int,
+    warehouse_id: int,
+    received: date,
+    line: DeliveryLine,
+) -> int:
+    """Order goods from a supplier a week ahead and receive them into a lot; the lot id."""
+    draft = PurchaseDraft(
+        supplier_id=supplier_id,
+        warehouse_id=warehouse_id,
+        lines=[PurchaseLineDraft(product.id, line.quantity, line.unit_cost)],
+        expected_date=received,
+    )
+    ordered = moment(received - timedelta(days=7))
+    order = purchasing.create_purchase(db, actor, draft, at=ordered)
+    purchasing.send(db, actor, order, at=ordered)
+    delivery = Delivery(lines=[replace(line, line_id=order.lines[0].id)])
+    done = receiving.receive(db, actor, order, delivery, at=moment(received, 8))
+    return receiving.receipts(db, done)[0].lines[0].lot_id
+
+
+def trade(
+    db: Session,
+    actor: Actor,
+    rng: random.Random,
+    demand: Sequence[Demand],
+    buyers: Sequence[Customer],
+    today: date,
+    history_days: int,
+) -> int:
+    """Weekly orders from the customers, confirmed FEFO, shipped and delivered; how many."""
+    placed = 0
+    for days_ago in range(history_days - 3, 0, -7):
+        day = today - timedelta(days=days_ago)
+        baskets: dict[int, list[LineDraft]] = {}
+        for item in demand:
+            buyer = rng.choice([c for c in buyers if c.created_at.date() <= day] or buyers)
+            wanted = Decimal(max(1, int(item.weekly * Decimal(rng.uniform(0.6, 1.4)))))
+            good_until = day + timedelta(days=buyer.min_shelf_life_days)
+            quantity = min(
+                wanted, _available(db, item.product.id, good_until).to_integral_value(ROUND_FLOOR)
+            )
+            if quantity > 0:
+                baskets.setdefault(buyer.id, []).append(LineDraft(item.product.id, quantity))
+        for customer_id, lines in baskets.items():
+            placed += _sell(db, actor, OrderDraft(customer_id, lines), day, today)
+    return placed
+
+
+def pipeline(
+    db: Session,
+    actor: Actor,
+    rng: random.Random,
+    demand: Sequence[Demand],
+    buyers: Sequence[Customer],
+    warehouse_id: int,
+    today: date,
+) -> None:
+    """Today's open work: pending and confirmed orders, a return, purchase orders on order."""
+    for number, customer in enumerate(rng.sample(list(buyers), 3)):
+        items = rng.sample(list(demand), 3)
+        lines = [LineDraft(item.product.id, max(Decimal(1), item.weekly // 2)) for item in items]
+        placed = orders.create_order(db, actor, OrderDraft(customer.id, lines))
+        if number == 0:
+            _try(partial(orders.confirm, db, actor, placed))
+    delivered, _ = orders.list_orders(
+        db, OrderFilter(status=OrderStatus.DELIVERED), offset=0, limit=1
+    )
+    if delivered:
+        order = orders.get_order(db, delivered[0].id)
+        back = [ReturnLine(order.lines[0].id, Decimal(1), ReturnDisposition.WASTE)]
+        _try(partial(returns.record_return, db, actor, order, back, "crushed in transit"))
+    suggested = reorder.suggestions(db, today=today)
+    sources = sorted({item.supplier_id for item in suggested if item.supplier_id is not None})
+    for number, supplier_id in enumerate(sources[:2]):
+        draft = reorder.order_suggestions(
+            db, actor, supplier_id=supplier_id, warehouse_id=warehouse_id,
+            expected_date=today + timedelta(days=10),
+        )  # fmt: skip
+        if number == 0:
+            purchasing.send(db, actor, draft)
+
+
+def _available(db: Session, product_id: int, good_until: date) -> Decimal:
+    """What FEFO could still reserve of a product for a buyer's shelf-life demand."""
+    levels = crud_stock.allocatable_levels(db, product_id=product_id, good_until=good_until)
+    return sum((level.on_hand - level.reserved for level in levels), Decimal(0))
+
+
+def _sell(db: Session, actor: Actor, draft: OrderDraft, day: date, today: date) -> int:
+    order = orders.create_order(db, actor, draft, at=moment(day, 9))
+    if not _try(partial(orders.confirm, db, actor, order, at=moment(day, 10))):
+        orders.cancel(db, actor, order, "not enough stock", at=moment(day, 11))
+        return 1
+    orders.ship(db, actor, order, at=moment(day, 14))
+    delivered = day + timedelta(days=2)
+    if delivered < today:
+        orders.deliver(db, actor, order, at=moment(delivered, 12))
+    return 1
+
+
+def _try(action: Callable[[], object]) -> bool:
+    try:
+        action()
+    except DomainError:
+        return False
+    return True
