@@ -201,7 +201,7 @@ def confirm(db: Session, actor: Actor, order: SalesOrder, at: datetime | None = 
     _move(db, order, OrderStatus.CONFIRMED, at)
     customer = _orderable_customer(db, order.customer_id)
     shortages = []
-    for line in order.lines:
+    for line in _lock_order(order):
         request = AllocationRequest(
             product_id=line.product_id,
             quantity=line.quantity,
@@ -222,6 +222,7 @@ def confirm(db: Session, actor: Actor, order: SalesOrder, at: datetime | None = 
                 }
             )
     if shortages:
+        shortages.sort(key=lambda shortage: int(str(shortage["line_no"])))
         described = "; ".join(
             f"line {s['line_no']} ({s['sku']}): {s['available']} of {s['requested']} available"
             for s in shortages
@@ -241,7 +242,7 @@ def ship(
     _move(db, order, OrderStatus.SHIPPED, at)
     context = MovementContext(actor=actor, reference=_number(order), reason=reason, occurred_at=at)
     movement_ids: list[int] = []
-    for line in order.lines:
+    for line in _lock_order(order):
         movements = allocation.issue(db, context, line.reference(_number(order)))
         movement_ids.extend(movement.id for movement in movements)
     audit.record(
@@ -274,7 +275,7 @@ def cancel(
     was = order.status
     _move(db, order, OrderStatus.CANCELLED, at)
     released = []
-    for line in order.lines:
+    for line in _lock_order(order):
         released.extend(allocation.release(db, line.reference(_number(order))))
     audit.record(
         db,
@@ -328,6 +329,11 @@ def _move(db: Session, order: SalesOrder, target: OrderStatus, at: datetime | No
             f"Order {order.number} is {current}; it must be {expected} to become {target.value}.",
             current_status=current,
         )
+
+
+def _lock_order(order: SalesOrder) -> list[SalesOrderLine]:
+    """The lines by product, so that orders touching the same stock lock it in one order."""
+    return sorted(order.lines, key=lambda line: (line.product_id, line.line_no))
 
 
 def _orderable_customer(db: Session, customer_id: int) -> Customer:
