@@ -144,7 +144,10 @@ def change_purchase(
         after = _line_summary(order.lines)
         if before != after:
             changes["lines"] = {"before": before, "after": after}
-        order.total = purchase_total(order.lines)
+        total = purchase_total(order.lines)
+        if total != order.total:
+            changes["total"] = {"before": str(order.total), "after": str(total)}
+            order.total = total
     if changes:
         db.flush()
         audit.record(

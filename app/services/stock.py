@@ -283,6 +283,8 @@ def count(
         if movement is not None:
             group_id = movement.group_id
             movements.append(movement)
+    if not movements:
+        return movements
     audit.record(
         db,
         context.actor,
