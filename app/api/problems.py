@@ -6,7 +6,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -135,6 +135,17 @@ def _integrity_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def _data_error(request: Request, exc: Exception) -> JSONResponse:
+    logger.warning("data error: %s", getattr(exc, "orig", exc), extra={"path": request.url.path})
+    return problem_response(
+        422,
+        "invalid-request",
+        "Invalid request",
+        "A value is out of the range that can be stored; nothing was written.",
+        instance=request.url.path,
+    )
+
+
 def register_problem_handlers(app: FastAPI) -> None:
     """Install the handlers that turn exceptions into problem responses."""
     app.add_exception_handler(DomainError, _domain_error)
@@ -143,3 +154,4 @@ def register_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(PoolTimeoutError, _database_unavailable)
     app.add_exception_handler(OperationalError, _database_unavailable)
     app.add_exception_handler(IntegrityError, _integrity_error)
+    app.add_exception_handler(DataError, _data_error)

@@ -11,6 +11,7 @@ from app.models.mixins import ExactDecimal, TimestampMixin
 
 QUANTITY = ExactDecimal(14, 3)
 MONEY = ExactDecimal(12, 2)
+MONEY_MAX = Decimal("9999999999.99")
 UNIT_COST = ExactDecimal(12, 4)
 
 

@@ -1,7 +1,7 @@
 """FEFO allocation: reserve the earliest-expiring sellable stock, release it, issue it."""
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -10,7 +10,13 @@ from sqlalchemy.orm import Session, joinedload
 
 from app.core.errors import ConflictError, InvalidRequestError
 from app.crud import crud_stock
-from app.models.inventory import MovementKind, Reservation, ReservationStatus, StockMovement
+from app.models.inventory import (
+    LotStatus,
+    MovementKind,
+    Reservation,
+    ReservationStatus,
+    StockMovement,
+)
 from app.models.mixins import utcnow
 from app.services import stock
 from app.services.catalog import products
@@ -114,6 +120,27 @@ def active_reservations(db: Session, reference: str) -> Sequence[Reservation]:
         .with_for_update(of=Reservation)
     )
     return db.scalars(query).all()
+
+
+def renew_unsellable(
+    db: Session, request: AllocationRequest, today: date | None = None
+) -> list[Reservation]:
+    """Swap the reservations of ``request.reference`` held in lots that can no longer be sold
+    (quarantined, recalled, expired or past best-before) for fresh FEFO ones, all or nothing;
+    the ones let go. ``request.quantity`` is not used: the swapped quantity is."""
+    today = today or date.today()
+    stale = [
+        reservation
+        for reservation in active_reservations(db, request.reference)
+        if reservation.lot.status != LotStatus.AVAILABLE or reservation.lot.best_before < today
+    ]
+    if not stale:
+        return []
+    for reservation in stale:
+        _settle(db, reservation, ReservationStatus.RELEASED)
+    quantity = sum((reservation.quantity for reservation in stale), Decimal(0))
+    reserve(db, replace(request, quantity=quantity), today)
+    return stale
 
 
 def release(db: Session, reference: str) -> list[Reservation]:

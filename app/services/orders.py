@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, joinedload
 from app.core.errors import ConflictError, InvalidRequestError, NotFoundError
 from app.core.metrics import ORDERS_TOTAL, SALES_REVENUE, after_commit
 from app.crud.crud_sales import order_crud, order_with_lines
-from app.models.catalog import Product
+from app.models.catalog import MONEY_MAX, Product
 from app.models.inventory import Reservation
 from app.models.mixins import utcnow
 from app.models.sales import Customer, OrderStatus, SalesOrder, SalesOrderLine
@@ -88,6 +88,18 @@ def line_total(quantity: Decimal, unit_price: Decimal) -> Decimal:
     return (quantity * unit_price).quantize(CENT, ROUND_HALF_UP)
 
 
+def order_total(lines: Sequence[SalesOrderLine]) -> Decimal:
+    """The sum of the line totals, or a 422 when it is more than an amount can hold."""
+    total = sum((line.line_total for line in lines), Decimal(0))
+    if total > MONEY_MAX:
+        raise InvalidRequestError(
+            f"The order comes to {total}, more than the largest amount kept ({MONEY_MAX}); "
+            "split it into several orders.",
+            field="lines",
+        )
+    return total
+
+
 def get_order(db: Session, order_id: int, customer_id: int | None = None) -> SalesOrder:
     """The order with its lines; a customer only sees its own (others are a 404)."""
     order = order_with_lines(db, order_id)
@@ -138,7 +150,7 @@ def create_order(
         created_at=at or utcnow(),
     )
     order.lines = _lines(db, customer, draft.lines)
-    order.total = sum((line.line_total for line in order.lines), Decimal(0))
+    order.total = order_total(order.lines)
     db.add(order)
     db.flush()
     order.number = f"SO-{order.id:06d}"
@@ -160,11 +172,7 @@ def create_order(
 
 def change_order(db: Session, actor: Actor, order: SalesOrder, change: OrderChange) -> SalesOrder:
     """Edit a pending order: notes, warehouse, or all of its lines."""
-    if order.status != OrderStatus.PENDING:
-        raise OrderStateError(
-            f"Order {order.number} is {order.status}; only pending orders can change.",
-            current_status=order.status,
-        )
+    order = claim(db, order, (OrderStatus.PENDING,), "change")
     values: dict[str, object] = {}
     if "notes" in change.fields_set and change.notes is not None:
         values["notes"] = change.notes
@@ -184,7 +192,7 @@ def change_order(db: Session, actor: Actor, order: SalesOrder, change: OrderChan
         after = _line_summary(order.lines)
         if before != after:
             changes["lines"] = {"before": before, "after": after}
-        total = sum((line.line_total for line in order.lines), Decimal(0))
+        total = order_total(order.lines)
         if total != order.total:
             changes["total"] = {"before": str(order.total), "after": str(total)}
             order.total = total
@@ -196,9 +204,9 @@ def change_order(db: Session, actor: Actor, order: SalesOrder, change: OrderChan
 
 def confirm(db: Session, actor: Actor, order: SalesOrder, at: datetime | None = None) -> SalesOrder:
     """Reserve every line FEFO (within the customer's shelf-life demand), all or nothing."""
+    order = _move(db, order, OrderStatus.CONFIRMED, at)
     if not order.lines:
         raise InvalidRequestError(f"Order {order.number} has no lines to confirm.", field="lines")
-    _move(db, order, OrderStatus.CONFIRMED, at)
     customer = _orderable_customer(db, order.customer_id)
     shortages = []
     for line in _lock_order(order):
@@ -238,12 +246,25 @@ def confirm(db: Session, actor: Actor, order: SalesOrder, at: datetime | None = 
 def ship(
     db: Session, actor: Actor, order: SalesOrder, reason: str = "", at: datetime | None = None
 ) -> SalesOrder:
-    """Issue every reserved lot of the order: ledger rows referencing the order number."""
-    _move(db, order, OrderStatus.SHIPPED, at)
+    """Issue every reserved lot of the order: ledger rows referencing the order number.
+
+    Stock reserved in a lot that was quarantined, recalled or went out of date since the
+    order was confirmed is first swapped for sellable stock (FEFO), or the shipment is refused.
+    """
+    order = _move(db, order, OrderStatus.SHIPPED, at)
     context = MovementContext(actor=actor, reference=_number(order), reason=reason, occurred_at=at)
     movement_ids: list[int] = []
+    swapped: list[dict[str, object]] = []
     for line in _lock_order(order):
-        movements = allocation.issue(db, context, line.reference(_number(order)))
+        reference = line.reference(_number(order))
+        request = AllocationRequest(
+            line.product_id, line.quantity, reference, warehouse_id=order.warehouse_id
+        )
+        for stale in allocation.renew_unsellable(db, request, at.date() if at else None):
+            swapped.append(
+                {"line_no": line.line_no, "lot_id": stale.lot_id, "lot_status": stale.lot.status}
+            )
+        movements = allocation.issue(db, context, reference)
         movement_ids.extend(movement.id for movement in movements)
     audit.record(
         db,
@@ -253,6 +274,7 @@ def ship(
         order.id,
         number=order.number,
         movement_ids=movement_ids,
+        unsellable_lots_replaced=swapped,
     )
     _count(db, OrderStatus.SHIPPED)
     revenue = float(order.total)
@@ -262,18 +284,26 @@ def ship(
 
 def deliver(db: Session, actor: Actor, order: SalesOrder, at: datetime | None = None) -> SalesOrder:
     """Record that the customer has the goods."""
-    _move(db, order, OrderStatus.DELIVERED, at)
+    order = _move(db, order, OrderStatus.DELIVERED, at)
     audit.record(db, actor, "order.delivered", "sales_order", order.id, number=order.number)
     _count(db, OrderStatus.DELIVERED)
     return get_order(db, order.id)
 
 
 def cancel(
-    db: Session, actor: Actor, order: SalesOrder, reason: str = "", at: datetime | None = None
+    db: Session,
+    actor: Actor,
+    order: SalesOrder,
+    reason: str = "",
+    at: datetime | None = None,
+    *,
+    only_pending: bool = False,
 ) -> SalesOrder:
-    """Cancel a pending or confirmed order; its reservations are let go."""
+    """Cancel a pending or confirmed order (or, ``only_pending``, a pending one); its
+    reservations are let go."""
     was = order.status
-    _move(db, order, OrderStatus.CANCELLED, at)
+    allowed = (OrderStatus.PENDING,) if only_pending else None
+    order = _move(db, order, OrderStatus.CANCELLED, at, allowed)
     released = []
     for line in _lock_order(order):
         released.extend(allocation.release(db, line.reference(_number(order))))
@@ -312,23 +342,50 @@ def allocations(db: Session, order: SalesOrder) -> dict[str, list[Reservation]]:
     return found
 
 
-def _move(db: Session, order: SalesOrder, target: OrderStatus, at: datetime | None = None) -> None:
-    """Claim the transition with a guarded UPDATE, so two requests cannot both make it."""
-    allowed = _FROM[target]
-    moment = at or utcnow()
+def claim(
+    db: Session,
+    order: SalesOrder,
+    allowed: Sequence[OrderStatus],
+    purpose: str,
+    values: dict[str, object] | None = None,
+) -> SalesOrder:
+    """Lock the order in one of ``allowed`` with a guarded UPDATE; the order read afresh.
+
+    Two requests can never both act on the same state, and what follows works on the order
+    as it is once locked, not as it was read before.
+    """
     claimed = db.execute(
         update(SalesOrder)
         .where(SalesOrder.id == order.id, SalesOrder.status.in_([s.value for s in allowed]))
-        .values({"status": target.value, _STAMP[target]: moment, "updated_at": moment})
+        .values({"updated_at": utcnow(), **(values or {})})
         .execution_options(synchronize_session=False)
     )
     if int(getattr(claimed, "rowcount", 0) or 0) != 1:
         current = db.scalar(select(SalesOrder.status).where(SalesOrder.id == order.id))
         expected = " or ".join(s.value for s in allowed)
         raise OrderStateError(
-            f"Order {order.number} is {current}; it must be {expected} to become {target.value}.",
+            f"Order {order.number} is {current}; it must be {expected} to {purpose}.",
             current_status=current,
         )
+    return get_order(db, order.id)
+
+
+def _move(
+    db: Session,
+    order: SalesOrder,
+    target: OrderStatus,
+    at: datetime | None = None,
+    allowed: Sequence[OrderStatus] | None = None,
+) -> SalesOrder:
+    """Make a status transition, claimed so that two requests cannot both make it."""
+    moment = at or utcnow()
+    return claim(
+        db,
+        order,
+        allowed or _FROM[target],
+        f"become {target.value}",
+        {"status": target.value, _STAMP[target]: moment, "updated_at": moment},
+    )
 
 
 def _lock_order(order: SalesOrder) -> list[SalesOrderLine]:

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from app.core.errors import ConflictError, InvalidRequestError, NotFoundError
 from app.crud.crud_purchasing import purchase_crud, purchase_with_lines
+from app.models.catalog import MONEY_MAX
 from app.models.mixins import utcnow
 from app.models.purchasing import PurchaseOrder, PurchaseOrderLine, PurchaseStatus
 from app.services import audit
@@ -214,11 +215,18 @@ def move(
 
 
 def purchase_total(lines: Sequence[PurchaseOrderLine]) -> Decimal:
-    """The order's value: each line's quantity at its unit cost, to the cent."""
-    return sum(
+    """The order's value: each line's quantity at its unit cost, to the cent (or a 422)."""
+    total = sum(
         ((line.quantity * line.unit_cost).quantize(CENT, ROUND_HALF_UP) for line in lines),
         Decimal(0),
     )
+    if total > MONEY_MAX:
+        raise InvalidRequestError(
+            f"The purchase order comes to {total}, more than the largest amount kept "
+            f"({MONEY_MAX}); split it into several orders.",
+            field="lines",
+        )
+    return total
 
 
 def _require(order: PurchaseOrder, status: PurchaseStatus) -> None:

@@ -26,7 +26,8 @@ from app.schemas.reports import (
     ValuationRow,
 )
 
-ZERO = Decimal(0)
+ZERO = Decimal("0.000")
+NO_MONEY = Decimal("0.00")
 CENT = Decimal("0.01")
 MAX_DAYS = 366
 TOP_PRODUCTS = 10
@@ -83,10 +84,10 @@ def kpis(db: Session, since: date, until: date) -> KpiReport:
     days = []
     for offset in range((until - since).days + 1):
         day = since + timedelta(days=offset)
-        count, revenue = shipped.get(day, (0, ZERO))
-        revenue = Decimal(revenue or 0)
-        credit = Decimal(credits.get(day, 0) or 0)
-        cogs = _money(costs.get(day, ZERO))
+        count, revenue = shipped.get(day, (0, NO_MONEY))
+        revenue = Decimal(revenue)
+        credit = Decimal(credits.get(day, NO_MONEY))
+        cogs = _money(costs.get(day, NO_MONEY))
         days.append(
             KpiDay(
                 day=day,
@@ -302,4 +303,4 @@ def _money(value: Decimal) -> Decimal:
 
 
 def _sum(values: Iterable[Decimal]) -> Decimal:
-    return sum(values, ZERO)
+    return sum(values, NO_MONEY)

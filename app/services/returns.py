@@ -10,10 +10,16 @@ from sqlalchemy.orm import Session
 from app.core.errors import ConflictError, InvalidRequestError
 from app.core.metrics import SALES_RETURNS_CREDIT, after_commit
 from app.models.inventory import Reservation, ReservationStatus
-from app.models.sales import OrderStatus, ReturnDisposition, SalesOrder, SalesReturn
+from app.models.sales import (
+    OrderStatus,
+    ReturnDisposition,
+    SalesOrder,
+    SalesOrderLine,
+    SalesReturn,
+)
 from app.services import audit, stock
 from app.services.audit import Actor
-from app.services.orders import OrderStateError, line_total
+from app.services.orders import claim, line_total
 from app.services.stock import MovementContext
 
 
@@ -35,16 +41,11 @@ def record_return(
     Without a lot, a line's quantity comes back from its lots in the reverse of the order
     they were picked. Nothing is returned beyond what shipped from each lot.
     """
-    if order.status not in (OrderStatus.SHIPPED, OrderStatus.DELIVERED):
-        raise OrderStateError(
-            f"Order {order.number} is {order.status}; only shipped or delivered orders take "
-            "returns.",
-            current_status=order.status,
-        )
     if not reason.strip():
         raise InvalidRequestError("A return needs a reason.", field="reason")
     if not lines:
         raise InvalidRequestError("A return needs at least one line.", field="lines")
+    order = claim(db, order, (OrderStatus.SHIPPED, OrderStatus.DELIVERED), "take returns")
     by_id = {line.id: line for line in order.lines}
     returnable = _returnable(db, order)
     context = MovementContext(actor=actor, reference=order.number or "", reason=reason)
@@ -73,7 +74,7 @@ def record_return(
                 lot_id=lot_id,
                 warehouse_id=warehouse_id,
                 quantity=quantity,
-                credit=line_total(quantity, line.unit_price),
+                credit=_credit(line, quantity),
                 disposition=wanted.disposition.value,
                 reason=reason,
                 group_id=movements[0].group_id,
@@ -81,7 +82,7 @@ def record_return(
             )
             db.add(entry)
             recorded.append(entry)
-        line.returned_quantity += wanted.quantity
+            line.returned_quantity += quantity
     db.flush()
     credit = sum((entry.credit for entry in recorded), Decimal(0))
     audit.record(
@@ -105,6 +106,13 @@ def record_return(
     )
     after_commit(db, lambda: SALES_RETURNS_CREDIT.inc(float(credit)))
     return recorded
+
+
+def _credit(line: SalesOrderLine, quantity: Decimal) -> Decimal:
+    """The credit for ``quantity`` more of a line: the rounded total of all returned so far
+    less what earlier returns credited, so a line returned whole credits exactly its total."""
+    before = line_total(line.returned_quantity, line.unit_price)
+    return line_total(line.returned_quantity + quantity, line.unit_price) - before
 
 
 def _returnable(db: Session, order: SalesOrder) -> dict[int, dict[tuple[int, int], Decimal]]:

@@ -84,7 +84,8 @@ def order_by(sort: str, columns: Mapping[str, Any], tiebreak: Any) -> list[Colum
                 field="sort",
             )
         column = columns[name]
-        terms.append(column.desc() if part.startswith("-") else column.asc())
+        term = column.desc() if part.startswith("-") else column.asc()
+        terms.append(term.nulls_last())
     return [*terms, tiebreak]
 
 
@@ -115,7 +116,8 @@ def trace_lot(db: Session, lot_id: int, sort: str = "occurred_at") -> LotTrace:
 
 
 def trace_customer(db: Session, customer_id: int, sort: str = "occurred_at") -> CustomerTrace:
-    """Every lot a customer received or sent back, with the lot's dates and supplier."""
+    """Every lot a customer received or sent back (shipments and returns), with the lot's
+    dates and supplier; write-offs of returned goods are the business's, not the customer's."""
     customer = get_customer(db, customer_id)
     query = (
         select(
@@ -133,7 +135,10 @@ def trace_customer(db: Session, customer_id: int, sort: str = "occurred_at") -> 
         .join(Lot, Lot.id == StockMovement.lot_id)
         .join(Product, Product.id == StockMovement.product_id)
         .outerjoin(Supplier, Supplier.id == Lot.supplier_id)
-        .where(SalesOrder.customer_id == customer.id)
+        .where(
+            SalesOrder.customer_id == customer.id,
+            StockMovement.kind.in_([MovementKind.ISSUE.value, MovementKind.RETURN.value]),
+        )
         .order_by(*order_by(sort, CUSTOMER_ROW_SORTS, StockMovement.id))
     )
     rows = [

@@ -100,7 +100,7 @@ def _drafts(lines: list[OrderLineIn]) -> list[LineDraft]:
 def _staff_only_fields(caller: Caller, body: OrderCreate | OrderUpdate) -> None:
     if role_allows(caller.user.role, Permission.SALES_MANAGE):
         return
-    if body.warehouse_id is not None or any(
+    if "warehouse_id" in body.model_fields_set or any(
         line.unit_price is not None for line in body.lines or []
     ):
         raise PermissionDeniedError("Prices and warehouses are set by the sales team.")
@@ -243,12 +243,10 @@ def cancel_order(
     def act() -> OrderRead:
         own = _own_customer_id(db, caller)
         order = orders.get_order(db, order_id, own)
-        if own is not None and order.status != OrderStatus.PENDING:
-            raise orders.OrderStateError(
-                f"Order {order.number} is {order.status}; ask the sales team to cancel it.",
-                current_status=order.status,
-            )
-        return order_read(db, orders.cancel(db, caller.actor, order, action.reason))
+        cancelled = orders.cancel(
+            db, caller.actor, order, action.reason, only_pending=own is not None
+        )
+        return order_read(db, cancelled)
 
     return respond_once(db, caller, request, idempotency_key, action, 200, act)
 
