@@ -1,13 +1,14 @@
 """A thin generic data access layer for tables with an integer id."""
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, func, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import InstrumentedAttribute
 
 from app.core.database import Base
+from app.models.mixins import utcnow
 
 ModelT = TypeVar("ModelT", bound=Base)
 
@@ -61,3 +62,20 @@ class CRUDBase(Generic[ModelT]):
         db.flush()
         db.refresh(item)
         return item
+
+
+def update_if_status(
+    db: Session, model: Any, item_id: int, allowed: Sequence[str], values: Mapping[str, object]
+) -> str | None:
+    """Apply ``values`` to a row whose status is one of ``allowed``, in one guarded UPDATE that
+    also locks the row; None when applied, else the status the row has."""
+    result = db.execute(
+        update(model)
+        .where(model.id == item_id, model.status.in_(allowed))
+        .values({"updated_at": utcnow(), **values})
+        .execution_options(synchronize_session=False)
+    )
+    if int(getattr(result, "rowcount", 0) or 0) == 1:
+        return None
+    current: str | None = db.scalar(select(model.status).where(model.id == item_id))
+    return current

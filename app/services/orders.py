@@ -5,11 +5,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 from app.core.errors import ConflictError, InvalidRequestError, NotFoundError
 from app.core.metrics import ORDERS_TOTAL, SALES_REVENUE, after_commit
+from app.crud.base import update_if_status
 from app.crud.crud_sales import order_crud, order_with_lines
 from app.models.catalog import MONEY_MAX, Product
 from app.models.inventory import Reservation
@@ -354,14 +355,9 @@ def claim(
     Two requests can never both act on the same state, and what follows works on the order
     as it is once locked, not as it was read before.
     """
-    claimed = db.execute(
-        update(SalesOrder)
-        .where(SalesOrder.id == order.id, SalesOrder.status.in_([s.value for s in allowed]))
-        .values({"updated_at": utcnow(), **(values or {})})
-        .execution_options(synchronize_session=False)
-    )
-    if int(getattr(claimed, "rowcount", 0) or 0) != 1:
-        current = db.scalar(select(SalesOrder.status).where(SalesOrder.id == order.id))
+    states = [status.value for status in allowed]
+    current = update_if_status(db, SalesOrder, order.id, states, values or {})
+    if current is not None:
         expected = " or ".join(s.value for s in allowed)
         raise OrderStateError(
             f"Order {order.number} is {current}; it must be {expected} to {purpose}.",

@@ -5,10 +5,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 from app.core.errors import ConflictError, InvalidRequestError, NotFoundError
+from app.crud.base import update_if_status
 from app.crud.crud_purchasing import purchase_crud, purchase_with_lines
 from app.models.catalog import MONEY_MAX
 from app.models.mixins import utcnow
@@ -130,7 +131,7 @@ def change_purchase(
     db: Session, actor: Actor, order: PurchaseOrder, change: PurchaseChange
 ) -> PurchaseOrder:
     """Edit a draft: expected date, notes, warehouse, or all of its lines."""
-    _require(order, PurchaseStatus.DRAFT)
+    order = claim(db, order, (PurchaseStatus.DRAFT,), "change")
     values = dict(change.values)
     if values.get("warehouse_id") is not None:
         warehouses.get_active(db, int(str(values["warehouse_id"])), "warehouse_id")
@@ -191,27 +192,34 @@ def cancel(db: Session, actor: Actor, order: PurchaseOrder, reason: str = "") ->
     return get_purchase(db, order.id)
 
 
+def claim(
+    db: Session,
+    order: PurchaseOrder,
+    allowed: Sequence[PurchaseStatus],
+    purpose: str,
+    values: dict[str, object] | None = None,
+) -> PurchaseOrder:
+    """Lock the order in one of ``allowed`` with a guarded UPDATE; the order read afresh."""
+    states = [status.value for status in allowed]
+    current = update_if_status(db, PurchaseOrder, order.id, states, values or {})
+    if current is not None:
+        expected = " or ".join(states)
+        raise PurchaseStateError(
+            f"{order.number} is {current}; it must be {expected} to {purpose}.",
+            current_status=current,
+        )
+    return get_purchase(db, order.id)
+
+
 def move(
     db: Session,
     order: PurchaseOrder,
     allowed: Sequence[PurchaseStatus],
     target: PurchaseStatus,
     **stamps: object,
-) -> None:
-    """Claim a status change with a guarded UPDATE, so two requests cannot both make it."""
-    claimed = db.execute(
-        update(PurchaseOrder)
-        .where(PurchaseOrder.id == order.id, PurchaseOrder.status.in_([s.value for s in allowed]))
-        .values(status=target.value, updated_at=utcnow(), **stamps)
-        .execution_options(synchronize_session=False)
-    )
-    if int(getattr(claimed, "rowcount", 0) or 0) != 1:
-        current = db.scalar(select(PurchaseOrder.status).where(PurchaseOrder.id == order.id))
-        expected = " or ".join(s.value for s in allowed)
-        raise PurchaseStateError(
-            f"{order.number} is {current}; it must be {expected} to become {target.value}.",
-            current_status=current,
-        )
+) -> PurchaseOrder:
+    """Make a status change, claimed so that two requests cannot both make it."""
+    return claim(db, order, allowed, f"become {target.value}", {"status": target.value, **stamps})
 
 
 def purchase_total(lines: Sequence[PurchaseOrderLine]) -> Decimal:
@@ -227,14 +235,6 @@ def purchase_total(lines: Sequence[PurchaseOrderLine]) -> Decimal:
             field="lines",
         )
     return total
-
-
-def _require(order: PurchaseOrder, status: PurchaseStatus) -> None:
-    if order.status != status:
-        raise PurchaseStateError(
-            f"{order.number} is {order.status}; only a {status.value} order can change.",
-            current_status=order.status,
-        )
 
 
 def _lines(db: Session, drafts: Sequence[PurchaseLineDraft]) -> list[PurchaseOrderLine]:

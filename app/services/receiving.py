@@ -22,7 +22,7 @@ from app.models.purchasing import (
 from app.services import audit, stock
 from app.services.audit import Actor
 from app.services.catalog import warehouses
-from app.services.purchasing import PurchaseStateError, get_purchase, move
+from app.services.purchasing import claim, get_purchase, move
 from app.services.stock import MovementContext, ReceiptLine
 
 RECEIVABLE = (PurchaseStatus.ORDERED, PurchaseStatus.PARTIALLY_RECEIVED)
@@ -63,14 +63,9 @@ def receive(
 
     Receiving more than is still open on a line is refused unless ``allow_over_receipt``.
     """
-    if order.status not in RECEIVABLE:
-        raise PurchaseStateError(
-            f"{order.number} is {order.status}; only ordered or partially received orders "
-            "take deliveries.",
-            current_status=order.status,
-        )
     if not delivery.lines:
         raise InvalidRequestError("A delivery needs at least one line.", field="lines")
+    order = claim(db, order, RECEIVABLE, "take deliveries")
     warehouse_id = delivery.warehouse_id or order.warehouse_id
     warehouses.get_active(db, warehouse_id, "warehouse_id")
     by_id = {line.id: line for line in order.lines}

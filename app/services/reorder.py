@@ -1,6 +1,5 @@
 """Reorder suggestions: stock, what is on order, sales velocity and what to buy next."""
 
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_CEILING, Decimal
 
@@ -11,6 +10,7 @@ from app.core.errors import ConflictError
 from app.models.catalog import Product, UnitOfMeasure
 from app.models.inventory import Lot, LotStatus, MovementKind, StockLevel, StockMovement
 from app.models.purchasing import OPEN_PURCHASE_STATUSES, PurchaseOrder, PurchaseOrderLine
+from app.schemas.purchasing import ReorderSuggestionRead
 from app.services import purchasing
 from app.services.audit import Actor
 from app.services.catalog import suppliers
@@ -20,26 +20,6 @@ ZERO = Decimal(0)
 MILLI = Decimal("0.001")
 
 
-@dataclass(frozen=True)
-class Suggestion:
-    """One product's position and the quantity worth ordering."""
-
-    product_id: int
-    sku: str
-    name: str
-    unit: str
-    supplier_id: int | None
-    available: Decimal
-    on_order: Decimal
-    reorder_point: Decimal
-    reorder_quantity: Decimal
-    avg_daily_sales_30d: Decimal
-    avg_daily_sales_90d: Decimal
-    days_of_cover: Decimal | None
-    suggested_quantity: Decimal
-    unit_cost: Decimal
-
-
 def suggestions(
     db: Session,
     *,
@@ -47,7 +27,7 @@ def suggestions(
     supplier_id: int | None = None,
     only_suggested: bool = True,
     today: date | None = None,
-) -> list[Suggestion]:
+) -> list[ReorderSuggestionRead]:
     """Every active product's stock position and suggested order quantity (five queries).
 
     The daily demand is the higher of the 30- and 90-day average shipments. A product needs
@@ -75,7 +55,7 @@ def suggestions(
         if only_suggested and suggested == 0:
             continue
         result.append(
-            Suggestion(
+            ReorderSuggestionRead(
                 product_id=product.id,
                 sku=product.sku,
                 name=product.name,

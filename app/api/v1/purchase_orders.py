@@ -227,10 +227,9 @@ def list_suggestions(
     only_suggested: bool = True,
 ) -> list[ReorderSuggestionRead]:
     """Per product: available, on order, average daily sales, days of cover, what to order."""
-    rows = reorder.suggestions(
+    return reorder.suggestions(
         db, cover_days=cover_days, supplier_id=supplier_id, only_suggested=only_suggested
     )
-    return [ReorderSuggestionRead.model_validate(row, from_attributes=True) for row in rows]
 
 
 @suggestions_router.post(
