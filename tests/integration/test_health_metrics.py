@@ -16,6 +16,8 @@ from sqlalchemy import Connection
 from app.core.config import get_settings
 from app.core.database import engine
 from app.main import create_app
+from app.models.user import Role
+from tests.api.stock_helpers import make_world
 from tests.conftest import PASSWORD, MakeUser, bearer, login
 from tests.integration.helpers import running_server
 
@@ -366,3 +368,61 @@ def test_pool_exhaustion_answers_503(client: TestClient, make_user: MakeUser) ->
 
     assert metric_value(read_metrics(client), "database_connections_active") == before
     assert client.get("/api/v1/users/me", headers=headers).status_code == 200
+
+
+# -- business counters -------------------------------------------------------------------------
+
+
+def test_business_counters_reach_metrics_from_every_worker(
+    test_env: dict[str, str], tmp_path: Path, make_user: MakeUser
+) -> None:
+    """Orders, movements and revenue counted by two worker processes add up in /metrics, and
+    a refused transition counts nothing."""
+    world = make_world()
+    manager = make_user(role=Role.MANAGER)
+    env = {**test_env, "DATA_DIR": str(tmp_path / "data")}
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    with running_server(env, workers=2) as server:
+        server.wait_for_output("Application startup complete.", count=2)
+        token = json.loads(
+            server.post_form(
+                "/api/v1/auth/login", {"username": manager.email, "password": PASSWORD}
+            ).text
+        )["access_token"]
+
+        def send(path: str, body: dict[str, Any] | None = None) -> Any:
+            response = server.request(
+                "POST",
+                f"/api/v1{path}",
+                body=json.dumps(body or {}).encode(),
+                headers={**bearer(token), "Content-Type": "application/json"},
+            )
+            return response.status, json.loads(response.text)
+
+        receipt = {
+            "product_id": world.kg_product,
+            "warehouse_id": world.main,
+            "lot_code": "MET-1",
+            "quantity": "50",
+        }
+        assert send("/stock/receipts", receipt)[0] == 201
+        status, customer = send("/customers", {"name": "Metric Foods"})
+        assert status == 201
+        order_ids = []
+        for quantity in ("4", "6"):
+            line = {"product_id": world.kg_product, "quantity": quantity, "unit_price": "2.50"}
+            status, order = send("/orders", {"customer_id": customer["id"], "lines": [line]})
+            assert status == 201, order
+            order_ids.append(order["id"])
+            assert send(f"/orders/{order['id']}/confirm")[0] == 200
+            assert send(f"/orders/{order['id']}/ship")[0] == 200
+        assert send(f"/orders/{order_ids[0]}/confirm")[0] == 409  # refused: counts nothing
+
+        text = server.get("/metrics").text
+    assert metric_value(text, "orders_total", status="pending") == 2
+    assert metric_value(text, "orders_total", status="confirmed") == 2
+    assert metric_value(text, "orders_total", status="shipped") == 2
+    assert metric_value(text, "stock_movements_total", kind="receipt") == 1
+    assert metric_value(text, "stock_movements_total", kind="issue") == 2
+    assert metric_value(text, "sales_revenue_total") == 25.0
+    assert metric_value(text, "customer_registrations_total", source="staff") == 1
