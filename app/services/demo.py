@@ -15,6 +15,7 @@ from app.core.errors import ConflictError, DomainError
 from app.models.catalog import Product
 from app.models.inventory import Lot, StockMovement
 from app.models.purchasing import PurchaseOrder
+from app.models.sales import SalesOrder
 from app.services import alerts, catalog, demo_sales, stock
 from app.services.audit import Actor
 from app.services.receiving import DeliveryLine
@@ -190,7 +191,7 @@ def load(db: Session, actor: Actor, today: date | None = None) -> DemoReport:
                 db, actor, rng, product, supplier_ids[item.supplier], warehouse_ids, today, index
             )
         )
-    orders = demo_sales.trade(db, actor, rng, demand, buyers, today, HISTORY_DAYS)
+    demo_sales.trade(db, actor, rng, demand, buyers, today, HISTORY_DAYS)
     demo_sales.pipeline(db, actor, rng, demand, buyers, warehouse_ids[0], today)
     for index, (item, wanted) in enumerate(zip(PRODUCTS, demand, strict=True)):
         _slow_lots(db, actor, rng, wanted.product, supplier_ids[item.supplier], warehouse_ids[1],
@@ -201,7 +202,7 @@ def load(db: Session, actor: Actor, today: date | None = None) -> DemoReport:
         lots=_count(db, Lot),
         movements=_count(db, StockMovement),
         customers=len(buyers),
-        sales_orders=orders + 3,
+        sales_orders=_count(db, SalesOrder),
         purchase_orders=_count(db, PurchaseOrder),
     )
 

@@ -103,9 +103,8 @@ def trade(
     buyers: Sequence[Customer],
     today: date,
     history_days: int,
-) -> int:
-    """Weekly orders from the customers, confirmed FEFO, shipped and delivered; how many."""
-    placed = 0
+) -> None:
+    """Weekly orders from the customers, confirmed FEFO, shipped and delivered."""
     for days_ago in range(history_days - 3, 0, -7):
         day = today - timedelta(days=days_ago)
         baskets: dict[int, list[LineDraft]] = {}
@@ -119,8 +118,7 @@ def trade(
             if quantity > 0:
                 baskets.setdefault(buyer.id, []).append(LineDraft(item.product.id, quantity))
         for customer_id, lines in baskets.items():
-            placed += _sell(db, actor, OrderDraft(customer_id, lines), day, today)
-    return placed
+            _sell(db, actor, OrderDraft(customer_id, lines), day, today)
 
 
 def pipeline(
@@ -163,16 +161,15 @@ def _available(db: Session, product_id: int, good_until: date) -> Decimal:
     return sum((level.on_hand - level.reserved for level in levels), Decimal(0))
 
 
-def _sell(db: Session, actor: Actor, draft: OrderDraft, day: date, today: date) -> int:
+def _sell(db: Session, actor: Actor, draft: OrderDraft, day: date, today: date) -> None:
     order = orders.create_order(db, actor, draft, at=moment(day, 9))
     if not _try(partial(orders.confirm, db, actor, order, at=moment(day, 10))):
         orders.cancel(db, actor, order, "not enough stock", at=moment(day, 11))
-        return 1
+        return
     orders.ship(db, actor, order, at=moment(day, 14))
     delivered = day + timedelta(days=2)
     if delivered < today:
         orders.deliver(db, actor, order, at=moment(delivered, 12))
-    return 1
 
 
 def _try(action: Callable[[], object]) -> bool:

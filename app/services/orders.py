@@ -302,9 +302,9 @@ def cancel(
 ) -> SalesOrder:
     """Cancel a pending or confirmed order (or, ``only_pending``, a pending one); its
     reservations are let go."""
-    was = order.status
     allowed = (OrderStatus.PENDING,) if only_pending else None
     order = _move(db, order, OrderStatus.CANCELLED, at, allowed)
+    was = OrderStatus.CONFIRMED if order.confirmed_at is not None else OrderStatus.PENDING
     released = []
     for line in _lock_order(order):
         released.extend(allocation.release(db, line.reference(_number(order))))
@@ -315,7 +315,7 @@ def cancel(
         "sales_order",
         order.id,
         number=order.number,
-        was=was,
+        was=was.value,
         reason=reason,
         released=[
             {"lot_id": r.lot_id, "warehouse_id": r.warehouse_id, "quantity": str(r.quantity)}
