@@ -20,7 +20,7 @@ from app.models.sales import (
 from app.services import audit, stock
 from app.services.audit import Actor
 from app.services.orders import claim, line_total
-from app.services.stock import MovementContext
+from app.services.stock import QUANTUM, MovementContext
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,7 @@ def record_return(
                 line_id=line.id,
                 lot_id=lot_id,
                 warehouse_id=warehouse_id,
-                quantity=quantity,
+                quantity=quantity.quantize(QUANTUM),
                 credit=_credit(line, quantity),
                 disposition=wanted.disposition.value,
                 reason=reason,
