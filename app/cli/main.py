@@ -5,7 +5,14 @@ from typing import Annotated, NoReturn
 
 import typer
 
-from app.cli import csv_commands, db_commands, demo_commands, stock_commands, user_commands
+from app.cli import (
+    backup_commands,
+    csv_commands,
+    db_commands,
+    demo_commands,
+    stock_commands,
+    user_commands,
+)
 from app.cli.common import operator, run_safely
 
 app = typer.Typer(
@@ -21,6 +28,7 @@ app.add_typer(stock_commands.alerts_app, name="alerts")
 app.add_typer(csv_commands.import_app, name="import")
 app.command("export")(csv_commands.export)
 app.add_typer(demo_commands.app, name="demo")
+app.add_typer(backup_commands.app, name="backup")
 
 
 @app.command()

@@ -65,6 +65,8 @@ class Settings(BaseSettings):
     LOG_FILE_BACKUP_COUNT: int = Field(default=10, ge=0)
 
     UPLOAD_DIR: Path = PROJECT_ROOT / "data" / "uploads"
+    BACKUP_DIR: Path = PROJECT_ROOT / "backups"
+    BACKUP_RETENTION_DAYS: int = Field(default=30, ge=1)
     MAX_IMAGE_BYTES: int = Field(default=5 * 1024 * 1024, ge=1024)
     MAX_DOCUMENT_BYTES: int = Field(default=20 * 1024 * 1024, ge=1024)
     IDEMPOTENCY_TTL_HOURS: int = Field(default=48, ge=24)
