@@ -105,7 +105,7 @@ def trade(
     history_days: int,
 ) -> None:
     """Weekly orders from the customers, confirmed FEFO, shipped and delivered."""
-    for days_ago in range(history_days - 3, 0, -7):
+    for days_ago in range(history_days - 2, 0, -7):  # the last week ends yesterday
         day = today - timedelta(days=days_ago)
         baskets: dict[int, list[LineDraft]] = {}
         for item in demand:
