@@ -11,8 +11,8 @@
 # any failure, with one line on stderr.
 set -euo pipefail
 
+caller="$PWD"
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$here"
 
 if [[ -n "${DFIMS:-}" ]]; then
     dfims="$DFIMS"
@@ -59,6 +59,10 @@ while [[ $# -gt 0 ]]; do
     esac
     shift
 done
+
+# FILE is relative to where the script was called from; the service runs from the project.
+if [[ -n "$file" && "$file" != /* ]]; then file="$caller/$file"; fi
+cd "$here"
 
 case "$mode" in
     create) exec "$dfims" backup create "${args[@]}" ;;

@@ -17,6 +17,7 @@ import tarfile
 import tempfile
 import time
 import uuid
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -122,7 +123,7 @@ def backup(
             None if skip_logs else _archive_folder(settings.LOG_DIR, folders.logs, f"logs_{stamp}")
         )
         removed = [] if skip_cleanup else cleanup(folders, settings.BACKUP_RETENTION_DAYS)
-    except BackupError:
+    except Exception:
         _write_metrics(folders, success=False)
         raise
     seconds = time.monotonic() - started
@@ -178,7 +179,7 @@ def check_archive(archive: Path) -> Manifest:
         with gzip.open(archive, "rb") as stream:
             while stream.read(CHUNK):
                 pass
-    except (OSError, EOFError) as exc:
+    except (OSError, EOFError, zlib.error) as exc:
         raise BackupError(f"{archive.name} is not a complete gzip archive: {exc}") from exc
     return manifest
 
@@ -214,11 +215,16 @@ def restore(
     then hold the row counts of the manifest.
     """
     manifest = check_archive(archive)
+    url = make_url(settings.DATABASE_URL)
+    if manifest.dialect != url.get_backend_name():
+        raise BackupError(
+            f"{archive.name} is a {manifest.dialect} backup; this service runs on "
+            f"{url.get_backend_name()}."
+        )
     uploads = _uploads_of(archive) if with_uploads else None
     if with_uploads and uploads is None:
         raise BackupError(f"No uploads archive was taken with {archive.name}.")
     safety = backup(settings, skip_logs=True, skip_cleanup=True)
-    url = make_url(settings.DATABASE_URL)
     if url.get_backend_name() == "postgresql":
         _load(url, archive, replace=True)
     else:
@@ -313,7 +319,11 @@ def _load(url: URL, archive: Path, *, replace: bool = False) -> None:
         finally:
             connection.close()
         return
-    prologue = b"DROP SCHEMA public CASCADE;\nCREATE SCHEMA public;\n" if replace else b""
+    prologue = (
+        b"SET lock_timeout = '30s';\nDROP SCHEMA public CASCADE;\nCREATE SCHEMA public;\n"
+        if replace
+        else b""
+    )
     command = ["psql", "--quiet", "--no-psqlrc", "--single-transaction", "-v", "ON_ERROR_STOP=1"]
     try:
         process = subprocess.Popen(  # noqa: S603 (a fixed psql argv, no shell)
@@ -390,17 +400,19 @@ def _dump_sqlite(url: URL, target: Path) -> tuple[dict[str, int], str | None]:
 
 
 def _replace_sqlite(url: URL, archive: Path) -> None:
-    """Build the restored database beside the live one, then swap it in."""
+    """Build the restored database aside, then copy it into the live file with SQLite's
+    backup API, so that connections already open see the restored data, not a stale file."""
     live = Path(url.database or "")
     live.parent.mkdir(parents=True, exist_ok=True)
-    staged = live.with_name(f".{live.name}.restore-{uuid.uuid4().hex[:8]}")
-    try:
+    with tempfile.TemporaryDirectory(prefix="dfims-restore-", dir=live.parent) as folder:
+        staged = Path(folder) / "restored.db"
         _load(make_url(f"sqlite:///{staged}"), archive)
-        for suffix in ("-wal", "-shm"):
-            Path(f"{live}{suffix}").unlink(missing_ok=True)
-        os.replace(staged, live)
-    finally:
-        staged.unlink(missing_ok=True)
+        try:
+            with sqlite3.connect(staged) as source, sqlite3.connect(live) as destination:
+                destination.execute("PRAGMA busy_timeout=10000")
+                source.backup(destination)
+        except sqlite3.Error as exc:
+            raise BackupError(f"Cannot write the restored database: {exc}") from exc
 
 
 # -- shared -------------------------------------------------------------------------------------
