@@ -396,7 +396,7 @@ def _dump_sqlite(url: URL, target: Path) -> tuple[dict[str, int], str | None]:
         except sqlite3.Error as exc:
             raise BackupError(f"Cannot read the SQLite database: {exc}") from exc
         copy_url = make_url(f"sqlite:///{copy}")
-        return _row_counts(copy_url), _revision_of(copy_url)
+        return _contents(copy_url)
 
 
 def _replace_sqlite(url: URL, archive: Path) -> None:
@@ -419,19 +419,15 @@ def _replace_sqlite(url: URL, archive: Path) -> None:
 
 
 def _row_counts(url: URL) -> dict[str, int]:
+    return _contents(url)[0]
+
+
+def _contents(url: URL) -> tuple[dict[str, int], str | None]:
+    """The row count of every table and the schema revision of the database at ``url``."""
     engine = create_engine(url, poolclass=NullPool)
     try:
         with engine.connect() as connection:
-            return _count_tables(connection)
-    finally:
-        engine.dispose()
-
-
-def _revision_of(url: URL) -> str | None:
-    engine = create_engine(url, poolclass=NullPool)
-    try:
-        with engine.connect() as connection:
-            return _revision(connection)
+            return _count_tables(connection), _revision(connection)
     finally:
         engine.dispose()
 
