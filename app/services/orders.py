@@ -241,7 +241,7 @@ def confirm(db: Session, actor: Actor, order: SalesOrder, at: datetime | None = 
         )
     audit.record(db, actor, "order.confirmed", "sales_order", order.id, number=order.number)
     _count(db, OrderStatus.CONFIRMED)
-    return get_order(db, order.id)
+    return order
 
 
 def ship(
@@ -280,7 +280,7 @@ def ship(
     _count(db, OrderStatus.SHIPPED)
     revenue = float(order.total)
     after_commit(db, lambda: SALES_REVENUE.inc(revenue))
-    return get_order(db, order.id)
+    return order
 
 
 def deliver(db: Session, actor: Actor, order: SalesOrder, at: datetime | None = None) -> SalesOrder:
@@ -288,7 +288,7 @@ def deliver(db: Session, actor: Actor, order: SalesOrder, at: datetime | None = 
     order = _move(db, order, OrderStatus.DELIVERED, at)
     audit.record(db, actor, "order.delivered", "sales_order", order.id, number=order.number)
     _count(db, OrderStatus.DELIVERED)
-    return get_order(db, order.id)
+    return order
 
 
 def cancel(
@@ -323,7 +323,7 @@ def cancel(
         ],
     )
     _count(db, OrderStatus.CANCELLED)
-    return get_order(db, order.id)
+    return order
 
 
 def allocations(db: Session, order: SalesOrder) -> dict[str, list[Reservation]]:

@@ -164,15 +164,17 @@ def send(
     """Send a draft to the supplier: it is now on order."""
     if not order.lines:
         raise InvalidRequestError(f"{order.number} has no lines to order.", field="lines")
-    move(db, order, (PurchaseStatus.DRAFT,), PurchaseStatus.ORDERED, ordered_at=at or utcnow())
+    order = move(
+        db, order, (PurchaseStatus.DRAFT,), PurchaseStatus.ORDERED, ordered_at=at or utcnow()
+    )
     audit.record(db, actor, "purchase_order.sent", "purchase_order", order.id, number=order.number)
-    return get_purchase(db, order.id)
+    return order
 
 
 def cancel(db: Session, actor: Actor, order: PurchaseOrder, reason: str = "") -> PurchaseOrder:
     """Cancel a purchase order; what was already received stays received."""
     was = order.status
-    move(
+    order = move(
         db,
         order,
         (PurchaseStatus.DRAFT, PurchaseStatus.ORDERED, PurchaseStatus.PARTIALLY_RECEIVED),
@@ -189,7 +191,7 @@ def cancel(db: Session, actor: Actor, order: PurchaseOrder, reason: str = "") ->
         was=was,
         reason=reason,
     )
-    return get_purchase(db, order.id)
+    return order
 
 
 def claim(

@@ -22,7 +22,7 @@ from app.models.purchasing import (
 from app.services import audit, stock
 from app.services.audit import Actor
 from app.services.catalog import warehouses
-from app.services.purchasing import claim, get_purchase, move
+from app.services.purchasing import claim, move
 from app.services.stock import MovementContext, ReceiptLine
 
 RECEIVABLE = (PurchaseStatus.ORDERED, PurchaseStatus.PARTIALLY_RECEIVED)
@@ -117,7 +117,7 @@ def receive(
         )
     db.flush()
     status = _status_after(db, order)
-    move(
+    order = move(
         db,
         order,
         RECEIVABLE,
@@ -140,7 +140,7 @@ def receive(
         ],
     )
     after_commit(db, PURCHASE_RECEIPTS.inc)
-    return get_purchase(db, order.id)
+    return order
 
 
 def receipts(db: Session, order: PurchaseOrder) -> list[PurchaseReceipt]:
