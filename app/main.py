@@ -59,7 +59,7 @@ def create_app() -> FastAPI:
     @app.get("/metrics", include_in_schema=False)
     def metrics() -> Response:
         """Prometheus metrics of every worker process."""
-        alerts.refresh_low_stock_gauge()
+        alerts.refresh_gauges()
         body, content_type = render_latest()
         return Response(body, media_type=content_type)
 

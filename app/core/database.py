@@ -76,7 +76,7 @@ def make_engine(settings: Settings) -> Engine:
             pool_pre_ping=True,
             connect_args={"connect_timeout": settings.DB_CONNECT_TIMEOUT},
         )
-    track_pool(engine)
+    track_pool(engine, settings.DB_POOL_SIZE + settings.DB_MAX_OVERFLOW)
     return engine
 
 

@@ -42,6 +42,21 @@ INVENTORY_LOW_STOCK_ALERTS = Gauge(
     "Products whose available stock is at or below their reorder point.",
     multiprocess_mode="livemostrecent",
 )
+DATABASE_POOL_CAPACITY = Gauge(
+    "database_pool_capacity",
+    "Database connections the pool may hold at most (pool size plus overflow).",
+    multiprocess_mode="livesum",
+)
+INVENTORY_EXPIRING_LOTS = Gauge(
+    "inventory_expiring_lots",
+    "Lots holding stock whose best-before date falls within the expiry alert window.",
+    multiprocess_mode="livemostrecent",
+)
+INVENTORY_EXPIRED_LOTS = Gauge(
+    "inventory_expired_lots",
+    "Lots still holding stock that are past their best-before date or marked expired.",
+    multiprocess_mode="livemostrecent",
+)
 ORDERS_TOTAL = Counter(
     "orders_total",
     "Sales orders reaching a status (pending when placed), by that status.",
@@ -80,8 +95,9 @@ def _forget_rolled_back(session: Session) -> None:
     session.info.pop(_AFTER_COMMIT, None)
 
 
-def track_pool(engine: Engine) -> None:
-    """Count checked-out connections of ``engine`` in database_connections_active."""
+def track_pool(engine: Engine, capacity: int) -> None:
+    """Count checked-out connections of ``engine``; publish the pool's ``capacity``."""
+    DATABASE_POOL_CAPACITY.set(capacity)
     event.listen(engine.pool, "checkout", lambda *_: DATABASE_CONNECTIONS_ACTIVE.inc())
     event.listen(engine.pool, "checkin", lambda *_: DATABASE_CONNECTIONS_ACTIVE.dec())
 

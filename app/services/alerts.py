@@ -11,7 +11,11 @@ from sqlalchemy.orm import Session
 
 from app.core.config import get_settings
 from app.core.database import session_scope
-from app.core.metrics import INVENTORY_LOW_STOCK_ALERTS
+from app.core.metrics import (
+    INVENTORY_EXPIRED_LOTS,
+    INVENTORY_EXPIRING_LOTS,
+    INVENTORY_LOW_STOCK_ALERTS,
+)
 from app.models.catalog import Product
 from app.models.inventory import Lot, LotStatus, StockLevel
 from app.schemas.alerts import Alerts, LotAlert, LowStockAlert
@@ -74,12 +78,11 @@ def count_low_stock(db: Session, today: date | None = None) -> int:
     return db.scalar(select(func.count()).select_from(query)) or 0
 
 
-def lots_to_watch(db: Session, today: date | None = None) -> tuple[list[LotAlert], list[LotAlert]]:
-    """Lots holding stock that expire within EXPIRY_ALERT_DAYS, and those already expired."""
-    today = today or date.today()
+def _watched_lots(today: date) -> Select[Lot, str, Decimal]:
+    """Lots holding stock that expire within EXPIRY_ALERT_DAYS or already did, with on_hand."""
     horizon = today + timedelta(days=get_settings().EXPIRY_ALERT_DAYS)
     on_hand = func.sum(StockLevel.on_hand)
-    query = (
+    return (
         select(Lot, Product.sku, on_hand.label("on_hand"))
         .join(Product, Product.id == Lot.product_id)
         .join(StockLevel, StockLevel.lot_id == Lot.id)
@@ -89,8 +92,13 @@ def lots_to_watch(db: Session, today: date | None = None) -> tuple[list[LotAlert
         )
         .group_by(Lot.id, Product.sku)
         .having(on_hand > 0)
-        .order_by(Lot.best_before, Lot.id)
     )
+
+
+def lots_to_watch(db: Session, today: date | None = None) -> tuple[list[LotAlert], list[LotAlert]]:
+    """Lots holding stock that expire within EXPIRY_ALERT_DAYS, and those already expired."""
+    today = today or date.today()
+    query = _watched_lots(today).order_by(Lot.best_before, Lot.id)
     expiring: list[LotAlert] = []
     expired: list[LotAlert] = []
     for lot, sku, quantity in db.execute(query).all():
@@ -144,10 +152,27 @@ def expire_lots(db: Session, actor: Actor, today: date | None = None) -> list[in
     return ids
 
 
-def refresh_low_stock_gauge() -> None:
-    """Set inventory_low_stock_alerts from the database; keep the last value if it is down."""
+def count_lots_to_watch(db: Session, today: date | None = None) -> tuple[int, int]:
+    """How many lots expire within the window, and how many already did (one query)."""
+    today = today or date.today()
+    lots = _watched_lots(today).subquery()
+    expired = or_(lots.c.best_before < today, lots.c.status == LotStatus.EXPIRED.value)
+    row = db.execute(
+        select(
+            func.count().filter(~expired),
+            func.count().filter(expired),
+        ).select_from(lots)
+    ).one()
+    return int(row[0]), int(row[1])
+
+
+def refresh_gauges() -> None:
+    """Set the inventory alert gauges from the database; keep the last values if it is down."""
     try:
         with session_scope() as db:
             INVENTORY_LOW_STOCK_ALERTS.set(count_low_stock(db))
+            expiring, expired = count_lots_to_watch(db)
+            INVENTORY_EXPIRING_LOTS.set(expiring)
+            INVENTORY_EXPIRED_LOTS.set(expired)
     except SQLAlchemyError as exc:
         logger.warning("low-stock gauge not refreshed: %s", type(exc).__name__)
