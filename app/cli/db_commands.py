@@ -24,6 +24,18 @@ def upgrade(
 
 
 @app.command()
+def downgrade(
+    revision: str = typer.Argument(..., help="Revision to go back to (see 'dfims db current')."),
+) -> None:
+    """Take the database back to REVISION, undoing the migrations after it."""
+    from app.core import migrations
+
+    before = migrations.current_revision()
+    migrations.downgrade(revision)
+    typer.echo(f"Database taken back from {before} to {migrations.current_revision()}.")
+
+
+@app.command()
 def current() -> None:
     """Show the revision the database is at, and whether it is the newest."""
     from app.core import migrations

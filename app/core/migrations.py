@@ -1,5 +1,6 @@
 """Running the Alembic migrations from code."""
 
+from collections.abc import Callable
 from pathlib import Path
 
 from alembic import command
@@ -22,14 +23,24 @@ def alembic_config() -> Config:
     return config
 
 
-def upgrade(revision: str = "head") -> None:
-    """Migrate the database to ``revision``; replicas starting together take turns."""
+def _run(step: Callable[[Config, str], None], revision: str) -> None:
+    """Run an Alembic step in one transaction; replicas doing it together take turns."""
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         config = alembic_config()
         config.attributes["connection"] = connection
-        command.upgrade(config, revision)
+        step(config, revision)
+
+
+def upgrade(revision: str = "head") -> None:
+    """Migrate the database to ``revision``."""
+    _run(command.upgrade, revision)
+
+
+def downgrade(revision: str) -> None:
+    """Take the database back to ``revision`` (a deploy rolling back runs this)."""
+    _run(command.downgrade, revision)
 
 
 def current_revision() -> str | None:
