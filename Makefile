@@ -16,7 +16,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(PYTHON)
 
 .PHONY: help uv install install-dev run migrate bootstrap serve lint typecheck format \
-        test test-all test-sqlite test-postgres services clean
+        test test-all test-sqlite test-postgres services packages shellcheck clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -61,13 +61,19 @@ test: lint typecheck ## The suite that needs nothing but Python (SQLite)
 services: ## Start PostgreSQL and Redis on this machine when they are not running
 	@scripts/ci/services.sh
 
+packages: ## Install nginx, Prometheus, its exporters, the PostgreSQL client when missing (Debian)
+	@scripts/ci/packages.sh
+
+shellcheck: packages ## Check the shell scripts
+	@shellcheck scripts/*.sh scripts/ci/*.sh .ci/run
+
 test-sqlite: install-dev services
 	@TEST_DATABASE=sqlite $(BIN)/pytest $(PYTEST_ARGS)
 
 test-postgres: install-dev services
 	@TEST_DATABASE=postgres $(BIN)/pytest $(PYTEST_ARGS)
 
-test-all: lint typecheck services ## Everything: lint, types, the suite on SQLite and on PostgreSQL, with Redis
+test-all: lint typecheck shellcheck services ## Everything: lint, types, the suite on SQLite and on PostgreSQL, with Redis, nginx, Prometheus
 	@echo "== suite on SQLite (with Redis) =="
 	@TEST_DATABASE=sqlite $(BIN)/pytest $(PYTEST_ARGS)
 	@echo "== suite on PostgreSQL (with Redis) =="

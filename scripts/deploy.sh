@@ -183,8 +183,9 @@ local_deploy() {
 
     ln -sfn "$release" "$root/current.new" && mv -T "$root/current.new" "$root/current"
     # Keep the newest releases (the live one among them) for a quick rollback.
-    ls -1d "$root"/releases/*/ 2>/dev/null | sort | head -n -"$keep_releases" | while read -r old; do
-        [[ "$(readlink -f "$old")" == "$release" ]] || rm -rf "$old"
+    local -a releases=("$root"/releases/*/)
+    for ((i = 0; i < ${#releases[@]} - keep_releases; i++)); do
+        [[ "$(readlink -f "${releases[i]}")" == "$release" ]] || rm -rf "${releases[i]}"
     done
     say "deployed $commit: $replicas replica(s) healthy, database at $migrated"
 }

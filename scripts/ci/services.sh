@@ -35,8 +35,9 @@ fi
 if ! pg_up; then
   echo "Starting PostgreSQL ..."
   if command -v pg_ctlcluster >/dev/null && [ -d /etc/postgresql ]; then
-    for version in $(ls /etc/postgresql); do
-      pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
+    for cluster in /etc/postgresql/*/main; do
+      version="${cluster#/etc/postgresql/}"
+      pg_ctlcluster --skip-systemctl-redirect "${version%/main}" main start || true
     done
   fi
 fi
