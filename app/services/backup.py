@@ -29,12 +29,15 @@ from sqlalchemy import create_engine, func, inspect, select, table, text
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.pool import NullPool
 
-from app.core.config import Settings
+from app.core.config import PROJECT_ROOT, Settings
 from app.core.errors import DomainError
 
 STAMP_FORMAT = "%Y%m%d_%H%M%S"
 DATABASE_PREFIX = "db_backup_"
 METRICS_FILE = "dfims_backup.prom"
+# Replacing the schema drops pg_stat_statements' view; this puts back the guide's column names.
+PG_STAT_STATEMENTS_COMPAT = PROJECT_ROOT / "scripts/postgres/20-pg-stat-statements-compat.sql"
+REPLACE_SCHEMA = b"SET lock_timeout = '30s';\nDROP SCHEMA public CASCADE;\nCREATE SCHEMA public;\n"
 CHUNK = 1024 * 1024
 
 
@@ -319,11 +322,11 @@ def _load(url: URL, archive: Path, *, replace: bool = False) -> None:
         finally:
             connection.close()
         return
-    prologue = (
-        b"SET lock_timeout = '30s';\nDROP SCHEMA public CASCADE;\nCREATE SCHEMA public;\n"
-        if replace
-        else b""
-    )
+    prologue, epilogue = b"", b""
+    if replace:
+        prologue = REPLACE_SCHEMA
+        if PG_STAT_STATEMENTS_COMPAT.is_file():
+            epilogue = PG_STAT_STATEMENTS_COMPAT.read_bytes()
     command = ["psql", "--quiet", "--no-psqlrc", "--single-transaction", "-v", "ON_ERROR_STOP=1"]
     try:
         process = subprocess.Popen(  # noqa: S603 (a fixed psql argv, no shell)
@@ -341,6 +344,7 @@ def _load(url: URL, archive: Path, *, replace: bool = False) -> None:
         with gzip.open(archive, "rb") as stream:
             while chunk := stream.read(CHUNK):
                 process.stdin.write(chunk)
+        process.stdin.write(epilogue)
         process.stdin.close()
     except BrokenPipeError:
         pass

@@ -43,6 +43,19 @@ if ! pg_up; then
 fi
 wait_for "PostgreSQL at $PG_HOST:$PG_PORT" pg_up
 
+# The operations guide's slow-statement query needs pg_stat_statements loaded at start.
+preload="$(psql -h "$PG_HOST" -p "$PG_PORT" -U postgres -Atqc 'SHOW shared_preload_libraries')"
+if [[ ",${preload// /}," != *,pg_stat_statements,* ]] && command -v pg_ctlcluster >/dev/null; then
+  echo "Loading pg_stat_statements in PostgreSQL (restart) ..."
+  psql -h "$PG_HOST" -p "$PG_PORT" -U postgres -qc \
+    "ALTER SYSTEM SET shared_preload_libraries = '${preload:+$preload,}pg_stat_statements'"
+  for cluster in /etc/postgresql/*/main; do
+    version="${cluster#/etc/postgresql/}"
+    pg_ctlcluster --skip-systemctl-redirect "${version%/main}" main restart || true
+  done
+  wait_for "PostgreSQL at $PG_HOST:$PG_PORT" pg_up
+fi
+
 if ! redis_up; then
   echo "Starting Redis ..."
   mkdir -p /var/lib/redis /var/log/redis 2>/dev/null || true
