@@ -240,17 +240,19 @@ compose_deploy() {
     say "building the image (dependencies from uv.lock)"
     "${dc[@]}" build api || die "the image did not build; nothing changed"
 
+    # One-off containers of the new image, without the entrypoint's own migration.
+    local -a new_dfims=("${dc[@]}" run --rm --no-deps -T --entrypoint dfims api)
     local before migrated
     before="$(revision_of "${dc[@]}" exec -T api dfims)"
     say "migrating (database at $before)"
-    if ! "${dc[@]}" run --rm --no-deps api dfims db upgrade; then
-        if [[ "$(revision_of "${dc[@]}" exec -T api dfims)" != "$before" && -n "$safety" ]]; then
+    if ! "${new_dfims[@]}" db upgrade; then
+        if [[ "$(revision_of "${new_dfims[@]}")" != "$before" && -n "$safety" ]]; then
             "${dc[@]}" exec -T api scripts/backup.sh --restore "$safety" --yes || die "the restore failed too; restore $safety by hand"
         fi
         docker image tag "$image:previous" "$image:latest"
         die "the migration failed; the running containers were left untouched"
     fi
-    migrated="$("${dc[@]}" run --rm --no-deps api sh -c 'dfims db current' | awk '{print $1}')"
+    migrated="$(revision_of "${new_dfims[@]}")"
 
     local -a old
     mapfile -t old < <("${dc[@]}" ps -q api)
@@ -263,11 +265,15 @@ compose_deploy() {
             say "the new container is not healthy; rolling back"
             docker rm -f "$new" >/dev/null
             if [[ "$migrated" != "$before" ]]; then
-                "${dc[@]}" exec -T api dfims db downgrade "$before" \
-                    || { [[ -n "$safety" ]] && "${dc[@]}" exec -T api scripts/backup.sh --restore "$safety" --yes; }
+                "${new_dfims[@]}" db downgrade "$before" \
+                    || { [[ -n "$safety" ]] && "${dc[@]}" exec -T api scripts/backup.sh --restore "$safety" --yes; } \
+                    || die "the database could not be taken back to $before; restore $safety by hand"
             fi
             docker image tag "$image:previous" "$image:latest"
-            die "deploy failed; the previous containers keep serving"
+            # Containers already replaced run the new image: all of them start again from the old.
+            "${dc[@]}" up -d --no-deps --force-recreate --scale api="$count" api
+            "${dc[@]}" exec -T nginx nginx -s reload
+            die "deploy failed; rolled back to the previous image"
         fi
         docker stop "$id" >/dev/null && docker rm "$id" >/dev/null
         "${dc[@]}" exec -T nginx nginx -s reload
