@@ -4,6 +4,7 @@ import re
 from pathlib import Path
 
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from app.cli.main import app as cli
@@ -104,3 +105,14 @@ def test_every_metric_named_is_exposed() -> None:
         name for name in named if name.removesuffix("_total").removesuffix("_bucket") not in exposed
     }
     assert unknown == set()
+
+
+def test_the_alert_table_matches_the_rules() -> None:
+    rules = yaml.safe_load(text_of(ROOT / "monitoring" / "prometheus" / "alerts.yml"))
+    configured = {
+        rule["alert"]: rule["for"] for group in rules["groups"] for rule in group["rules"]
+    }
+    section = text_of(ROOT / "docs" / "OPERATIONS.md").split("## Alerts", 1)[1].split("\n## ")[0]
+    rows = re.findall(r"^\| (\w+) \|.*\| (\w+) \|$", section, flags=re.MULTILINE)
+    documented = {name: duration for name, duration in rows if name != "Alert"}
+    assert documented == configured
