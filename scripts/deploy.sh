@@ -53,22 +53,37 @@ while [[ $# -gt 0 ]]; do
     shift
 done
 
-# Waits until URL answers 200, at most health_timeout seconds.
-wait_healthy() {
-    local deadline=$((SECONDS + health_timeout)) url
+# Waits until every URL answers 200, at most health_timeout seconds; with a pid file, gives
+# up as soon as that process is gone.
+wait_healthy() {  # [--pid-file FILE] URL...
+    local deadline=$((SECONDS + health_timeout)) url pid_file=""
+    if [[ "$1" == --pid-file ]]; then pid_file="$2"; shift 2; fi
     for url in "$@"; do
         until curl -fsS -o /dev/null --max-time 5 "$url" 2>/dev/null; do
             [[ $SECONDS -lt $deadline ]] || return 1
+            if [[ -n "$pid_file" && $SECONDS -gt $((deadline - health_timeout + 2)) ]]; then
+                [[ -f "$pid_file" ]] && kill -0 "$(cat "$pid_file")" 2>/dev/null || return 1
+            fi
             sleep 1
         done
     done
 }
 
-# The revision the database is at, from 'dfims db current' ("none" before the first migration).
+# The revision the database is at, from 'dfims db current': "none" before the first migration;
+# fails (one line on stderr) when the database cannot be read.
 revision_of() {
-    local out
-    out="$("$@" db current 2>/dev/null)" || { echo none; return 0; }
-    echo "${out%% *}"
+    local out err errors
+    errors="$(mktemp)"
+    if out="$("$@" db current 2>"$errors")"; then
+        rm -f "$errors"
+        echo "${out%% *}"
+        return 0
+    fi
+    err="$(grep -v '^\s*$' "$errors" | tail -n 1)"
+    rm -f "$errors"
+    if [[ "$err" == *"no schema yet"* ]]; then echo none; return 0; fi
+    echo "deploy: error: cannot read the database revision: ${err:-no answer}" >&2
+    return 1
 }
 
 ########################################################################################
@@ -107,12 +122,13 @@ local_deploy() {
     uv="${UV:-$(command -v uv || echo "$here/.tools/bin/uv")}"
     [[ -x "$uv" ]] || die "uv is not installed (run 'make install' once)"
     say "installing locked dependencies"
-    (cd "$release" && UV_PYTHON_DOWNLOADS=never "$uv" sync --frozen --no-dev --quiet) \
+    (cd "$release" && UV_PYTHON_DOWNLOADS=never UV_PYTHON="${UV_PYTHON:-python3}" \
+        "$uv" sync --frozen --no-dev --quiet) \
         || { rm -rf "$release"; die "dependencies did not install; nothing changed"; }
     local dfims="$release/.venv/bin/dfims"
 
     local before
-    before="$(cd "$release" && revision_of "$dfims")"
+    before="$(cd "$release" && revision_of "$dfims")" || { rm -rf "$release"; exit 1; }
     local safety=""
     if [[ $backup == 1 && "$before" == none ]]; then
         say "no database schema yet: nothing to back up"
@@ -128,7 +144,7 @@ local_deploy() {
     say "migrating (database at $before)"
     if ! (cd "$release" && "$dfims" db upgrade); then
         local after
-        after="$(cd "$release" && revision_of "$dfims")"
+        after="$(cd "$release" && revision_of "$dfims")" || after=unknown
         if [[ "$after" == "$before" && "${DATABASE_URL:-}" == postgresql* ]]; then
             say "the migration failed and PostgreSQL rolled it back: the database is as it was"
         elif [[ -n "$safety" ]]; then
@@ -142,7 +158,7 @@ local_deploy() {
         die "the migration failed; the running release was left untouched"
     fi
     local migrated
-    migrated="$(cd "$release" && revision_of "$dfims")"
+    migrated="$(cd "$release" && revision_of "$dfims")" || migrated=unknown
 
     local i port failed=""
     for ((i = 0; i < replicas; i++)); do
@@ -150,7 +166,8 @@ local_deploy() {
         say "replica $((i + 1))/$replicas on $host:$port"
         stop_replica "$port"
         start_replica "$release" "$port"
-        if ! wait_healthy "http://$host:$port/health" "http://$host:$port/api/v1/health/database"; then
+        if ! wait_healthy --pid-file "$(pid_file "$port")" \
+            "http://$host:$port/health" "http://$host:$port/api/v1/health/database"; then
             failed="$port"
             break
         fi

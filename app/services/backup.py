@@ -10,6 +10,7 @@ import gzip
 import hashlib
 import json
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -556,5 +557,8 @@ def _sha256(path: Path) -> str:
 
 
 def _first_line(error: object) -> str:
-    message = str(getattr(error, "orig", None) or error).strip()
-    return message.splitlines()[0] if message else type(error).__name__
+    """The line that says what went wrong: the first ERROR or FATAL one, else the first."""
+    lines = str(getattr(error, "orig", None) or error).strip().splitlines()
+    if not lines:
+        return type(error).__name__
+    return next((line for line in lines if re.search(r"\b(ERROR|FATAL):", line)), lines[0])

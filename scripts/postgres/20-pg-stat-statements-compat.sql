@@ -3,22 +3,22 @@
 -- Safe to run again; does nothing without the extension. A restore runs it after loading.
 DO $compat$
 DECLARE
+    view_oid oid := pg_catalog.to_regclass('public.pg_stat_statements');
     definition text;
 BEGIN
-    IF pg_catalog.to_regclass('public.pg_stat_statements') IS NULL
-        OR EXISTS (
-            SELECT 1 FROM pg_catalog.pg_attribute
-            WHERE attrelid = 'public.pg_stat_statements'::regclass
-              AND attname = 'total_time' AND NOT attisdropped)
-        OR NOT EXISTS (
-            SELECT 1 FROM pg_catalog.pg_attribute
-            WHERE attrelid = 'public.pg_stat_statements'::regclass
-              AND attname = 'total_exec_time' AND NOT attisdropped)
-    THEN
+    IF view_oid IS NULL THEN
         RETURN;
     END IF;
-    definition := pg_catalog.rtrim(
-        pg_catalog.pg_get_viewdef('public.pg_stat_statements'::regclass), ';');
+    IF EXISTS (
+        SELECT 1 FROM pg_catalog.pg_attribute
+        WHERE attrelid = view_oid AND attname = 'total_time' AND NOT attisdropped
+    ) OR NOT EXISTS (
+        SELECT 1 FROM pg_catalog.pg_attribute
+        WHERE attrelid = view_oid AND attname = 'total_exec_time' AND NOT attisdropped
+    ) THEN
+        RETURN;
+    END IF;
+    definition := pg_catalog.rtrim(pg_catalog.pg_get_viewdef(view_oid), ';');
     definition := pg_catalog.regexp_replace(
         definition, '\s+FROM\s',
         E',\n    pg_stat_statements.total_exec_time AS total_time,'

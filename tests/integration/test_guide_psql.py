@@ -89,6 +89,15 @@ def test_the_guides_queries_answer_after_the_init_scripts_ran_twice() -> None:
     assert int(output.splitlines()[2].strip()) >= 1
 
 
+def test_the_compatibility_script_does_nothing_without_the_extension() -> None:
+    ok(psql("-q", "-c", "DROP EXTENSION IF EXISTS pg_stat_statements"))
+    try:
+        ok(psql("-v", "ON_ERROR_STOP=1", "-q", "-f", str(INIT_SCRIPTS[-1])))
+        assert ok(psql("-Atc", "SELECT to_regclass('public.pg_stat_statements')")).strip() == ""
+    finally:
+        run_init_scripts()
+
+
 def test_the_slow_query_check_still_answers_after_a_restore(
     tmp_path: Path, test_env: dict[str, str]
 ) -> None:
