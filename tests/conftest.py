@@ -23,7 +23,7 @@ USE_POSTGRES = os.environ.get("TEST_DATABASE", "sqlite") == "postgres"
 _workdir = Path(tempfile.mkdtemp(prefix="dfims-test-"))
 
 
-def _create_postgres_database() -> str:
+def create_postgres_database() -> str:
     admin = make_url(POSTGRES_ADMIN_URL)
     name = f"dfims_test_{uuid.uuid4().hex[:12]}"
     try:
@@ -38,7 +38,7 @@ def _create_postgres_database() -> str:
     return admin.set(database=name).render_as_string(hide_password=False)
 
 
-def _drop_postgres_database(url: str) -> None:
+def drop_postgres_database(url: str) -> None:
     admin = make_url(POSTGRES_ADMIN_URL)
     name = make_url(url).database
     with psycopg.connect(
@@ -49,7 +49,7 @@ def _drop_postgres_database(url: str) -> None:
 
 
 TEST_DATABASE_URL = (
-    _create_postgres_database() if USE_POSTGRES else f"sqlite:///{_workdir / 'test.db'}"
+    create_postgres_database() if USE_POSTGRES else f"sqlite:///{_workdir / 'test.db'}"
 )
 
 # The service reads these when app modules are first imported, below.
@@ -105,7 +105,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """Drop the throwaway database and files."""
     engine.dispose()
     if USE_POSTGRES:
-        _drop_postgres_database(TEST_DATABASE_URL)
+        drop_postgres_database(TEST_DATABASE_URL)
     shutil.rmtree(_workdir, ignore_errors=True)
 
 

@@ -24,8 +24,8 @@ from sqlalchemy.pool import NullPool
 from tests.conftest import (
     ROOT,
     USE_POSTGRES,
-    _create_postgres_database,
-    _drop_postgres_database,
+    create_postgres_database,
+    drop_postgres_database,
 )
 from tests.integration.helpers import (
     COMMAND_TIMEOUT,
@@ -320,7 +320,7 @@ def deployment(tmp_path: Path, working_tree: Path) -> Iterator[Deployment]:
     root = tmp_path / "root"
     (root / "shared").mkdir(parents=True)
     database_url = (
-        _create_postgres_database()
+        create_postgres_database()
         if USE_POSTGRES
         else f"sqlite:///{root / 'shared' / 'data' / 'dfims.db'}"
     )
@@ -337,7 +337,7 @@ def deployment(tmp_path: Path, working_tree: Path) -> Iterator[Deployment]:
         stop_processes(root)
         shutil.rmtree(root / "releases", ignore_errors=True)  # their virtual environments
         if USE_POSTGRES:
-            _drop_postgres_database(database_url)
+            drop_postgres_database(database_url)
 
 
 # -- what the replicas answer ------------------------------------------------------------------

@@ -28,9 +28,9 @@ from tests.conftest import (
     POSTGRES_ADMIN_URL,
     REDIS_TEST_URL,
     ROOT,
-    _create_postgres_database,
-    _drop_postgres_database,
     bearer,
+    create_postgres_database,
+    drop_postgres_database,
 )
 from tests.integration.helpers import (
     COMMAND_TIMEOUT,
@@ -577,7 +577,7 @@ class Stack:
 @pytest.fixture
 def stack(tmp_path: Path, test_env: dict[str, str]) -> Iterator[Stack]:
     """A fresh PostgreSQL database with the demo data, an admin and one backup of it."""
-    url = _create_postgres_database()
+    url = create_postgres_database()
     backups = tmp_path / "backups"
     env = {
         **test_env,
@@ -597,7 +597,7 @@ def stack(tmp_path: Path, test_env: dict[str, str]) -> Iterator[Stack]:
             assert error_lines(result) == [], (command, result.stderr)
         yield Stack(env, backups)
     finally:
-        _drop_postgres_database(url)
+        drop_postgres_database(url)
 
 
 class Client:

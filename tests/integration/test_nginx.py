@@ -31,9 +31,9 @@ from tests.conftest import (
     PASSWORD,
     REDIS_TEST_URL,
     ROOT,
-    _create_postgres_database,
-    _drop_postgres_database,
     bearer,
+    create_postgres_database,
+    drop_postgres_database,
 )
 from tests.integration.helpers import (
     COMMAND_TIMEOUT,
@@ -383,7 +383,7 @@ def running_nginx(folder: Path, upstreams: list[str]) -> Iterator[Nginx]:
 def api_environment(folder: Path) -> Iterator[dict[str, str]]:
     """The environment of replicas sharing a PostgreSQL database of their own (migrated, with an
     admin) and Redis; the database is dropped on the way out."""
-    database_url = _create_postgres_database()
+    database_url = create_postgres_database()
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
@@ -402,7 +402,7 @@ def api_environment(folder: Path) -> Iterator[dict[str, str]]:
             assert result.returncode == 0, result.stderr
         yield env
     finally:
-        _drop_postgres_database(database_url)
+        drop_postgres_database(database_url)
 
 
 @dataclass
