@@ -218,16 +218,21 @@ def _wait_until_healthy(server: Server, timeout: float) -> None:
     )
 
 
-def _stop(process: subprocess.Popen[bytes], workers: list[int]) -> None:
-    """SIGTERM and wait; SIGKILL the server's process group if it does not stop in time."""
+def stop_process(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM and wait; SIGKILL the process group it leads if it does not stop in time."""
     if process.poll() is None:
         process.terminate()
     try:
         process.wait(timeout=STOP_TIMEOUT)
     except subprocess.TimeoutExpired:
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)  # the group this server leads
+            os.killpg(process.pid, signal.SIGKILL)
         process.wait(timeout=STOP_TIMEOUT)
+
+
+def _stop(process: subprocess.Popen[bytes], workers: list[int]) -> None:
+    """Stop the server; SIGKILL workers it left behind."""
+    stop_process(process)
     for pid in workers:  # workers left behind by a server that died first
         if pid_alive(pid):
             with contextlib.suppress(ProcessLookupError):

@@ -7,7 +7,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
@@ -35,7 +34,6 @@ from tests.conftest import (
 from tests.integration.helpers import (
     COMMAND_TIMEOUT,
     HOST,
-    STOP_TIMEOUT,
     HttpResponse,
     Server,
     error_lines,
@@ -43,6 +41,7 @@ from tests.integration.helpers import (
     http_request,
     run_dfims,
     running_server,
+    stop_process,
 )
 
 pytestmark = pytest.mark.redis
@@ -437,18 +436,6 @@ class Process:
         return self.output_path.read_text(encoding="utf-8", errors="replace")
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM and wait; SIGKILL its process group when it does not stop in time."""
-    if process.poll() is None:
-        process.terminate()
-    try:
-        process.wait(timeout=STOP_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=STOP_TIMEOUT)
-
-
 @contextlib.contextmanager
 def running(name: str, args: list[str], env: Mapping[str, str] | None = None) -> Iterator[Process]:
     """Start ``args`` in its own session; stop it on the way out."""
@@ -466,7 +453,7 @@ def running(name: str, args: list[str], env: Mapping[str, str] | None = None) ->
     try:
         yield Process(name, process, Path(path))
     finally:
-        _stop(process)
+        stop_process(process)
         Path(path).unlink(missing_ok=True)
 
 

@@ -47,6 +47,7 @@ from tests.integration.helpers import (
     http_request,
     run_dfims,
     running_server,
+    stop_process,
 )
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres]
@@ -333,17 +334,6 @@ def _wait_until_serving(nginx: Nginx) -> None:
     raise AssertionError(f"nginx did not serve within the time ({last_error}):\n{nginx.output()}")
 
 
-def _stop_nginx(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.terminate()
-    try:
-        process.wait(timeout=STOP_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=STOP_TIMEOUT)
-
-
 @contextlib.contextmanager
 def running_nginx(folder: Path, upstreams: list[str]) -> Iterator[Nginx]:
     """nginx/nginx.conf rendered for ``upstreams`` into ``folder``, checked with ``nginx -t``
@@ -373,7 +363,7 @@ def running_nginx(folder: Path, upstreams: list[str]) -> Iterator[Nginx]:
         _wait_until_serving(running)
         yield running
     finally:
-        _stop_nginx(process)
+        stop_process(process)
 
 
 # -- the API replicas --------------------------------------------------------------------------
