@@ -159,6 +159,9 @@ local_deploy() {
     fi
     local migrated
     migrated="$(cd "$release" && revision_of "$dfims")" || migrated=unknown
+    # The first admin, from DFIMS_ADMIN_EMAIL / DFIMS_ADMIN_PASSWORD, as the container does.
+    (cd "$release" && "$dfims" bootstrap) \
+        || say "warning: no first admin; create one with 'dfims users create-admin'"
 
     local i port failed=""
     for ((i = 0; i < replicas; i++)); do
