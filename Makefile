@@ -56,7 +56,7 @@ typecheck: install-dev ## mypy (strict on app/)
 	@$(BIN)/mypy
 
 test: lint typecheck ## The suite that needs nothing but Python (SQLite)
-	@$(BIN)/pytest -m "not redis" $(PYTEST_ARGS)
+	@$(BIN)/pytest -m "not redis and not system" $(PYTEST_ARGS)
 
 services: ## Start PostgreSQL and Redis on this machine when they are not running
 	@scripts/ci/services.sh

@@ -38,6 +38,8 @@ from tests.integration.helpers import (
     pid_alive,
 )
 
+pytestmark = pytest.mark.system
+
 DEPLOY_TIMEOUT = 300.0
 REPLICAS = 2
 HEALTH_TIMEOUT = 30

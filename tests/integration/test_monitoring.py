@@ -44,7 +44,7 @@ from tests.integration.helpers import (
     stop_process,
 )
 
-pytestmark = pytest.mark.redis
+pytestmark = [pytest.mark.system, pytest.mark.redis]
 
 MONITORING = ROOT / "monitoring"
 PROMETHEUS_CONFIG = MONITORING / "prometheus" / "prometheus.yml"

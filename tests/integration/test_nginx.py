@@ -50,7 +50,7 @@ from tests.integration.helpers import (
     stop_process,
 )
 
-pytestmark = [pytest.mark.redis, pytest.mark.postgres]
+pytestmark = [pytest.mark.system, pytest.mark.redis, pytest.mark.postgres]
 
 RENDER = ROOT / "scripts" / "render_nginx.py"
 MAINTENANCE = ROOT / "scripts" / "maintenance.sh"
