@@ -6,6 +6,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Response
 from fastapi.middleware.cors import CORSMiddleware
 
+from app import web
 from app.api.middleware import RequestContextMiddleware
 from app.api.problems import register_problem_handlers
 from app.api.v1.router import api_router
@@ -64,6 +65,7 @@ def create_app() -> FastAPI:
         return Response(body, media_type=content_type)
 
     app.include_router(api_router, prefix=settings.API_V1_PREFIX)
+    web.mount(app)
     return app
 
 

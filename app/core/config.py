@@ -46,6 +46,10 @@ class Settings(BaseSettings):
     SECRET_KEY: str = ""
     JWT_ALGORITHM: Literal["HS256", "HS384", "HS512"] = "HS256"
     ACCESS_TOKEN_EXPIRE_MINUTES: int = Field(default=15, ge=1, le=24 * 60)
+    # The web pages' session: how long a login lasts, and whether its cookie is HTTPS-only
+    # (None: only in production).
+    WEB_SESSION_HOURS: int = Field(default=12, ge=1, le=24 * 30)
+    SESSION_COOKIE_SECURE: bool | None = None
     REFRESH_TOKEN_EXPIRE_DAYS: int = Field(default=14, ge=1, le=365)
 
     PASSWORD_MIN_LENGTH: int = Field(default=12, ge=8, le=128)
@@ -97,6 +101,13 @@ class Settings(BaseSettings):
                 f"{MIN_SECRET_KEY_LENGTH} characters when ENVIRONMENT=production"
             )
         return self
+
+    @property
+    def session_cookie_secure(self) -> bool:
+        """Whether the web session cookie is sent over HTTPS only."""
+        if self.SESSION_COOKIE_SECURE is not None:
+            return self.SESSION_COOKIE_SECURE
+        return self.ENVIRONMENT == "production"
 
     @property
     def signing_key(self) -> str:

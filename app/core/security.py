@@ -1,6 +1,8 @@
-"""Password hashing (Argon2id), access tokens (JWT) and opaque refresh tokens."""
+"""Password hashing (Argon2id), access and web session tokens (JWT), opaque refresh tokens and
+anti-forgery tokens."""
 
 import hashlib
+import hmac
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -14,6 +16,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from app.core.config import get_settings
 
 ACCESS_TOKEN_TYPE = "access"  # noqa: S105 (a claim value, not a secret)
+WEB_SESSION_TOKEN_TYPE = "web"  # noqa: S105
 
 
 @lru_cache
@@ -64,25 +67,55 @@ class AccessClaims:
 
 def create_access_token(user_id: int, session_id: str, role: str) -> tuple[str, int]:
     """A signed access token for ``user_id`` in ``session_id``, and its lifetime in seconds."""
+    lifetime = timedelta(minutes=get_settings().ACCESS_TOKEN_EXPIRE_MINUTES)
+    return _sign(ACCESS_TOKEN_TYPE, user_id, session_id, role, lifetime), int(
+        lifetime.total_seconds()
+    )
+
+
+def decode_access_token(token: str) -> AccessClaims | None:
+    """The claims of a valid, unexpired access token signed by us, else None."""
+    return _verify(ACCESS_TOKEN_TYPE, token)
+
+
+def create_web_session_token(user_id: int, session_id: str, role: str, lifetime: timedelta) -> str:
+    """The signed value of the web pages' session cookie."""
+    return _sign(WEB_SESSION_TOKEN_TYPE, user_id, session_id, role, lifetime)
+
+
+def decode_web_session_token(token: str) -> AccessClaims | None:
+    """The claims of a valid, unexpired session cookie signed by us, else None."""
+    return _verify(WEB_SESSION_TOKEN_TYPE, token)
+
+
+def csrf_token(binding: str) -> str:
+    """The anti-forgery token of the forms of one session (or one pre-login cookie)."""
+    key = get_settings().signing_key.encode("utf-8")
+    return hmac.new(key, f"csrf:{binding}".encode(), hashlib.sha256).hexdigest()
+
+
+def csrf_matches(binding: str, token: str) -> bool:
+    """Whether ``token`` is the anti-forgery token of ``binding`` (compared in constant time)."""
+    return hmac.compare_digest(csrf_token(binding), token)
+
+
+def _sign(kind: str, user_id: int, session_id: str, role: str, lifetime: timedelta) -> str:
     settings = get_settings()
     now = datetime.now(UTC)
-    lifetime = timedelta(minutes=settings.ACCESS_TOKEN_EXPIRE_MINUTES)
     claims = {
         "sub": str(user_id),
         "sid": session_id,
         "role": role,
-        "type": ACCESS_TOKEN_TYPE,
+        "type": kind,
         "iat": now,
         "nbf": now,
         "exp": now + lifetime,
         "jti": uuid.uuid4().hex,
     }
-    token = jwt.encode(claims, settings.signing_key, algorithm=settings.JWT_ALGORITHM)
-    return token, int(lifetime.total_seconds())
+    return jwt.encode(claims, settings.signing_key, algorithm=settings.JWT_ALGORITHM)
 
 
-def decode_access_token(token: str) -> AccessClaims | None:
-    """The claims of a valid, unexpired access token signed by us, else None."""
+def _verify(kind: str, token: str) -> AccessClaims | None:
     settings = get_settings()
     try:
         claims = jwt.decode(
@@ -91,7 +124,7 @@ def decode_access_token(token: str) -> AccessClaims | None:
             algorithms=[settings.JWT_ALGORITHM],
             options={"require": ["exp", "iat", "sub", "sid", "type"]},
         )
-        if claims["type"] != ACCESS_TOKEN_TYPE:
+        if claims["type"] != kind:
             return None
         return AccessClaims(
             user_id=int(claims["sub"]),

@@ -120,3 +120,10 @@ class SlowMoverReport(BaseModel):
 
     days: int
     rows: list[SlowMoverRow]
+
+
+class CategoryStock(BaseModel):
+    """Stock on hand of one category, in kilograms (packs at their net weight)."""
+
+    category: str
+    kilograms: Decimal

@@ -1,6 +1,7 @@
 """Alerts: low stock, lots expiring soon, expired stock; and the daily expiry job."""
 
 import logging
+from collections.abc import Sequence
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -70,6 +71,22 @@ def low_stock(db: Session, today: date | None = None) -> list[LowStockAlert]:
         )
         for product, available in rows
     ]
+
+
+def sellable_by_product(
+    db: Session, product_ids: Sequence[int], today: date | None = None
+) -> dict[int, Decimal]:
+    """Available stock of sellable lots per product of ``product_ids`` (absent: none)."""
+    if not product_ids:
+        return {}
+    stock = _sellable_stock(today or date.today())
+    query = select(stock.c.product_id, stock.c.available).where(stock.c.product_id.in_(product_ids))
+    return {product_id: Decimal(available) for product_id, available in db.execute(query)}
+
+
+def low_stock_ids(db: Session, today: date | None = None) -> Select[tuple[int]]:
+    """A query of the ids of the products low on stock, to filter lists with."""
+    return select(_low_stock_query(today or date.today()).subquery().c.id)
 
 
 def count_low_stock(db: Session, today: date | None = None) -> int:

@@ -54,7 +54,16 @@ class TokenPair:
 
 
 def login(db: Session, email: str, password: str, client: ClientInfo) -> TokenPair:
-    """Check the credentials, apply the lockout policy and open a session."""
+    """Check the credentials, apply the lockout policy, open a session and issue its tokens."""
+    lifetime = timedelta(days=get_settings().REFRESH_TOKEN_EXPIRE_DAYS)
+    user, session = sign_in(db, email, password, client, lifetime)
+    return _issue(db, user, session, session.created_at)
+
+
+def sign_in(
+    db: Session, email: str, password: str, client: ClientInfo, lifetime: timedelta
+) -> tuple[User, UserSession]:
+    """Check the credentials, apply the lockout policy and open a session of ``lifetime``."""
     settings = get_settings()
     now = utcnow()
     normalized = normalize_email(email)
@@ -86,14 +95,16 @@ def login(db: Session, email: str, password: str, client: ClientInfo) -> TokenPa
         user.hashed_password = get_password_hash(password)
     session = UserSession(
         user_id=user.id,
-        expires_at=now + timedelta(days=settings.REFRESH_TOKEN_EXPIRE_DAYS),
+        created_at=now,
+        last_seen_at=now,
+        expires_at=now + lifetime,
         ip_address=client.ip_address,
         user_agent=(client.user_agent or "")[:300] or None,
     )
     db.add(session)
     db.flush()
     logger.info("login succeeded", extra={"email": normalized, "client_ip": client.ip_address})
-    return _issue(db, user, session, now)
+    return user, session
 
 
 def count_wrong_password(db: Session, user: User, client: ClientInfo) -> AccountLockedError | None:
@@ -150,7 +161,12 @@ def authenticate_token(db: Session, token: str) -> tuple[User, UserSession]:
     claims = decode_access_token(token)
     if claims is None:
         raise AuthenticationError("Access token is missing, malformed, expired or not ours.")
-    session = session_crud.get_with_user(db, claims.session_id, claims.user_id)
+    return authenticate_session(db, claims.session_id, claims.user_id)
+
+
+def authenticate_session(db: Session, session_id: str, user_id: int) -> tuple[User, UserSession]:
+    """The active user and open session named by a verified token."""
+    session = session_crud.get_with_user(db, session_id, user_id)
     now = utcnow()
     if session is None or not session.is_open(now):
         raise AuthenticationError("Session has ended; log in again.")

@@ -9,11 +9,12 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from app.core.errors import InvalidRequestError
-from app.models.catalog import Product, Warehouse
+from app.models.catalog import Category, Product, UnitOfMeasure, Warehouse
 from app.models.inventory import Lot, MovementKind, StockLevel, StockMovement
 from app.models.mixins import scaled_product
 from app.models.sales import Customer, SalesOrder, SalesOrderLine, SalesReturn
 from app.schemas.reports import (
+    CategoryStock,
     ExpiringReport,
     ExpiringRow,
     KpiDay,
@@ -181,6 +182,27 @@ def stock_valuation(db: Session, warehouse_id: int | None = None) -> ValuationRe
         for product_id, sku, name, wid, code, on_hand, lots, total in db.execute(query)
     ]
     return ValuationReport(total_value=_sum(row.value for row in rows), rows=rows)
+
+
+def stock_by_category(db: Session) -> list[CategoryStock]:
+    """Kilograms on hand per category, heaviest first (products without one: "Uncategorised")."""
+    weight = scaled_product(StockLevel.on_hand, Product.net_weight_kg, 30, 6)
+    query = (
+        select(Category.name, Product.unit, func.sum(StockLevel.on_hand), func.sum(weight))
+        .join(Product, Product.id == StockLevel.product_id)
+        .outerjoin(Category, Category.id == Product.category_id)
+        .where(StockLevel.on_hand > 0)
+        .group_by(Category.name, Product.unit)
+    )
+    totals: dict[str, Decimal] = {}
+    for name, unit, on_hand, packed in db.execute(query):
+        kilograms = Decimal(on_hand) if unit == UnitOfMeasure.KG.value else Decimal(packed)
+        key = name or "Uncategorised"
+        totals[key] = totals.get(key, ZERO) + kilograms
+    return [
+        CategoryStock(category=name, kilograms=kilograms.quantize(ZERO))
+        for name, kilograms in sorted(totals.items(), key=lambda item: (-item[1], item[0]))
+    ]
 
 
 def expiring_stock(db: Session, within_days: int, today: date | None = None) -> ExpiringReport:

@@ -1,0 +1,62 @@
+"""What a manager looks at each morning: stock value, alerts, today's trade and trends."""
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from sqlalchemy.orm import Session
+
+from app.schemas.reports import CategoryStock, KpiDay
+from app.services import alerts, reports
+
+TREND_DAYS = 30
+EXPIRY_WINDOW_DAYS = 30
+
+
+@dataclass(frozen=True)
+class WeekValue:
+    """Value of stock whose best-before falls in the week starting ``week``."""
+
+    week: date
+    value: Decimal
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    """The dashboard's figures and series."""
+
+    today: date
+    stock_value: Decimal
+    low_stock: int
+    expiring_lots: int
+    expiring_value: Decimal
+    today_orders: int
+    today_revenue: Decimal
+    days: list[KpiDay]
+    categories: list[CategoryStock]
+    expiring_by_week: list[WeekValue]
+
+
+def build(db: Session, today: date | None = None) -> Dashboard:
+    """Every figure of the dashboard, in a handful of aggregate queries."""
+    today = today or date.today()
+    trend = reports.kpis(db, today - timedelta(days=TREND_DAYS - 1), today)
+    expiring = reports.expiring_stock(db, EXPIRY_WINDOW_DAYS, today)
+    weeks: dict[date, Decimal] = {}
+    for row in expiring.rows:
+        start = max(row.best_before, today)
+        week = start - timedelta(days=start.weekday())
+        weeks[week] = weeks.get(week, Decimal("0.00")) + row.value
+    last = trend.days[-1]
+    return Dashboard(
+        today=today,
+        stock_value=reports.stock_valuation(db).total_value,
+        low_stock=alerts.count_low_stock(db, today),
+        expiring_lots=len({row.lot_id for row in expiring.rows}),
+        expiring_value=expiring.total_value,
+        today_orders=last.orders_placed,
+        today_revenue=last.revenue,
+        days=trend.days,
+        categories=reports.stock_by_category(db),
+        expiring_by_week=[WeekValue(week, value) for week, value in sorted(weeks.items())],
+    )

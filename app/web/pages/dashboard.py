@@ -1,0 +1,55 @@
+"""The dashboard: stock value, alerts, today's trade and the charts of the last weeks."""
+
+from decimal import Decimal
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+from app.api.deps import DbSession
+from app.services import dashboard
+from app.services.permissions import Permission
+from app.web.charts import Point, bar_chart, line_chart
+from app.web.session import PageCaller, page_require
+from app.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/dashboard", response_class=HTMLResponse)
+def show(
+    request: Request,
+    db: DbSession,
+    caller: PageCaller = page_require(Permission.REPORTS_READ),
+) -> HTMLResponse:
+    """Today's figures and the trends a manager starts the day with."""
+    board = dashboard.build(db)
+    days = [day.day.strftime("%d %b") for day in board.days]
+    charts = [
+        line_chart(
+            "Revenue per day, last 30 days",
+            "EUR",
+            [Point(label, day.revenue) for label, day in zip(days, board.days, strict=True)],
+        ),
+        bar_chart(
+            "Orders placed per day, last 30 days",
+            "orders",
+            [
+                Point(label, Decimal(day.orders_placed))
+                for label, day in zip(days, board.days, strict=True)
+            ],
+        ),
+        bar_chart(
+            "Stock on hand by category",
+            "kg",
+            [Point(row.category, row.kilograms) for row in board.categories],
+        ),
+        bar_chart(
+            "Value expiring per week, next 30 days",
+            "EUR",
+            [
+                Point("wk of " + week.week.strftime("%d %b"), week.value)
+                for week in board.expiring_by_week
+            ],
+        ),
+    ]
+    return render(request, "dashboard.html", caller, board=board, charts=charts)

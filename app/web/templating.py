@@ -1,0 +1,58 @@
+"""The pages' templates: Jinja2 with autoescaping, number filters and the navigation."""
+
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from app.services.permissions import Permission
+from app.web.session import CSRF_FIELD, PageCaller
+
+WEB_DIR = Path(__file__).parent
+STATIC_DIR = WEB_DIR / "static"
+
+templates = Jinja2Templates(directory=WEB_DIR / "templates")
+
+# The menu: (path, label, permission that opens it).
+NAVIGATION = (
+    ("/dashboard", "Dashboard", Permission.REPORTS_READ),
+    ("/products", "Products", Permission.CATALOG_READ),
+)
+
+
+def money(value: Decimal | int | float) -> str:
+    """1234.5 -> 1,234.50"""
+    return f"{Decimal(value):,.2f}"
+
+
+def quantity(value: Decimal | int | float) -> str:
+    """1234.5 -> 1,234.5; whole numbers without decimals."""
+    number = Decimal(value).normalize()
+    return f"{number:,.0f}" if number == number.to_integral_value() else f"{number:,f}"
+
+
+templates.env.filters["money"] = money
+templates.env.filters["quantity"] = quantity
+templates.env.globals["CSRF_FIELD"] = CSRF_FIELD
+
+
+def render(
+    request: Request,
+    name: str,
+    caller: PageCaller | None,
+    status_code: int = 200,
+    **context: Any,
+) -> HTMLResponse:
+    """The page ``name`` for ``caller`` (None before login)."""
+    menu = [
+        (path, label) for path, label, permission in NAVIGATION if caller and caller.can(permission)
+    ]
+    return templates.TemplateResponse(
+        request,
+        name,
+        {"caller": caller, "menu": menu, "path": request.url.path, **context},
+        status_code=status_code,
+    )
