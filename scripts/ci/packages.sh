@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install the programs the full suite runs for real, from Debian packages, when missing:
 # nginx, Prometheus with promtool and the node, PostgreSQL and Redis exporters, the PostgreSQL
-# client (pg_dump, psql), openssl, curl, git and shellcheck.
+# client (pg_dump, psql), openssl, curl, git, shellcheck, and Chromium for the browser tests
+# (Playwright drives /usr/bin/chromium; no browser is ever downloaded).
 set -euo pipefail
 
 declare -A wanted=(
@@ -17,6 +18,7 @@ declare -A wanted=(
     [curl]=curl
     [git]=git
     [shellcheck]=shellcheck
+    [chromium]=chromium
 )
 
 missing=()
