@@ -1033,3 +1033,19 @@ def test_the_apis_own_503_passes_through_unretried(
         for entry, answer in zip(nginx.entries_of(answers), answers, strict=True):
             assert len(entry.upstreams) == 1, entry  # answered by the first replica tried
             assert (entry.upstreams[0] == unavailable.address) == (answer.status == 503)
+
+
+def test_web_pages_policy_allows_their_own_files_only(stack: Stack) -> None:
+    page = stack.nginx.request("GET", "/login")
+    assert page.status == 200
+    assert_security_headers(page)
+    policy = csp_directives(page.headers["content-security-policy"])
+    assert policy["style-src"] == ["'self'"]
+    assert policy["script-src"] == ["'self'"]
+    for stylesheet in re.findall(r'<link rel="stylesheet" href="([^"]+)"', page.text):
+        assert stylesheet.startswith("/static/")
+        answer = stack.nginx.request("GET", stylesheet)
+        assert answer.status == 200
+        assert answer.headers["content-type"].startswith("text/css")
+    assert "<script>" not in page.text
+    assert " style=" not in page.text
