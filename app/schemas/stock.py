@@ -175,3 +175,10 @@ class LotDocumentRead(BaseModel):
     sha256: str
     description: str
     uploaded_at: datetime
+
+
+class DayQuantity(BaseModel):
+    """A quantity at the end of a day."""
+
+    day: date
+    quantity: Decimal

@@ -57,7 +57,7 @@ def kpis(db: Session, since: date, until: date) -> KpiReport:
     placed = _per_day(db, SalesOrder.created_at, start, end, func.count())
     shipped_day = utc_day(db, SalesOrder.shipped_at)
     shipped = {
-        _as_date(day): (count, total)
+        as_date(day): (count, total)
         for day, count, total in db.execute(
             select(shipped_day, func.count(), func.sum(SalesOrder.total))
             .where(SalesOrder.shipped_at >= start, SalesOrder.shipped_at < end)
@@ -68,7 +68,7 @@ def kpis(db: Session, since: date, until: date) -> KpiReport:
     cost = scaled_product(StockMovement.quantity, Lot.unit_cost, 30, 7)
     cost_day = utc_day(db, StockMovement.created_at)
     costs = {
-        _as_date(day): -Decimal(total)
+        as_date(day): -Decimal(total)
         for day, total in db.execute(
             select(cost_day, func.sum(cost))
             .join(Lot, Lot.id == StockMovement.lot_id)
@@ -293,7 +293,7 @@ def _per_day(
         .where(column >= start, column < end)
         .group_by(day)
     )
-    return {_as_date(value): total for value, total in db.execute(query)}
+    return {as_date(value): total for value, total in db.execute(query)}
 
 
 def _totals(days: list[KpiDay]) -> KpiTotals:
@@ -316,7 +316,8 @@ def _totals(days: list[KpiDay]) -> KpiTotals:
     )
 
 
-def _as_date(value: object) -> date:
+def as_date(value: object) -> date:
+    """A day read back from SQL (a date, or its ISO text on SQLite)."""
     return value if isinstance(value, date) else date.fromisoformat(str(value))
 
 

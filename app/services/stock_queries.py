@@ -2,7 +2,7 @@
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 
 from app.models.catalog import Product, Warehouse
 from app.models.inventory import Lot, MovementKind, StockLevel, StockMovement
-from app.schemas.stock import MovementRead, StockLevelRead
+from app.schemas.stock import DayQuantity, MovementRead, StockLevelRead
+from app.services.reports import as_date, utc_day
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,33 @@ def list_levels(
         for level, sku, unit, weight, warehouse_code, lot in rows
     ]
     return levels, total
+
+
+def on_hand_history(db: Session, product_id: int, days: int, today: date) -> list[DayQuantity]:
+    """On-hand stock of a product at the end of each of the last ``days`` days, from the ledger."""
+    first = today - timedelta(days=days - 1)
+    since = datetime.combine(first, time.min, tzinfo=UTC)
+    before = db.scalar(
+        select(func.sum(StockMovement.quantity)).where(
+            StockMovement.product_id == product_id, StockMovement.created_at < since
+        )
+    )
+    day = utc_day(db, StockMovement.created_at)
+    changes = {
+        as_date(moved): Decimal(quantity)
+        for moved, quantity in db.execute(
+            select(day, func.sum(StockMovement.quantity))
+            .where(StockMovement.product_id == product_id, StockMovement.created_at >= since)
+            .group_by(day)
+        )
+    }
+    level = Decimal(before or 0)
+    history = []
+    for offset in range(days):
+        current = first + timedelta(days=offset)
+        level += changes.get(current, Decimal(0))
+        history.append(DayQuantity(day=current, quantity=level))
+    return history
 
 
 def list_movements(

@@ -1,16 +1,22 @@
-"""Products: the list with search, filters and pages."""
+"""Products: the list, a product with its stock and ledger, the product form, its picture."""
 
+from datetime import date
+from decimal import Decimal
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, Query, Request, UploadFile
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from sqlalchemy import ColumnElement
 
 from app.api.deps import DbSession
-from app.models.catalog import Product
-from app.services import alerts, catalog
+from app.core.errors import DomainError, InvalidRequestError, NotFoundError
+from app.models.catalog import Product, UnitOfMeasure
+from app.schemas.catalog import ProductCreate, ProductFields
+from app.services import alerts, catalog, stock_queries, uploads
 from app.services.permissions import Permission
-from app.web.session import PageCaller, page_require
+from app.web.charts import Point, line_chart
+from app.web.forms import domain_errors, form_values, parse
+from app.web.session import FormUser, PageCaller, PageForbiddenError, page_require
 from app.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -57,3 +63,210 @@ def list_products(
         categories=categories,
         filters={"q": q, "category_id": category_id, "low_stock": low_stock, "show": show},
     )
+
+
+PRODUCT_FIELDS = [
+    "sku",
+    "name",
+    "category_id",
+    "variety",
+    "origin_country",
+    "grade",
+    "is_organic",
+    "unit",
+    "net_weight_kg",
+    "price",
+    "standard_cost",
+    "reorder_point",
+    "reorder_quantity",
+    "shelf_life_days",
+    "description",
+]
+HISTORY_DAYS = 90
+
+
+def _form_page(
+    request: Request,
+    db: DbSession,
+    caller: PageCaller,
+    *,
+    product: Product | None,
+    values: dict[str, str],
+    errors: dict[str, str],
+    status_code: int = 200,
+) -> HTMLResponse:
+    categories, _ = catalog.categories.page(db, offset=0, limit=500, search=None, is_active=True)
+    return render(
+        request,
+        "products/form.html",
+        caller,
+        status_code=status_code,
+        product=product,
+        values=values,
+        errors=errors,
+        categories=categories,
+        units=[unit.value for unit in UnitOfMeasure],
+    )
+
+
+def _product_values(product: Product) -> dict[str, str]:
+    values = {name: str(getattr(product, name) or "") for name in PRODUCT_FIELDS}
+    values["is_organic"] = "true" if product.is_organic else ""
+    return values
+
+
+@router.get("/products/new", response_class=HTMLResponse)
+def new_product(
+    request: Request,
+    db: DbSession,
+    caller: PageCaller = page_require(Permission.CATALOG_WRITE),
+) -> HTMLResponse:
+    """An empty product form."""
+    return _form_page(request, db, caller, product=None, values={}, errors={})
+
+
+@router.post("/products/new", response_class=HTMLResponse)
+async def create_product(
+    request: Request,
+    db: DbSession,
+    caller: FormUser,
+) -> Response:
+    """Add the product of the form, or show the form again with what to correct."""
+    _require(caller, Permission.CATALOG_WRITE)
+    values = form_values(await request.form(), PRODUCT_FIELDS)
+    body, errors = parse(ProductCreate, values)
+    if body is not None:
+        try:
+            product = catalog.create_product(db, caller.actor, body.model_dump())
+        except DomainError as exc:
+            errors = domain_errors(exc)
+        else:
+            return RedirectResponse(f"/products/{product.id}", status_code=303)
+    return _form_page(
+        request, db, caller, product=None, values=values, errors=errors, status_code=422
+    )
+
+
+@router.get("/products/{product_id}", response_class=HTMLResponse)
+def product_detail(
+    request: Request,
+    product_id: int,
+    db: DbSession,
+    caller: PageCaller = page_require(Permission.CATALOG_READ),
+) -> HTMLResponse:
+    """A product: its lots and levels per warehouse, its ledger and its stock over time."""
+    product = catalog.products.get(db, product_id)
+    category = catalog.categories.get(db, product.category_id) if product.category_id else None
+    levels, _ = stock_queries.list_levels(
+        db, stock_queries.LevelFilter(product_id=product_id), offset=0, limit=200
+    )
+    movements, moved = stock_queries.list_movements(
+        db, stock_queries.LedgerFilter(product_id=product_id), offset=0, limit=50
+    )
+    today = date.today()
+    history = stock_queries.on_hand_history(db, product_id, HISTORY_DAYS, today)
+    chart = line_chart(
+        f"On hand, last {HISTORY_DAYS} days",
+        product.unit,
+        [Point(day.day.strftime("%d %b"), day.quantity) for day in history],
+    )
+    warehouses: dict[str, Decimal] = {}
+    for level in levels:
+        warehouses[level.warehouse_code] = warehouses.get(level.warehouse_code, Decimal(0)) + (
+            level.on_hand
+        )
+    return render(
+        request,
+        "products/detail.html",
+        caller,
+        product=product,
+        category=category,
+        levels=levels,
+        warehouses=warehouses,
+        movements=movements,
+        moved=moved,
+        chart=chart,
+        today=today,
+        can_edit=caller.can(Permission.CATALOG_WRITE),
+        can_move=caller.can(Permission.STOCK_MOVE),
+    )
+
+
+@router.get("/products/{product_id}/edit", response_class=HTMLResponse)
+def edit_product(
+    request: Request,
+    product_id: int,
+    db: DbSession,
+    caller: PageCaller = page_require(Permission.CATALOG_WRITE),
+) -> HTMLResponse:
+    """The product form, filled in."""
+    product = catalog.products.get(db, product_id)
+    return _form_page(
+        request, db, caller, product=product, values=_product_values(product), errors={}
+    )
+
+
+@router.post("/products/{product_id}/edit", response_class=HTMLResponse)
+async def update_product(
+    request: Request,
+    product_id: int,
+    db: DbSession,
+    caller: FormUser,
+) -> Response:
+    """Save the changes of the form, or show it again with what to correct."""
+    _require(caller, Permission.CATALOG_WRITE)
+    product = catalog.products.get(db, product_id)
+    fields = [name for name in PRODUCT_FIELDS if name != "sku"]
+    form = await request.form()
+    values = form_values(form, fields)
+    values.setdefault("is_organic", "false")
+    body, errors = parse(ProductFields, values)
+    if body is not None:
+        try:
+            changes = body.model_dump()
+            catalog.update_product(db, caller.actor, product, changes)
+        except DomainError as exc:
+            errors = domain_errors(exc)
+        else:
+            return RedirectResponse(f"/products/{product.id}", status_code=303)
+    values["sku"] = product.sku
+    return _form_page(
+        request, db, caller, product=product, values=values, errors=errors, status_code=422
+    )
+
+
+@router.post("/products/{product_id}/image", response_class=HTMLResponse)
+async def upload_image(
+    request: Request,
+    product_id: int,
+    db: DbSession,
+    caller: FormUser,
+) -> Response:
+    """Upload or replace the product's picture."""
+    _require(caller, Permission.CATALOG_WRITE)
+    product = catalog.products.get(db, product_id)
+    upload = (await request.form()).get("image")
+    if not isinstance(upload, UploadFile):
+        raise InvalidRequestError("Choose a picture to upload.", field="image")
+    data = await upload.read(uploads.image_limit() + 1)
+    catalog.set_product_image(db, caller.actor, product, data)
+    return RedirectResponse(f"/products/{product.id}", status_code=303)
+
+
+@router.get("/products/{product_id}/image")
+def product_image(
+    product_id: int,
+    db: DbSession,
+    _: PageCaller = page_require(Permission.CATALOG_READ),
+) -> FileResponse:
+    """The product's picture."""
+    product = catalog.products.get(db, product_id)
+    if not product.image_path:
+        raise NotFoundError(f"Product {product_id} has no picture.")
+    path = uploads.open_stored(product.image_path)
+    return FileResponse(path, media_type=uploads.sniff_type(path.read_bytes()[:16]))
+
+
+def _require(caller: PageCaller, permission: Permission) -> None:
+    if not caller.can(permission):
+        raise PageForbiddenError(f"Your role ({caller.user.role}) may not do this.")

@@ -1,0 +1,34 @@
+"""Forms of the pages: the API's own schemas validate them, errors go beside their fields."""
+
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from app.core.errors import DomainError
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+def form_values(form: Mapping[str, Any], fields: list[str]) -> dict[str, str]:
+    """The text of ``fields`` as submitted (stripped; absent checkboxes left out)."""
+    return {name: str(form[name]).strip() for name in fields if name in form}
+
+
+def parse(model: type[ModelT], values: Mapping[str, Any]) -> tuple[ModelT | None, dict[str, str]]:
+    """``values`` checked by ``model`` (empty texts as missing), or the message of each field."""
+    cleaned = {key: value for key, value in values.items() if value != ""}
+    try:
+        return model.model_validate(cleaned), {}
+    except ValidationError as exc:
+        errors: dict[str, str] = {}
+        for error in exc.errors():
+            field = str(error["loc"][0]) if error["loc"] else "form"
+            errors.setdefault(field, error["msg"].removeprefix("Value error, "))
+        return None, errors
+
+
+def domain_errors(exc: DomainError) -> dict[str, str]:
+    """A refusal of the services, beside the field it names (else for the whole form)."""
+    field = exc.extensions.get("field")
+    return {str(field) if field else "form": exc.detail}
