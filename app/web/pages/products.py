@@ -189,6 +189,7 @@ def product_detail(
         today=today,
         can_edit=caller.can(Permission.CATALOG_WRITE),
         can_move=caller.can(Permission.STOCK_MOVE),
+        booked=bool(request.query_params.get("booked")),
     )
 
 
