@@ -4,9 +4,10 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, UploadFile
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from sqlalchemy import ColumnElement
+from starlette.datastructures import UploadFile
 
 from app.api.deps import DbSession
 from app.core.errors import DomainError, InvalidRequestError, NotFoundError

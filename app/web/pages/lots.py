@@ -1,0 +1,120 @@
+"""Lots: the trace view (upstream and downstream), status changes and documents."""
+
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from starlette.datastructures import UploadFile
+
+from app.api.csv_responses import csv_response
+from app.api.deps import DbSession
+from app.core.errors import DomainError, InvalidRequestError
+from app.models.inventory import LotStatus
+from app.schemas.stock import LotStatusChange
+from app.schemas.trace import TraceEvent
+from app.services import lots, trace, uploads
+from app.services.permissions import Permission
+from app.web.forms import domain_errors, form_values, parse
+from app.web.session import FormUser, PageCaller, PageForbiddenError, page_require
+from app.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+
+
+def _lot_page(
+    request: Request,
+    db: DbSession,
+    caller: PageCaller,
+    lot_id: int,
+    *,
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    report = trace.trace_lot(db, lot_id)
+    return render(
+        request,
+        "lots/detail.html",
+        caller,
+        status_code=status_code,
+        report=report,
+        statuses=[status.value for status in LotStatus],
+        values=values or {},
+        errors=errors or {},
+        can_manage=caller.can(Permission.LOTS_MANAGE),
+        can_attach=caller.can(Permission.STOCK_MOVE),
+        notice=request.query_params.get("done", ""),
+    )
+
+
+@router.get("/lots/{lot_id}", response_class=HTMLResponse)
+def lot_detail(
+    request: Request,
+    lot_id: int,
+    db: DbSession,
+    caller: PageCaller = page_require(Permission.TRACE_READ),
+) -> HTMLResponse:
+    """A lot: where it came from, where it went, what it still holds, its documents."""
+    return _lot_page(request, db, caller, lot_id)
+
+
+@router.get("/lots/{lot_id}/trace.csv")
+def lot_trace_csv(
+    lot_id: int,
+    db: DbSession,
+    _: PageCaller = page_require(Permission.TRACE_READ),
+) -> Response:
+    """The lot's events as CSV (the mock-recall list)."""
+    report = trace.trace_lot(db, lot_id)
+    return csv_response(f"lot-{report.lot.lot_code}-trace", TraceEvent, report.events)
+
+
+@router.post("/lots/{lot_id}/status", response_class=HTMLResponse)
+async def change_status(request: Request, lot_id: int, db: DbSession, caller: FormUser) -> Response:
+    """Quarantine, release, recall or expire the lot, with the reason."""
+    if not caller.can(Permission.LOTS_MANAGE):
+        raise PageForbiddenError(f"Your role ({caller.user.role}) may not change lot status.")
+    values = form_values(await request.form(), ["status", "reason"])
+    body, errors = parse(LotStatusChange, values)
+    if body is not None:
+        try:
+            lots.change_status(db, caller.actor, lots.get_lot(db, lot_id), body.status, body.reason)
+        except DomainError as exc:
+            errors = domain_errors(exc)
+        else:
+            return RedirectResponse(f"/lots/{lot_id}?done=status", status_code=303)
+    return _lot_page(request, db, caller, lot_id, values=values, errors=errors, status_code=422)
+
+
+@router.post("/lots/{lot_id}/documents", response_class=HTMLResponse)
+async def attach_document(
+    request: Request, lot_id: int, db: DbSession, caller: FormUser
+) -> Response:
+    """Attach a certificate or another document to the lot."""
+    if not caller.can(Permission.STOCK_MOVE):
+        raise PageForbiddenError(f"Your role ({caller.user.role}) may not attach documents.")
+    form = await request.form()
+    upload = form.get("document")
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        raise InvalidRequestError("Choose a file to attach.", field="document")
+    data = await upload.read(uploads.document_limit() + 1)
+    lots.attach_document(
+        db,
+        caller.actor,
+        lots.get_lot(db, lot_id),
+        filename=upload.filename,
+        data=data,
+        description=str(form.get("description", ""))[:300],
+    )
+    return RedirectResponse(f"/lots/{lot_id}?done=document", status_code=303)
+
+
+@router.get("/lots/{lot_id}/documents/{document_id}")
+def download_document(
+    lot_id: int,
+    document_id: int,
+    db: DbSession,
+    _: PageCaller = page_require(Permission.STOCK_READ),
+) -> FileResponse:
+    """A document of the lot."""
+    document = lots.get_document(db, lots.get_lot(db, lot_id), document_id)
+    path = uploads.open_stored(document.stored_name)
+    return FileResponse(path, media_type=document.content_type, filename=document.filename)
