@@ -20,6 +20,7 @@ templates = Jinja2Templates(directory=WEB_DIR / "templates")
 NAVIGATION = (
     ("/dashboard", "Dashboard", Permission.REPORTS_READ),
     ("/products", "Products", Permission.CATALOG_READ),
+    ("/alerts", "Alerts", Permission.STOCK_READ),
     ("/stock/receive", "Stock work", Permission.STOCK_MOVE),
     ("/count", "Stocktake", Permission.STOCK_MOVE),
 )

@@ -1,0 +1,97 @@
+"""Alerts and what each calls for: reorder, quarantine, write off; reorder suggestions."""
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from app.api.deps import DbSession
+from app.core.errors import DomainError
+from app.schemas.purchasing import SuggestionsToOrder
+from app.services import alerts, catalog, reorder
+from app.services.permissions import Permission
+from app.web.forms import domain_errors, form_values, parse
+from app.web.session import FormUser, PageCaller, PageForbiddenError, page_require
+from app.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/alerts", response_class=HTMLResponse)
+def show_alerts(
+    request: Request,
+    db: DbSession,
+    caller: PageCaller = page_require(Permission.STOCK_READ),
+) -> HTMLResponse:
+    """Low stock, lots expiring soon and expired stock, each with its next step."""
+    return render(
+        request,
+        "alerts.html",
+        caller,
+        alerts=alerts.current(db),
+        can_order=caller.can(Permission.PURCHASING_READ),
+        can_quarantine=caller.can(Permission.LOTS_MANAGE),
+        can_write_off=caller.can(Permission.STOCK_MOVE),
+    )
+
+
+def _reorder_page(
+    request: Request,
+    db: DbSession,
+    caller: PageCaller,
+    cover_days: int,
+    errors: dict[str, str],
+    status_code: int = 200,
+) -> HTMLResponse:
+    wanted = reorder.suggestions(db, cover_days=cover_days)
+    suppliers, _ = catalog.suppliers.page(db, offset=0, limit=2000, search=None, is_active=None)
+    warehouses, _ = catalog.warehouses.page(db, offset=0, limit=500, search=None, is_active=True)
+    names = {supplier.id: supplier.name for supplier in suppliers}
+    by_supplier: dict[int | None, list[object]] = {}
+    for suggestion in wanted:
+        by_supplier.setdefault(suggestion.supplier_id, []).append(suggestion)
+    return render(
+        request,
+        "reorder.html",
+        caller,
+        status_code=status_code,
+        groups=sorted(by_supplier.items(), key=lambda item: names.get(item[0] or 0, "~")),
+        supplier_names=names,
+        warehouses=warehouses,
+        cover_days=cover_days,
+        errors=errors,
+        can_order=caller.can(Permission.PURCHASING_WRITE),
+    )
+
+
+@router.get("/reorder", response_class=HTMLResponse)
+def reorder_suggestions(
+    request: Request,
+    db: DbSession,
+    caller: PageCaller = page_require(Permission.PURCHASING_READ),
+    cover_days: int = 30,
+) -> HTMLResponse:
+    """What to order, per supplier, to cover the coming days."""
+    return _reorder_page(request, db, caller, max(1, min(cover_days, 365)), {})
+
+
+@router.post("/reorder", response_class=HTMLResponse)
+async def order_suggestions(request: Request, db: DbSession, caller: FormUser) -> Response:
+    """One supplier's suggestions as a draft purchase order."""
+    if not caller.can(Permission.PURCHASING_WRITE):
+        raise PageForbiddenError(f"Your role ({caller.user.role}) may not draft orders.")
+    values = form_values(await request.form(), ["supplier_id", "warehouse_id", "cover_days"])
+    body, errors = parse(SuggestionsToOrder, values)
+    if body is not None:
+        try:
+            order = reorder.order_suggestions(
+                db,
+                caller.actor,
+                supplier_id=body.supplier_id,
+                warehouse_id=body.warehouse_id,
+                cover_days=body.cover_days,
+            )
+        except DomainError as exc:
+            errors = domain_errors(exc)
+        else:
+            return RedirectResponse(f"/purchase-orders/{order.id}?done=drafted", status_code=303)
+    cover = int(values["cover_days"]) if values.get("cover_days", "").isdigit() else 30
+    return _reorder_page(request, db, caller, max(1, min(cover, 365)), errors, status_code=422)
