@@ -23,9 +23,33 @@ def parse(model: type[ModelT], values: Mapping[str, Any]) -> tuple[ModelT | None
     except ValidationError as exc:
         errors: dict[str, str] = {}
         for error in exc.errors():
-            field = str(error["loc"][0]) if error["loc"] else "form"
+            field = ".".join(str(part) for part in error["loc"]) or "form"
             errors.setdefault(field, error["msg"].removeprefix("Value error, "))
         return None, errors
+
+
+def line_values(
+    form: Mapping[str, Any], fields: list[str], rows: int
+) -> tuple[list[dict[str, str]], list[int]]:
+    """The filled-in rows of a table form (fields named ``lines.N.field``), and their numbers."""
+    lines, numbers = [], []
+    for row in range(rows):
+        values = {name: str(form.get(f"lines.{row}.{name}", "")).strip() for name in fields}
+        if any(values.values()):
+            lines.append({key: value for key, value in values.items() if value != ""})
+            numbers.append(row)
+    return lines, numbers
+
+
+def renumber(errors: dict[str, str], numbers: list[int]) -> dict[str, str]:
+    """Errors of the filled-in rows, named after the rows of the form they came from."""
+    renamed = {}
+    for key, message in errors.items():
+        parts = key.split(".")
+        if len(parts) > 2 and parts[0] == "lines" and parts[1].isdigit():
+            parts[1] = str(numbers[int(parts[1])])
+        renamed[".".join(parts)] = message
+    return renamed
 
 
 def domain_errors(exc: DomainError) -> dict[str, str]:

@@ -23,6 +23,7 @@ NAVIGATION = (
     ("/alerts", "Alerts", Permission.STOCK_READ),
     ("/stock/receive", "Stock work", Permission.STOCK_MOVE),
     ("/count", "Stocktake", Permission.STOCK_MOVE),
+    ("/purchase-orders", "Purchasing", Permission.PURCHASING_READ),
 )
 
 

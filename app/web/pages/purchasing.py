@@ -1,0 +1,231 @@
+"""Purchase orders: the list, a new order, sending, cancelling and receiving deliveries."""
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.datastructures import FormData
+
+from app.api.deps import DbSession
+from app.core.errors import DomainError, NotFoundError
+from app.models.purchasing import PurchaseStatus
+from app.schemas.purchasing import DeliveryCreate, PurchaseCreate
+from app.services import catalog, purchasing, receiving
+from app.services.permissions import Permission
+from app.services.purchasing import PurchaseDraft, PurchaseFilter, PurchaseLineDraft
+from app.services.receiving import Delivery, DeliveryLine
+from app.web.forms import domain_errors, form_values, line_values, parse, renumber
+from app.web.session import FormUser, PageCaller, PageForbiddenError, page_require
+from app.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+NEW_ORDER_ROWS = 8
+PAGE_SIZE = 50
+OPEN = (PurchaseStatus.ORDERED.value, PurchaseStatus.PARTIALLY_RECEIVED.value)
+
+
+def _require(caller: PageCaller, permission: Permission, what: str) -> None:
+    if not caller.can(permission):
+        raise PageForbiddenError(f"Your role ({caller.user.role}) may not {what}.")
+
+
+@router.get("/purchase-orders", response_class=HTMLResponse)
+def list_orders(
+    request: Request,
+    db: DbSession,
+    caller: PageCaller = page_require(Permission.PURCHASING_READ),
+    status: PurchaseStatus | None = None,
+) -> HTMLResponse:
+    """Purchase orders, newest first, by status."""
+    orders, total = purchasing.list_purchases(
+        db, PurchaseFilter(status=status), offset=0, limit=PAGE_SIZE
+    )
+    return render(
+        request,
+        "purchasing/list.html",
+        caller,
+        orders=orders,
+        total=total,
+        status=status.value if status else "",
+        statuses=[value.value for value in PurchaseStatus],
+        can_write=caller.can(Permission.PURCHASING_WRITE),
+    )
+
+
+def _new_page(
+    request: Request,
+    db: DbSession,
+    caller: PageCaller,
+    values: dict[str, str],
+    lines: dict[str, str],
+    errors: dict[str, str],
+    status_code: int = 200,
+) -> HTMLResponse:
+    products, _ = catalog.products.page(db, offset=0, limit=2000, search=None, is_active=True)
+    suppliers, _ = catalog.suppliers.page(db, offset=0, limit=2000, search=None, is_active=True)
+    warehouses, _ = catalog.warehouses.page(db, offset=0, limit=500, search=None, is_active=True)
+    return render(
+        request,
+        "purchasing/new.html",
+        caller,
+        status_code=status_code,
+        values=values,
+        lines=lines,
+        errors=errors,
+        rows=range(NEW_ORDER_ROWS),
+        products=products,
+        suppliers=suppliers,
+        warehouses=warehouses,
+    )
+
+
+@router.get("/purchase-orders/new", response_class=HTMLResponse)
+def new_order(
+    request: Request,
+    db: DbSession,
+    caller: PageCaller = page_require(Permission.PURCHASING_WRITE),
+) -> HTMLResponse:
+    """An empty purchase order."""
+    return _new_page(request, db, caller, {}, {}, {})
+
+
+@router.post("/purchase-orders/new", response_class=HTMLResponse)
+async def create_order(request: Request, db: DbSession, caller: FormUser) -> Response:
+    """Draft the purchase order of the form, or show it again with what to correct."""
+    _require(caller, Permission.PURCHASING_WRITE, "draft purchase orders")
+    form = await request.form()
+    values = form_values(form, ["supplier_id", "warehouse_id", "expected_date", "notes"])
+    rows, numbers = line_values(form, ["product_id", "quantity", "unit_cost"], NEW_ORDER_ROWS)
+    body, errors = parse(PurchaseCreate, {**values, "lines": rows})
+    errors = renumber(errors, numbers)
+    if body is not None:
+        draft = PurchaseDraft(
+            supplier_id=body.supplier_id,
+            warehouse_id=body.warehouse_id,
+            expected_date=body.expected_date,
+            notes=body.notes,
+            lines=[
+                PurchaseLineDraft(line.product_id, line.quantity, line.unit_cost)
+                for line in body.lines
+            ],
+        )
+        try:
+            order = purchasing.create_purchase(db, caller.actor, draft)
+        except DomainError as exc:
+            errors = domain_errors(exc)
+        else:
+            return RedirectResponse(f"/purchase-orders/{order.id}?done=drafted", status_code=303)
+    if errors.get("lines") and not rows:
+        errors = {**errors, "form": "Add at least one line."}
+    submitted = {key: str(value) for key, value in form.items() if key.startswith("lines.")}
+    return _new_page(request, db, caller, values, submitted, errors, status_code=422)
+
+
+def _order_page(
+    request: Request,
+    db: DbSession,
+    caller: PageCaller,
+    order_id: int,
+    *,
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    order = purchasing.get_purchase(db, order_id)
+    warehouses, _ = catalog.warehouses.page(db, offset=0, limit=500, search=None, is_active=True)
+    return render(
+        request,
+        "purchasing/detail.html",
+        caller,
+        status_code=status_code,
+        order=order,
+        receipts=receiving.receipts(db, order),
+        warehouses=warehouses,
+        values=values or {},
+        errors=errors or {},
+        notice=request.query_params.get("done", ""),
+        can_write=caller.can(Permission.PURCHASING_WRITE),
+        can_receive=caller.can(Permission.PURCHASING_RECEIVE) and order.status in OPEN,
+    )
+
+
+@router.get("/purchase-orders/{order_id}", response_class=HTMLResponse)
+def order_detail(
+    request: Request,
+    order_id: int,
+    db: DbSession,
+    caller: PageCaller = page_require(Permission.PURCHASING_READ),
+) -> HTMLResponse:
+    """A purchase order: its lines, what arrived, and the next step."""
+    return _order_page(request, db, caller, order_id)
+
+
+@router.post("/purchase-orders/{order_id}/{action}", response_class=HTMLResponse)
+async def change_order(
+    request: Request, order_id: int, action: str, db: DbSession, caller: FormUser
+) -> Response:
+    """Send or cancel the order, or receive a delivery against it."""
+    form = await request.form()
+    order = purchasing.get_purchase(db, order_id)
+    try:
+        if action == "send":
+            _require(caller, Permission.PURCHASING_WRITE, "send purchase orders")
+            purchasing.send(db, caller.actor, order)
+        elif action == "cancel":
+            _require(caller, Permission.PURCHASING_WRITE, "cancel purchase orders")
+            purchasing.cancel(db, caller.actor, order, str(form.get("reason", "")).strip()[:500])
+        elif action == "receive":
+            _require(caller, Permission.PURCHASING_RECEIVE, "receive deliveries")
+            return _receive(request, db, caller, order_id, form)
+        else:
+            raise NotFoundError("There is no such action.")
+    except DomainError as exc:
+        if isinstance(exc, PageForbiddenError):
+            raise
+        return _order_page(
+            request, db, caller, order_id, errors=domain_errors(exc), status_code=exc.status_code
+        )
+    return RedirectResponse(f"/purchase-orders/{order_id}?done={action}", status_code=303)
+
+
+def _receive(
+    request: Request, db: DbSession, caller: PageCaller, order_id: int, form: FormData
+) -> Response:
+    order = purchasing.get_purchase(db, order_id)
+    values = form_values(form, ["warehouse_id", "delivery_note", "received_date"])
+    rows, numbers = line_values(
+        form,
+        ["line_id", "quantity", "lot_code", "best_before", "unit_cost", "moisture_pct"],
+        len(order.lines),
+    )
+    rows = [row for row in rows if row.get("quantity")]
+    numbers = numbers[: len(rows)]
+    body, errors = parse(DeliveryCreate, {**values, "lines": rows})
+    errors = renumber(errors, numbers)
+    if body is not None:
+        delivery = Delivery(
+            lines=[
+                DeliveryLine(
+                    line_id=line.line_id,
+                    quantity=line.quantity,
+                    lot_code=line.lot_code,
+                    best_before=line.best_before,
+                    unit_cost=line.unit_cost,
+                    moisture_pct=line.moisture_pct,
+                )
+                for line in body.lines
+            ],
+            warehouse_id=body.warehouse_id,
+            delivery_note=body.delivery_note,
+            received_date=body.received_date,
+        )
+        try:
+            receiving.receive(db, caller.actor, order, delivery)
+        except DomainError as exc:
+            errors = domain_errors(exc)
+        else:
+            return RedirectResponse(f"/purchase-orders/{order_id}?done=receive", status_code=303)
+    if not rows:
+        errors = {"form": "Enter the quantity that arrived on at least one line."}
+    submitted = {key: str(value) for key, value in form.items()}
+    return _order_page(
+        request, db, caller, order_id, values=submitted, errors=errors, status_code=422
+    )
