@@ -13,6 +13,7 @@ from app.models.sales import Customer, CustomerType, PriceTier
 from app.models.user import Role, User, normalize_email
 from app.services import audit, users
 from app.services.audit import Actor
+from app.services.permissions import Permission, role_allows
 
 DEFAULT_TIER = {CustomerType.RETAIL: PriceTier.RETAIL, CustomerType.WHOLESALE: PriceTier.WHOLESALE}
 
@@ -106,6 +107,13 @@ def own_customer(db: Session, user: User) -> Customer:
             "Your account is not linked to a customer record yet; ask the sales team."
         )
     return customer
+
+
+def order_scope(db: Session, user: User) -> int | None:
+    """Whose orders ``user`` works with: None for the sales team (all), else its own customer."""
+    if role_allows(user.role, Permission.SALES_MANAGE):
+        return None
+    return own_customer(db, user).id
 
 
 def _checked(db: Session, values: Mapping[str, Any], current: Customer | None) -> dict[str, Any]:

@@ -10,15 +10,12 @@ from app.api.deps import Caller, DbSession, OrderCaller, SalesManager
 from app.api.idempotency import IdempotencyKey, respond_once
 from app.api.responses import responses
 from app.core.errors import InvalidRequestError, NotFoundError, PermissionDeniedError
-from app.models.sales import OrderStatus, SalesOrder
+from app.models.sales import OrderStatus
 from app.schemas.common import Page
 from app.schemas.sales import (
-    AllocationRead,
-    CustomerRef,
     OrderAction,
     OrderCreate,
     OrderLineIn,
-    OrderLineRead,
     OrderRead,
     OrderSummary,
     OrderUpdate,
@@ -26,7 +23,7 @@ from app.schemas.sales import (
     ReturnCreate,
     ReturnRead,
 )
-from app.services import customers, orders, returns
+from app.services import customers, order_views, orders, returns
 from app.services.orders import LineDraft, OrderChange, OrderDraft, OrderFilter
 from app.services.permissions import Permission, role_allows
 from app.services.returns import ReturnLine
@@ -35,62 +32,6 @@ router = APIRouter(prefix="/orders", tags=["sales"])
 transition_route = partial(
     router.post, response_model=OrderRead, responses=responses(401, 403, 404, 409, 422)
 )
-
-
-def _own_customer_id(db: DbSession, caller: Caller) -> int | None:
-    """None for staff (every order); a customer user's own customer id otherwise."""
-    if role_allows(caller.user.role, Permission.SALES_MANAGE):
-        return None
-    return customers.own_customer(db, caller.user).id
-
-
-def order_read(db: DbSession, order: SalesOrder) -> OrderRead:
-    """An order with its lines and their allocations."""
-    held = orders.allocations(db, order)
-    lines = [
-        OrderLineRead(
-            id=line.id,
-            line_no=line.line_no,
-            product_id=line.product_id,
-            sku=line.product.sku,
-            product_name=line.product.name,
-            unit=line.product.unit,
-            quantity=line.quantity,
-            unit_price=line.unit_price,
-            line_total=line.line_total,
-            returned_quantity=line.returned_quantity,
-            allocations=[
-                AllocationRead(
-                    lot_id=r.lot_id,
-                    lot_code=r.lot.lot_code,
-                    best_before=r.lot.best_before,
-                    warehouse_id=r.warehouse_id,
-                    quantity=r.quantity,
-                    status=r.status,
-                )
-                for r in held.get(line.reference(order.number or ""), [])
-            ],
-        )
-        for line in order.lines
-    ]
-    return OrderRead(**_summary(order).model_dump(), lines=lines)
-
-
-def _summary(order: SalesOrder) -> OrderSummary:
-    return OrderSummary(
-        id=order.id,
-        number=order.number or "",
-        customer=CustomerRef(id=order.customer.id, name=order.customer.name),
-        status=OrderStatus(order.status),
-        warehouse_id=order.warehouse_id,
-        total=order.total,
-        notes=order.notes,
-        created_at=order.created_at,
-        confirmed_at=order.confirmed_at,
-        shipped_at=order.shipped_at,
-        delivered_at=order.delivered_at,
-        cancelled_at=order.cancelled_at,
-    )
 
 
 def _drafts(lines: list[OrderLineIn]) -> list[LineDraft]:
@@ -118,11 +59,11 @@ def list_orders(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Page[OrderSummary]:
     """Orders, newest first; a customer sees only its own."""
-    own = _own_customer_id(db, caller)
+    own = customers.order_scope(db, caller.user)
     where = OrderFilter(status_, own if own is not None else customer_id, since, until)
     rows, total = orders.list_orders(db, where, offset=offset, limit=limit)
     return Page[OrderSummary](
-        items=[_summary(row) for row in rows], total=total, limit=limit, offset=offset
+        items=[order_views.summary(row) for row in rows], total=total, limit=limit, offset=offset
     )
 
 
@@ -143,14 +84,14 @@ def create_order(
 
     def act() -> OrderRead:
         _staff_only_fields(caller, body)
-        own = _own_customer_id(db, caller)
+        own = customers.order_scope(db, caller.user)
         if own is not None and body.customer_id not in (None, own):
             raise NotFoundError(f"Customer {body.customer_id} does not exist.")
         customer_id = own if own is not None else body.customer_id
         if customer_id is None:
             raise InvalidRequestError("customer_id is required.", field="customer_id")
         draft = OrderDraft(customer_id, _drafts(body.lines), body.warehouse_id, body.notes)
-        return order_read(db, orders.create_order(db, caller.actor, draft))
+        return order_views.read(db, orders.create_order(db, caller.actor, draft))
 
     return respond_once(db, caller, request, idempotency_key, body, 201, act)
 
@@ -158,21 +99,23 @@ def create_order(
 @router.get("/{order_id}", responses=responses(401, 403, 404))
 def read_order(order_id: int, caller: OrderCaller, db: DbSession) -> OrderRead:
     """One order with its lines and the lots picked for them."""
-    return order_read(db, orders.get_order(db, order_id, _own_customer_id(db, caller)))
+    return order_views.read(
+        db, orders.get_order(db, order_id, customers.order_scope(db, caller.user))
+    )
 
 
 @router.patch("/{order_id}", responses=responses(401, 403, 404, 409, 422))
 def update_order(order_id: int, body: OrderUpdate, caller: OrderCaller, db: DbSession) -> OrderRead:
     """Change a pending order's notes, warehouse or lines (lines replace every line)."""
     _staff_only_fields(caller, body)
-    order = orders.get_order(db, order_id, _own_customer_id(db, caller))
+    order = orders.get_order(db, order_id, customers.order_scope(db, caller.user))
     change = OrderChange(
         notes=body.notes,
         warehouse_id=body.warehouse_id,
         lines=_drafts(body.lines) if body.lines is not None else None,
         fields_set=frozenset(body.model_fields_set),
     )
-    return order_read(db, orders.change_order(db, caller.actor, order, change))
+    return order_views.read(db, orders.change_order(db, caller.actor, order, change))
 
 
 @transition_route("/{order_id}/confirm")
@@ -187,7 +130,7 @@ def confirm_order(
 
     def act() -> OrderRead:
         order = orders.get_order(db, order_id)
-        return order_read(db, orders.confirm(db, caller.actor, order))
+        return order_views.read(db, orders.confirm(db, caller.actor, order))
 
     return respond_once(db, caller, request, idempotency_key, OrderAction(), 200, act)
 
@@ -206,7 +149,7 @@ def ship_order(
 
     def act() -> OrderRead:
         order = orders.get_order(db, order_id)
-        return order_read(db, orders.ship(db, caller.actor, order, action.reason))
+        return order_views.read(db, orders.ship(db, caller.actor, order, action.reason))
 
     return respond_once(db, caller, request, idempotency_key, action, 200, act)
 
@@ -223,7 +166,7 @@ def deliver_order(
 
     def act() -> OrderRead:
         order = orders.get_order(db, order_id)
-        return order_read(db, orders.deliver(db, caller.actor, order))
+        return order_views.read(db, orders.deliver(db, caller.actor, order))
 
     return respond_once(db, caller, request, idempotency_key, OrderAction(), 200, act)
 
@@ -241,12 +184,12 @@ def cancel_order(
     action = body or OrderAction()
 
     def act() -> OrderRead:
-        own = _own_customer_id(db, caller)
+        own = customers.order_scope(db, caller.user)
         order = orders.get_order(db, order_id, own)
         cancelled = orders.cancel(
             db, caller.actor, order, action.reason, only_pending=own is not None
         )
-        return order_read(db, cancelled)
+        return order_views.read(db, cancelled)
 
     return respond_once(db, caller, request, idempotency_key, action, 200, act)
 
@@ -276,7 +219,7 @@ def return_goods(
         recorded = returns.record_return(db, caller.actor, order, lines, body.reason)
         return ReturnBatch(
             returns=[ReturnRead.model_validate(entry) for entry in recorded],
-            order=order_read(db, orders.get_order(db, order_id)),
+            order=order_views.read(db, orders.get_order(db, order_id)),
         )
 
     return respond_once(db, caller, request, idempotency_key, body, 201, act)
