@@ -1,5 +1,6 @@
 """Forms of the pages: the API's own schemas validate them, errors go beside their fields."""
 
+import re
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
@@ -8,6 +9,8 @@ from pydantic import BaseModel, ValidationError
 from app.core.errors import DomainError
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
+LINE_FIELD = re.compile(r"^lines\.(\d{1,4})\.")
+MAX_ROWS = 500
 
 
 def form_values(form: Mapping[str, Any], fields: list[str]) -> dict[str, str]:
@@ -29,16 +32,19 @@ def parse(model: type[ModelT], values: Mapping[str, Any]) -> tuple[ModelT | None
 
 
 def line_values(
-    form: Mapping[str, Any], fields: list[str], rows: int
+    form: Mapping[str, Any], fields: list[str], needs: str | None = None
 ) -> tuple[list[dict[str, str]], list[int]]:
-    """The filled-in rows of a table form (fields named ``lines.N.field``), and their numbers."""
-    lines, numbers = [], []
-    for row in range(rows):
+    """The filled-in rows of a table form (fields named ``lines.N.field``), and their numbers;
+    with ``needs``, only the rows where that field is filled in."""
+    found = {int(match.group(1)) for key in form if (match := LINE_FIELD.match(key))}
+    numbers = sorted(found)[:MAX_ROWS]
+    lines, filled = [], []
+    for row in numbers:
         values = {name: str(form.get(f"lines.{row}.{name}", "")).strip() for name in fields}
-        if any(values.values()):
+        if values[needs] if needs else any(values.values()):
             lines.append({key: value for key, value in values.items() if value != ""})
-            numbers.append(row)
-    return lines, numbers
+            filled.append(row)
+    return lines, filled
 
 
 def renumber(errors: dict[str, str], numbers: list[int]) -> dict[str, str]:
@@ -53,6 +59,6 @@ def renumber(errors: dict[str, str], numbers: list[int]) -> dict[str, str]:
 
 
 def domain_errors(exc: DomainError) -> dict[str, str]:
-    """A refusal of the services, beside the field it names (else for the whole form)."""
+    """A refusal of the services, for the whole form and beside the field it names."""
     field = exc.extensions.get("field")
-    return {str(field) if field else "form": exc.detail}
+    return {"form": exc.detail, **({str(field): exc.detail} if field else {})}

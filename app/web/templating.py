@@ -23,7 +23,10 @@ NAVIGATION = (
     ("/alerts", "Alerts", Permission.STOCK_READ),
     ("/stock/receive", "Stock work", Permission.STOCK_MOVE),
     ("/count", "Stocktake", Permission.STOCK_MOVE),
+    ("/orders", "Sales", Permission.SALES_MANAGE),
     ("/purchase-orders", "Purchasing", Permission.PURCHASING_READ),
+    ("/shop", "Shop", Permission.ORDERS_OWN),
+    ("/orders", "My orders", Permission.ORDERS_OWN),
 )
 
 

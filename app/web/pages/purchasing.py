@@ -93,7 +93,7 @@ async def create_order(request: Request, db: DbSession, caller: FormUser) -> Res
     _require(caller, Permission.PURCHASING_WRITE, "draft purchase orders")
     form = await request.form()
     values = form_values(form, ["supplier_id", "warehouse_id", "expected_date", "notes"])
-    rows, numbers = line_values(form, ["product_id", "quantity", "unit_cost"], NEW_ORDER_ROWS)
+    rows, numbers = line_values(form, ["product_id", "quantity", "unit_cost"])
     body, errors = parse(PurchaseCreate, {**values, "lines": rows})
     errors = renumber(errors, numbers)
     if body is not None:
@@ -191,13 +191,8 @@ def _receive(
 ) -> Response:
     order = purchasing.get_purchase(db, order_id)
     values = form_values(form, ["warehouse_id", "delivery_note", "received_date"])
-    rows, numbers = line_values(
-        form,
-        ["line_id", "quantity", "lot_code", "best_before", "unit_cost", "moisture_pct"],
-        len(order.lines),
-    )
-    rows = [row for row in rows if row.get("quantity")]
-    numbers = numbers[: len(rows)]
+    fields = ["line_id", "quantity", "lot_code", "best_before", "unit_cost", "moisture_pct"]
+    rows, numbers = line_values(form, fields, needs="quantity")
     body, errors = parse(DeliveryCreate, {**values, "lines": rows})
     errors = renumber(errors, numbers)
     if body is not None:

@@ -1,0 +1,324 @@
+"""Customers and sales orders: the sales team's lists and forms, and the customers' shop."""
+
+from decimal import Decimal
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.datastructures import FormData
+
+from app.api.deps import DbSession
+from app.core.errors import DomainError, NotFoundError
+from app.models.sales import CustomerType, OrderStatus, ReturnDisposition
+from app.schemas.sales import CustomerCreate, OrderCreate, ReturnCreate
+from app.services import alerts, catalog, customers, order_views, orders, pricing, returns
+from app.services.orders import LineDraft, OrderDraft, OrderFilter
+from app.services.permissions import Permission
+from app.services.returns import ReturnLine
+from app.web.forms import domain_errors, form_values, line_values, parse, renumber
+from app.web.session import FormUser, PageCaller, PageForbiddenError, page_require
+from app.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+ORDER_ROWS = 8
+PAGE_SIZE = 50
+CUSTOMER_FIELDS = [
+    "name",
+    "customer_type",
+    "email",
+    "phone",
+    "billing_address",
+    "shipping_address",
+    "min_shelf_life_days",
+    "notes",
+]
+
+
+def _sales_team(caller: PageCaller) -> bool:
+    return caller.can(Permission.SALES_MANAGE)
+
+
+# -- customers -----------------------------------------------------------------------------
+
+
+def _customers_page(
+    request: Request,
+    db: DbSession,
+    caller: PageCaller,
+    q: str,
+    values: dict[str, str],
+    errors: dict[str, str],
+    status_code: int = 200,
+) -> HTMLResponse:
+    rows, total = customers.list_customers(
+        db, offset=0, limit=PAGE_SIZE, search=q or None, is_active=None
+    )
+    return render(
+        request,
+        "sales/customers.html",
+        caller,
+        status_code=status_code,
+        customers=rows,
+        total=total,
+        q=q,
+        values=values,
+        errors=errors,
+        types=[kind.value for kind in CustomerType],
+    )
+
+
+@router.get("/customers", response_class=HTMLResponse)
+def list_customers(
+    request: Request,
+    db: DbSession,
+    caller: PageCaller = page_require(Permission.CUSTOMERS_MANAGE),
+    q: str = "",
+) -> HTMLResponse:
+    """Customers, searched by name or email, and the form for a new one."""
+    return _customers_page(request, db, caller, q[:100], {}, {})
+
+
+@router.post("/customers", response_class=HTMLResponse)
+async def create_customer(request: Request, db: DbSession, caller: FormUser) -> Response:
+    """Add the customer of the form."""
+    if not caller.can(Permission.CUSTOMERS_MANAGE):
+        raise PageForbiddenError(f"Your role ({caller.user.role}) may not add customers.")
+    values = form_values(await request.form(), CUSTOMER_FIELDS)
+    body, errors = parse(CustomerCreate, values)
+    if body is not None:
+        try:
+            customer = customers.create_customer(db, caller.actor, body.model_dump())
+        except DomainError as exc:
+            errors = domain_errors(exc)
+        else:
+            return RedirectResponse(f"/orders/new?customer_id={customer.id}", status_code=303)
+    return _customers_page(request, db, caller, "", values, errors, status_code=422)
+
+
+# -- orders --------------------------------------------------------------------------------
+
+
+@router.get("/orders", response_class=HTMLResponse)
+def list_orders(
+    request: Request,
+    db: DbSession,
+    caller: PageCaller = page_require(Permission.SALES_MANAGE, Permission.ORDERS_OWN),
+    status: OrderStatus | None = None,
+) -> HTMLResponse:
+    """Orders, newest first; a customer sees only its own."""
+    own = customers.order_scope(db, caller.user)
+    rows, total = orders.list_orders(db, OrderFilter(status, own), offset=0, limit=PAGE_SIZE)
+    return render(
+        request,
+        "sales/orders.html",
+        caller,
+        orders=rows,
+        total=total,
+        status=status.value if status else "",
+        statuses=[value.value for value in OrderStatus],
+        sales_team=_sales_team(caller),
+    )
+
+
+def _new_order_page(
+    request: Request,
+    db: DbSession,
+    caller: PageCaller,
+    values: dict[str, str],
+    lines: dict[str, str],
+    errors: dict[str, str],
+    status_code: int = 200,
+) -> HTMLResponse:
+    products, _ = catalog.products.page(db, offset=0, limit=2000, search=None, is_active=True)
+    team = _sales_team(caller)
+    buyers = (
+        customers.list_customers(db, offset=0, limit=2000, search=None, is_active=True)[0]
+        if team
+        else []
+    )
+    return render(
+        request,
+        "sales/new_order.html",
+        caller,
+        status_code=status_code,
+        values=values,
+        lines=lines,
+        errors=errors,
+        rows=range(ORDER_ROWS),
+        products=products,
+        available=alerts.sellable_by_product(db, [product.id for product in products]),
+        buyers=buyers,
+        sales_team=team,
+    )
+
+
+@router.get("/orders/new", response_class=HTMLResponse)
+def new_order(
+    request: Request,
+    db: DbSession,
+    caller: PageCaller = page_require(Permission.SALES_MANAGE, Permission.ORDERS_OWN),
+) -> HTMLResponse:
+    """An empty order (for a customer chosen beforehand, when given)."""
+    values = {"customer_id": request.query_params.get("customer_id", "")}
+    return _new_order_page(request, db, caller, values, {}, {})
+
+
+@router.post("/orders/new", response_class=HTMLResponse)
+async def place_order(request: Request, db: DbSession, caller: FormUser) -> Response:
+    """Place the order of the form; a customer orders for itself at its own prices."""
+    if not caller.can(Permission.SALES_MANAGE) and not caller.can(Permission.ORDERS_OWN):
+        raise PageForbiddenError(f"Your role ({caller.user.role}) may not place orders.")
+    form = await request.form()
+    team = _sales_team(caller)
+    values = form_values(form, ["customer_id", "notes"] if team else ["notes"])
+    fields = ["product_id", "quantity", "unit_price"] if team else ["product_id", "quantity"]
+    rows, numbers = line_values(form, fields)
+    body, errors = parse(OrderCreate, {**values, "lines": rows})
+    errors = renumber(errors, numbers)
+    if body is not None:
+        try:
+            own = customers.order_scope(db, caller.user)
+            customer_id = own if own is not None else body.customer_id
+            if customer_id is None:
+                raise NotFoundError("Choose the customer.", field="customer_id")
+            lines = [
+                LineDraft(line.product_id, line.quantity, line.unit_price) for line in body.lines
+            ]
+            order = orders.create_order(
+                db, caller.actor, OrderDraft(customer_id, lines, None, body.notes)
+            )
+        except DomainError as exc:
+            errors = domain_errors(exc)
+        else:
+            return RedirectResponse(f"/orders/{order.id}?done=placed", status_code=303)
+    if errors.get("lines") and not rows:
+        errors = {**errors, "form": "Add at least one line."}
+    submitted = {key: str(value) for key, value in form.items() if key.startswith("lines.")}
+    return _new_order_page(request, db, caller, values, submitted, errors, status_code=422)
+
+
+def _order_page(
+    request: Request,
+    db: DbSession,
+    caller: PageCaller,
+    order_id: int,
+    *,
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    own = customers.order_scope(db, caller.user)
+    order = orders.get_order(db, order_id, own)
+    return render(
+        request,
+        "sales/order.html",
+        caller,
+        status_code=status_code,
+        order=order_views.read(db, order),
+        values=values or {},
+        errors=errors or {},
+        notice=request.query_params.get("done", ""),
+        sales_team=own is None,
+        dispositions=[value.value for value in ReturnDisposition],
+    )
+
+
+@router.get("/orders/{order_id}", response_class=HTMLResponse)
+def order_detail(
+    request: Request,
+    order_id: int,
+    db: DbSession,
+    caller: PageCaller = page_require(Permission.SALES_MANAGE, Permission.ORDERS_OWN),
+) -> HTMLResponse:
+    """An order: its lines, the lots picked for each (FEFO), and the next step."""
+    return _order_page(request, db, caller, order_id)
+
+
+@router.post("/orders/{order_id}/{action}", response_class=HTMLResponse)
+async def change_order(
+    request: Request, order_id: int, action: str, db: DbSession, caller: FormUser
+) -> Response:
+    """Confirm, ship, deliver, cancel or take back goods of the order."""
+    form = await request.form()
+    own = customers.order_scope(db, caller.user)
+    order = orders.get_order(db, order_id, own)
+    reason = str(form.get("reason", "")).strip()[:500]
+    try:
+        if action == "cancel":
+            orders.cancel(db, caller.actor, order, reason, only_pending=own is not None)
+        elif own is not None:
+            raise PageForbiddenError("The sales team confirms, ships and takes back orders.")
+        elif action == "confirm":
+            orders.confirm(db, caller.actor, order)
+        elif action == "ship":
+            orders.ship(db, caller.actor, order, reason)
+        elif action == "deliver":
+            orders.deliver(db, caller.actor, order)
+        elif action == "return":
+            return _take_back(request, db, caller, order_id, form)
+        else:
+            raise NotFoundError("There is no such action.")
+    except PageForbiddenError:
+        raise
+    except DomainError as exc:
+        return _order_page(
+            request, db, caller, order_id, errors=domain_errors(exc), status_code=exc.status_code
+        )
+    return RedirectResponse(f"/orders/{order_id}?done={action}", status_code=303)
+
+
+def _take_back(
+    request: Request, db: DbSession, caller: PageCaller, order_id: int, form: FormData
+) -> Response:
+    order = orders.get_order(db, order_id)
+    rows, numbers = line_values(form, ["line_id", "quantity", "disposition"], needs="quantity")
+    reason = str(form.get("reason", "")).strip()
+    body, errors = parse(ReturnCreate, {"reason": reason, "lines": rows})
+    errors = renumber(errors, numbers)
+    if body is not None:
+        lines = [
+            ReturnLine(line.line_id, line.quantity, line.disposition, line.lot_id)
+            for line in body.lines
+        ]
+        try:
+            returns.record_return(db, caller.actor, order, lines, body.reason)
+        except DomainError as exc:
+            errors = domain_errors(exc)
+        else:
+            return RedirectResponse(f"/orders/{order_id}?done=return", status_code=303)
+    if not rows:
+        errors = {**errors, "form": "Enter the quantity coming back on at least one line."}
+    submitted = {key: str(value) for key, value in form.items()}
+    return _order_page(
+        request, db, caller, order_id, values=submitted, errors=errors, status_code=422
+    )
+
+
+# -- the customers' shop -------------------------------------------------------------------
+
+
+@router.get("/shop", response_class=HTMLResponse)
+def shop(
+    request: Request,
+    db: DbSession,
+    caller: PageCaller = page_require(Permission.ORDERS_OWN),
+    q: str = "",
+) -> HTMLResponse:
+    """The catalog with availability and the customer's own prices; an order form."""
+    customer = customers.own_customer(db, caller.user)
+    products, _ = catalog.products.page(
+        db, offset=0, limit=500, search=q[:100] or None, is_active=True
+    )
+    prices = pricing.default_prices(db, products, customer.price_tier)
+    available = alerts.sellable_by_product(db, [product.id for product in products])
+    mine, _ = orders.list_orders(db, OrderFilter(None, customer.id), offset=0, limit=10)
+    return render(
+        request,
+        "sales/shop.html",
+        caller,
+        customer=customer,
+        products=products,
+        prices=prices,
+        available={key: max(value, Decimal(0)) for key, value in available.items()},
+        orders=mine,
+        q=q,
+    )
