@@ -4,6 +4,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.core.errors import ConflictError, InvalidRequestError, NotFoundError
@@ -262,6 +263,13 @@ def unlock(db: Session, actor: Actor, user: User) -> User:
     db.flush()
     audit.record(db, actor, "user.unlocked", "user", user.id, was_locked=was_locked)
     return user
+
+
+def users_by_id(db: Session, ids: set[int]) -> Sequence[User]:
+    """The users with ``ids`` (one query)."""
+    if not ids:
+        return []
+    return db.scalars(select(User).where(User.id.in_(ids))).all()
 
 
 def list_sessions(db: Session, user_id: int | None = None) -> Sequence[UserSession]:

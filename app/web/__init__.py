@@ -11,9 +11,22 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.core.errors import DomainError
-from app.web.pages import alerts, auth, dashboard, lots, products, purchasing, sales, stock
+from app.web.pages import (
+    admin,
+    alerts,
+    auth,
+    dashboard,
+    lots,
+    products,
+    purchasing,
+    reports,
+    sales,
+    stock,
+)
 from app.web.session import LoginRequiredError
 from app.web.templating import STATIC_DIR, render
+
+PAGES = (admin, alerts, auth, dashboard, lots, products, purchasing, reports, sales, stock)
 
 # Paths that answer JSON (problem+json errors); every other path is a page.
 NOT_PAGES = ("/api/", "/health", "/metrics", "/docs", "/redoc", "/openapi.json", "/static/")
@@ -22,7 +35,7 @@ NOT_PAGES = ("/api/", "/health", "/metrics", "/docs", "/redoc", "/openapi.json",
 def mount(app: FastAPI) -> None:
     """Add the pages, their static files and their error pages to ``app``."""
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (alerts, auth, dashboard, lots, products, purchasing, sales, stock):
+    for module in PAGES:
         app.include_router(module.router)
     app.add_exception_handler(LoginRequiredError, _to_login)
     for kind in (DomainError, RequestValidationError, StarletteHTTPException):

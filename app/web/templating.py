@@ -25,6 +25,9 @@ NAVIGATION = (
     ("/count", "Stocktake", Permission.STOCK_MOVE),
     ("/orders", "Sales", Permission.SALES_MANAGE),
     ("/purchase-orders", "Purchasing", Permission.PURCHASING_READ),
+    ("/reports", "Reports", Permission.REPORTS_READ),
+    ("/audit", "Audit", Permission.AUDIT_READ),
+    ("/admin/users", "Users", Permission.USERS_MANAGE),
     ("/shop", "Shop", Permission.ORDERS_OWN),
     ("/orders", "My orders", Permission.ORDERS_OWN),
 )

@@ -1,0 +1,189 @@
+"""Administration: users (create, role, deactivate, unlock, reset password) and sessions."""
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from app.api.deps import DbSession
+from app.core.errors import DomainError, NotFoundError
+from app.models.user import Role
+from app.schemas.user import PasswordReset, RoleChange, UserCreate
+from app.services import users
+from app.services.permissions import Permission
+from app.web.forms import domain_errors, form_values, parse
+from app.web.session import FormUser, PageCaller, PageForbiddenError, page_require
+from app.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+PAGE_SIZE = 100
+
+
+def _users_page(
+    request: Request,
+    db: DbSession,
+    caller: PageCaller,
+    *,
+    q: str = "",
+    role: str = "",
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    rows, total = users.list_users(
+        db,
+        offset=0,
+        limit=PAGE_SIZE,
+        role=Role(role) if role in set(Role) else None,
+        search=q or None,
+    )
+    return render(
+        request,
+        "admin/users.html",
+        caller,
+        status_code=status_code,
+        users=rows,
+        total=total,
+        q=q,
+        role=role,
+        roles=[value.value for value in Role],
+        values=values or {},
+        errors=errors or {},
+    )
+
+
+@router.get("/admin/users", response_class=HTMLResponse)
+def list_users(
+    request: Request,
+    db: DbSession,
+    caller: PageCaller = page_require(Permission.USERS_MANAGE),
+    q: str = "",
+    role: str = "",
+) -> HTMLResponse:
+    """Accounts, searched and filtered by role, and the form for a new one."""
+    return _users_page(request, db, caller, q=q[:100], role=role)
+
+
+@router.post("/admin/users", response_class=HTMLResponse)
+async def create_user(request: Request, db: DbSession, caller: FormUser) -> Response:
+    """Create the account of the form."""
+    _require(caller, Permission.USERS_MANAGE)
+    values = form_values(await request.form(), ["email", "password", "full_name", "role"])
+    body, errors = parse(UserCreate, values)
+    if body is not None:
+        try:
+            user = users.create_user(
+                db,
+                caller.actor,
+                email=body.email,
+                password=body.password,
+                role=body.role,
+                full_name=body.full_name,
+            )
+        except DomainError as exc:
+            errors = domain_errors(exc)
+        else:
+            return RedirectResponse(f"/admin/users/{user.id}?done=created", status_code=303)
+    values.pop("password", None)
+    return _users_page(request, db, caller, values=values, errors=errors, status_code=422)
+
+
+def _user_page(
+    request: Request,
+    db: DbSession,
+    caller: PageCaller,
+    user_id: int,
+    *,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    user = users.get_user(db, user_id)
+    return render(
+        request,
+        "admin/user.html",
+        caller,
+        status_code=status_code,
+        account=user,
+        sessions=users.list_sessions(db, user.id),
+        roles=[value.value for value in Role],
+        errors=errors or {},
+        notice=request.query_params.get("done", ""),
+        can_sessions=caller.can(Permission.SESSIONS_MANAGE),
+    )
+
+
+@router.get("/admin/users/{user_id}", response_class=HTMLResponse)
+def user_detail(
+    request: Request,
+    user_id: int,
+    db: DbSession,
+    caller: PageCaller = page_require(Permission.USERS_MANAGE),
+) -> HTMLResponse:
+    """An account: its state, its role, its open sessions, and what an admin can do."""
+    return _user_page(request, db, caller, user_id)
+
+
+@router.post("/admin/users/{user_id}/{action}", response_class=HTMLResponse)
+async def change_user(
+    request: Request, user_id: int, action: str, db: DbSession, caller: FormUser
+) -> Response:
+    """Change the role, deactivate, activate, unlock, reset the password or end sessions."""
+    _require(caller, Permission.USERS_MANAGE)
+    form = await request.form()
+    user = users.get_user(db, user_id)
+    errors: dict[str, str] = {}
+    try:
+        if action == "role":
+            body, errors = parse(RoleChange, form_values(form, ["role"]))
+            if body is not None:
+                users.change_role(db, caller.actor, user, body.role)
+        elif action == "deactivate":
+            users.deactivate(db, caller.actor, user)
+        elif action == "activate":
+            users.activate(db, caller.actor, user)
+        elif action == "unlock":
+            users.unlock(db, caller.actor, user)
+        elif action == "password":
+            body_reset, errors = parse(PasswordReset, form_values(form, ["new_password"]))
+            if body_reset is not None:
+                users.reset_password(db, caller.actor, user, body_reset.new_password)
+        elif action == "revoke":
+            _require(caller, Permission.SESSIONS_MANAGE)
+            session_id = str(form.get("session_id", ""))
+            if session_id:
+                users.revoke_session(db, caller.actor, user, session_id)
+            else:
+                users.revoke_all_sessions(db, caller.actor, user)
+        else:
+            raise NotFoundError("There is no such action.")
+    except PageForbiddenError:
+        raise
+    except DomainError as exc:
+        errors = domain_errors(exc)
+    if errors:
+        return _user_page(request, db, caller, user_id, errors=errors, status_code=422)
+    return RedirectResponse(f"/admin/users/{user_id}?done={action}", status_code=303)
+
+
+@router.get("/admin/sessions", response_class=HTMLResponse)
+def list_sessions(
+    request: Request,
+    db: DbSession,
+    caller: PageCaller = page_require(Permission.SESSIONS_MANAGE),
+) -> HTMLResponse:
+    """Every open session, newest first, with its user."""
+    sessions = users.list_sessions(db)
+    accounts = {
+        user.id: user for user in users.users_by_id(db, {session.user_id for session in sessions})
+    }
+    return render(
+        request,
+        "admin/sessions.html",
+        caller,
+        sessions=sessions,
+        accounts=accounts,
+        current=caller.session.id,
+    )
+
+
+def _require(caller: PageCaller, permission: Permission) -> None:
+    if not caller.can(permission):
+        raise PageForbiddenError(f"Your role ({caller.user.role}) may not do this.")

@@ -1,0 +1,119 @@
+"""Reports with date ranges and CSV downloads, and the audit trail with filters."""
+
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, Response
+
+from app.api.csv_responses import csv_response
+from app.api.deps import DbSession
+from app.core.errors import NotFoundError
+from app.schemas.reports import ExpiringRow, KpiDay, ProductSales, SlowMoverRow, ValuationRow
+from app.services import audit, reports
+from app.services.audit import AuditFilter
+from app.services.permissions import Permission
+from app.web.session import PageCaller, page_require
+from app.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+AUDIT_PAGE = 100
+SLOW_MOVER_DAYS = 90
+
+
+def _range(since: date | None, until: date | None) -> tuple[date, date]:
+    last = until or date.today()
+    return since or last - timedelta(days=29), last
+
+
+@router.get("/reports", response_class=HTMLResponse)
+def show_reports(
+    request: Request,
+    db: DbSession,
+    caller: PageCaller = page_require(Permission.REPORTS_READ),
+    since: date | None = None,
+    until: date | None = None,
+) -> HTMLResponse:
+    """KPIs per day and in total, top products, stock value, expiring stock, slow movers."""
+    first, last = _range(since, until)
+    return render(
+        request,
+        "reports.html",
+        caller,
+        since=first,
+        until=last,
+        kpis=reports.kpis(db, first, last),
+        valuation=reports.stock_valuation(db),
+        expiring=reports.expiring_stock(db, 30),
+        slow=reports.slow_movers(db, SLOW_MOVER_DAYS, 20),
+    )
+
+
+@router.get("/reports/{name}.csv")
+def report_csv(
+    name: str,
+    db: DbSession,
+    _: PageCaller = page_require(Permission.REPORTS_READ),
+    since: date | None = None,
+    until: date | None = None,
+) -> Response:
+    """One report as CSV, for the date range of the page."""
+    first, last = _range(since, until)
+    stamp = f"{first}-{last}"
+    if name == "kpis":
+        return csv_response(f"kpis-{stamp}", KpiDay, reports.kpis(db, first, last).days)
+    if name == "top-products":
+        start, end = reports.day_range(first, last)
+        return csv_response(
+            f"top-products-{stamp}", ProductSales, reports.product_sales(db, start, end)
+        )
+    if name == "valuation":
+        return csv_response(f"valuation-{last}", ValuationRow, reports.stock_valuation(db).rows)
+    if name == "expiring":
+        return csv_response(f"expiring-{last}", ExpiringRow, reports.expiring_stock(db, 30).rows)
+    if name == "slow-movers":
+        rows = reports.slow_movers(db, SLOW_MOVER_DAYS, 500).rows
+        return csv_response(f"slow-movers-{last}", SlowMoverRow, rows)
+    raise NotFoundError(f"There is no report called {name}.")
+
+
+@router.get("/audit", response_class=HTMLResponse)
+def show_audit(
+    request: Request,
+    db: DbSession,
+    caller: PageCaller = page_require(Permission.AUDIT_READ),
+    entity_type: Annotated[str, Query(max_length=50)] = "",
+    entity_id: Annotated[str, Query(max_length=64)] = "",
+    action: Annotated[str, Query(max_length=100)] = "",
+    actor_id: int | None = None,
+    since: date | None = None,
+    until: date | None = None,
+    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
+) -> HTMLResponse:
+    """Who changed what and when, newest first, filtered."""
+    where = AuditFilter(
+        entity_type=entity_type or None,
+        entity_id=entity_id or None,
+        actor_id=actor_id,
+        action=action or None,
+        since=datetime.combine(since, time.min, tzinfo=UTC) if since else None,
+        until=datetime.combine(until + timedelta(days=1), time.min, tzinfo=UTC) if until else None,
+    )
+    rows, total = audit.search(db, where, offset=(page - 1) * AUDIT_PAGE, limit=AUDIT_PAGE)
+    return render(
+        request,
+        "audit.html",
+        caller,
+        entries=rows,
+        total=total,
+        page=page,
+        pages=max(1, -(-total // AUDIT_PAGE)),
+        filters={
+            "entity_type": entity_type,
+            "entity_id": entity_id,
+            "action": action,
+            "actor_id": actor_id or "",
+            "since": since or "",
+            "until": until or "",
+        },
+    )
