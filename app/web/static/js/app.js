@@ -17,3 +17,10 @@ document.addEventListener("DOMContentLoaded", function () {
     invalid.focus();
   }
 });
+window.addEventListener("pageshow", function (event) {
+  if (event.persisted) {
+    document.querySelectorAll("form[data-sent]").forEach(function (form) {
+      delete form.dataset.sent;
+    });
+  }
+});
