@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from sqlalchemy.orm import Session
 
+from app.models.inventory import LotStatus
 from app.schemas.reports import CategoryStock, KpiDay
 from app.services import alerts, reports
 
@@ -41,19 +42,22 @@ def build(db: Session, today: date | None = None) -> Dashboard:
     """Every figure of the dashboard, in a handful of aggregate queries."""
     today = today or date.today()
     trend = reports.kpis(db, today - timedelta(days=TREND_DAYS - 1), today)
-    expiring = reports.expiring_stock(db, EXPIRY_WINDOW_DAYS, today)
+    upcoming = [
+        row
+        for row in reports.expiring_stock(db, EXPIRY_WINDOW_DAYS, today).rows
+        if row.best_before >= today and row.status != LotStatus.EXPIRED.value
+    ]
     weeks: dict[date, Decimal] = {}
-    for row in expiring.rows:
-        start = max(row.best_before, today)
-        week = start - timedelta(days=start.weekday())
+    for row in upcoming:
+        week = row.best_before - timedelta(days=row.best_before.weekday())
         weeks[week] = weeks.get(week, Decimal("0.00")) + row.value
     last = trend.days[-1]
     return Dashboard(
         today=today,
         stock_value=reports.stock_valuation(db).total_value,
         low_stock=alerts.count_low_stock(db, today),
-        expiring_lots=len({row.lot_id for row in expiring.rows}),
-        expiring_value=expiring.total_value,
+        expiring_lots=len({row.lot_id for row in upcoming}),
+        expiring_value=sum((row.value for row in upcoming), Decimal("0.00")),
         today_orders=last.orders_placed,
         today_revenue=last.revenue,
         days=trend.days,

@@ -2,14 +2,20 @@
 
 import inspect
 from collections.abc import Callable
+from contextlib import suppress
 from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from app.api.deps import client_info
+from app.core.database import session_scope
 from app.core.errors import DomainError
 from app.web.pages import (
     admin,
@@ -23,7 +29,7 @@ from app.web.pages import (
     sales,
     stock,
 )
-from app.web.session import LoginRequiredError
+from app.web.session import LoginRequiredError, caller_from_cookie
 from app.web.templating import STATIC_DIR, render
 
 PAGES = (admin, alerts, auth, dashboard, lots, products, purchasing, reports, sales, stock)
@@ -32,8 +38,24 @@ PAGES = (admin, alerts, auth, dashboard, lots, products, purchasing, reports, sa
 NOT_PAGES = ("/api/", "/health", "/metrics", "/docs", "/redoc", "/openapi.json", "/static/")
 
 
+class DropEmptyQueryValues:
+    """A page's GET form sends its empty fields as ``name=``: for pages that means not given."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and not scope["path"].startswith(NOT_PAGES):
+            pairs = parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
+            kept = [(name, value) for name, value in pairs if value != ""]
+            if len(kept) != len(pairs):
+                scope = {**scope, "query_string": urlencode(kept).encode("latin-1")}
+        await self.app(scope, receive, send)
+
+
 def mount(app: FastAPI) -> None:
     """Add the pages, their static files and their error pages to ``app``."""
+    app.add_middleware(DropEmptyQueryValues)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for module in PAGES:
         app.include_router(module.router)
@@ -55,7 +77,10 @@ def _page_or_problem(problem: Callable[[Request, Exception], Any]) -> Callable[.
             answer = problem(request, exc)
             return await answer if inspect.isawaitable(answer) else answer  # type: ignore[no-any-return]
         status, title, detail = _describe(exc)
-        return render(request, "error.html", None, status, title=title, detail=detail)
+        caller = None
+        with suppress(SQLAlchemyError), session_scope() as db:
+            caller = caller_from_cookie(request, db, client_info(request))
+        return render(request, "error.html", caller, status, title=title, detail=detail)
 
     return handle
 

@@ -72,13 +72,18 @@ def _svg(title: str, parts: list[str]) -> Markup:
 
 
 def _x_labels(points: Sequence[Point], xs: list[float]) -> list[str]:
-    every = max(1, len(points) // 8)
-    return [
-        f'<text class="tick" x="{x:.1f}" y="{HEIGHT - BOTTOM + 16}" text-anchor="middle">'
-        f"{escape(point.label)}</text>"
-        for index, (point, x) in enumerate(zip(points, xs, strict=True))
-        if index % every == 0 or index == len(points) - 1
-    ]
+    """Labels under the axis, every few points so that none overlaps another or the edge."""
+    every = max(1, -(-len(points) // 8))
+    labels = []
+    for index, (point, x) in enumerate(zip(points, xs, strict=True)):
+        if index % every:
+            continue
+        anchor = "end" if x > WIDTH - RIGHT - 30 else "middle"
+        labels.append(
+            f'<text class="tick" x="{x:.1f}" y="{HEIGHT - BOTTOM + 16}" text-anchor="{anchor}">'
+            f"{escape(point.label)}</text>"
+        )
+    return labels
 
 
 def line_chart(title: str, unit: str, points: Sequence[Point]) -> Markup:

@@ -5,7 +5,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
 from app.services.permissions import Permission
@@ -60,9 +60,20 @@ def render(
     menu = [
         (path, label) for path, label, permission in NAVIGATION if caller and caller.can(permission)
     ]
-    return templates.TemplateResponse(
+    response = templates.TemplateResponse(
         request,
         name,
         {"caller": caller, "menu": menu, "path": request.url.path, **context},
         status_code=status_code,
     )
+    # Pages hold business data: never kept by the browser (Back after logout shows nothing).
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def last_page_redirect(request: Request, page: int, pages: int) -> RedirectResponse | None:
+    """A page number past the end goes to the last page."""
+    if page <= pages:
+        return None
+    url = request.url.include_query_params(page=pages)
+    return RedirectResponse(f"{url.path}?{url.query}", status_code=303)

@@ -18,7 +18,7 @@ from app.services.permissions import Permission
 from app.web.charts import Point, line_chart
 from app.web.forms import domain_errors, form_values, parse
 from app.web.session import FormUser, PageCaller, PageForbiddenError, page_require
-from app.web.templating import render
+from app.web.templating import last_page_redirect, render
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 25
@@ -34,7 +34,7 @@ def list_products(
     low_stock: bool = False,
     show: Annotated[str, Query(pattern="^(active|inactive|all)$")] = "active",
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
-) -> HTMLResponse:
+) -> Response:
     """Products matching the search and filters, a page at a time, with available stock."""
     where: list[ColumnElement[bool]] = []
     if category_id is not None:
@@ -50,6 +50,9 @@ def list_products(
         is_active=is_active,
         where=where,
     )
+    pages = max(1, -(-total // PAGE_SIZE))
+    if (past_end := last_page_redirect(request, page, pages)) is not None:
+        return past_end
     available = alerts.sellable_by_product(db, [row.id for row in rows])
     categories, _ = catalog.categories.page(db, offset=0, limit=500, search=None, is_active=None)
     return render(
@@ -60,7 +63,7 @@ def list_products(
         available=available,
         total=total,
         page=page,
-        pages=max(1, -(-total // PAGE_SIZE)),
+        pages=pages,
         categories=categories,
         filters={"q": q, "category_id": category_id, "low_stock": low_stock, "show": show},
     )

@@ -14,7 +14,7 @@ from app.services import audit, reports
 from app.services.audit import AuditFilter
 from app.services.permissions import Permission
 from app.web.session import PageCaller, page_require
-from app.web.templating import render
+from app.web.templating import last_page_redirect, render
 
 router = APIRouter(include_in_schema=False)
 AUDIT_PAGE = 100
@@ -89,7 +89,7 @@ def show_audit(
     since: date | None = None,
     until: date | None = None,
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
-) -> HTMLResponse:
+) -> Response:
     """Who changed what and when, newest first, filtered."""
     where = AuditFilter(
         entity_type=entity_type or None,
@@ -100,6 +100,9 @@ def show_audit(
         until=datetime.combine(until + timedelta(days=1), time.min, tzinfo=UTC) if until else None,
     )
     rows, total = audit.search(db, where, offset=(page - 1) * AUDIT_PAGE, limit=AUDIT_PAGE)
+    pages = max(1, -(-total // AUDIT_PAGE))
+    if (past_end := last_page_redirect(request, page, pages)) is not None:
+        return past_end
     return render(
         request,
         "audit.html",
@@ -107,7 +110,7 @@ def show_audit(
         entries=rows,
         total=total,
         page=page,
-        pages=max(1, -(-total // AUDIT_PAGE)),
+        pages=pages,
         filters={
             "entity_type": entity_type,
             "entity_id": entity_id,

@@ -1,0 +1,165 @@
+"""The browser tests' stage: ``dfims serve`` on a database of this pass (migrated, with the demo
+data and a user of each role) and Debian's Chromium driven by Playwright, a fresh context per
+test and a full-page screenshot of where each test ended."""
+
+import contextlib
+import json
+import os
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, Page, Request, Response, expect, sync_playwright
+
+from app.models.user import Role
+from tests.conftest import (
+    PASSWORD,
+    ROOT,
+    USE_POSTGRES,
+    bearer,
+    create_postgres_database,
+    drop_postgres_database,
+)
+from tests.integration.helpers import HOST, Server, error_lines, run_dfims, running_server
+
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOTS = ROOT / "test-output" / "screenshots"
+WAIT_MS = 10_000
+DESKTOP = {"width": 1280, "height": 800}
+EMAILS = {role: f"e2e.{role.value}@example.com" for role in Role}
+FULL_NAMES = {role: f"E2E {role.value.capitalize()}" for role in Role}
+
+
+@dataclass(frozen=True)
+class Site:
+    """The running server, and the accounts of each role that log in to it."""
+
+    server: Server
+    env: Mapping[str, str]
+
+    @property
+    def url(self) -> str:
+        """The address the browser opens."""
+        return f"http://{HOST}:{self.server.port}"
+
+    def email(self, role: Role) -> str:
+        """The login of the user of ``role`` (PASSWORD for all)."""
+        return EMAILS[role]
+
+    def api(self, method: str, path: str, body: Any = None) -> Any:
+        """One JSON call to the API as the admin (logged in afresh); the parsed answer."""
+        login = self.server.post_form(
+            "/api/v1/auth/login", {"username": EMAILS[Role.ADMIN], "password": PASSWORD}
+        )
+        assert login.status == 200, login.text
+        headers = {**bearer(login.json()["access_token"]), "Content-Type": "application/json"}
+        data = None if body is None else json.dumps(body).encode()
+        answer = self.server.request(method, path, body=data, headers=headers)
+        assert answer.status < 300, (method, path, answer.status, answer.text)
+        return answer.json()
+
+
+def dfims_ok(env: Mapping[str, str], *args: str) -> None:
+    """Run ``dfims ARGS``; it must succeed without complaint."""
+    result = run_dfims(env, *args)
+    assert result.returncode == 0, (args, result.stdout, result.stderr)
+    assert error_lines(result) == [], (args, result.stderr)
+
+
+@contextlib.contextmanager
+def site_environment(folder: Path) -> Iterator[dict[str, str]]:
+    """The environment of a database of this pass of its own (PostgreSQL, else a SQLite file in
+    ``folder``), migrated, with the demo data and an admin; a PostgreSQL one is dropped after."""
+    database_url = create_postgres_database() if USE_POSTGRES else f"sqlite:///{folder / 'e2e.db'}"
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "DATA_DIR": str(folder / "data"),
+        "LOG_DIR": str(folder / "logs"),
+        "UPLOAD_DIR": str(folder / "uploads"),
+    }
+    try:
+        dfims_ok(env, "db", "upgrade")
+        dfims_ok(env, "demo", "load")
+        admin = ("--email", EMAILS[Role.ADMIN], "--full-name", FULL_NAMES[Role.ADMIN])
+        dfims_ok(env, "users", "create-admin", *admin, "--password", PASSWORD)
+        yield env
+    finally:
+        if USE_POSTGRES:
+            drop_postgres_database(database_url)
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    """The server the journeys share, with a manager, a staff member and a customer made by the
+    admin through the API."""
+    folder = tmp_path_factory.mktemp("e2e")
+    with site_environment(folder) as env, running_server(env) as server:
+        running = Site(server, env)
+        for role in (Role.MANAGER, Role.STAFF, Role.CUSTOMER):
+            account = {
+                "email": EMAILS[role],
+                "password": PASSWORD,
+                "full_name": FULL_NAMES[role],
+                "role": role.value,
+            }
+            running.api("POST", "/api/v1/users", account)
+        yield running
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """Debian's Chromium, headless; never a downloaded browser."""
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.fail(
+            f"{CHROMIUM} is missing: the browser tests drive Debian's Chromium "
+            "(make packages installs it, or apt-get install chromium)",
+            pytrace=False,
+        )
+    expect.set_options(timeout=WAIT_MS)
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox"]
+        )
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+def screenshot_path(test_name: str) -> Path:
+    """Where the screenshot of ``test_name`` goes."""
+    return SCREENSHOTS / f"{re.sub(r'[^A-Za-z0-9_.-]', '_', test_name)}.png"
+
+
+@pytest.fixture
+def page(browser: Browser, site: Site, request: pytest.FixtureRequest) -> Iterator[Page]:
+    """A tab in a fresh context (no cookies) at desktop size; afterwards a full-page screenshot,
+    and no script error, server error or missing stylesheet or image on the way."""
+    context = browser.new_context(base_url=site.url, viewport=DESKTOP)
+    context.set_default_timeout(WAIT_MS)
+    tab = context.new_page()
+    problems: list[str] = []
+
+    def on_response(response: Response) -> None:
+        kind = response.request.resource_type
+        if response.status >= 500 or (response.status >= 400 and kind != "document"):
+            problems.append(f"{response.status} on {kind} {response.url}")
+
+    def on_failed(failed: Request) -> None:
+        if failed.resource_type != "document":  # a page left while loading is no fault
+            problems.append(f"{failed.resource_type} {failed.url} failed: {failed.failure}")
+
+    tab.on("pageerror", lambda error: problems.append(f"script error: {error}"))
+    tab.on("response", on_response)
+    tab.on("requestfailed", on_failed)
+    try:
+        yield tab
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        tab.screenshot(path=screenshot_path(request.node.name), full_page=True)
+    finally:
+        context.close()
+    assert problems == [], problems
