@@ -6,12 +6,11 @@ from decimal import Decimal
 
 from sqlalchemy.orm import Session
 
-from app.models.inventory import LotStatus
+from app.core.config import get_settings
 from app.schemas.reports import CategoryStock, KpiDay
 from app.services import alerts, reports
 
 TREND_DAYS = 30
-EXPIRY_WINDOW_DAYS = 30
 
 
 @dataclass(frozen=True)
@@ -29,6 +28,7 @@ class Dashboard:
     today: date
     stock_value: Decimal
     low_stock: int
+    expiry_days: int
     expiring_lots: int
     expiring_value: Decimal
     today_orders: int
@@ -42,22 +42,19 @@ def build(db: Session, today: date | None = None) -> Dashboard:
     """Every figure of the dashboard, in a handful of aggregate queries."""
     today = today or date.today()
     trend = reports.kpis(db, today - timedelta(days=TREND_DAYS - 1), today)
-    upcoming = [
-        row
-        for row in reports.expiring_stock(db, EXPIRY_WINDOW_DAYS, today).rows
-        if row.best_before >= today and row.status != LotStatus.EXPIRED.value
-    ]
+    upcoming, _ = alerts.lots_to_watch(db, today)
     weeks: dict[date, Decimal] = {}
-    for row in upcoming:
-        week = row.best_before - timedelta(days=row.best_before.weekday())
-        weeks[week] = weeks.get(week, Decimal("0.00")) + row.value
+    for lot in upcoming:
+        week = lot.best_before - timedelta(days=lot.best_before.weekday())
+        weeks[week] = weeks.get(week, Decimal("0.00")) + lot.value
     last = trend.days[-1]
     return Dashboard(
         today=today,
         stock_value=reports.stock_valuation(db).total_value,
         low_stock=alerts.count_low_stock(db, today),
-        expiring_lots=len({row.lot_id for row in upcoming}),
-        expiring_value=sum((row.value for row in upcoming), Decimal("0.00")),
+        expiry_days=get_settings().EXPIRY_ALERT_DAYS,
+        expiring_lots=len(upcoming),
+        expiring_value=sum((lot.value for lot in upcoming), Decimal("0.00")),
         today_orders=last.orders_placed,
         today_revenue=last.revenue,
         days=trend.days,

@@ -62,6 +62,11 @@ class PageCaller(Caller):
         """Whether the user's role carries ``permission`` (the API's own rule)."""
         return role_allows(self.user.role, permission)
 
+    def require(self, *permissions: Permission, what: str = "open this page") -> None:
+        """Refuse (403) unless the user's role carries any of ``permissions``."""
+        if not any(self.can(permission) for permission in permissions):
+            raise PageForbiddenError(f"Your role ({self.user.role}) may not {what}.")
+
 
 def login_redirect_target(request: Request) -> str:
     """The login page, coming back to this page afterwards."""
@@ -105,8 +110,7 @@ def page_require(*permissions: Permission) -> Any:
     """A dependency admitting users whose role carries any of ``permissions`` (as the API)."""
 
     def check(caller: PageUser) -> PageCaller:
-        if not any(caller.can(permission) for permission in permissions):
-            raise PageForbiddenError(f"Your role ({caller.user.role}) does not open this page.")
+        caller.require(*permissions)
         return caller
 
     return Depends(check)
@@ -121,6 +125,17 @@ async def verify_csrf(request: Request, caller: PageUser) -> PageCaller:
             "The form is out of date or not from this site; reload and try again."
         )
     return caller
+
+
+def form_require(*permissions: Permission) -> Any:
+    """A form's dependency: this session's anti-forgery token, and a role carrying any of
+    ``permissions``."""
+
+    def check(caller: Annotated[PageCaller, Depends(verify_csrf)]) -> PageCaller:
+        caller.require(*permissions, what="do this")
+        return caller
+
+    return Depends(check)
 
 
 FormUser = Annotated[PageCaller, Depends(verify_csrf)]

@@ -10,7 +10,7 @@ from app.schemas.user import PasswordReset, RoleChange, UserCreate
 from app.services import users
 from app.services.permissions import Permission
 from app.web.forms import domain_errors, form_values, parse
-from app.web.session import FormUser, PageCaller, PageForbiddenError, page_require
+from app.web.session import PageCaller, PageForbiddenError, form_require, page_require
 from app.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -63,9 +63,12 @@ def list_users(
 
 
 @router.post("/admin/users", response_class=HTMLResponse)
-async def create_user(request: Request, db: DbSession, caller: FormUser) -> Response:
+async def create_user(
+    request: Request,
+    db: DbSession,
+    caller: PageCaller = form_require(Permission.USERS_MANAGE),
+) -> Response:
     """Create the account of the form."""
-    _require(caller, Permission.USERS_MANAGE)
     values = form_values(await request.form(), ["email", "password", "full_name", "role"])
     body, errors = parse(UserCreate, values)
     if body is not None:
@@ -123,10 +126,13 @@ def user_detail(
 
 @router.post("/admin/users/{user_id}/{action}", response_class=HTMLResponse)
 async def change_user(
-    request: Request, user_id: int, action: str, db: DbSession, caller: FormUser
+    request: Request,
+    user_id: int,
+    action: str,
+    db: DbSession,
+    caller: PageCaller = form_require(Permission.USERS_MANAGE),
 ) -> Response:
     """Change the role, deactivate, activate, unlock, reset the password or end sessions."""
-    _require(caller, Permission.USERS_MANAGE)
     form = await request.form()
     user = users.get_user(db, user_id)
     errors: dict[str, str] = {}
@@ -146,7 +152,7 @@ async def change_user(
             if body_reset is not None:
                 users.reset_password(db, caller.actor, user, body_reset.new_password)
         elif action == "revoke":
-            _require(caller, Permission.SESSIONS_MANAGE)
+            caller.require(Permission.SESSIONS_MANAGE, what="end sessions")
             session_id = str(form.get("session_id", ""))
             if session_id:
                 users.revoke_session(db, caller.actor, user, session_id)
@@ -182,8 +188,3 @@ def list_sessions(
         accounts=accounts,
         current=caller.session.id,
     )
-
-
-def _require(caller: PageCaller, permission: Permission) -> None:
-    if not caller.can(permission):
-        raise PageForbiddenError(f"Your role ({caller.user.role}) may not do this.")

@@ -9,7 +9,7 @@ from app.schemas.purchasing import SuggestionsToOrder
 from app.services import alerts, catalog, reorder
 from app.services.permissions import Permission
 from app.web.forms import domain_errors, form_values, parse
-from app.web.session import FormUser, PageCaller, PageForbiddenError, page_require
+from app.web.session import PageCaller, form_require, page_require
 from app.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -74,10 +74,12 @@ def reorder_suggestions(
 
 
 @router.post("/reorder", response_class=HTMLResponse)
-async def order_suggestions(request: Request, db: DbSession, caller: FormUser) -> Response:
+async def order_suggestions(
+    request: Request,
+    db: DbSession,
+    caller: PageCaller = form_require(Permission.PURCHASING_WRITE),
+) -> Response:
     """One supplier's suggestions as a draft purchase order."""
-    if not caller.can(Permission.PURCHASING_WRITE):
-        raise PageForbiddenError(f"Your role ({caller.user.role}) may not draft orders.")
     values = form_values(await request.form(), ["supplier_id", "warehouse_id", "cover_days"])
     body, errors = parse(SuggestionsToOrder, values)
     if body is not None:

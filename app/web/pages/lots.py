@@ -13,7 +13,7 @@ from app.schemas.trace import TraceEvent
 from app.services import lots, trace, uploads
 from app.services.permissions import Permission
 from app.web.forms import domain_errors, form_values, parse
-from app.web.session import FormUser, PageCaller, PageForbiddenError, page_require
+from app.web.session import PageCaller, form_require, page_require
 from app.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -68,10 +68,13 @@ def lot_trace_csv(
 
 
 @router.post("/lots/{lot_id}/status", response_class=HTMLResponse)
-async def change_status(request: Request, lot_id: int, db: DbSession, caller: FormUser) -> Response:
+async def change_status(
+    request: Request,
+    lot_id: int,
+    db: DbSession,
+    caller: PageCaller = form_require(Permission.LOTS_MANAGE),
+) -> Response:
     """Quarantine, release, recall or expire the lot, with the reason."""
-    if not caller.can(Permission.LOTS_MANAGE):
-        raise PageForbiddenError(f"Your role ({caller.user.role}) may not change lot status.")
     values = form_values(await request.form(), ["status", "reason"])
     body, errors = parse(LotStatusChange, values)
     if body is not None:
@@ -86,11 +89,12 @@ async def change_status(request: Request, lot_id: int, db: DbSession, caller: Fo
 
 @router.post("/lots/{lot_id}/documents", response_class=HTMLResponse)
 async def attach_document(
-    request: Request, lot_id: int, db: DbSession, caller: FormUser
+    request: Request,
+    lot_id: int,
+    db: DbSession,
+    caller: PageCaller = form_require(Permission.STOCK_MOVE),
 ) -> Response:
     """Attach a certificate or another document to the lot."""
-    if not caller.can(Permission.STOCK_MOVE):
-        raise PageForbiddenError(f"Your role ({caller.user.role}) may not attach documents.")
     form = await request.form()
     upload = form.get("document")
     if not isinstance(upload, UploadFile) or not upload.filename:

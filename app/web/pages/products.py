@@ -17,7 +17,7 @@ from app.services import alerts, catalog, stock_queries, uploads
 from app.services.permissions import Permission
 from app.web.charts import Point, line_chart
 from app.web.forms import domain_errors, form_values, parse
-from app.web.session import FormUser, PageCaller, PageForbiddenError, page_require
+from app.web.session import PageCaller, form_require, page_require
 from app.web.templating import last_page_redirect, render
 
 router = APIRouter(include_in_schema=False)
@@ -133,10 +133,9 @@ def new_product(
 async def create_product(
     request: Request,
     db: DbSession,
-    caller: FormUser,
+    caller: PageCaller = form_require(Permission.CATALOG_WRITE),
 ) -> Response:
     """Add the product of the form, or show the form again with what to correct."""
-    _require(caller, Permission.CATALOG_WRITE)
     values = form_values(await request.form(), PRODUCT_FIELDS)
     body, errors = parse(ProductCreate, values)
     if body is not None:
@@ -216,10 +215,9 @@ async def update_product(
     request: Request,
     product_id: int,
     db: DbSession,
-    caller: FormUser,
+    caller: PageCaller = form_require(Permission.CATALOG_WRITE),
 ) -> Response:
     """Save the changes of the form, or show it again with what to correct."""
-    _require(caller, Permission.CATALOG_WRITE)
     product = catalog.products.get(db, product_id)
     fields = [name for name in PRODUCT_FIELDS if name != "sku"]
     form = await request.form()
@@ -245,10 +243,9 @@ async def upload_image(
     request: Request,
     product_id: int,
     db: DbSession,
-    caller: FormUser,
+    caller: PageCaller = form_require(Permission.CATALOG_WRITE),
 ) -> Response:
     """Upload or replace the product's picture."""
-    _require(caller, Permission.CATALOG_WRITE)
     product = catalog.products.get(db, product_id)
     upload = (await request.form()).get("image")
     if not isinstance(upload, UploadFile):
@@ -270,8 +267,3 @@ def product_image(
         raise NotFoundError(f"Product {product_id} has no picture.")
     path = uploads.open_stored(product.image_path)
     return FileResponse(path, media_type=uploads.sniff_type(path.read_bytes()[:16]))
-
-
-def _require(caller: PageCaller, permission: Permission) -> None:
-    if not caller.can(permission):
-        raise PageForbiddenError(f"Your role ({caller.user.role}) may not do this.")

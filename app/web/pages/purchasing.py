@@ -13,18 +13,13 @@ from app.services.permissions import Permission
 from app.services.purchasing import PurchaseDraft, PurchaseFilter, PurchaseLineDraft
 from app.services.receiving import Delivery, DeliveryLine
 from app.web.forms import domain_errors, form_values, line_values, parse, renumber
-from app.web.session import FormUser, PageCaller, PageForbiddenError, page_require
+from app.web.session import FormUser, PageCaller, PageForbiddenError, form_require, page_require
 from app.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 NEW_ORDER_ROWS = 8
 PAGE_SIZE = 50
 OPEN = (PurchaseStatus.ORDERED.value, PurchaseStatus.PARTIALLY_RECEIVED.value)
-
-
-def _require(caller: PageCaller, permission: Permission, what: str) -> None:
-    if not caller.can(permission):
-        raise PageForbiddenError(f"Your role ({caller.user.role}) may not {what}.")
 
 
 @router.get("/purchase-orders", response_class=HTMLResponse)
@@ -88,9 +83,12 @@ def new_order(
 
 
 @router.post("/purchase-orders/new", response_class=HTMLResponse)
-async def create_order(request: Request, db: DbSession, caller: FormUser) -> Response:
+async def create_order(
+    request: Request,
+    db: DbSession,
+    caller: PageCaller = form_require(Permission.PURCHASING_WRITE),
+) -> Response:
     """Draft the purchase order of the form, or show it again with what to correct."""
-    _require(caller, Permission.PURCHASING_WRITE, "draft purchase orders")
     form = await request.form()
     values = form_values(form, ["supplier_id", "warehouse_id", "expected_date", "notes"])
     rows, numbers = line_values(form, ["product_id", "quantity", "unit_cost"])
@@ -167,13 +165,13 @@ async def change_order(
     order = purchasing.get_purchase(db, order_id)
     try:
         if action == "send":
-            _require(caller, Permission.PURCHASING_WRITE, "send purchase orders")
+            caller.require(Permission.PURCHASING_WRITE, what="send purchase orders")
             purchasing.send(db, caller.actor, order)
         elif action == "cancel":
-            _require(caller, Permission.PURCHASING_WRITE, "cancel purchase orders")
+            caller.require(Permission.PURCHASING_WRITE, what="cancel purchase orders")
             purchasing.cancel(db, caller.actor, order, str(form.get("reason", "")).strip()[:500])
         elif action == "receive":
-            _require(caller, Permission.PURCHASING_RECEIVE, "receive deliveries")
+            caller.require(Permission.PURCHASING_RECEIVE, what="receive deliveries")
             return _receive(request, db, caller, order_id, form)
         else:
             raise NotFoundError("There is no such action.")

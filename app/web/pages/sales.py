@@ -15,7 +15,7 @@ from app.services.orders import LineDraft, OrderDraft, OrderFilter
 from app.services.permissions import Permission
 from app.services.returns import ReturnLine
 from app.web.forms import domain_errors, form_values, line_values, parse, renumber
-from app.web.session import FormUser, PageCaller, PageForbiddenError, page_require
+from app.web.session import FormUser, PageCaller, PageForbiddenError, form_require, page_require
 from app.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -78,10 +78,12 @@ def list_customers(
 
 
 @router.post("/customers", response_class=HTMLResponse)
-async def create_customer(request: Request, db: DbSession, caller: FormUser) -> Response:
+async def create_customer(
+    request: Request,
+    db: DbSession,
+    caller: PageCaller = form_require(Permission.CUSTOMERS_MANAGE),
+) -> Response:
     """Add the customer of the form."""
-    if not caller.can(Permission.CUSTOMERS_MANAGE):
-        raise PageForbiddenError(f"Your role ({caller.user.role}) may not add customers.")
     values = form_values(await request.form(), CUSTOMER_FIELDS)
     body, errors = parse(CustomerCreate, values)
     if body is not None:
@@ -163,10 +165,12 @@ def new_order(
 
 
 @router.post("/orders/new", response_class=HTMLResponse)
-async def place_order(request: Request, db: DbSession, caller: FormUser) -> Response:
+async def place_order(
+    request: Request,
+    db: DbSession,
+    caller: PageCaller = form_require(Permission.SALES_MANAGE, Permission.ORDERS_OWN),
+) -> Response:
     """Place the order of the form; a customer orders for itself at its own prices."""
-    if not caller.can(Permission.SALES_MANAGE) and not caller.can(Permission.ORDERS_OWN):
-        raise PageForbiddenError(f"Your role ({caller.user.role}) may not place orders.")
     form = await request.form()
     team = _sales_team(caller)
     values = form_values(form, ["customer_id", "notes"] if team else ["notes"])

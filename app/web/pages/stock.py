@@ -24,7 +24,7 @@ from app.services import catalog, stock, stock_queries
 from app.services.permissions import Permission
 from app.services.stock import CountLine, MovementContext, ReceiptLine
 from app.web.forms import domain_errors, form_values, parse
-from app.web.session import FormUser, PageCaller, PageForbiddenError, PageUser
+from app.web.session import FormUser, PageCaller, PageUser, form_require, page_require
 from app.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -178,8 +178,7 @@ def _form(slug: str, caller: PageCaller) -> StockForm:
     form = FORMS.get(slug)
     if form is None:
         raise NotFoundError("There is no such stock form.")
-    if not caller.can(form.permission):
-        raise PageForbiddenError(f"Your role ({caller.user.role}) may not {form.title.lower()}.")
+    caller.require(form.permission, what=form.title.lower())
     return form
 
 
@@ -239,17 +238,22 @@ async def book_stock(request: Request, slug: str, db: DbSession, caller: FormUse
 
 @router.get("/count", response_class=HTMLResponse)
 def count_sheet(
-    request: Request, db: DbSession, caller: PageUser, warehouse_id: int | None = None
+    request: Request,
+    db: DbSession,
+    caller: PageCaller = page_require(Permission.STOCK_MOVE),
+    warehouse_id: int | None = None,
 ) -> HTMLResponse:
     """A stocktake sheet: every lot with stock in the warehouse, its book quantity, a count box."""
-    _require_count(caller)
     return _count_page(request, db, caller, warehouse_id, {}, {})
 
 
 @router.post("/count", response_class=HTMLResponse)
-async def book_count(request: Request, db: DbSession, caller: FormUser) -> Response:
+async def book_count(
+    request: Request,
+    db: DbSession,
+    caller: PageCaller = form_require(Permission.STOCK_MOVE),
+) -> Response:
     """Book the counted quantities; each difference becomes a count movement."""
-    _require_count(caller)
     form = await request.form()
     warehouse = str(form.get("warehouse_id", ""))
     counted = {
@@ -289,11 +293,6 @@ async def book_count(request: Request, db: DbSession, caller: FormUser) -> Respo
             return RedirectResponse(f"/count?warehouse_id={body.warehouse_id}&booked=1", 303)
     chosen = int(warehouse) if warehouse.isdigit() else None
     return _count_page(request, db, caller, chosen, counted, errors, status_code=422)
-
-
-def _require_count(caller: PageCaller) -> None:
-    if not caller.can(Permission.STOCK_MOVE):
-        raise PageForbiddenError(f"Your role ({caller.user.role}) may not count stock.")
 
 
 def _count_page(
