@@ -175,7 +175,8 @@ async def place_order(
     team = _sales_team(caller)
     values = form_values(form, ["customer_id", "notes"] if team else ["notes"])
     fields = ["product_id", "quantity", "unit_price"] if team else ["product_id", "quantity"]
-    rows, numbers = line_values(form, fields)
+    # The shop lists every product with its id: only the rows given a quantity are ordered.
+    rows, numbers = line_values(form, fields, needs=None if team else "quantity")
     body, errors = parse(OrderCreate, {**values, "lines": rows})
     errors = renumber(errors, numbers)
     if body is not None:
@@ -197,6 +198,9 @@ async def place_order(
     if errors.get("lines") and not rows:
         errors = {**errors, "form": "Add at least one line."}
     submitted = {key: str(value) for key, value in form.items() if key.startswith("lines.")}
+    if not team:
+        search = str(form.get("q", ""))[:100]
+        return _shop_page(request, db, caller, search, submitted, errors, status_code=422)
     return _new_order_page(request, db, caller, values, submitted, errors, status_code=422)
 
 
@@ -308,10 +312,20 @@ def shop(
     q: str = "",
 ) -> HTMLResponse:
     """The catalog with availability and the customer's own prices; an order form."""
+    return _shop_page(request, db, caller, q[:100], {}, {})
+
+
+def _shop_page(
+    request: Request,
+    db: DbSession,
+    caller: PageCaller,
+    q: str,
+    lines: dict[str, str],
+    errors: dict[str, str],
+    status_code: int = 200,
+) -> HTMLResponse:
     customer = customers.own_customer(db, caller.user)
-    products, _ = catalog.products.page(
-        db, offset=0, limit=500, search=q[:100] or None, is_active=True
-    )
+    products, _ = catalog.products.page(db, offset=0, limit=500, search=q or None, is_active=True)
     prices = pricing.default_prices(db, products, customer.price_tier)
     available = alerts.sellable_by_product(db, [product.id for product in products])
     mine, _ = orders.list_orders(db, OrderFilter(None, customer.id), offset=0, limit=10)
@@ -319,10 +333,13 @@ def shop(
         request,
         "sales/shop.html",
         caller,
+        status_code=status_code,
         customer=customer,
         products=products,
         prices=prices,
         available={key: max(value, Decimal(0)) for key, value in available.items()},
         orders=mine,
         q=q,
+        lines=lines,
+        errors=errors,
     )
