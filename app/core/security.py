@@ -88,15 +88,16 @@ def decode_web_session_token(token: str) -> AccessClaims | None:
     return _verify(WEB_SESSION_TOKEN_TYPE, token)
 
 
-def csrf_token(binding: str) -> str:
-    """The anti-forgery token of the forms of one session (or one pre-login cookie)."""
+def csrf_token(purpose: str, binding: str) -> str:
+    """The anti-forgery token of the forms of one session or one pre-login cookie; the
+    ``purpose`` keeps a token of one kind from being valid as the other."""
     key = get_settings().signing_key.encode("utf-8")
-    return hmac.new(key, f"csrf:{binding}".encode(), hashlib.sha256).hexdigest()
+    return hmac.new(key, f"csrf:{purpose}:{binding}".encode(), hashlib.sha256).hexdigest()
 
 
-def csrf_matches(binding: str, token: str) -> bool:
+def csrf_matches(purpose: str, binding: str, token: str) -> bool:
     """Whether ``token`` is the anti-forgery token of ``binding`` (compared in constant time)."""
-    return hmac.compare_digest(csrf_token(binding), token)
+    return hmac.compare_digest(csrf_token(purpose, binding), token)
 
 
 def _sign(kind: str, user_id: int, session_id: str, role: str, lifetime: timedelta) -> str:

@@ -26,6 +26,8 @@ from app.services.permissions import Permission, role_allows
 SESSION_COOKIE = "dfims_session"
 LOGIN_CSRF_COOKIE = "dfims_login_csrf"
 CSRF_FIELD = "csrf_token"
+SESSION_FORMS = "session"
+LOGIN_FORM = "login"
 
 
 class LoginRequiredError(Exception):
@@ -69,7 +71,9 @@ class PageCaller(Caller):
 
 
 def login_redirect_target(request: Request) -> str:
-    """The login page, coming back to this page afterwards."""
+    """The login page, coming back to this page afterwards (a form's target: the start page)."""
+    if request.method not in ("GET", "HEAD"):
+        return "/login"
     path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     return f"/login?next={quote(path, safe='')}"
 
@@ -92,7 +96,9 @@ def caller_from_cookie(request: Request, db: Session, client: ClientInfo) -> Pag
     except AuthenticationError:
         return None
     request.state.user_id = user.id
-    return PageCaller(user=user, session=session, client=client, csrf=csrf_token(session.id))
+    return PageCaller(
+        user=user, session=session, client=client, csrf=csrf_token(SESSION_FORMS, session.id)
+    )
 
 
 def get_page_caller(request: Request, db: DbSession, client: Client) -> PageCaller:
@@ -120,7 +126,7 @@ async def verify_csrf(request: Request, caller: PageUser) -> PageCaller:
     """Refuse a form without this session's anti-forgery token."""
     form = await request.form()
     token = form.get(CSRF_FIELD)
-    if not isinstance(token, str) or not csrf_matches(caller.session.id, token):
+    if not isinstance(token, str) or not csrf_matches(SESSION_FORMS, caller.session.id, token):
         raise CsrfRefusedError(
             "The form is out of date or not from this site; reload and try again."
         )

@@ -12,6 +12,7 @@ from app.services.permissions import Permission, role_allows
 from app.web.session import (
     CSRF_FIELD,
     LOGIN_CSRF_COOKIE,
+    LOGIN_FORM,
     FormUser,
     caller_from_cookie,
     close_page_session,
@@ -43,7 +44,7 @@ def _login_page(
         "login.html",
         None,
         status_code=status_code,
-        csrf=csrf_token(binding),
+        csrf=csrf_token(LOGIN_FORM, binding),
         next_path=next_path,
         email=email,
         error=error,
@@ -80,7 +81,7 @@ def login(
 ) -> Response:
     """Check the credentials; the home page (or ``next``) with a session cookie."""
     binding = request.cookies.get(LOGIN_CSRF_COOKIE, "")
-    if not binding or not csrf_matches(binding, csrf_token_field):
+    if not binding or not csrf_matches(LOGIN_FORM, binding, csrf_token_field):
         return _login_page(
             request,
             safe_next(next),

@@ -1,0 +1,247 @@
+"""The server-drawn SVG charts: an empty series says so, values are scaled under the top of the
+axis, labels, titles and units are escaped, and the output is well-formed SVG markup."""
+
+import itertools
+from decimal import Decimal
+
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+from markupsafe import Markup
+
+from app.web.charts import BOTTOM, HEIGHT, LEFT, RIGHT, TOP, WIDTH, Point, bar_chart, line_chart
+from app.web.templating import templates
+from tests.web.page_helpers import SVG, chart_texts, parse_svg, tooltips
+
+PLOT_TOP = TOP
+PLOT_BOTTOM = HEIGHT - BOTTOM
+PLOT_HEIGHT = PLOT_BOTTOM - PLOT_TOP
+CHARTS = [line_chart, bar_chart]
+MARKUP = '<script>alert(1)</script> & "quoted" <b>'
+
+
+def points(*values: str | int) -> list[Point]:
+    return [Point(f"p{index}", Decimal(value)) for index, value in enumerate(values)]
+
+
+def bars(chart: Markup) -> list[tuple[float, float, float, float]]:
+    """(x, y, width, height) of each bar."""
+    svg = parse_svg(str(chart))
+    return [
+        (
+            float(r.attrib["x"]),
+            float(r.attrib["y"]),
+            float(r.attrib["width"]),
+            float(r.attrib["height"]),
+        )
+        for r in svg.iter(f"{SVG}rect")
+    ]
+
+
+def dots(chart: Markup) -> list[tuple[float, float]]:
+    """(x, y) of each dot of a line chart."""
+    svg = parse_svg(str(chart))
+    return [(float(c.attrib["cx"]), float(c.attrib["cy"])) for c in svg.iter(f"{SVG}circle")]
+
+
+def axis_top(chart: Markup) -> Decimal:
+    """The value written at the top of the value axis."""
+    ticks = chart_texts(parse_svg(str(chart)), "tick")
+    return Decimal(ticks[4].replace(",", ""))
+
+
+# --------------------------------------------------------------------------- empty series
+
+
+@pytest.mark.parametrize("draw", CHARTS)
+def test_an_empty_series_says_there_is_no_data(draw: object) -> None:
+    assert callable(draw)
+    chart = draw("Revenue per day", "EUR", [])
+
+    svg = parse_svg(str(chart))
+
+    assert chart_texts(svg, "chart-empty") == ["No data in this period"]
+    assert list(svg.iter(f"{SVG}rect")) == []
+    assert list(svg.iter(f"{SVG}circle")) == []
+    assert list(svg.iter(f"{SVG}polyline")) == []
+    assert svg.attrib["role"] == "img"
+    assert svg.findtext(f"{SVG}title") == "Revenue per day"
+    assert chart_texts(svg, "chart-unit") == ["EUR"]
+    assert len(list(svg.iter(f"{SVG}line"))) >= 2
+
+
+@pytest.mark.parametrize("draw", CHARTS)
+def test_a_series_of_zeros_is_drawn_flat_on_the_axis(draw: object) -> None:
+    assert callable(draw)
+    chart = draw("Orders", "orders", points(0, 0, 0))
+
+    svg = parse_svg(str(chart))
+
+    assert chart_texts(svg, "chart-empty") == []
+    assert axis_top(chart) == 1
+    for _, y in dots(chart):
+        assert y == PLOT_BOTTOM
+    for _, y, _, height in bars(chart):
+        assert (y, height) == (PLOT_BOTTOM, 0)
+
+
+# --------------------------------------------------------------------------- scaling
+
+
+def test_bars_are_scaled_to_a_round_axis_top() -> None:
+    chart = bar_chart("Stock", "kg", points(25, 100, 50))
+
+    drawn = bars(chart)
+
+    assert axis_top(chart) == 100
+    assert [height for _, _, _, height in drawn] == [44.0, 176.0, 88.0]
+    assert [y for _, y, _, _ in drawn] == [168.0, 36.0, 124.0]
+    for _, y, _, height in drawn:
+        assert y + height == pytest.approx(PLOT_BOTTOM, abs=0.1)
+    assert chart_texts(parse_svg(str(chart)), "tick")[:5] == ["0", "25", "50", "75", "100"]
+
+
+def test_a_line_is_scaled_under_the_axis_top() -> None:
+    chart = line_chart("Revenue", "EUR", points(0, 130, 65))
+
+    assert axis_top(chart) == 200
+    assert dots(chart) == [(64.0, 212.0), (344.0, 97.6), (624.0, 154.8)]
+    polyline = parse_svg(str(chart)).find(f"{SVG}polyline")
+    assert polyline is not None
+    assert polyline.attrib["points"] == "64.0,212.0 344.0,97.6 624.0,154.8"
+
+
+@pytest.mark.parametrize(
+    ("largest", "top"),
+    [
+        ("0.4", 1),
+        ("1", 1),
+        ("9.99", 10),
+        ("10", 10),
+        ("11", 20),
+        ("24", 25),
+        ("26", 50),
+        ("51", 100),
+        ("99.5", 100),
+        ("12345.67", 20000),
+        ("1000000", 1000000),
+    ],
+)
+def test_the_axis_top_is_a_round_number_at_or_above_the_largest_value(
+    largest: str, top: int
+) -> None:
+    assert axis_top(bar_chart("Stock", "kg", points(0, largest))) == top
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+@example(values=[Decimal("0.01")])
+@example(values=[Decimal("999999999.99"), Decimal(0)])
+@given(
+    values=st.lists(
+        st.decimals(min_value=0, max_value=10**9, places=2, allow_nan=False, allow_infinity=False),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_every_value_is_drawn_inside_the_plot(values: list[Decimal]) -> None:
+    series = [Point(f"d{index}", value) for index, value in enumerate(values)]
+    largest = max(values)
+
+    bar = bar_chart("Stock", "kg", series)
+    line = line_chart("Stock", "kg", series)
+
+    for chart in (bar, line):
+        top = axis_top(chart)
+        assert top >= largest
+        if largest >= 1:
+            assert top <= 2 * largest
+    for x, y, width, height in bars(bar):
+        assert PLOT_TOP - 0.05 <= y <= PLOT_BOTTOM
+        assert 0 <= height <= PLOT_HEIGHT + 0.05
+        assert x >= LEFT
+        assert x + width <= WIDTH - RIGHT + 0.05
+    for x, y in dots(line):
+        assert PLOT_TOP - 0.05 <= y <= PLOT_BOTTOM
+        assert LEFT <= x <= WIDTH - RIGHT + 0.05
+    tallest = max(range(len(values)), key=lambda index: values[index])
+    expected = PLOT_HEIGHT * float(largest / axis_top(bar))
+    assert bars(bar)[tallest][3] == pytest.approx(expected, abs=0.06)
+
+
+# --------------------------------------------------------------------------- labels and text
+
+
+@pytest.mark.parametrize("draw", CHARTS)
+def test_labels_title_and_unit_are_escaped(draw: object) -> None:
+    assert callable(draw)
+    chart = draw(MARKUP, MARKUP, [Point(MARKUP, Decimal(5))])
+
+    source = str(chart)
+    svg = parse_svg(source)
+
+    assert "<script" not in source
+    assert "<b>" not in source
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &#34;quoted&#34; &lt;b&gt;" in source
+    assert svg.attrib["aria-label"] == MARKUP
+    assert svg.findtext(f"{SVG}title") == MARKUP
+    assert chart_texts(svg, "chart-title") == [MARKUP]
+    assert chart_texts(svg, "chart-unit") == [MARKUP]
+    assert MARKUP in chart_texts(svg, "tick")
+    shape = "circle" if draw is line_chart else "rect"
+    assert tooltips(svg, shape) == [f"{MARKUP}: 5 {MARKUP}"]
+
+
+def test_a_chart_is_markup_a_template_does_not_escape_again() -> None:
+    chart = bar_chart("Stock & more", "kg", [Point("Figs & dates", Decimal(3))])
+
+    rendered = templates.env.from_string("<figure>{{ chart }}</figure>").render(chart=chart)
+
+    assert isinstance(chart, Markup)
+    assert rendered == f"<figure>{chart}</figure>"
+    assert "&amp;amp;" not in rendered
+
+
+def test_tooltips_carry_the_value_and_its_unit() -> None:
+    chart = bar_chart("Stock", "kg", [Point("a", Decimal("1234.5")), Point("b", Decimal(2000))])
+
+    assert tooltips(parse_svg(str(chart)), "rect") == ["a: 1,234.5 kg", "b: 2,000 kg"]
+
+
+@pytest.mark.parametrize("draw", CHARTS)
+@pytest.mark.parametrize("count", [9, 16, 30, 31, 90])
+def test_long_series_get_at_most_eight_evenly_spread_labels_that_never_overlap(
+    draw: object, count: int
+) -> None:
+    assert callable(draw)
+    series = [Point(f"{index:02d} Nov", Decimal(index)) for index in range(count)]
+
+    svg = parse_svg(str(draw("Revenue", "EUR", series)))
+
+    labels = [
+        (int(node.text[:2]), float(node.attrib["x"]), node.attrib["text-anchor"])
+        for node in svg.iter(f"{SVG}text")
+        if "tick" in node.attrib.get("class", "") and (node.text or "").endswith("Nov")
+    ]
+    indexes = [index for index, _, _ in labels]
+    assert indexes[0] == 0
+    assert 4 <= len(labels) <= 8
+    assert len({b - a for a, b in itertools.pairwise(indexes)}) == 1
+    xs = [x for _, x, _ in labels]
+    assert min(b - a for a, b in itertools.pairwise(xs)) >= 60
+    for _, x, anchor in labels:
+        assert x <= WIDTH - RIGHT
+        if x > WIDTH - RIGHT - 30:
+            assert anchor == "end"
+
+
+def test_short_series_label_every_point() -> None:
+    series = [Point(f"cat {index}", Decimal(index + 1)) for index in range(8)]
+
+    labels = chart_texts(parse_svg(str(bar_chart("Stock", "kg", series))), "tick")
+
+    assert [text for text in labels if text.startswith("cat")] == [p.label for p in series]

@@ -1,0 +1,277 @@
+"""Who opens which page: every GET page route of the web routers against a table of the
+permission the API asks for the same thing. A page route missing from the table fails the suite,
+so no page goes out without a rule; each role gets the page or the 403 page (as the API answers
+it 200 or 403), and a stranger goes to the login page and back."""
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+from fastapi.routing import iter_route_contexts
+from fastapi.testclient import TestClient
+
+from app.main import app
+from app.models.user import Role
+from app.services.permissions import Permission, role_allows
+from tests.api.sales_helpers import order_line, place_order, register_customer
+from tests.api.stock_helpers import API, make_supplier, make_warehouse, receive, sign_in
+from tests.conftest import MakeUser, bearer, login
+from tests.web.page_helpers import page_login, page_of, product, title_of
+
+PUBLIC_PAGES = frozenset({"/", "/login"})
+PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << >>\n%%EOF\n"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(range(64))
+P = Permission
+SALES_OR_OWN = (P.SALES_MANAGE, P.ORDERS_OWN)
+
+
+@dataclass(frozen=True)
+class PageRule:
+    """One address of a page route: the permissions it must ask for (any of them), and an API
+    route asking for the same (method, path, JSON body). Addresses may name the scene's
+    {product}, {lot}, {document}, {purchase}, {order} and {user}."""
+
+    permissions: tuple[Permission, ...]
+    url: str
+    api: tuple[str, str, dict[str, Any] | None]
+
+    def opens_for(self, role: Role) -> bool:
+        return any(role_allows(role, permission) for permission in self.permissions)
+
+
+def rule(permissions: Permission | tuple[Permission, ...], url: str, api: str) -> PageRule:
+    """A rule whose API twin is ``"GET /path"`` or ``"POST /path"`` (sent an empty body)."""
+    method, path = api.split(" ", 1)
+    wanted = permissions if isinstance(permissions, tuple) else (permissions,)
+    return PageRule(wanted, url, (method, f"{API}{path}", {} if method == "POST" else None))
+
+
+# Every GET page route, with the API's permission for the same work; a new page needs its
+# line here before the suite passes.
+PAGE_RULES: dict[str, tuple[PageRule, ...]] = {
+    "/dashboard": (rule(P.REPORTS_READ, "/dashboard", "GET /reports/stock-valuation"),),
+    "/reports": (rule(P.REPORTS_READ, "/reports", "GET /reports/kpis"),),
+    "/reports/{name}.csv": (
+        rule(P.REPORTS_READ, "/reports/kpis.csv", "GET /reports/kpis?format=csv"),
+        rule(P.REPORTS_READ, "/reports/valuation.csv", "GET /reports/stock-valuation?format=csv"),
+    ),
+    "/audit": (rule(P.AUDIT_READ, "/audit", "GET /audit"),),
+    "/products": (rule(P.CATALOG_READ, "/products", "GET /products"),),
+    "/products/new": (rule(P.CATALOG_WRITE, "/products/new", "POST /products"),),
+    "/products/{product_id}": (
+        rule(P.CATALOG_READ, "/products/{product}", "GET /products/{product}"),
+    ),
+    "/products/{product_id}/edit": (
+        rule(P.CATALOG_WRITE, "/products/{product}/edit", "POST /products"),
+    ),
+    "/products/{product_id}/image": (
+        rule(P.CATALOG_READ, "/products/{product}/image", "GET /products/{product}/image"),
+    ),
+    "/stock/{slug}": (
+        rule(P.STOCK_MOVE, "/stock/receive", "POST /stock/receipts"),
+        rule(P.STOCK_ADJUST, "/stock/adjust", "POST /stock/adjustments"),
+        rule(P.STOCK_MOVE, "/stock/transfer", "POST /stock/transfers"),
+        rule(P.STOCK_MOVE, "/stock/waste", "POST /stock/waste"),
+    ),
+    "/count": (rule(P.STOCK_MOVE, "/count", "POST /stock/counts"),),
+    "/lots/{lot_id}": (rule(P.TRACE_READ, "/lots/{lot}", "GET /trace/lots/{lot}"),),
+    "/lots/{lot_id}/trace.csv": (
+        rule(P.TRACE_READ, "/lots/{lot}/trace.csv", "GET /trace/lots/{lot}?format=csv"),
+    ),
+    "/lots/{lot_id}/documents/{document_id}": (
+        rule(
+            P.STOCK_READ,
+            "/lots/{lot}/documents/{document}",
+            "GET /lots/{lot}/documents/{document}",
+        ),
+    ),
+    "/alerts": (rule(P.STOCK_READ, "/alerts", "GET /alerts"),),
+    "/reorder": (rule(P.PURCHASING_READ, "/reorder", "GET /reorder-suggestions"),),
+    "/purchase-orders": (rule(P.PURCHASING_READ, "/purchase-orders", "GET /purchase-orders"),),
+    "/purchase-orders/new": (
+        rule(P.PURCHASING_WRITE, "/purchase-orders/new", "POST /purchase-orders"),
+    ),
+    "/purchase-orders/{order_id}": (
+        rule(P.PURCHASING_READ, "/purchase-orders/{purchase}", "GET /purchase-orders/{purchase}"),
+    ),
+    "/customers": (rule(P.CUSTOMERS_MANAGE, "/customers", "GET /customers"),),
+    "/orders": (rule(SALES_OR_OWN, "/orders", "GET /orders"),),
+    "/orders/new": (rule(SALES_OR_OWN, "/orders/new", "POST /orders"),),
+    "/orders/{order_id}": (rule(SALES_OR_OWN, "/orders/{order}", "GET /orders/{order}"),),
+    "/shop": (rule(P.ORDERS_OWN, "/shop", "GET /customers/me"),),
+    "/admin/users": (rule(P.USERS_MANAGE, "/admin/users", "GET /users"),),
+    "/admin/users/{user_id}": (rule(P.USERS_MANAGE, "/admin/users/{user}", "GET /users/{user}"),),
+    "/admin/sessions": (rule(P.SESSIONS_MANAGE, "/admin/sessions", "GET /sessions"),),
+}
+
+RULES = [page_rule for rules in PAGE_RULES.values() for page_rule in rules]
+CASES = [pytest.param(page_rule, id=page_rule.url) for page_rule in RULES]
+
+
+def page_routes() -> set[str]:
+    """The GET routes the page routers register, apart from the login page and the root."""
+    return {
+        str(route.path)
+        for route in iter_route_contexts(app.routes)
+        if route.endpoint is not None
+        and route.endpoint.__module__.startswith("app.web.pages")
+        and "GET" in (route.methods or ())
+        and route.path not in PUBLIC_PAGES
+    }
+
+
+@dataclass(frozen=True)
+class Scene:
+    """What the page addresses name, and the customer user who owns the order."""
+
+    ids: dict[str, int]
+    customer_email: str
+
+
+@pytest.fixture
+def scene(client: TestClient, make_user: MakeUser) -> Scene:
+    """A product with a picture, a lot with stock and a document, a purchase order, and a
+    self-registered customer with an order of its own."""
+    admin = sign_in(client, make_user, Role.ADMIN)
+    product_id = product("DATE-MEDJOOL")
+    warehouse = make_warehouse("MAIN")
+    lot = receive(client, admin.headers, product_id, warehouse, "LOT-1", "10")["lot_id"]
+    image = client.put(
+        f"{API}/products/{product_id}/image",
+        files={"file": ("date.png", PNG, "image/png")},
+        headers=admin.headers,
+    )
+    assert image.status_code == 200, image.text
+    document = client.post(
+        f"{API}/lots/{lot}/documents",
+        files={"file": ("certificate.pdf", PDF, "application/pdf")},
+        headers=admin.headers,
+    )
+    assert document.status_code == 201, document.text
+    purchase = client.post(
+        f"{API}/purchase-orders",
+        json={
+            "supplier_id": make_supplier("SUNNY"),
+            "warehouse_id": warehouse,
+            "lines": [{"product_id": product_id, "quantity": "5"}],
+        },
+        headers=admin.headers,
+    )
+    assert purchase.status_code == 201, purchase.text
+    shopper = register_customer(client)
+    order = place_order(client, shopper.headers, None, [order_line(product_id, "2")])
+    ids = {
+        "product": product_id,
+        "lot": lot,
+        "document": document.json()["id"],
+        "purchase": purchase.json()["id"],
+        "order": order["id"],
+        "user": shopper.user_id,
+    }
+    return Scene(ids, shopper.email)
+
+
+def page_user(client: TestClient, make_user: MakeUser, scene: Scene, role: Role) -> str:
+    """Log a user of ``role`` in to the pages (a customer: the scene's, who owns the order);
+    their email."""
+    email = scene.customer_email if role == Role.CUSTOMER else make_user(role=role).email
+    page_login(client, email)
+    return email
+
+
+def test_every_page_route_has_a_rule() -> None:
+    routes = page_routes()
+
+    missing = sorted(routes - PAGE_RULES.keys())
+    stale = sorted(PAGE_RULES.keys() - routes)
+
+    assert not missing, f"page routes without a line in PAGE_RULES: {missing}"
+    assert not stale, f"PAGE_RULES names routes that do not exist: {stale}"
+
+
+def test_the_public_pages_are_the_login_page_and_the_root() -> None:
+    public = {
+        route.path
+        for route in iter_route_contexts(app.routes)
+        if route.endpoint is not None
+        and route.endpoint.__module__.startswith("app.web.pages")
+        and route.path in PUBLIC_PAGES
+    }
+
+    assert public == PUBLIC_PAGES
+
+
+def test_the_table_gives_the_roles_the_api_gives() -> None:
+    opened = {
+        page_rule.url: {role for role in Role if page_rule.opens_for(role)} for page_rule in RULES
+    }
+
+    assert opened["/dashboard"] == {Role.ADMIN, Role.MANAGER}
+    assert opened["/products"] == {Role.ADMIN, Role.MANAGER, Role.STAFF}
+    assert opened["/stock/adjust"] == {Role.ADMIN, Role.MANAGER}
+    assert opened["/admin/users"] == {Role.ADMIN}
+    assert opened["/orders"] == set(Role)
+    assert opened["/shop"] == {Role.CUSTOMER}
+    staff_only = {url for url, roles in opened.items() if Role.CUSTOMER not in roles}
+    assert staff_only == set(opened) - {"/orders", "/orders/new", "/orders/{order}", "/shop"}
+
+
+@pytest.mark.parametrize("role", list(Role))
+@pytest.mark.parametrize("page_rule", CASES)
+def test_each_role_opens_exactly_the_pages_its_permissions_allow(
+    client: TestClient, make_user: MakeUser, scene: Scene, page_rule: PageRule, role: Role
+) -> None:
+    allowed = page_rule.opens_for(role)
+    email = page_user(client, make_user, scene, role)
+
+    response = client.get(page_rule.url.format(**scene.ids), follow_redirects=False)
+
+    if allowed:
+        assert response.status_code == 200, response.text[:2000]
+        if response.headers["content-type"].startswith("text/html"):
+            assert not title_of(page_of(response)).startswith("Permission denied")
+            assert response.headers["cache-control"] == "no-store"
+    else:
+        page = page_of(response, 403)
+        assert title_of(page) == "Permission denied · Dried Fruits Inventory"
+        assert page.find("h1").text == "Permission denied"
+        assert f"({role.value})" in page.find("p", role="alert").text
+        assert page.find("form", action="/logout")
+        assert response.headers["cache-control"] == "no-store"
+    # The API answers the same user the same way for the same permission.
+    method, path, body = page_rule.api
+    headers = bearer(login(client, email)["access_token"])
+    api = client.request(method, path.format(**scene.ids), json=body, headers=headers)
+    assert api.status_code not in (401, 500), api.text
+    assert (api.status_code == 403) == (not allowed), api.text
+
+
+@pytest.mark.parametrize("page_rule", CASES)
+def test_a_stranger_is_sent_to_log_in_and_back(
+    client: TestClient, scene: Scene, page_rule: PageRule
+) -> None:
+    url = page_rule.url.format(**scene.ids)
+
+    response = client.get(url, follow_redirects=False)
+
+    assert response.status_code == 303
+    assert response.headers["location"] == f"/login?next={quote(url, safe='')}"
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_the_menu_offers_only_pages_the_role_opens(
+    client: TestClient, make_user: MakeUser, scene: Scene, role: Role
+) -> None:
+    page_user(client, make_user, scene, role)
+    opened = [r.url for r in RULES if "{" not in r.url and r.opens_for(role)]
+    home = client.get("/", follow_redirects=False).headers["location"]
+    assert home in opened
+
+    page = page_of(client.get(home, follow_redirects=False))
+
+    menu = [link.attrs["href"] for link in page.find("nav", aria_label="Main").find_all("a")]
+    assert menu
+    for href in menu:
+        assert href.split("?")[0] in opened, f"the menu of a {role.value} offers {href}"
+    assert page.find("a", aria_current="page").attrs["href"] == home
