@@ -63,6 +63,17 @@ class CatalogKind(Generic[ModelT]):
             conditions.append(self.crud.model.is_active.is_(is_active))
         return self.crud.page(db, offset=offset, limit=limit, search=search, where=conditions)
 
+    def options(self, db: Session, *, active_only: bool = True) -> Sequence[ModelT]:
+        """Every record (the active ones by default), for a form's pick list."""
+        rows, _ = self.page(
+            db,
+            offset=0,
+            limit=PICK_LIST_LIMIT,
+            search=None,
+            is_active=True if active_only else None,
+        )
+        return rows
+
     def create(self, db: Session, actor: Actor, values: Mapping[str, Any]) -> ModelT:
         """Add a record after checking its unique field is free."""
         self._check_unique(db, values[self.unique_field])
@@ -107,6 +118,8 @@ class CatalogKind(Generic[ModelT]):
                 field=self.unique_field,
             )
 
+
+PICK_LIST_LIMIT = 5000
 
 categories = CatalogKind(category_crud, "category", "name")
 products = CatalogKind(product_crud, "product", "sku")

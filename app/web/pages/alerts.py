@@ -42,8 +42,8 @@ def _reorder_page(
     status_code: int = 200,
 ) -> HTMLResponse:
     wanted = reorder.suggestions(db, cover_days=cover_days)
-    suppliers, _ = catalog.suppliers.page(db, offset=0, limit=2000, search=None, is_active=None)
-    warehouses, _ = catalog.warehouses.page(db, offset=0, limit=500, search=None, is_active=True)
+    suppliers = catalog.suppliers.options(db, active_only=False)
+    warehouses = catalog.warehouses.options(db)
     names = {supplier.id: supplier.name for supplier in suppliers}
     by_supplier: dict[int | None, list[object]] = {}
     for suggestion in wanted:

@@ -54,7 +54,7 @@ def list_products(
     if (past_end := last_page_redirect(request, page, pages)) is not None:
         return past_end
     available = alerts.sellable_by_product(db, [row.id for row in rows])
-    categories, _ = catalog.categories.page(db, offset=0, limit=500, search=None, is_active=None)
+    categories = catalog.categories.options(db, active_only=False)
     return render(
         request,
         "products/list.html",
@@ -99,7 +99,7 @@ def _form_page(
     errors: dict[str, str],
     status_code: int = 200,
 ) -> HTMLResponse:
-    categories, _ = catalog.categories.page(db, offset=0, limit=500, search=None, is_active=True)
+    categories = catalog.categories.options(db)
     return render(
         request,
         "products/form.html",

@@ -54,9 +54,9 @@ def _new_page(
     errors: dict[str, str],
     status_code: int = 200,
 ) -> HTMLResponse:
-    products, _ = catalog.products.page(db, offset=0, limit=2000, search=None, is_active=True)
-    suppliers, _ = catalog.suppliers.page(db, offset=0, limit=2000, search=None, is_active=True)
-    warehouses, _ = catalog.warehouses.page(db, offset=0, limit=500, search=None, is_active=True)
+    products = catalog.products.options(db)
+    suppliers = catalog.suppliers.options(db)
+    warehouses = catalog.warehouses.options(db)
     return render(
         request,
         "purchasing/new.html",
@@ -128,7 +128,7 @@ def _order_page(
     status_code: int = 200,
 ) -> HTMLResponse:
     order = purchasing.get_purchase(db, order_id)
-    warehouses, _ = catalog.warehouses.page(db, offset=0, limit=500, search=None, is_active=True)
+    warehouses = catalog.warehouses.options(db)
     return render(
         request,
         "purchasing/detail.html",

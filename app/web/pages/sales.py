@@ -130,7 +130,7 @@ def _new_order_page(
     errors: dict[str, str],
     status_code: int = 200,
 ) -> HTMLResponse:
-    products, _ = catalog.products.page(db, offset=0, limit=2000, search=None, is_active=True)
+    products = catalog.products.options(db)
     team = _sales_team(caller)
     buyers = (
         customers.list_customers(db, offset=0, limit=2000, search=None, is_active=True)[0]

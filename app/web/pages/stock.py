@@ -154,9 +154,9 @@ FORMS = {
 
 def _choices(db: Session, product_id: str | None) -> dict[str, list[tuple[str, str]]]:
     """The options of the select fields (lots: those of the chosen product with stock)."""
-    products, _ = catalog.products.page(db, offset=0, limit=2000, search=None, is_active=True)
-    warehouses, _ = catalog.warehouses.page(db, offset=0, limit=500, search=None, is_active=True)
-    suppliers, _ = catalog.suppliers.page(db, offset=0, limit=2000, search=None, is_active=True)
+    products = catalog.products.options(db)
+    warehouses = catalog.warehouses.options(db)
+    suppliers = catalog.suppliers.options(db)
     lots: list[tuple[str, str]] = []
     if product_id and product_id.isdigit():
         levels, _ = stock_queries.list_levels(
