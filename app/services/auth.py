@@ -28,6 +28,7 @@ from app.crud.crud_user import user_crud
 from app.models.mixins import utcnow
 from app.models.user import User, UserSession, normalize_email
 
+SEEN_EVERY = timedelta(minutes=5)
 logger = logging.getLogger("app.auth")
 
 REVOKED_LOGOUT = "logout"
@@ -173,6 +174,14 @@ def authenticate_session(db: Session, session_id: str, user_id: int) -> tuple[Us
     if not session.user.is_active:
         raise AuthenticationError("This account is deactivated; ask an administrator.")
     return session.user, session
+
+
+def mark_seen(db: Session, session: UserSession) -> None:
+    """Note that ``session`` is in use now (written at most once every SEEN_EVERY)."""
+    now = utcnow()
+    if now - session.last_seen_at >= SEEN_EVERY:
+        session.last_seen_at = now
+        db.flush()
 
 
 def _issue(db: Session, user: User, session: UserSession, now: datetime) -> TokenPair:

@@ -95,6 +95,7 @@ def caller_from_cookie(request: Request, db: Session, client: ClientInfo) -> Pag
         user, session = auth.authenticate_session(db, claims.session_id, claims.user_id)
     except AuthenticationError:
         return None
+    auth.mark_seen(db, session)
     request.state.user_id = user.id
     return PageCaller(
         user=user, session=session, client=client, csrf=csrf_token(SESSION_FORMS, session.id)
@@ -153,6 +154,7 @@ def login_csrf(request: Request) -> str:
 
 
 def set_login_csrf_cookie(response: Response, value: str) -> None:
+    """The pre-login cookie: only sent back to /login, never to another site."""
     response.set_cookie(
         LOGIN_CSRF_COOKIE,
         value,

@@ -284,6 +284,26 @@ def test_a_session_past_its_end_opens_nothing(client: TestClient, staff: PageUse
     assert sent_to_login(client)
 
 
+def test_using_the_pages_keeps_the_sessions_last_seen_time_current(
+    client: TestClient, staff: PageUser
+) -> None:
+    an_hour_ago = datetime.now(UTC) - timedelta(hours=1)
+    with SessionLocal() as db:
+        db.execute(
+            update(UserSession)
+            .where(UserSession.id == staff.session_id)
+            .values(last_seen_at=an_hour_ago)
+        )
+        db.commit()
+
+    assert opens(client)
+
+    with SessionLocal() as db:
+        session = db.get(UserSession, staff.session_id)
+        assert session is not None
+        assert session.last_seen_at > datetime.now(UTC) - timedelta(minutes=1)
+
+
 def test_the_page_uses_the_role_stored_now_not_the_one_in_the_cookie(
     client: TestClient, make_user: MakeUser, auth_headers: AuthHeaders
 ) -> None:
