@@ -45,12 +45,12 @@ run: bootstrap ## Install, migrate, create the first admin and serve on http://$
 	@$(BIN)/dfims serve --host $(HOST) --port $(PORT) --workers $(WORKERS)
 
 format: install-dev ## Format the code
-	@$(BIN)/ruff format app tests migrations scripts
-	@$(BIN)/ruff check --fix app tests migrations scripts
+	@$(BIN)/ruff format app tests migrations scripts bench
+	@$(BIN)/ruff check --fix app tests migrations scripts bench
 
 lint: install-dev ## ruff
-	@$(BIN)/ruff check app tests migrations scripts
-	@$(BIN)/ruff format --check app tests migrations scripts
+	@$(BIN)/ruff check app tests migrations scripts bench
+	@$(BIN)/ruff format --check app tests migrations scripts bench
 
 typecheck: install-dev ## mypy (strict on app/)
 	@$(BIN)/mypy
