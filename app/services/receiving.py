@@ -19,6 +19,7 @@ from app.models.purchasing import (
     PurchaseReceiptLine,
     PurchaseStatus,
 )
+from app.schemas.purchasing import DeliveryCreate
 from app.services import audit, stock
 from app.services.audit import Actor
 from app.services.catalog import warehouses
@@ -50,6 +51,28 @@ class Delivery:
     delivery_note: str = ""
     received_date: date | None = None
     allow_over_receipt: bool = False
+
+
+def delivery_of(body: DeliveryCreate) -> Delivery:
+    """The delivery a request (API body or page form) describes."""
+    return Delivery(
+        lines=[
+            DeliveryLine(
+                line_id=line.line_id,
+                quantity=line.quantity,
+                lot_code=line.lot_code,
+                best_before=line.best_before,
+                unit_cost=line.unit_cost,
+                moisture_pct=line.moisture_pct,
+                grade=line.grade,
+            )
+            for line in body.lines
+        ],
+        warehouse_id=body.warehouse_id,
+        delivery_note=body.delivery_note,
+        received_date=body.received_date,
+        allow_over_receipt=body.allow_over_receipt,
+    )
 
 
 def receive(

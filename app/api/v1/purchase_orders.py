@@ -26,7 +26,6 @@ from app.schemas.purchasing import (
 from app.schemas.sales import OrderAction
 from app.services import purchasing, receiving, reorder
 from app.services.purchasing import PurchaseChange, PurchaseDraft, PurchaseFilter, PurchaseLineDraft
-from app.services.receiving import Delivery, DeliveryLine
 
 router = APIRouter(prefix="/purchase-orders", tags=["purchasing"])
 suggestions_router = APIRouter(prefix="/reorder-suggestions", tags=["purchasing"])
@@ -187,24 +186,7 @@ def receive_delivery(
     """Receive a delivery: each line creates or tops up a lot with a receipt movement."""
 
     def act() -> PurchaseRead:
-        delivery = Delivery(
-            lines=[
-                DeliveryLine(
-                    line_id=line.line_id,
-                    quantity=line.quantity,
-                    lot_code=line.lot_code,
-                    best_before=line.best_before,
-                    unit_cost=line.unit_cost,
-                    moisture_pct=line.moisture_pct,
-                    grade=line.grade,
-                )
-                for line in body.lines
-            ],
-            warehouse_id=body.warehouse_id,
-            delivery_note=body.delivery_note,
-            received_date=body.received_date,
-            allow_over_receipt=body.allow_over_receipt,
-        )
+        delivery = receiving.delivery_of(body)
         order = purchasing.get_purchase(db, order_id)
         return purchase_read(receiving.receive(db, caller.actor, order, delivery))
 

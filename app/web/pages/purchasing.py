@@ -11,7 +11,6 @@ from app.schemas.purchasing import DeliveryCreate, PurchaseCreate
 from app.services import catalog, purchasing, receiving
 from app.services.permissions import Permission
 from app.services.purchasing import PurchaseDraft, PurchaseFilter, PurchaseLineDraft
-from app.services.receiving import Delivery, DeliveryLine
 from app.web.forms import domain_errors, form_values, line_values, parse, renumber
 from app.web.session import FormUser, PageCaller, PageForbiddenError, form_require, page_require
 from app.web.templating import render
@@ -194,22 +193,7 @@ def _receive(
     body, errors = parse(DeliveryCreate, {**values, "lines": rows})
     errors = renumber(errors, numbers)
     if body is not None:
-        delivery = Delivery(
-            lines=[
-                DeliveryLine(
-                    line_id=line.line_id,
-                    quantity=line.quantity,
-                    lot_code=line.lot_code,
-                    best_before=line.best_before,
-                    unit_cost=line.unit_cost,
-                    moisture_pct=line.moisture_pct,
-                )
-                for line in body.lines
-            ],
-            warehouse_id=body.warehouse_id,
-            delivery_note=body.delivery_note,
-            received_date=body.received_date,
-        )
+        delivery = receiving.delivery_of(body)
         try:
             receiving.receive(db, caller.actor, order, delivery)
         except DomainError as exc:
