@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from app.core.database import Base, SessionLocal, engine
 from app.services import reports, trace
+from bench.ledger import LedgerSize, build_history
 from tests.api.stock_helpers import make_product, make_supplier, make_warehouse
 
 # A ledger of this size is built with PostgreSQL's generate_series: the SQLite pass leaves
@@ -26,12 +27,7 @@ from tests.api.stock_helpers import make_product, make_supplier, make_warehouse
 pytestmark = pytest.mark.postgres
 
 PRODUCTS = 50
-LOTS = 500
-CUSTOMERS = 2_000
-ORDERS = 20_000
-ISSUES_PER_ORDER = 10
-DAYS = 90
-STOCKED_LOTS = 10
+SIZE = LedgerSize(customers=2_000, lots=500, orders=20_000, per_order=10, days=90, stocked=10)
 
 # Statement bounds: what each report needs, with no room for one query per row.
 TRACE_LOT_STATEMENTS = 8
@@ -50,85 +46,6 @@ class Ledger:
     lot: int  # many issues, some returns, stock in the first warehouse, three reservations
     quiet_lot: int  # a lot that only has its receipt
     customer: int  # the first customer: ten orders, some with returns
-
-
-BUILD = [
-    # 2,000 customers who joined over the last 90 days
-    """
-    INSERT INTO customers (name, customer_type, email, phone, billing_address,
-        shipping_address, min_shelf_life_days, price_tier, notes, is_active,
-        created_at, updated_at)
-    SELECT 'Customer ' || lpad(g::text, 4, '0'), 'retail', '', '', '', '', 0, 'retail', '',
-        true, now() - (g % :days) * interval '1 day', now()
-    FROM generate_series(1, :customers) AS g
-    """,
-    # 500 lots, ten per product
-    """
-    WITH p AS (SELECT id, row_number() OVER (ORDER BY id) - 1 AS n FROM products)
-    INSERT INTO lots (product_id, lot_code, supplier_id, received_date, best_before,
-        unit_cost, grade, status, notes, created_at)
-    SELECT p.id, 'LOT-' || lpad(g::text, 4, '0'), :supplier, current_date - 120,
-        current_date + 30 + g % 200, 1 + (g % 7) * 0.25, 'A', 'available', '', now()
-    FROM generate_series(0, :lots - 1) AS g JOIN p ON p.n = g % :products
-    """,
-    # 20,000 shipped orders, customers in turn, spread over 90 days
-    """
-    WITH c AS (SELECT id, row_number() OVER (ORDER BY id) - 1 AS n FROM customers)
-    INSERT INTO sales_orders (number, customer_id, status, total, notes, created_at,
-        updated_at, confirmed_at, shipped_at)
-    SELECT 'SO-' || lpad(g::text, 6, '0'), c.id, 'shipped', 50.00, '', t.at, t.at, t.at, t.at
-    FROM generate_series(1, :orders) AS g
-    JOIN c ON c.n = (g - 1) % :customers
-    CROSS JOIN LATERAL (
-        SELECT now() - (g % :days) * interval '1 day' - (g % 3600) * interval '1 second' AS at
-    ) AS t
-    """,
-    # one receipt per lot, 120 days ago
-    """
-    WITH w AS (SELECT min(id) AS id FROM warehouses)
-    INSERT INTO stock_movements (created_at, kind, product_id, lot_id, warehouse_id, quantity,
-        reference, reason, group_id, actor_label)
-    SELECT now() - interval '120 days', 'receipt', lots.product_id, lots.id, w.id, 10000,
-        'PO-BULK', '', md5('receipt-' || lots.id), 'scale'
-    FROM lots CROSS JOIN w
-    """,
-    # ten issues per order, from lots and warehouses in turn, referencing the order number
-    """
-    WITH l AS (SELECT id, product_id, row_number() OVER (ORDER BY id) - 1 AS n FROM lots),
-         w AS (SELECT id, row_number() OVER (ORDER BY id) - 1 AS n FROM warehouses),
-         o AS (SELECT id, number, shipped_at, row_number() OVER (ORDER BY id) AS n
-               FROM sales_orders)
-    INSERT INTO stock_movements (created_at, kind, product_id, lot_id, warehouse_id, quantity,
-        reference, reason, group_id, actor_label)
-    SELECT o.shipped_at + k * interval '1 millisecond', 'issue', l.product_id, l.id, w.id,
-        -(1 + (o.n + k) % 5), o.number, '', md5(o.number || '-' || k), 'scale'
-    FROM o CROSS JOIN generate_series(0, :per_order - 1) AS k
-    JOIN l ON l.n = (o.n * 7 + k * 13) % :lots
-    JOIN w ON w.n = (o.n + k) % 2
-    """,
-    # every 50th order sends one unit of its first pick back
-    """
-    WITH l AS (SELECT id, product_id, row_number() OVER (ORDER BY id) - 1 AS n FROM lots),
-         w AS (SELECT id, row_number() OVER (ORDER BY id) - 1 AS n FROM warehouses),
-         o AS (SELECT id, number, shipped_at, row_number() OVER (ORDER BY id) AS n
-               FROM sales_orders)
-    INSERT INTO stock_movements (created_at, kind, product_id, lot_id, warehouse_id, quantity,
-        reference, reason, group_id, actor_label)
-    SELECT o.shipped_at + interval '1 hour', 'return', l.product_id, l.id, w.id, 1, o.number,
-        'Damaged', md5('return-' || o.number), 'scale'
-    FROM o
-    JOIN l ON l.n = (o.n * 7) % :lots
-    JOIN w ON w.n = o.n % 2
-    WHERE o.n % 50 = 1
-    """,
-    # stock levels of the first lots, in the first warehouse
-    """
-    INSERT INTO stock_levels (product_id, warehouse_id, lot_id, on_hand, reserved, updated_at)
-    SELECT lots.product_id, (SELECT min(id) FROM warehouses), lots.id, 100, 0, now()
-    FROM lots ORDER BY lots.id LIMIT :stocked
-    """,
-    "ANALYZE customers, lots, sales_orders, stock_movements, stock_levels",
-]
 
 
 @pytest.fixture(autouse=True)
@@ -157,20 +74,8 @@ def _build() -> Ledger:
     warehouses = (make_warehouse("W1"), make_warehouse("W2"))
     for index in range(PRODUCTS):
         make_product(f"SKU-{index:03d}")
-    params = {
-        "days": DAYS,
-        "customers": CUSTOMERS,
-        "supplier": supplier,
-        "lots": LOTS,
-        "products": PRODUCTS,
-        "orders": ORDERS,
-        "per_order": ISSUES_PER_ORDER,
-        "stocked": STOCKED_LOTS,
-    }
     with engine.begin() as connection:
-        for statement in BUILD:
-            used = {key: value for key, value in params.items() if f":{key}" in statement}
-            connection.execute(text(statement), used)
+        build_history(connection, SIZE, supplier)
         # a stocked lot that has had returns, and a lot that only ever had its receipt
         lot = connection.execute(
             text(
@@ -206,7 +111,7 @@ def _build() -> Ledger:
                 "SELECT 'SO-' || lpad(g::text, 6, '0'), :customer, 'confirmed', 10.00, '', "
                 "now(), now(), now() FROM generate_series(:first, :first + 2) AS g"
             ),
-            {"customer": customer, "first": ORDERS + 1},
+            {"customer": customer, "first": SIZE.orders + 1},
         )
         connection.execute(
             text(
@@ -258,9 +163,9 @@ def session() -> Iterator[Session]:
 def test_the_ledger_is_large(ledger: Ledger) -> None:
     movements = scalar("SELECT count(*) FROM stock_movements")
     assert movements >= 200_000
-    assert scalar("SELECT count(DISTINCT lot_id) FROM stock_movements") == LOTS + 1
-    assert scalar("SELECT count(DISTINCT customer_id) FROM sales_orders") == CUSTOMERS
-    assert scalar("SELECT count(DISTINCT created_at::date) FROM sales_orders") >= DAYS
+    assert scalar("SELECT count(DISTINCT lot_id) FROM stock_movements") == SIZE.lots + 1
+    assert scalar("SELECT count(DISTINCT customer_id) FROM sales_orders") == SIZE.customers
+    assert scalar("SELECT count(DISTINCT created_at::date) FROM sales_orders") >= SIZE.days
 
 
 def test_trace_lot_runs_a_fixed_number_of_statements(ledger: Ledger) -> None:
@@ -309,7 +214,7 @@ def test_trace_lot_agrees_with_the_ledger(ledger: Ledger) -> None:
     assert times == sorted(times)
     assert [(h.on_hand, h.reserved) for h in report.holdings] == [(Decimal(100), Decimal(6))]
     assert [(r.order_number, r.customer_id, r.quantity) for r in report.reservations] == [
-        (f"SO-{ORDERS + n:06d}", ledger.customer, Decimal(2)) for n in (1, 2, 3)
+        (f"SO-{SIZE.orders + n:06d}", ledger.customer, Decimal(2)) for n in (1, 2, 3)
     ]
     assert report.lot.supplier is not None
     assert report.lot.supplier.id == ledger.supplier
@@ -330,7 +235,7 @@ def test_trace_customer_runs_a_fixed_number_of_statements(ledger: Ledger) -> Non
     assert {row.movement_id for row in report.rows} == expected
     kinds = {row.kind for row in report.rows}
     assert kinds == {"issue", "return"}
-    assert len(report.rows) == (ORDERS // CUSTOMERS) * ISSUES_PER_ORDER + sum(
+    assert len(report.rows) == (SIZE.orders // SIZE.customers) * SIZE.per_order + sum(
         row.kind == "return" for row in report.rows
     )
     assert all(row.supplier_id == ledger.supplier for row in report.rows)
@@ -359,13 +264,13 @@ def test_reports_run_a_fixed_number_of_statements(ledger: Ledger) -> None:
     with session() as db, statements_run() as seen:
         valuation = reports.stock_valuation(db)
     assert len(seen) <= VALUATION_STATEMENTS
-    assert len(valuation.rows) == STOCKED_LOTS  # one lot per product, all in W1
-    assert sum((row.on_hand for row in valuation.rows), Decimal(0)) == 100 * STOCKED_LOTS
+    assert len(valuation.rows) == SIZE.stocked  # one lot per product, all in W1
+    assert sum((row.on_hand for row in valuation.rows), Decimal(0)) == 100 * SIZE.stocked
 
     with session() as db, statements_run() as seen:
         slow = reports.slow_movers(db, 30)
     assert len(seen) <= SLOW_MOVER_STATEMENTS
-    assert len(slow.rows) == STOCKED_LOTS
+    assert len(slow.rows) == SIZE.stocked
     assert all(row.shipped > 0 for row in slow.rows)
     assert [row.shipped for row in slow.rows] == sorted(row.shipped for row in slow.rows)
 
