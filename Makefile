@@ -16,7 +16,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(PYTHON)
 
 .PHONY: help uv install install-dev run migrate bootstrap serve lint typecheck format \
-        test test-all test-sqlite test-postgres services packages shellcheck clean
+        test test-all test-sqlite test-postgres services packages shellcheck bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -66,6 +66,11 @@ packages: ## Install nginx, Prometheus, its exporters, the PostgreSQL client whe
 
 shellcheck: packages ## Check the shell scripts
 	@shellcheck scripts/*.sh scripts/ci/*.sh .ci/run
+
+BENCH_ARGS ?=
+
+bench: install-dev services packages ## Benchmarks on PostgreSQL, Redis and gunicorn (docs/PERFORMANCE.md); BENCH_ARGS="--help"
+	@$(BIN)/python -m bench $(BENCH_ARGS)
 
 test-sqlite: install-dev services
 	@TEST_DATABASE=sqlite $(BIN)/pytest $(PYTEST_ARGS)

@@ -6,13 +6,18 @@ import os
 import re
 import secrets
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+import psycopg
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from sqlalchemy import Engine, create_engine, text
 
 from bench import dataset, scenarios
@@ -22,6 +27,7 @@ from bench.loadgen import run_flows
 from bench.report import Report, Row, Target, machine, table
 from bench.scenarios import Scenario
 from bench.stack import (
+    BIN,
     HOST,
     Api,
     CpuMeter,
@@ -61,6 +67,14 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         "--redis", default=os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379/14")
     )
     parser.add_argument("--output", type=Path, default=RESULTS, help="folder of the JSON")
+    parser.add_argument(
+        "--only", default="", help="run only these scenarios, comma-separated (and the baselines)"
+    )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="record every worker with py-spy during each run (collapsed stacks in --output)",
+    )
     args = parser.parse_args(argv)
     try:
         args.levels = tuple(int(level) for level in args.levels.split(","))
@@ -90,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def run(args: argparse.Namespace) -> Report:
     """Bring everything up, measure, take everything down."""
-    admin_url = args.postgres if "dbname" in args.postgres else f"{args.postgres} dbname=postgres"
+    admin_url = _admin_url(args.postgres)
     today = datetime.now(UTC).date()
     report = Report(
         started_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -115,11 +129,12 @@ def run(args: argparse.Namespace) -> Report:
         run_cli(env, "bootstrap")
         engine = create_engine(sqlalchemy_url(database_url(admin_url, name)))
         with running_api(env, args.workers, folder / "gunicorn.log") as api:
-            print(f"Seeding {args.orders * 10:,} ledger rows of history ...", flush=True)
+            size = LedgerSize(orders=args.orders)
+            print(f"Seeding {size.movements:,} ledger rows of history ...", flush=True)
             data = dataset.build(
                 Client(api.base_url).as_user(email, secret),
                 engine,
-                LedgerSize(orders=args.orders),
+                size,
                 args.sell_out,
                 today,
             )
@@ -127,9 +142,9 @@ def run(args: argparse.Namespace) -> Report:
             report.baselines["P: pgbench tps"] = _pgbench(args, admin_url, engine)
             report.settings |= _server_settings(engine)
             _measure(report, api, scenarios.baseline(), args)
-            for scenario in scenarios.scenarios(data, today):
-                _measure(report, api, scenario, args)
-            _measure(report, api, scenarios.sell_out(data), args, forced=(64,))
+            for scenario in [*scenarios.scenarios(data, today), scenarios.sell_out(data)]:
+                if not args.only or scenario.name in args.only.split(","):
+                    _measure(report, api, scenario, args)
             report.checks |= _stock_checks(engine, data, report)
             report.checks["pool timeouts logged"] = _pool_timeouts(folder)
             report.checks["argon2 verify ms"] = _argon2_ms(env)
@@ -137,6 +152,15 @@ def run(args: argparse.Namespace) -> Report:
         _flush_redis(args.redis)
     report.targets = _targets(report)
     return report
+
+
+def _admin_url(given: str) -> str:
+    """The server's ``postgres`` database unless ``given`` names one (key=value or URI)."""
+    try:
+        info = conninfo_to_dict(given)
+    except psycopg.ProgrammingError as exc:
+        raise StackError(f"--postgres is not a libpq connection string: {exc}") from exc
+    return make_conninfo(**{"dbname": "postgres", **{k: str(v) for k, v in info.items()}})
 
 
 def _environment(folder: Path, url: str, redis_url: str) -> dict[str, str]:
@@ -169,25 +193,19 @@ def _flush_redis(url: str) -> None:
         raise StackError(f"Redis is needed at {url}: {exc}") from exc
 
 
-def _measure(
-    report: Report,
-    api: Api,
-    scenario: Scenario,
-    args: argparse.Namespace,
-    forced: tuple[int, ...] | None = None,
-) -> None:
-    levels = forced or tuple(level for level in args.levels if level in scenario.levels)
-    if not levels:
-        return
+def _measure(report: Report, api: Api, scenario: Scenario, args: argparse.Namespace) -> None:
+    levels = tuple(level for level in args.levels if level in scenario.levels)
+    levels = levels or scenario.levels[-1:]
     print(f"{scenario.name}: {scenario.title}", flush=True)
-    # a short warm-up: connections opened, statements prepared, caches filled
-    asyncio.run(run_flows(HOST, api.port, scenario.flow, concurrency=2, seconds=1.0))
+    if scenario.warm_up:  # connections opened, statements prepared, caches filled
+        asyncio.run(run_flows(HOST, api.port, scenario.flow, concurrency=2, seconds=1.0))
     for clients in levels:
         meter = CpuMeter()
         meter.start(_groups(api))
-        tally = asyncio.run(
-            run_flows(HOST, api.port, scenario.flow, concurrency=clients, seconds=args.seconds)
-        )
+        with _profiling(api, args, f"{scenario.name}-{clients}"):
+            tally = asyncio.run(
+                run_flows(HOST, api.port, scenario.flow, concurrency=clients, seconds=args.seconds)
+            )
         cpu = meter.stop(_groups(api))
         rss = max((peak_rss_mb(pid) for pid in api.workers()), default=0.0)
         row = Row.of(scenario.name, scenario.title, scenario.unit, tally, cpu, rss)
@@ -198,6 +216,42 @@ def _measure(
             flush=True,
         )
         time.sleep(0.5)
+
+
+@contextmanager
+def _profiling(api: Api, args: argparse.Namespace, name: str) -> Iterator[None]:
+    """py-spy sampling each worker while the block runs, when asked for."""
+    if not args.profile:
+        yield
+        return
+    args.output.mkdir(parents=True, exist_ok=True)
+    spies = [
+        subprocess.Popen(
+            [
+                str(BIN / "py-spy"),
+                "record",
+                "--pid",
+                str(pid),
+                "--rate",
+                "250",
+                "--gil",
+                "--format",
+                "raw",
+                "--output",
+                str(args.output / f"profile-{name}-{n}.txt"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for n, pid in enumerate(api.workers())
+    ]
+    try:
+        yield
+    finally:
+        for spy in spies:
+            spy.send_signal(signal.SIGINT)
+        for spy in spies:
+            spy.wait(timeout=30)
 
 
 def _groups(api: Api) -> dict[str, list[int]]:
@@ -266,8 +320,7 @@ def _stock_checks(engine: Engine, data: dataset.Dataset, report: Report) -> dict
             text("SELECT coalesce(sum(reserved), 0) FROM stock_levels WHERE product_id = :p"),
             {"p": data.sell_out_product},
         ).scalar_one()
-    race = report.row("sell-out", 64)
-    acknowledged = race.completed if race else 0
+    acknowledged = sum(row.completed for row in report.rows if row.scenario == "sell-out")
     return {
         "stock levels with on_hand < 0 or reserved > on_hand": broken,
         "sell-out: units there": data.sell_out_stock,

@@ -24,7 +24,7 @@ class LedgerSize:
     @property
     def movements(self) -> int:
         """Ledger rows the build writes."""
-        return self.lots + self.orders * self.per_order + (self.orders + 48) // 50
+        return self.lots + self.orders * self.per_order + (self.orders + 49) // 50
 
 
 BUILD = [

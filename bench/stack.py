@@ -111,7 +111,8 @@ def throwaway_database(admin_url: str, prefix: str) -> Iterator[str]:
         with psycopg.connect(admin_url, autocommit=True, connect_timeout=5) as connection:
             connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     except psycopg.Error as exc:
-        raise StackError(f"PostgreSQL is needed at {admin_url}: {exc}".strip()) from exc
+        reason = " ".join(str(exc).split())
+        raise StackError(f"PostgreSQL is needed at {admin_url}: {reason}") from exc
     try:
         yield name
     finally:

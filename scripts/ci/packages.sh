@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install the programs the full suite runs for real, from Debian packages, when missing:
 # nginx, Prometheus with promtool and the node, PostgreSQL and Redis exporters, the PostgreSQL
-# client (pg_dump, psql), openssl, curl, git, shellcheck, and Chromium for the browser tests
+# client (pg_dump, psql, pgbench), openssl, curl, git, shellcheck, and Chromium for the browser tests
 # (Playwright drives /usr/bin/chromium; no browser is ever downloaded).
 set -euo pipefail
 
@@ -14,6 +14,7 @@ declare -A wanted=(
     [prometheus-redis-exporter]=prometheus-redis-exporter
     [pg_dump]=postgresql-client
     [psql]=postgresql-client
+    [pgbench]=postgresql-client
     [openssl]=openssl
     [curl]=curl
     [git]=git
