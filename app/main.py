@@ -7,11 +7,13 @@ from fastapi import FastAPI, Response
 from fastapi.middleware.cors import CORSMiddleware
 
 from app import web
+from app.api.admission import WorkLimit
 from app.api.middleware import RequestContextMiddleware
 from app.api.problems import register_problem_handlers
-from app.api.v1.router import api_router
+from app.api.v1.router import API_ROUTERS
 from app.core.config import get_settings
 from app.core.logging import configure_logging
+from app.core.memory import tune_allocator
 from app.core.metrics import forget_dead_processes, render_latest
 from app.schemas.health import Liveness
 from app.services import alerts
@@ -27,7 +29,8 @@ Authenticate with **Authorize** (email as username); errors are RFC 9457
 
 @asynccontextmanager
 async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-    """Tidy the shared metrics folder when a worker starts."""
+    """Keep the worker's memory flat and tidy the shared metrics folder when it starts."""
+    tune_allocator()
     forget_dead_processes()
     yield
 
@@ -50,6 +53,7 @@ def create_app() -> FastAPI:
             allow_methods=["*"],
             allow_headers=["*"],
         )
+    app.add_middleware(WorkLimit, limit=settings.WORKER_REQUESTS)
     app.add_middleware(RequestContextMiddleware)
 
     @app.get("/health", tags=["health"])
@@ -64,7 +68,8 @@ def create_app() -> FastAPI:
         body, content_type = render_latest()
         return Response(body, media_type=content_type)
 
-    app.include_router(api_router, prefix=settings.API_V1_PREFIX)
+    for router in API_ROUTERS:
+        app.include_router(router, prefix=settings.API_V1_PREFIX)
     web.mount(app)
     return app
 

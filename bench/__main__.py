@@ -68,6 +68,13 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--output", type=Path, default=RESULTS, help="folder of the JSON")
     parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a setting of the API for this run, e.g. --set WORKER_REQUESTS=16 (repeatable)",
+    )
+    parser.add_argument(
         "--only", default="", help="run only these scenarios, comma-separated (and the baselines)"
     )
     parser.add_argument(
@@ -82,6 +89,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         parser.error("--levels takes whole numbers separated by commas, like 1,8,32")
     if any(level < 1 for level in args.levels) or args.seconds <= 0 or args.workers < 1:
         parser.error("client counts, --seconds and --workers must be positive")
+    if any("=" not in item for item in args.set):
+        parser.error("--set takes NAME=VALUE")
+    args.set = dict(item.split("=", 1) for item in args.set)
     return args
 
 
@@ -114,6 +124,7 @@ def run(args: argparse.Namespace) -> Report:
             "levels": list(args.levels),
             "workers": args.workers,
             "history_orders": args.orders,
+            "api settings": args.set,
         },
     )
     email, secret = "admin@bench.example.com", dataset.password()
@@ -123,7 +134,7 @@ def run(args: argparse.Namespace) -> Report:
     ):
         folder = Path(scratch)
         env = _environment(folder, sqlalchemy_url(database_url(admin_url, name)), args.redis)
-        env |= {"DFIMS_ADMIN_EMAIL": email, "DFIMS_ADMIN_PASSWORD": secret}
+        env |= {"DFIMS_ADMIN_EMAIL": email, "DFIMS_ADMIN_PASSWORD": secret} | args.set
         _flush_redis(args.redis)
         run_cli(env, "db", "upgrade")
         run_cli(env, "bootstrap")

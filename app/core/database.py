@@ -74,7 +74,8 @@ def make_engine(settings: Settings) -> Engine:
             max_overflow=settings.DB_MAX_OVERFLOW,
             pool_timeout=settings.DB_POOL_TIMEOUT,
             pool_pre_ping=True,
-            connect_args={"connect_timeout": settings.DB_CONNECT_TIMEOUT},
+            connect_args={"connect_timeout": settings.DB_CONNECT_TIMEOUT}
+            | ({"options": settings.DB_OPTIONS} if settings.DB_OPTIONS else {}),
         )
     track_pool(engine, settings.DB_POOL_SIZE + settings.DB_MAX_OVERFLOW)
     return engine

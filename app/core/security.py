@@ -4,6 +4,7 @@ anti-forgery tokens."""
 import hashlib
 import hmac
 import secrets
+import threading
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -29,15 +30,24 @@ def _hasher() -> PasswordHasher:
     )
 
 
+@lru_cache
+def _hashing_slots() -> threading.BoundedSemaphore:
+    """Each Argon2 computation holds ARGON2_MEMORY_COST_KIB; a burst of logins queues here
+    instead of growing the process by that much per request thread."""
+    return threading.BoundedSemaphore(get_settings().PASSWORD_HASH_CONCURRENCY)
+
+
 def get_password_hash(password: str) -> str:
     """Hash ``password`` with Argon2id."""
-    return _hasher().hash(password)
+    with _hashing_slots():
+        return _hasher().hash(password)
 
 
 def verify_password(password: str, hashed_password: str) -> bool:
     """Whether ``password`` matches ``hashed_password``; never raises on a bad hash."""
     try:
-        return _hasher().verify(hashed_password, password)
+        with _hashing_slots():
+            return _hasher().verify(hashed_password, password)
     except (VerificationError, InvalidHashError):
         return False
 

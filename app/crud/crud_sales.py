@@ -1,7 +1,7 @@
 """Queries on customers, tier prices and sales orders."""
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload
 
 from app.crud.base import CRUDBase
 from app.models.sales import Customer, SalesOrder, SalesOrderLine, TierPrice
@@ -22,16 +22,16 @@ def tier_prices(db: Session, product_ids: list[int], tier: str) -> dict[int, Tie
 
 
 def order_with_lines(db: Session, order_id: int, *, lock: bool = False) -> SalesOrder | None:
-    """A sales order with its customer and lines (and their products) loaded."""
+    """A sales order with its customer and lines (and their products) loaded, in one query."""
     query = (
         select(SalesOrder)
         .options(
-            selectinload(SalesOrder.customer),
-            selectinload(SalesOrder.lines).selectinload(SalesOrderLine.product),
+            joinedload(SalesOrder.customer),
+            joinedload(SalesOrder.lines).joinedload(SalesOrderLine.product),
         )
         .where(SalesOrder.id == order_id)
         .execution_options(populate_existing=True)
     )
     if lock:
         query = query.with_for_update(of=SalesOrder)
-    return db.scalar(query)
+    return db.execute(query).unique().scalar_one_or_none()

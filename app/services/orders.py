@@ -327,9 +327,10 @@ def cancel(
 
 
 def allocations(db: Session, order: SalesOrder) -> dict[str, list[Reservation]]:
-    """The reservations of each line (active, issued or released), lots loaded, by reference."""
+    """The reservations of each line (active, issued or released), lots loaded, by reference;
+    a pending order has none yet."""
     references = [line.reference(_number(order)) for line in order.lines]
-    if not references:
+    if not references or order.status == OrderStatus.PENDING.value:
         return {}
     query = (
         select(Reservation)

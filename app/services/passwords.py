@@ -2,8 +2,6 @@
 
 from typing import NoReturn
 
-from zxcvbn import zxcvbn
-
 from app.core.config import get_settings
 from app.core.errors import InvalidRequestError
 
@@ -22,6 +20,8 @@ def check_password_policy(password: str, *, email: str | None = None) -> None:
     local_part = email.split("@", 1)[0].lower() if email else ""
     if len(local_part) >= 4 and local_part in password.lower():
         _refuse("must not contain the email address")
+    from zxcvbn import zxcvbn  # its word lists take 12 MB: loaded when a password is set
+
     result = zxcvbn(password, user_inputs=[*PRODUCT_WORDS, *([email, local_part] if email else [])])
     if result["score"] < MIN_STRENGTH:
         feedback = result["feedback"]

@@ -56,12 +56,9 @@ def list_levels(
         query = query.where(StockLevel.lot_id == where.lot_id)
     if not where.include_empty:
         query = query.where(StockLevel.on_hand > 0)
-    total = _count(db, query)
-    rows = db.execute(
-        query.order_by(Product.sku, Lot.best_before, Lot.id, Warehouse.code)
-        .offset(offset)
-        .limit(limit)
-    ).all()
+    rows, total = _page(
+        db, query, (Product.sku, Lot.best_before, Lot.id, Warehouse.code), offset, limit
+    )
     levels = [
         StockLevelRead(
             product_id=level.product_id,
@@ -131,8 +128,7 @@ def list_movements(
         query = query.where(StockMovement.created_at >= where.since)
     if where.until is not None:
         query = query.where(StockMovement.created_at < where.until)
-    total = _count(db, query)
-    rows = db.execute(query.order_by(StockMovement.id.desc()).offset(offset).limit(limit)).all()
+    rows, total = _page(db, query, (StockMovement.id.desc(),), offset, limit)
     return [movement_read(movement, weight) for movement, weight in rows], total
 
 
@@ -167,5 +163,19 @@ def _kg(quantity: Decimal, net_weight_kg: Decimal) -> Decimal:
     return (quantity * net_weight_kg).quantize(Decimal("0.001"))
 
 
-def _count(db: Session, query: Select[*tuple[Any, ...]]) -> int:
-    return db.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+def _page(
+    db: Session,
+    query: Select[*tuple[Any, ...]],
+    ordering: tuple[Any, ...],
+    offset: int,
+    limit: int,
+) -> tuple[list[tuple[Any, ...]], int]:
+    """A page of ``query``'s rows and how many matched in all, counted in the same statement
+    (a window over every match); only a page past the end needs a count of its own."""
+    counted = query.add_columns(func.count().over()).order_by(*ordering)
+    rows = db.execute(counted.offset(offset).limit(limit)).all()
+    if rows:
+        return [tuple(row[:-1]) for row in rows], rows[0][-1]
+    if offset == 0:
+        return [], 0
+    return [], db.scalar(select(func.count()).select_from(query.subquery())) or 0

@@ -197,8 +197,23 @@ def _lot(lot: Lot) -> TraceLot:
 
 
 def _events(db: Session, lot_id: int, ordering: list[ColumnElement[Any]]) -> list[TraceEvent]:
+    # Plain rows, not ORM objects: a lot sold over months has thousands of events.
     query = (
-        select(StockMovement, Warehouse.code, SalesOrder.id, SalesOrder.number, Customer)
+        select(
+            StockMovement.id,
+            StockMovement.created_at,
+            StockMovement.kind,
+            StockMovement.warehouse_id,
+            Warehouse.code,
+            StockMovement.quantity,
+            StockMovement.reference,
+            StockMovement.reason,
+            StockMovement.actor_label,
+            SalesOrder.id,
+            SalesOrder.number,
+            Customer.id,
+            Customer.name,
+        )
         .join(Warehouse, Warehouse.id == StockMovement.warehouse_id)
         .outerjoin(SalesOrder, SalesOrder.number == StockMovement.reference)
         .outerjoin(Customer, Customer.id == SalesOrder.customer_id)
@@ -207,21 +222,35 @@ def _events(db: Session, lot_id: int, ordering: list[ColumnElement[Any]]) -> lis
     )
     return [
         TraceEvent(
-            movement_id=movement.id,
-            occurred_at=movement.created_at,
-            kind=movement.kind,
-            warehouse_id=movement.warehouse_id,
+            movement_id=movement_id,
+            occurred_at=occurred_at,
+            kind=kind,
+            warehouse_id=warehouse_id,
             warehouse_code=code,
-            quantity=movement.quantity,
-            reference=movement.reference,
-            reason=movement.reason,
-            actor=movement.actor_label,
+            quantity=quantity,
+            reference=reference,
+            reason=reason,
+            actor=actor,
             order_id=order_id,
             order_number=number,
-            customer_id=customer.id if customer is not None else None,
-            customer_name=customer.name if customer is not None else None,
+            customer_id=customer_id,
+            customer_name=customer_name,
         )
-        for movement, code, order_id, number, customer in db.execute(query)
+        for (
+            movement_id,
+            occurred_at,
+            kind,
+            warehouse_id,
+            code,
+            quantity,
+            reference,
+            reason,
+            actor,
+            order_id,
+            number,
+            customer_id,
+            customer_name,
+        ) in db.execute(query)
     ]
 
 

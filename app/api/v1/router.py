@@ -21,24 +21,27 @@ from app.api.v1 import (
     users,
 )
 
-api_router = APIRouter()
-api_router.include_router(health.router)
-api_router.include_router(auth.router)
-api_router.include_router(users.router)
-api_router.include_router(users.sessions_router)
-api_router.include_router(catalog.categories_router)
-api_router.include_router(products.router)
-api_router.include_router(prices.router)
-api_router.include_router(catalog.suppliers_router)
-api_router.include_router(catalog.warehouses_router)
-api_router.include_router(lots.router)
-api_router.include_router(stock.router)
-api_router.include_router(alerts.router)
-api_router.include_router(exports.router)
-api_router.include_router(customers.router)
-api_router.include_router(orders.router)
-api_router.include_router(purchase_orders.router)
-api_router.include_router(purchase_orders.suggestions_router)
-api_router.include_router(trace.router)
-api_router.include_router(reports.router)
-api_router.include_router(audit.router)
+# Included one by one into the app under /api/v1 rather than nested in one router, which
+# would match every request against its routes once more.
+API_ROUTERS: list[APIRouter] = [
+    health.router,
+    auth.router,
+    users.router,
+    users.sessions_router,
+    catalog.categories_router,
+    products.router,
+    prices.router,
+    catalog.suppliers_router,
+    catalog.warehouses_router,
+    lots.router,
+    stock.router,
+    alerts.router,
+    exports.router,
+    customers.router,
+    orders.router,
+    purchase_orders.router,
+    purchase_orders.suggestions_router,
+    trace.router,
+    reports.router,
+    audit.router,
+]
