@@ -1,7 +1,7 @@
 """How many requests a worker process works on at once."""
 
-import asyncio
-
+from anyio import Semaphore
+from anyio.lowlevel import RunVar
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 UNLIMITED_PATHS = frozenset({"/health", "/metrics"})
@@ -19,13 +19,17 @@ class WorkLimit:
     def __init__(self, app: ASGIApp, limit: int) -> None:
         self.app = app
         self.limit = limit
-        self._slots: asyncio.Semaphore | None = None
+        # one semaphore per event loop (a worker has one; tests run several)
+        self._slots: RunVar[Semaphore] = RunVar(f"work-limit-{id(self)}")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in UNLIMITED_PATHS:
             await self.app(scope, receive, send)
             return
-        if self._slots is None:
-            self._slots = asyncio.Semaphore(self.limit)
-        async with self._slots:
+        try:
+            slots = self._slots.get()
+        except LookupError:
+            slots = Semaphore(self.limit)
+            self._slots.set(slots)
+        async with slots:
             await self.app(scope, receive, send)
