@@ -27,6 +27,16 @@ class LedgerSize:
         return self.lots + self.orders * self.per_order + (self.orders + 49) // 50
 
 
+# Ledger rows of the orders: lots, warehouses and orders numbered in turn.
+_ORDER_MOVEMENTS = """
+    WITH l AS (SELECT id, product_id, row_number() OVER (ORDER BY id) - 1 AS n FROM lots),
+         w AS (SELECT id, row_number() OVER (ORDER BY id) - 1 AS n FROM warehouses),
+         o AS (SELECT id, number, shipped_at, row_number() OVER (ORDER BY id) AS n
+               FROM sales_orders)
+    INSERT INTO stock_movements (created_at, kind, product_id, lot_id, warehouse_id, quantity,
+        reference, reason, group_id, actor_label)
+"""
+
 BUILD = [
     # customers who joined over the last days
     """
@@ -69,13 +79,8 @@ BUILD = [
     FROM lots CROSS JOIN w
     """,
     # picks of every order, from lots and warehouses in turn, referencing the order number
-    """
-    WITH l AS (SELECT id, product_id, row_number() OVER (ORDER BY id) - 1 AS n FROM lots),
-         w AS (SELECT id, row_number() OVER (ORDER BY id) - 1 AS n FROM warehouses),
-         o AS (SELECT id, number, shipped_at, row_number() OVER (ORDER BY id) AS n
-               FROM sales_orders)
-    INSERT INTO stock_movements (created_at, kind, product_id, lot_id, warehouse_id, quantity,
-        reference, reason, group_id, actor_label)
+    _ORDER_MOVEMENTS
+    + """
     SELECT o.shipped_at + k * interval '1 millisecond', 'issue', l.product_id, l.id, w.id,
         -(1 + (o.n + k) % 5), o.number, '', md5(o.number || '-' || k), 'scale'
     FROM o CROSS JOIN generate_series(0, :per_order - 1) AS k
@@ -83,13 +88,8 @@ BUILD = [
     JOIN w ON w.n = (o.n + k) % 2
     """,
     # every 50th order sends one unit of its first pick back
-    """
-    WITH l AS (SELECT id, product_id, row_number() OVER (ORDER BY id) - 1 AS n FROM lots),
-         w AS (SELECT id, row_number() OVER (ORDER BY id) - 1 AS n FROM warehouses),
-         o AS (SELECT id, number, shipped_at, row_number() OVER (ORDER BY id) AS n
-               FROM sales_orders)
-    INSERT INTO stock_movements (created_at, kind, product_id, lot_id, warehouse_id, quantity,
-        reference, reason, group_id, actor_label)
+    _ORDER_MOVEMENTS
+    + """
     SELECT o.shipped_at + interval '1 hour', 'return', l.product_id, l.id, w.id, 1, o.number,
         'Damaged', md5('return-' || o.number), 'scale'
     FROM o

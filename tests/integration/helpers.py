@@ -40,6 +40,16 @@ def run_dfims(env: Mapping[str, str], *args: str) -> subprocess.CompletedProcess
     )
 
 
+def migrate_with_admin(env: Mapping[str, str], email: str, password: str) -> None:
+    """Migrate the database of ``env`` to the newest schema and create an admin in it."""
+    for args in (
+        ("db", "upgrade"),
+        ("users", "create-admin", "--email", email, "--password", password),
+    ):
+        result = run_dfims(env, *args)
+        assert result.returncode == 0, result.stderr
+
+
 def run_python(env: Mapping[str, str], code: str) -> subprocess.CompletedProcess[str]:
     """Run ``python -c CODE`` in the project's virtual environment."""
     return subprocess.run(

@@ -45,7 +45,7 @@ from tests.integration.helpers import (
     error_lines,
     free_port,
     http_request,
-    run_dfims,
+    migrate_with_admin,
     running_server,
     stop_process,
 )
@@ -384,12 +384,7 @@ def api_environment(folder: Path) -> Iterator[dict[str, str]]:
         "FORWARDED_ALLOW_IPS": "*",  # as .env.prod.example: nginx must replace the header
     }
     try:
-        for args in (
-            ("db", "upgrade"),
-            ("users", "create-admin", "--email", ADMIN_EMAIL, "--password", PASSWORD),
-        ):
-            result = run_dfims(env, *args)
-            assert result.returncode == 0, result.stderr
+        migrate_with_admin(env, ADMIN_EMAIL, PASSWORD)
         yield env
     finally:
         drop_postgres_database(database_url)

@@ -23,7 +23,7 @@ from urllib.parse import urlencode
 import pytest
 
 from tests.conftest import PASSWORD, bearer, create_postgres_database, drop_postgres_database
-from tests.integration.helpers import http_request, run_dfims, running_server
+from tests.integration.helpers import http_request, migrate_with_admin, running_server
 
 pytestmark = [pytest.mark.system, pytest.mark.postgres]
 
@@ -61,12 +61,7 @@ def server_env(tmp_path: Path) -> Iterator[dict[str, str]]:
     }
     env.pop("WORKER_REQUESTS", None)  # the default limit
     try:
-        for args in (
-            ("db", "upgrade"),
-            ("users", "create-admin", "--email", ADMIN_EMAIL, "--password", PASSWORD),
-        ):
-            result = run_dfims(env, *args)
-            assert result.returncode == 0, result.stderr
+        migrate_with_admin(env, ADMIN_EMAIL, PASSWORD)
         yield env
     finally:
         drop_postgres_database(database_url)
