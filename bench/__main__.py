@@ -49,7 +49,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--seconds", type=float, default=10.0, help="length of each run")
     parser.add_argument(
-        "--levels", default="1,8,32,64", help="client counts, comma-separated (default 1,8,32,64)"
+        "--levels",
+        default=",".join(map(str, scenarios.LEVELS)),
+        help="client counts, comma-separated (default %(default)s)",
     )
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
     parser.add_argument(

@@ -197,22 +197,23 @@ def _lot(lot: Lot) -> TraceLot:
 
 
 def _events(db: Session, lot_id: int, ordering: list[ColumnElement[Any]]) -> list[TraceEvent]:
-    # Plain rows, not ORM objects: a lot sold over months has thousands of events.
+    # Plain rows named after the event's fields, not ORM objects: a lot sold over months has
+    # thousands of events.
     query = (
         select(
-            StockMovement.id,
-            StockMovement.created_at,
+            StockMovement.id.label("movement_id"),
+            StockMovement.created_at.label("occurred_at"),
             StockMovement.kind,
             StockMovement.warehouse_id,
-            Warehouse.code,
+            Warehouse.code.label("warehouse_code"),
             StockMovement.quantity,
             StockMovement.reference,
             StockMovement.reason,
-            StockMovement.actor_label,
-            SalesOrder.id,
-            SalesOrder.number,
-            Customer.id,
-            Customer.name,
+            StockMovement.actor_label.label("actor"),
+            SalesOrder.id.label("order_id"),
+            SalesOrder.number.label("order_number"),
+            Customer.id.label("customer_id"),
+            Customer.name.label("customer_name"),
         )
         .join(Warehouse, Warehouse.id == StockMovement.warehouse_id)
         .outerjoin(SalesOrder, SalesOrder.number == StockMovement.reference)
@@ -220,38 +221,7 @@ def _events(db: Session, lot_id: int, ordering: list[ColumnElement[Any]]) -> lis
         .where(StockMovement.lot_id == lot_id)
         .order_by(*ordering)
     )
-    return [
-        TraceEvent(
-            movement_id=movement_id,
-            occurred_at=occurred_at,
-            kind=kind,
-            warehouse_id=warehouse_id,
-            warehouse_code=code,
-            quantity=quantity,
-            reference=reference,
-            reason=reason,
-            actor=actor,
-            order_id=order_id,
-            order_number=number,
-            customer_id=customer_id,
-            customer_name=customer_name,
-        )
-        for (
-            movement_id,
-            occurred_at,
-            kind,
-            warehouse_id,
-            code,
-            quantity,
-            reference,
-            reason,
-            actor,
-            order_id,
-            number,
-            customer_id,
-            customer_name,
-        ) in db.execute(query)
-    ]
+    return [TraceEvent(**row._mapping) for row in db.execute(query)]
 
 
 def _customer_shares(events: list[TraceEvent]) -> list[TraceCustomerShare]:
