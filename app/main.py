@@ -10,6 +10,7 @@ from app import web
 from app.api.admission import WorkLimit
 from app.api.middleware import RequestContextMiddleware
 from app.api.problems import register_problem_handlers
+from app.api.security_headers import SecurityHeaders
 from app.api.v1.router import API_ROUTERS
 from app.core.config import get_settings
 from app.core.logging import configure_logging
@@ -55,6 +56,7 @@ def create_app() -> FastAPI:
         )
     app.add_middleware(WorkLimit, limit=settings.WORKER_REQUESTS)
     app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(SecurityHeaders)
 
     @app.get("/health", tags=["health"])
     def liveness() -> Liveness:

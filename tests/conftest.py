@@ -76,6 +76,7 @@ from sqlalchemy import delete, text  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
 from app.core import migrations  # noqa: E402
+from app.core.counters import clear_local_counts  # noqa: E402
 from app.core.database import Base, SessionLocal, engine  # noqa: E402
 from app.main import app  # noqa: E402
 from app.models.user import Role, User  # noqa: E402
@@ -125,8 +126,10 @@ LEDGER_GUARD_SQLITE = _ledger_guard_sqlite()
 
 @pytest.fixture(autouse=True)
 def _clean_tables() -> Iterator[None]:
-    """Every test starts from empty tables (the ledger guard is lifted only for this)."""
+    """Every test starts from empty tables (the ledger guard is lifted only for this) and no
+    counted login failures."""
     yield
+    clear_local_counts()
     tables = list(reversed(Base.metadata.sorted_tables))
     with engine.begin() as connection:
         if USE_POSTGRES:

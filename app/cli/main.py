@@ -13,7 +13,7 @@ from app.cli import (
     stock_commands,
     user_commands,
 )
-from app.cli.common import operator, run_safely
+from app.cli.common import fail, operator, run_safely
 
 app = typer.Typer(
     help="Dried Fruits Inventory Management System.",
@@ -46,6 +46,8 @@ def serve(
     from app.core.logging import configure_logging
 
     settings = get_settings()
+    if reload and settings.ENVIRONMENT == "production":
+        fail("--reload is for development; ENVIRONMENT=production refuses it")
     configure_logging(settings)
     if workers > 1:
         prepare_metrics_dir(settings.DATA_DIR)
@@ -56,6 +58,7 @@ def serve(
         workers=workers,
         reload=reload,
         proxy_headers=True,
+        server_header=False,
         forwarded_allow_ips=settings.FORWARDED_ALLOW_IPS,
         log_config=None,
         access_log=False,

@@ -4,6 +4,8 @@ import os
 import re
 from pathlib import Path
 
+from uvicorn_worker import UvicornWorker
+
 from app.core.config import ConfigurationError
 from app.core.metrics import MULTIPROC_ENV
 
@@ -29,3 +31,9 @@ def prepare_metrics_dir(data_dir: Path) -> Path:
         entry.unlink()
     os.environ[MULTIPROC_ENV] = str(folder.resolve())
     return folder
+
+
+class Worker(UvicornWorker):  # type: ignore[misc]
+    """gunicorn's uvicorn worker, without a Server header that names the software."""
+
+    CONFIG_KWARGS = {**UvicornWorker.CONFIG_KWARGS, "server_header": False}

@@ -37,7 +37,7 @@ class Settings(BaseSettings):
     DB_POOL_SIZE: int = Field(default=10, ge=1, le=500)
     DB_MAX_OVERFLOW: int = Field(default=10, ge=0, le=500)
     DB_POOL_TIMEOUT: float = Field(default=3.0, gt=0, le=60)
-    DB_CONNECT_TIMEOUT: int = Field(default=3, ge=1, le=60)
+    DB_CONNECT_TIMEOUT: int = Field(default=2, ge=2, le=60)
     DB_ECHO: bool = False
     # PostgreSQL settings of the service's own sessions (libpq options): JIT compilation costs
     # more than it saves on these short queries, and on SSDs an index lookup costs little more
@@ -62,6 +62,10 @@ class Settings(BaseSettings):
     PASSWORD_MIN_LENGTH: int = Field(default=12, ge=8, le=128)
     MAX_FAILED_LOGINS: int = Field(default=5, ge=1, le=100)
     LOCKOUT_MINUTES: int = Field(default=15, ge=1, le=24 * 60)
+    # Failed logins from one client address within LOGIN_THROTTLE_MINUTES before it gets 429s
+    # (counted across replicas through Redis; per process without it).
+    LOGIN_FAILURES_PER_ADDRESS: int = Field(default=20, ge=1, le=10_000)
+    LOGIN_THROTTLE_MINUTES: int = Field(default=15, ge=1, le=24 * 60)
     ARGON2_TIME_COST: int = Field(default=2, ge=1)
     ARGON2_MEMORY_COST_KIB: int = Field(default=19456, ge=8)
     ARGON2_PARALLELISM: int = Field(default=1, ge=1)
@@ -100,14 +104,30 @@ class Settings(BaseSettings):
         return value.upper() if isinstance(value, str) else value
 
     @model_validator(mode="after")
-    def _require_real_secret_in_production(self) -> "Settings":
-        if self.ENVIRONMENT == "production" and (
+    def _refuse_unsafe_production(self) -> "Settings":
+        if self.ENVIRONMENT != "production":
+            return self
+        if (
             self.SECRET_KEY.strip().lower() in DEFAULT_SECRET_KEYS
             or len(self.SECRET_KEY) < MIN_SECRET_KEY_LENGTH
         ):
             raise ConfigurationError(
                 "SECRET_KEY must be set to a random value of at least "
                 f"{MIN_SECRET_KEY_LENGTH} characters when ENVIRONMENT=production"
+            )
+        unsafe = [
+            name
+            for name, refused in (
+                ("DB_ECHO=true (logs every statement and its values)", self.DB_ECHO),
+                ("LOG_LEVEL=DEBUG", self.LOG_LEVEL == "DEBUG"),
+                ("CORS_ORIGINS with '*'", "*" in self.CORS_ORIGINS),
+                ("SESSION_COOKIE_SECURE=false", self.SESSION_COOKIE_SECURE is False),
+            )
+            if refused
+        ]
+        if unsafe:
+            raise ConfigurationError(
+                f"ENVIRONMENT=production refuses debug and unsafe settings: {', '.join(unsafe)}"
             )
         return self
 

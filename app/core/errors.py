@@ -101,3 +101,11 @@ class ServiceUnavailableError(DomainError):
     status_code = 503
     slug = "service-unavailable"
     title = "Service unavailable"
+
+
+class TooManyAttemptsError(DomainError):
+    """Too many failed attempts from one address; it waits out the window."""
+
+    status_code = 429
+    slug = "too-many-attempts"
+    title = "Too many attempts"

@@ -12,6 +12,7 @@ from app.core.errors import (
     AuthenticationError,
     LoginFailedError,
     RefreshTokenReusedError,
+    TooManyAttemptsError,
 )
 from app.core.security import (
     create_access_token,
@@ -27,10 +28,12 @@ from app.crud.crud_session import session_crud
 from app.crud.crud_user import user_crud
 from app.models.mixins import utcnow
 from app.models.user import User, UserSession, normalize_email
+from app.services import login_throttle
 
 SEEN_EVERY = timedelta(minutes=5)
 logger = logging.getLogger("app.auth")
 
+LOGIN_FAILED = "Incorrect email or password."
 REVOKED_LOGOUT = "logout"
 REVOKED_REFRESH_REUSE = "refresh_token_reuse"
 
@@ -68,30 +71,33 @@ def sign_in(
     settings = get_settings()
     now = utcnow()
     normalized = normalize_email(email)
+    try:
+        login_throttle.check_address(client.ip_address)
+    except TooManyAttemptsError:
+        _log_failure(normalized, client, "too many failures from this address")
+        raise
     user = user_crud.get_by_email(db, email=normalized)
     if user is None:
-        verify_password(password, dummy_password_hash())
-        _log_failure(normalized, client, "unknown email")
-        raise LoginFailedError("Incorrect email or password.")
+        raise _unknown_email(normalized, password, client, now)
     if user.is_locked(now):
+        login_throttle.count_address_failure(client.ip_address)
         _log_failure(normalized, client, "account locked")
-        raise _locked_error(user, now)
+        raise _locked_error(user.locked_until or now, now)
     if user.locked_until is not None:
         # The lockout ran out: the count of failures starts again.
         user.locked_until = None
         user.failed_login_attempts = 0
         db.flush()
     if not verify_password(password, user.hashed_password):
-        raise count_wrong_password(db, user, client) or LoginFailedError(
-            "Incorrect email or password."
-        )
+        login_throttle.count_address_failure(client.ip_address)
+        raise count_wrong_password(db, user, client) or LoginFailedError(LOGIN_FAILED)
     if not user.is_active:
         _log_failure(normalized, client, "account deactivated")
         raise AuthenticationError("This account is deactivated; ask an administrator.")
     if not user_crud.record_login(db, user, now, settings.MAX_FAILED_LOGINS):
         db.refresh(user)
         _log_failure(normalized, client, "account locked meanwhile")
-        raise _locked_error(user, now)
+        raise _locked_error(user.locked_until or now, now)
     if password_needs_rehash(user.hashed_password):
         user.hashed_password = get_password_hash(password)
     session = UserSession(
@@ -114,10 +120,11 @@ def count_wrong_password(db: Session, user: User, client: ClientInfo) -> Account
     now = utcnow()
     failures = user_crud.count_failed_login(db, user, now)
     if failures >= settings.MAX_FAILED_LOGINS:
-        user.locked_until = now + timedelta(minutes=settings.LOCKOUT_MINUTES)
+        until = now + timedelta(minutes=settings.LOCKOUT_MINUTES)
+        user.locked_until = until
         db.flush()
         _log_failure(user.email, client, "wrong password; account locked")
-        return _locked_error(user, now)
+        return _locked_error(until, now)
     _log_failure(user.email, client, "wrong password")
     return None
 
@@ -197,9 +204,24 @@ def _issue(db: Session, user: User, session: UserSession, now: datetime) -> Toke
     )
 
 
-def _locked_error(user: User, now: datetime) -> AccountLockedError:
+def _unknown_email(
+    email: str, password: str, client: ClientInfo, now: datetime
+) -> LoginFailedError | AccountLockedError:
+    """The refusal of a login to an email with no account: the same answers, after the same
+    work, as for an account, lockout included, so answers do not reveal which emails exist."""
+    failures = login_throttle.unknown_email_failures(email)
+    if failures.value < get_settings().MAX_FAILED_LOGINS:
+        verify_password(password, dummy_password_hash())
+        failures = login_throttle.count_unknown_email_failure(email)
+    login_throttle.count_address_failure(client.ip_address)
+    _log_failure(email, client, "unknown email")
+    if failures.value >= get_settings().MAX_FAILED_LOGINS:
+        return _locked_error(now + timedelta(seconds=failures.retry_after), now)
+    return LoginFailedError(LOGIN_FAILED)
+
+
+def _locked_error(until: datetime, now: datetime) -> AccountLockedError:
     settings = get_settings()
-    until = user.locked_until or now + timedelta(minutes=settings.LOCKOUT_MINUTES)
     seconds = max(1, int((until - now).total_seconds()))
     minutes = -(-seconds // 60)
     return AccountLockedError(

@@ -72,7 +72,7 @@ def test_the_image_is_built_in_stages_from_the_lock_and_runs_as_a_user_with_a_he
 
 def test_the_api_runs_gunicorn_with_uvicorn_workers_and_ships_psutil() -> None:
     gunicorn = (ROOT / "gunicorn.conf.py").read_text(encoding="utf-8")
-    assert 'worker_class = "uvicorn_worker.UvicornWorker"' in gunicorn
+    assert 'worker_class = "app.cli.serving.Worker"' in gunicorn
     assert "mark_process_dead" in gunicorn  # per-worker gauges forgotten when a worker exits
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     names = {

@@ -93,9 +93,12 @@ def login(
     try:
         user = open_page_session(response, db, email, password, client)
     except (AuthenticationError, DomainError) as exc:
-        return _login_page(
+        page = _login_page(
             request, safe_next(next), email=email, error=exc.detail, status_code=exc.status_code
         )
+        if "Retry-After" in exc.headers:
+            page.headers["Retry-After"] = exc.headers["Retry-After"]
+        return page
     if safe_next(next) == "/":
         response.headers["location"] = home_for(user.role)
     return response

@@ -1,0 +1,104 @@
+"""Counters that run out after a time window, shared by every replica through Redis.
+
+Without Redis, or while it is down, each process counts on its own: the limits built on
+these counters still hold, per process instead of across replicas.
+"""
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+
+from redis.exceptions import RedisError
+
+from app.core.cache import get_redis
+
+logger = logging.getLogger("app.counters")
+KEY_PREFIX = "dfims:count:"
+MAX_LOCAL_KEYS = 100_000
+
+
+@dataclass(frozen=True)
+class Count:
+    """How many times a key was counted in its current window, and when that window ends."""
+
+    value: int
+    retry_after: int
+
+
+class _LocalCounters:
+    """The in-process fallback: fixed windows in a bounded dictionary."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts: dict[str, tuple[int, float]] = {}
+
+    def get(self, key: str) -> Count:
+        now = time.monotonic()
+        with self._lock:
+            value, ends = self._counts.get(key, (0, now))
+        return Count(value, max(0, round(ends - now))) if ends > now else Count(0, 0)
+
+    def add(self, key: str, window: int) -> Count:
+        now = time.monotonic()
+        with self._lock:
+            value, ends = self._counts.get(key, (0, now))
+            if ends <= now:
+                value, ends = 0, now + window
+            if len(self._counts) >= MAX_LOCAL_KEYS and key not in self._counts:
+                self._forget_expired(now)
+            self._counts[key] = (value + 1, ends)
+        return Count(value + 1, max(1, round(ends - now)))
+
+    def clear(self) -> None:
+        with self._lock:
+            self._counts.clear()
+
+    def _forget_expired(self, now: float) -> None:
+        expired = [key for key, (_, ends) in self._counts.items() if ends <= now]
+        for key in expired or list(self._counts)[: MAX_LOCAL_KEYS // 10]:
+            del self._counts[key]
+
+
+_local = _LocalCounters()
+
+
+def get_count(key: str) -> Count:
+    """The count of ``key`` in its current window (0 when there is none)."""
+    client = get_redis()
+    if client is not None:
+        try:
+            pipe = client.pipeline(transaction=False)
+            pipe.get(KEY_PREFIX + key)
+            pipe.ttl(KEY_PREFIX + key)
+            value, ttl = pipe.execute()
+            return Count(int(value), max(1, int(ttl))) if value is not None else Count(0, 0)
+        except RedisError as exc:
+            _degraded(exc)
+    return _local.get(key)
+
+
+def add_count(key: str, window: int) -> Count:
+    """Count ``key`` once more; a new window of ``window`` seconds starts at the first count."""
+    client = get_redis()
+    if client is not None:
+        name = KEY_PREFIX + key
+        try:
+            pipe = client.pipeline(transaction=True)
+            pipe.set(name, 0, ex=window, nx=True)
+            pipe.incr(name)
+            pipe.ttl(name)
+            _, value, ttl = pipe.execute()
+            return Count(int(value), max(1, int(ttl)))
+        except RedisError as exc:
+            _degraded(exc)
+    return _local.add(key, window)
+
+
+def clear_local_counts() -> None:
+    """Forget the in-process counts."""
+    _local.clear()
+
+
+def _degraded(exc: RedisError) -> None:
+    logger.warning("redis unavailable, counting in this process: %s", type(exc).__name__)
