@@ -16,7 +16,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(PYTHON)
 
 .PHONY: help uv install install-dev run migrate bootstrap serve lint typecheck format \
-        test test-all test-sqlite test-postgres services packages shellcheck bench clean
+        test test-all test-sqlite test-postgres services packages shellcheck audit bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -67,6 +67,9 @@ packages: ## Install nginx, Prometheus, its exporters, the PostgreSQL client whe
 shellcheck: packages ## Check the shell scripts
 	@shellcheck scripts/*.sh scripts/ci/*.sh .ci/run
 
+audit: install-dev ## Known vulnerabilities of the locked dependencies (pip-audit); AUDIT_OSV_URL for a mirror
+	@$(BIN)/python scripts/ci/audit.py
+
 BENCH_ARGS ?=
 
 bench: install-dev services packages ## Benchmarks on PostgreSQL, Redis and gunicorn (docs/PERFORMANCE.md); BENCH_ARGS="--help"
@@ -78,7 +81,7 @@ test-sqlite: install-dev services
 test-postgres: install-dev services
 	@TEST_DATABASE=postgres $(BIN)/pytest $(PYTEST_ARGS)
 
-test-all: lint typecheck shellcheck services ## Everything: lint, types, the suite on SQLite and on PostgreSQL, with Redis, nginx, Prometheus
+test-all: lint typecheck shellcheck audit services ## Everything: lint, types, the dependency audit, the suite on SQLite and on PostgreSQL, with Redis, nginx, Prometheus
 	@echo "== suite on SQLite (with Redis) =="
 	@TEST_DATABASE=sqlite $(BIN)/pytest $(PYTEST_ARGS)
 	@echo "== suite on PostgreSQL (with Redis) =="
