@@ -9,6 +9,7 @@ import threading
 import time
 from dataclasses import dataclass
 
+from redis import Redis
 from redis.exceptions import RedisError
 
 from app.core.cache import get_redis
@@ -16,6 +17,9 @@ from app.core.cache import get_redis
 logger = logging.getLogger("app.counters")
 KEY_PREFIX = "dfims:count:"
 MAX_LOCAL_KEYS = 100_000
+# After a Redis error, count in-process for this long before asking Redis again, so an
+# unreachable Redis costs one timeout, not one per request.
+RETRY_REDIS_AFTER = 5.0
 
 
 @dataclass(frozen=True)
@@ -61,11 +65,19 @@ class _LocalCounters:
 
 
 _local = _LocalCounters()
+_redis_down_until = 0.0
+
+
+def _shared() -> Redis | None:
+    """The Redis client to count with, or None to count in this process."""
+    if time.monotonic() < _redis_down_until:
+        return None
+    return get_redis()
 
 
 def get_count(key: str) -> Count:
     """The count of ``key`` in its current window (0 when there is none)."""
-    client = get_redis()
+    client = _shared()
     if client is not None:
         try:
             pipe = client.pipeline(transaction=False)
@@ -80,7 +92,7 @@ def get_count(key: str) -> Count:
 
 def add_count(key: str, window: int) -> Count:
     """Count ``key`` once more; a new window of ``window`` seconds starts at the first count."""
-    client = get_redis()
+    client = _shared()
     if client is not None:
         name = KEY_PREFIX + key
         try:
@@ -96,9 +108,17 @@ def add_count(key: str, window: int) -> Count:
 
 
 def clear_local_counts() -> None:
-    """Forget the in-process counts."""
+    """Forget the in-process counts and any Redis error: the next count asks Redis."""
+    global _redis_down_until
     _local.clear()
+    _redis_down_until = 0.0
 
 
 def _degraded(exc: RedisError) -> None:
-    logger.warning("redis unavailable, counting in this process: %s", type(exc).__name__)
+    global _redis_down_until
+    _redis_down_until = time.monotonic() + RETRY_REDIS_AFTER
+    logger.warning(
+        "redis unavailable, counting in this process for %.0fs: %s",
+        RETRY_REDIS_AFTER,
+        type(exc).__name__,
+    )
