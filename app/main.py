@@ -54,7 +54,9 @@ def create_app() -> FastAPI:
             allow_methods=["*"],
             allow_headers=["*"],
         )
-    app.add_middleware(WorkLimit, limit=settings.WORKER_REQUESTS)
+    app.add_middleware(
+        WorkLimit, limit=settings.WORKER_REQUESTS, queue_timeout=settings.WORKER_QUEUE_SECONDS
+    )
     app.add_middleware(RequestContextMiddleware)
     app.add_middleware(SecurityHeaders)
 

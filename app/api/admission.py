@@ -1,8 +1,12 @@
 """How many requests a worker process works on at once."""
 
-from anyio import Semaphore
+import math
+
+from anyio import Semaphore, move_on_after
 from anyio.lowlevel import RunVar
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from app.api.problems import RETRY_AFTER_SECONDS, problem_response
 
 UNLIMITED_PATHS = frozenset({"/health", "/metrics"})
 
@@ -13,12 +17,14 @@ class WorkLimit:
 
     A request inside never waits for one outside: when requests queue for the same rows, the
     one holding the locks always finds a free thread to finish (FastAPI's thread pool is
-    larger than the limit) instead of every thread waiting on locks it holds.
+    larger than the limit) instead of every thread waiting on locks it holds. A request that
+    waits longer than ``queue_timeout`` seconds is answered 503 with Retry-After.
     """
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    def __init__(self, app: ASGIApp, limit: int, queue_timeout: float = math.inf) -> None:
         self.app = app
         self.limit = limit
+        self.queue_timeout = queue_timeout
         # one semaphore per event loop (a worker has one; tests run several)
         self._slots: RunVar[Semaphore] = RunVar(f"work-limit-{id(self)}")
 
@@ -31,5 +37,21 @@ class WorkLimit:
         except LookupError:
             slots = Semaphore(self.limit)
             self._slots.set(slots)
-        async with slots:
+        admitted = False
+        with move_on_after(self.queue_timeout):
+            await slots.acquire()
+            admitted = True
+        if not admitted:
+            busy = problem_response(
+                503,
+                "service-busy",
+                "Service busy",
+                "The service is working on as many requests as it can; try again shortly.",
+                headers={"Retry-After": RETRY_AFTER_SECONDS},
+            )
+            await busy(scope, receive, send)
+            return
+        try:
             await self.app(scope, receive, send)
+        finally:
+            slots.release()

@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     # Requests one worker process works on at once (below FastAPI's 40 threads); more wait
     # their turn before taking a thread or a database connection.
     WORKER_REQUESTS: int = Field(default=8, ge=1, le=32)
+    # How long a request may wait for its turn before it is answered 503 with Retry-After.
+    WORKER_QUEUE_SECONDS: float = Field(default=10.0, gt=0, le=300)
 
     REDIS_URL: str | None = None
     REDIS_TIMEOUT: float = Field(default=1.0, gt=0, le=30)

@@ -2,6 +2,7 @@
 (``WorkLimit``), Argon2 computations one at a time, and the allocator tuned for both."""
 
 import asyncio
+import json
 import threading
 import time
 from collections.abc import Callable, Coroutine, Iterator
@@ -200,6 +201,32 @@ def test_a_request_cancelled_while_waiting_takes_no_place() -> None:
 
     entered, answers = in_own_loop(main())
     assert entered == ["/first", "/later"]
+    assert statuses(answers) == [200, 200]
+
+
+def test_a_request_that_waits_too_long_gets_a_503_and_never_enters() -> None:
+    async def main() -> tuple[list[str], list[Message], list[list[Message]]]:
+        inner = Held()
+        app = WorkLimit(inner, limit=1, queue_timeout=0.05)
+        first = asyncio.create_task(call(app, http_scope("/first")))
+        await until(lambda: inner.inside == 1)
+        turned_away = await asyncio.wait_for(call(app, http_scope("/waited")), WAIT)
+        inner.release.set()
+        answers = await asyncio.wait_for(
+            asyncio.gather(first, call(app, http_scope("/after"))), WAIT
+        )
+        return inner.entered, turned_away, answers
+
+    entered, turned_away, answers = in_own_loop(main())
+    assert entered == ["/first", "/after"]
+    assert statuses([turned_away]) == [503]
+    start = turned_away[0]
+    headers = {name.decode(): value.decode() for name, value in start["headers"]}
+    assert headers["content-type"] == "application/problem+json"
+    assert int(headers["retry-after"]) > 0
+    body = json.loads(turned_away[1]["body"])
+    assert body["status"] == 503
+    assert body["type"].endswith("service-busy")
     assert statuses(answers) == [200, 200]
 
 
