@@ -107,6 +107,9 @@ class Answer(HttpResponse):
 
 
 def read_answer(response: http.client.HTTPResponse, request_id: str = "") -> Answer:
+    names = [name.lower() for name, _ in response.getheaders()]
+    sent_twice = {name for name in SECURITY_HEADERS if names.count(name) > 1}
+    assert not sent_twice, f"sent by both nginx and the API: {sent_twice}"
     return Answer(
         status=response.status,
         headers={name.lower(): value for name, value in response.getheaders()},
@@ -741,8 +744,8 @@ def test_login_rate_limit_per_address(stack: Stack) -> None:
     flooding, other = "127.0.0.20", "127.0.0.21"
     statuses = []
     limited = None
-    for _ in range(20):
-        answer = nginx.login("nobody@example.com", "not the password", flooding)
+    for attempt in range(20):  # a new email each time: no lockout of one account first
+        answer = nginx.login(f"nobody{attempt}@example.com", "not the password", flooding)
         statuses.append(answer.status)
         if answer.status == 429:
             limited = answer
