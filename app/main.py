@@ -7,7 +7,7 @@ from fastapi import FastAPI, Response
 from fastapi.middleware.cors import CORSMiddleware
 
 from app import web
-from app.api.admission import WorkLimit
+from app.api.admission import UNLIMITED_PATHS, WorkLimit
 from app.api.middleware import RequestContextMiddleware
 from app.api.problems import register_problem_handlers
 from app.api.security_headers import SecurityHeaders
@@ -55,7 +55,12 @@ def create_app() -> FastAPI:
             allow_headers=["*"],
         )
     app.add_middleware(
-        WorkLimit, limit=settings.WORKER_REQUESTS, queue_timeout=settings.WORKER_QUEUE_SECONDS
+        WorkLimit,
+        limit=settings.WORKER_REQUESTS,
+        queue_timeout=settings.WORKER_QUEUE_SECONDS,
+        # probes answer while the requests queue: a busy replica is not a dead one
+        unlimited=UNLIMITED_PATHS
+        | {f"{settings.API_V1_PREFIX}/health/{name}" for name in ("database", "redis")},
     )
     app.add_middleware(RequestContextMiddleware)
     app.add_middleware(SecurityHeaders)

@@ -21,15 +21,22 @@ class WorkLimit:
     waits longer than ``queue_timeout`` seconds is answered 503 with Retry-After.
     """
 
-    def __init__(self, app: ASGIApp, limit: int, queue_timeout: float = math.inf) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        limit: int,
+        queue_timeout: float = math.inf,
+        unlimited: frozenset[str] = UNLIMITED_PATHS,
+    ) -> None:
         self.app = app
         self.limit = limit
         self.queue_timeout = queue_timeout
+        self.unlimited = unlimited
         # one semaphore per event loop (a worker has one; tests run several)
         self._slots: RunVar[Semaphore] = RunVar(f"work-limit-{id(self)}")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in UNLIMITED_PATHS:
+        if scope["type"] != "http" or scope["path"] in self.unlimited:
             await self.app(scope, receive, send)
             return
         try:

@@ -42,6 +42,18 @@ class Base(DeclarativeBase):
         return ModelTable(*args, **kwargs)
 
 
+# A connection whose server stops answering (a network cut) fails within seconds instead of
+# holding its request forever: keepalive probes on idle connections, and a bound on how long
+# sent data may go unacknowledged (libpq parameters, milliseconds for tcp_user_timeout).
+TCP_DEADLINES: dict[str, Any] = {
+    "keepalives": 1,
+    "keepalives_idle": 30,
+    "keepalives_interval": 10,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 15_000,
+}
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
@@ -74,7 +86,8 @@ def make_engine(settings: Settings) -> Engine:
             max_overflow=settings.DB_MAX_OVERFLOW,
             pool_timeout=settings.DB_POOL_TIMEOUT,
             pool_pre_ping=True,
-            connect_args={"connect_timeout": settings.DB_CONNECT_TIMEOUT}
+            connect_args=TCP_DEADLINES
+            | {"connect_timeout": settings.DB_CONNECT_TIMEOUT}
             | ({"options": settings.DB_OPTIONS} if settings.DB_OPTIONS else {}),
         )
     track_pool(engine, settings.DB_POOL_SIZE + settings.DB_MAX_OVERFLOW)

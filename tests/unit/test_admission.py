@@ -318,3 +318,17 @@ def test_the_setting_lets_that_many_run_together(hashing: Callable[..., Counting
 
     assert results == [True] * 9
     assert hasher.most_inside == 3
+
+
+def test_the_service_lets_its_probes_past_the_work_limit() -> None:
+    from app.main import create_app
+
+    (limit,) = [entry for entry in create_app().user_middleware if entry.cls is WorkLimit]
+    assert limit.kwargs["unlimited"] >= {
+        "/health",
+        "/metrics",
+        "/api/v1/health/database",
+        "/api/v1/health/redis",
+    }
+    assert limit.kwargs["limit"] == get_settings().WORKER_REQUESTS
+    assert limit.kwargs["queue_timeout"] == get_settings().WORKER_QUEUE_SECONDS
