@@ -5,6 +5,7 @@ these counters still hold, per process instead of across replicas.
 """
 
 import logging
+import math
 import threading
 import time
 from dataclasses import dataclass
@@ -41,18 +42,24 @@ class _LocalCounters:
         now = time.monotonic()
         with self._lock:
             value, ends = self._counts.get(key, (0, now))
-        return Count(value, max(0, round(ends - now))) if ends > now else Count(0, 0)
+        return Count(value, math.ceil(ends - now)) if ends > now else Count(0, 0)
 
-    def add(self, key: str, window: int) -> Count:
+    def add(self, key: str, window: int, sliding: bool) -> Count:
         now = time.monotonic()
         with self._lock:
             value, ends = self._counts.get(key, (0, now))
             if ends <= now:
                 value, ends = 0, now + window
+            if sliding:
+                ends = now + window
             if len(self._counts) >= MAX_LOCAL_KEYS and key not in self._counts:
                 self._forget_expired(now)
             self._counts[key] = (value + 1, ends)
-        return Count(value + 1, max(1, round(ends - now)))
+        return Count(value + 1, max(1, math.ceil(ends - now)))
+
+    def reset(self, key: str) -> None:
+        with self._lock:
+            self._counts.pop(key, None)
 
     def clear(self) -> None:
         with self._lock:
@@ -90,8 +97,9 @@ def get_count(key: str) -> Count:
     return _local.get(key)
 
 
-def add_count(key: str, window: int) -> Count:
-    """Count ``key`` once more; a new window of ``window`` seconds starts at the first count."""
+def add_count(key: str, window: int, *, sliding: bool = False) -> Count:
+    """Count ``key`` once more; its window of ``window`` seconds starts at the first count, or
+    with ``sliding`` at every count (the count then lasts while counts keep coming)."""
     client = _shared()
     if client is not None:
         name = KEY_PREFIX + key
@@ -99,12 +107,25 @@ def add_count(key: str, window: int) -> Count:
             pipe = client.pipeline(transaction=True)
             pipe.set(name, 0, ex=window, nx=True)
             pipe.incr(name)
+            if sliding:
+                pipe.expire(name, window)
             pipe.ttl(name)
-            _, value, ttl = pipe.execute()
-            return Count(int(value), max(1, int(ttl)))
+            answers = pipe.execute()
+            return Count(int(answers[1]), max(1, int(answers[-1])))
         except RedisError as exc:
             _degraded(exc)
-    return _local.add(key, window)
+    return _local.add(key, window, sliding)
+
+
+def reset_count(key: str) -> None:
+    """Forget the count of ``key``."""
+    client = _shared()
+    if client is not None:
+        try:
+            client.delete(KEY_PREFIX + key)
+        except RedisError as exc:
+            _degraded(exc)
+    _local.reset(key)
 
 
 def clear_local_counts() -> None:

@@ -27,8 +27,8 @@ def _level_key(product_id: int, warehouse_id: int, lot_id: int) -> list[ColumnEl
 
 def add_on_hand(
     db: Session, *, product_id: int, warehouse_id: int, lot_id: int, quantity: Decimal
-) -> None:
-    """Add ``quantity`` (> 0) to on-hand, creating the level row on first use."""
+) -> Decimal:
+    """Add ``quantity`` (> 0) to on-hand, creating the level row on first use; the new on-hand."""
     dialect = db.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = insert(StockLevel).values(
@@ -43,7 +43,8 @@ def add_on_hand(
         index_elements=["product_id", "warehouse_id", "lot_id"],
         set_={"on_hand": StockLevel.on_hand + quantity, "updated_at": utcnow()},
     )
-    db.execute(statement)
+    on_hand: Decimal = db.execute(statement.returning(StockLevel.on_hand)).scalar_one()
+    return on_hand
 
 
 def remove_available(

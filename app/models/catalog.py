@@ -10,6 +10,7 @@ from app.core.database import Base
 from app.models.mixins import ExactDecimal, TimestampMixin
 
 QUANTITY = ExactDecimal(14, 3)
+QUANTITY_MAX = Decimal("99999999999.999")
 MONEY = ExactDecimal(12, 2)
 MONEY_MAX = Decimal("9999999999.99")
 UNIT_COST = ExactDecimal(12, 4)

@@ -209,14 +209,14 @@ def _unknown_email(
 ) -> LoginFailedError | AccountLockedError:
     """The refusal of a login to an email with no account: the same answers, after the same
     work, as for an account, lockout included, so answers do not reveal which emails exist."""
-    failures = login_throttle.unknown_email_failures(email)
-    if failures.value < get_settings().MAX_FAILED_LOGINS:
+    locked = login_throttle.unknown_email_lock(email)
+    if locked is None:
         verify_password(password, dummy_password_hash())
-        failures = login_throttle.count_unknown_email_failure(email)
+        locked = login_throttle.count_unknown_email_failure(email)
     login_throttle.count_address_failure(client.ip_address)
     _log_failure(email, client, "unknown email")
-    if failures.value >= get_settings().MAX_FAILED_LOGINS:
-        return _locked_error(now + timedelta(seconds=failures.retry_after), now)
+    if locked is not None:
+        return _locked_error(now + timedelta(seconds=locked), now)
     return LoginFailedError(LOGIN_FAILED)
 
 

@@ -161,7 +161,7 @@ def update_product(
 def set_product_image(db: Session, actor: Actor, product: Product, data: bytes) -> Product:
     """Keep ``data`` (a checked image) as the product's image."""
     stored = uploads.store(
-        data, folder="products", allowed=uploads.IMAGE_TYPES, max_bytes=uploads.image_limit()
+        db, data, folder="products", allowed=uploads.IMAGE_TYPES, max_bytes=uploads.image_limit()
     )
     product.image_path = stored.stored_name
     db.flush()

@@ -3,8 +3,12 @@
 import hashlib
 
 from app.core.config import get_settings
-from app.core.counters import Count, add_count, get_count
+from app.core.counters import add_count, get_count, reset_count
 from app.core.errors import TooManyAttemptsError
+
+# How long failures in a row of an email with no account are remembered (an account's are
+# kept until it logs in).
+FAILURE_MEMORY = 30 * 24 * 60 * 60
 
 
 def check_address(address: str | None) -> None:
@@ -25,19 +29,26 @@ def count_address_failure(address: str | None) -> None:
     add_count(_address_key(address), get_settings().LOGIN_THROTTLE_MINUTES * 60)
 
 
-def unknown_email_failures(email: str) -> Count:
-    """Failed logins in a row for an email that has no account, in the lockout window."""
-    return get_count(_email_key(email))
+def unknown_email_lock(email: str) -> int | None:
+    """Seconds left of the lockout of an email that has no account, or None."""
+    lock = get_count(_email_key(email, "lock"))
+    return lock.retry_after if lock.value else None
 
 
-def count_unknown_email_failure(email: str) -> Count:
-    """Count a failed login for an email that has no account."""
-    return add_count(_email_key(email), get_settings().LOCKOUT_MINUTES * 60)
+def count_unknown_email_failure(email: str) -> int | None:
+    """Count a failed login for an email that has no account, as an account counts failures
+    in a row; the seconds of the lockout it starts once there are MAX_FAILED_LOGINS."""
+    settings = get_settings()
+    failures = add_count(_email_key(email, "failures"), FAILURE_MEMORY, sliding=True)
+    if failures.value < settings.MAX_FAILED_LOGINS:
+        return None
+    reset_count(_email_key(email, "failures"))
+    return add_count(_email_key(email, "lock"), settings.LOCKOUT_MINUTES * 60).retry_after
 
 
 def _address_key(address: str | None) -> str:
     return f"login-address:{address or 'unknown'}"
 
 
-def _email_key(email: str) -> str:
-    return "login-email:" + hashlib.sha256(email.encode("utf-8")).hexdigest()
+def _email_key(email: str, kind: str) -> str:
+    return f"login-email-{kind}:" + hashlib.sha256(email.encode("utf-8")).hexdigest()

@@ -87,7 +87,7 @@ def attach_document(
 ) -> LotDocument:
     """Keep a certificate or other document with a lot."""
     stored = uploads.store(
-        data, folder="lots", allowed=uploads.DOCUMENT_TYPES, max_bytes=uploads.document_limit()
+        db, data, folder="lots", allowed=uploads.DOCUMENT_TYPES, max_bytes=uploads.document_limit()
     )
     document = LotDocument(
         lot_id=lot.id,

@@ -13,6 +13,8 @@ from app.models.sales import PriceTier, TierPrice
 from app.services import audit
 from app.services.audit import Actor
 
+CENT = Decimal("0.01")
+
 
 @dataclass(frozen=True)
 class TierPriceView:
@@ -37,6 +39,7 @@ def set_price(
     db: Session, actor: Actor, product: Product, tier: PriceTier, price: Decimal
 ) -> list[TierPriceView]:
     """Set the product's price for ``tier``; audited with the price before."""
+    price = price.quantize(CENT)  # "1e3" is stored, answered and audited as 1000.00
     row = db.scalar(
         select(TierPrice).where(TierPrice.product_id == product.id, TierPrice.tier == tier.value)
     )

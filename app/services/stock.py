@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, joinedload
 from app.core.errors import ConflictError, InvalidRequestError
 from app.core.metrics import STOCK_MOVEMENTS_TOTAL, after_commit
 from app.crud import crud_stock
-from app.models.catalog import Product, UnitOfMeasure, Warehouse
+from app.models.catalog import QUANTITY_MAX, Product, UnitOfMeasure, Warehouse
 from app.models.inventory import Lot, LotStatus, MovementKind, StockLevel, StockMovement
 from app.services import audit
 from app.services.audit import Actor
@@ -329,9 +329,15 @@ def _count_lot(
 
 
 def _give(db: Session, lot: Lot, warehouse_id: int, quantity: Decimal) -> None:
-    crud_stock.add_on_hand(
+    on_hand = crud_stock.add_on_hand(
         db, product_id=lot.product_id, warehouse_id=warehouse_id, lot_id=lot.id, quantity=quantity
     )
+    if on_hand > QUANTITY_MAX:  # PostgreSQL refuses it itself; SQLite would keep it
+        raise InvalidRequestError(
+            f"Lot {lot.lot_code} would hold {on_hand} in one warehouse, more than the "
+            f"{QUANTITY_MAX} a stock level can hold.",
+            field="quantity",
+        )
 
 
 def _take(db: Session, lot: Lot, warehouse_id: int, quantity: Decimal) -> None:

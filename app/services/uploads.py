@@ -5,6 +5,9 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
 from app.core.config import get_settings
 from app.core.errors import DomainError, InvalidRequestError, NotFoundError
 
@@ -51,8 +54,11 @@ def sniff_type(data: bytes) -> str | None:
     return None
 
 
-def store(data: bytes, *, folder: str, allowed: dict[str, str], max_bytes: int) -> StoredFile:
-    """Check size and real type, then keep ``data`` under a random name in ``folder``."""
+def store(
+    db: Session, data: bytes, *, folder: str, allowed: dict[str, str], max_bytes: int
+) -> StoredFile:
+    """Check size and real type, then keep ``data`` under a random name in ``folder``; the
+    file goes again if the unit of work ``db`` rolls back."""
     if not data:
         raise InvalidRequestError("The file is empty.", field="file")
     if len(data) > max_bytes:
@@ -65,6 +71,7 @@ def store(data: bytes, *, folder: str, allowed: dict[str, str], max_bytes: int) 
     path = _path(stored_name)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
+    event.listen(db, "after_rollback", lambda _: path.unlink(missing_ok=True), once=True)
     return StoredFile(
         stored_name=stored_name,
         content_type=content_type,
