@@ -7,6 +7,8 @@ from fastapi import Header, Request, Response
 from pydantic import BaseModel
 
 from app.api.deps import Caller, DbSession
+from app.api.problems import RETRY_AFTER_SECONDS
+from app.core.errors import ConflictError
 from app.services import idempotency
 from app.services.idempotency import IdempotentRequest, StoredAnswer
 
@@ -44,12 +46,19 @@ def respond_once(
         body=payload.model_dump_json(),
     )
     previous = idempotency.previous_answer(db, attempt)
-    if previous is not None:
+    record_id = idempotency.claim(db, attempt) if previous is None else None
+    if record_id is None:
+        previous = previous or idempotency.previous_answer(db, attempt)
+        if previous is None:  # taken and gone again meanwhile (purged): rare
+            raise ConflictError(
+                "A request with this Idempotency-Key is still at work; retry shortly.",
+                headers={"Retry-After": RETRY_AFTER_SECONDS},
+            )
         response = _json(previous.body, previous.status_code)
         response.headers[REPLAYED_HEADER] = "true"
         return response
     body = action().model_dump_json()
-    idempotency.remember(db, attempt, StoredAnswer(status_code=status_code, body=body))
+    idempotency.remember(db, record_id, StoredAnswer(status_code=status_code, body=body))
     return _json(body, status_code)
 
 

@@ -59,6 +59,9 @@ def serve(
         reload=reload,
         proxy_headers=True,
         server_header=False,
+        # a worker busy on a loaded host may take more than uvicorn's 5 s to answer the
+        # supervisor's ping; it is not hung, and killing it throws away its requests
+        timeout_worker_healthcheck=30,
         forwarded_allow_ips=settings.FORWARDED_ALLOW_IPS,
         log_config=None,
         access_log=False,

@@ -1,11 +1,14 @@
 """Stored first answers of requests sent with an Idempotency-Key."""
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from app.models.inventory import IdempotencyRecord
+from app.models.mixins import utcnow
 
 
 def get(db: Session, user_id: int, key: str) -> IdempotencyRecord | None:
@@ -16,10 +19,29 @@ def get(db: Session, user_id: int, key: str) -> IdempotencyRecord | None:
     return db.scalar(query)
 
 
-def add(db: Session, record: IdempotencyRecord) -> None:
-    """Stage ``record``; a concurrent twin fails on the unique key."""
-    db.add(record)
-    db.flush()
+def claim(db: Session, values: dict[str, Any]) -> int | None:
+    """Insert a record of ``values`` unless its key is taken; its id, or None when another
+    request holds the key (waiting for that request's transaction to end first)."""
+    dialect = db.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = (
+        insert(IdempotencyRecord)
+        .values(**values, created_at=utcnow())
+        .on_conflict_do_nothing(index_elements=["user_id", "key"])
+        .returning(IdempotencyRecord.id)
+    )
+    record_id: int | None = db.execute(statement).scalar_one_or_none()
+    return record_id
+
+
+def set_answer(db: Session, record_id: int, status_code: int, body: str) -> None:
+    """Store the answer of the claimed record ``record_id``."""
+    db.execute(
+        update(IdempotencyRecord)
+        .where(IdempotencyRecord.id == record_id)
+        .values(status_code=status_code, response_body=body)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def purge_before(db: Session, cutoff: datetime) -> int:

@@ -9,7 +9,6 @@ from sqlalchemy.orm import Session
 from app.core.config import get_settings
 from app.core.errors import InvalidRequestError
 from app.crud import crud_idempotency
-from app.models.inventory import IdempotencyRecord
 from app.models.mixins import utcnow
 
 
@@ -52,20 +51,29 @@ def previous_answer(db: Session, request: IdempotentRequest) -> StoredAnswer | N
     return StoredAnswer(status_code=record.status_code, body=record.response_body)
 
 
-def remember(db: Session, request: IdempotentRequest, answer: StoredAnswer) -> None:
-    """Keep ``answer`` for replays, in the same transaction as the write it answers."""
-    crud_idempotency.add(
+def claim(db: Session, request: IdempotentRequest) -> int | None:
+    """Take ``request``'s key before acting on it; None when another request took it first.
+
+    A copy that arrives while the first is still at work waits here until the first one's
+    transaction ends: then it finds the stored answer, or takes the key if the first failed.
+    """
+    return crud_idempotency.claim(
         db,
-        IdempotencyRecord(
-            user_id=request.user_id,
-            key=request.key,
-            method=request.method,
-            path=request.path,
-            request_hash=request.fingerprint,
-            status_code=answer.status_code,
-            response_body=answer.body,
-        ),
+        {
+            "user_id": request.user_id,
+            "key": request.key,
+            "method": request.method,
+            "path": request.path,
+            "request_hash": request.fingerprint,
+            "status_code": 0,
+            "response_body": "",
+        },
     )
+
+
+def remember(db: Session, record_id: int, answer: StoredAnswer) -> None:
+    """Keep ``answer`` for replays, in the same transaction as the write it answers."""
+    crud_idempotency.set_answer(db, record_id, answer.status_code, answer.body)
 
 
 def purge_expired(db: Session) -> int:
