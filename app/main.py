@@ -8,6 +8,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from app import web
 from app.api.admission import UNLIMITED_PATHS, WorkLimit
+from app.api.body_limit import BodyLimit
 from app.api.middleware import RequestContextMiddleware
 from app.api.problems import register_problem_handlers
 from app.api.security_headers import SecurityHeaders
@@ -18,6 +19,9 @@ from app.core.memory import tune_allocator
 from app.core.metrics import forget_dead_processes, render_latest
 from app.schemas.health import Liveness
 from app.services import alerts
+
+# room for the form fields and multipart framing beside the largest file accepted
+UPLOAD_OVERHEAD = 1024 * 1024
 
 API_DESCRIPTION = """
 Inventory, sales and purchasing for a dried-fruit and nut wholesaler: lots with
@@ -61,6 +65,11 @@ def create_app() -> FastAPI:
         # probes answer while the requests queue: a busy replica is not a dead one
         unlimited=UNLIMITED_PATHS
         | {f"{settings.API_V1_PREFIX}/health/{name}" for name in ("database", "redis")},
+    )
+    app.add_middleware(
+        BodyLimit,
+        limit=settings.MAX_REQUEST_BYTES,
+        upload_limit=max(settings.MAX_IMAGE_BYTES, settings.MAX_DOCUMENT_BYTES) + UPLOAD_OVERHEAD,
     )
     app.add_middleware(RequestContextMiddleware)
     app.add_middleware(SecurityHeaders)

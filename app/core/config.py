@@ -86,6 +86,8 @@ class Settings(BaseSettings):
     UPLOAD_DIR: Path = PROJECT_ROOT / "data" / "uploads"
     BACKUP_DIR: Path = PROJECT_ROOT / "backups"
     BACKUP_RETENTION_DAYS: int = Field(default=30, ge=1)
+    # The largest request body other than a file upload (uploads: the limits below).
+    MAX_REQUEST_BYTES: int = Field(default=1024 * 1024, ge=1024)
     MAX_IMAGE_BYTES: int = Field(default=5 * 1024 * 1024, ge=1024)
     MAX_DOCUMENT_BYTES: int = Field(default=20 * 1024 * 1024, ge=1024)
     IDEMPOTENCY_TTL_HOURS: int = Field(default=48, ge=24)
