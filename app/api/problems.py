@@ -12,10 +12,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.core.errors import PROBLEM_TYPE_PREFIX, DomainError
 from app.core.logging import request_id_var
+from app.schemas.common import Problem
 
 logger = logging.getLogger("app.errors")
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
+SCHEMAS_REF = "#/components/schemas/"
+PROBLEM_SCHEMA_REF = SCHEMAS_REF + Problem.__name__
 RETRY_AFTER_SECONDS = "2"
 _HTTP_SLUGS = {
     400: ("bad-request", "Bad request"),
@@ -146,8 +149,26 @@ def _data_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def _document_problem_schema(app: FastAPI) -> None:
+    """Put the Problem schema the routes' error responses refer to into the OpenAPI
+    components (no route returns it as a model, so FastAPI would not)."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = build()
+            problem = Problem.model_json_schema(ref_template=SCHEMAS_REF + "{model}")
+            schemas = document.setdefault("components", {}).setdefault("schemas", {})
+            schemas.update(problem.pop("$defs", {}))
+            schemas[Problem.__name__] = problem
+        return app.openapi_schema or build()
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def register_problem_handlers(app: FastAPI) -> None:
-    """Install the handlers that turn exceptions into problem responses."""
+    """Install the handlers that turn exceptions into problem responses, and document the
+    problem schema in OpenAPI."""
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
@@ -155,3 +176,4 @@ def register_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(OperationalError, _database_unavailable)
     app.add_exception_handler(IntegrityError, _integrity_error)
     app.add_exception_handler(DataError, _data_error)
+    _document_problem_schema(app)

@@ -12,6 +12,7 @@ from app.schemas.types import (
     Money,
     Name,
     NonNegativeQuantity,
+    RecordId,
     ShelfLifeDays,
     ShortText,
     Text,
@@ -54,7 +55,7 @@ class ProductFields(BaseModel):
     """What describes a product, apart from its SKU."""
 
     name: Name
-    category_id: int | None = None
+    category_id: RecordId | None = None
     variety: ShortText = ""
     origin_country: Country = ""
     grade: ShortText = ""
@@ -86,7 +87,7 @@ class ProductUpdate(BaseModel):
     """Changes to a product; unit and net weight change only while it has no stock."""
 
     name: Name | None = None
-    category_id: int | None = None
+    category_id: RecordId | None = None
     variety: ShortText | None = None
     origin_country: Country | None = None
     grade: ShortText | None = None

@@ -7,13 +7,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.models.purchasing import PurchaseStatus
 from app.schemas.stock import LotCode
-from app.schemas.types import Percent, Quantity, Reference, ShortText, Text, UnitCost
+from app.schemas.types import Percent, Quantity, RecordId, Reference, ShortText, Text, UnitCost
 
 
 class PurchaseLineIn(BaseModel):
     """A product, quantity and unit cost to order."""
 
-    product_id: int
+    product_id: RecordId
     quantity: Quantity
     unit_cost: UnitCost | None = Field(
         default=None, description="Defaults to the product's standard cost."
@@ -23,8 +23,8 @@ class PurchaseLineIn(BaseModel):
 class PurchaseCreate(BaseModel):
     """A new purchase order (a draft until sent)."""
 
-    supplier_id: int
-    warehouse_id: int
+    supplier_id: RecordId
+    warehouse_id: RecordId
     expected_date: date | None = None
     notes: Text = ""
     lines: list[PurchaseLineIn] = Field(min_length=1, max_length=500)
@@ -33,7 +33,7 @@ class PurchaseCreate(BaseModel):
 class PurchaseUpdate(BaseModel):
     """Changes to a draft; lines, when sent, replace every line."""
 
-    warehouse_id: int | None = None
+    warehouse_id: RecordId | None = None
     expected_date: date | None = None
     notes: Text | None = None
     lines: list[PurchaseLineIn] | None = Field(default=None, min_length=1, max_length=500)
@@ -87,7 +87,7 @@ class PurchaseRead(PurchaseSummary):
 class DeliveryLineIn(BaseModel):
     """What arrived for one order line and the lot it goes into."""
 
-    line_id: int
+    line_id: RecordId
     quantity: Quantity
     lot_code: LotCode
     best_before: date | None = Field(
@@ -101,7 +101,7 @@ class DeliveryLineIn(BaseModel):
 class DeliveryCreate(BaseModel):
     """A delivery received against a purchase order."""
 
-    warehouse_id: int | None = Field(
+    warehouse_id: RecordId | None = Field(
         default=None, description="Defaults to the purchase order's warehouse."
     )
     delivery_note: Reference = ""
@@ -156,7 +156,7 @@ class ReorderSuggestionRead(BaseModel):
 class SuggestionsToOrder(BaseModel):
     """Turn one supplier's suggestions into a draft purchase order."""
 
-    supplier_id: int
-    warehouse_id: int
+    supplier_id: RecordId
+    warehouse_id: RecordId
     cover_days: int = Field(default=30, ge=1, le=365)
     expected_date: date | None = None

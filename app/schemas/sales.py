@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from app.models.inventory import ReservationStatus
 from app.models.sales import CustomerType, OrderStatus, PriceTier, ReturnDisposition
-from app.schemas.types import Money, Name, Quantity, RequiredText, ShortText, Text
+from app.schemas.types import Money, Name, Quantity, RecordId, RequiredText, ShortText, Text
 
 ShelfLifeDemand = Annotated[int, Field(ge=0, le=3650)]
 
@@ -26,7 +26,7 @@ class CustomerCreate(BaseModel):
     price_tier: PriceTier | None = Field(
         default=None, description="Defaults to the tier of the customer type."
     )
-    user_id: int | None = Field(default=None, description="A customer user to link.")
+    user_id: RecordId | None = Field(default=None, description="A customer user to link.")
     notes: Text = ""
 
 
@@ -41,12 +41,12 @@ class CustomerUpdate(BaseModel):
     shipping_address: Text | None = None
     min_shelf_life_days: ShelfLifeDemand | None = None
     price_tier: PriceTier | None = None
-    user_id: int | None = None
+    user_id: RecordId | None = None
     notes: Text | None = None
 
 
-class CustomerRead(BaseModel):
-    """A customer."""
+class OwnCustomerRead(BaseModel):
+    """A customer's record as its own login sees it (without the sales team's notes)."""
 
     model_config = ConfigDict(from_attributes=True)
 
@@ -60,10 +60,15 @@ class CustomerRead(BaseModel):
     min_shelf_life_days: int
     price_tier: PriceTier
     user_id: int | None
-    notes: str
     is_active: bool
     created_at: datetime
     updated_at: datetime
+
+
+class CustomerRead(OwnCustomerRead):
+    """A customer."""
+
+    notes: str
 
 
 class TierPriceRead(BaseModel):
@@ -85,7 +90,7 @@ class TierPriceSet(BaseModel):
 class OrderLineIn(BaseModel):
     """A product and quantity to order; the unit price defaults from the price list."""
 
-    product_id: int
+    product_id: RecordId
     quantity: Quantity
     unit_price: Money | None = Field(
         default=None, description="Staff only; defaults to the customer's tier price."
@@ -95,8 +100,8 @@ class OrderLineIn(BaseModel):
 class OrderCreate(BaseModel):
     """A new sales order; a customer user orders for itself and leaves customer_id out."""
 
-    customer_id: int | None = None
-    warehouse_id: int | None = Field(
+    customer_id: RecordId | None = None
+    warehouse_id: RecordId | None = Field(
         default=None, description="Reserve only from this warehouse (staff only)."
     )
     notes: Text = ""
@@ -106,7 +111,7 @@ class OrderCreate(BaseModel):
 class OrderUpdate(BaseModel):
     """Changes to a pending order; lines, when sent, replace every line."""
 
-    warehouse_id: int | None = None
+    warehouse_id: RecordId | None = None
     notes: Text | None = None
     lines: list[OrderLineIn] | None = Field(default=None, min_length=1, max_length=200)
 
@@ -177,10 +182,10 @@ class OrderRead(OrderSummary):
 class ReturnLineIn(BaseModel):
     """A quantity of an order line coming back."""
 
-    line_id: int
+    line_id: RecordId
     quantity: Quantity
     disposition: ReturnDisposition = ReturnDisposition.RESTOCK
-    lot_id: int | None = Field(
+    lot_id: RecordId | None = Field(
         default=None, description="The lot it shipped from; by default the latest picked first."
     )
 

@@ -11,6 +11,7 @@ from app.schemas.types import (
     CountedQuantity,
     Percent,
     Quantity,
+    RecordId,
     Reference,
     RequiredText,
     ShortText,
@@ -32,15 +33,15 @@ class _Movement(BaseModel):
 class ReceiptCreate(_Movement):
     """Goods received into a warehouse and lot."""
 
-    product_id: int
-    warehouse_id: int
+    product_id: RecordId
+    warehouse_id: RecordId
     lot_code: LotCode
     quantity: Quantity
     received_date: date | None = None
     best_before: date | None = Field(
         default=None, description="Defaults to received_date plus the product's shelf life."
     )
-    supplier_id: int | None = None
+    supplier_id: RecordId | None = None
     unit_cost: UnitCost | None = None
     moisture_pct: Percent | None = None
     grade: ShortText = ""
@@ -49,42 +50,42 @@ class ReceiptCreate(_Movement):
 class AdjustmentCreate(_Movement):
     """A signed correction of a lot's on-hand stock; the reason is required."""
 
-    product_id: int
-    lot_id: int
-    warehouse_id: int
+    product_id: RecordId
+    lot_id: RecordId
+    warehouse_id: RecordId
     quantity: SignedQuantity
 
 
 class WasteCreate(_Movement):
     """Spoiled or damaged stock written off; the reason is required."""
 
-    product_id: int
-    lot_id: int
-    warehouse_id: int
+    product_id: RecordId
+    lot_id: RecordId
+    warehouse_id: RecordId
     quantity: Quantity
 
 
 class TransferCreate(_Movement):
     """Unreserved stock of a lot moved between warehouses."""
 
-    product_id: int
-    lot_id: int
-    from_warehouse_id: int
-    to_warehouse_id: int
+    product_id: RecordId
+    lot_id: RecordId
+    from_warehouse_id: RecordId
+    to_warehouse_id: RecordId
     quantity: Quantity
 
 
 class CountLineIn(BaseModel):
     """A counted quantity of one lot."""
 
-    lot_id: int
+    lot_id: RecordId
     counted_quantity: CountedQuantity
 
 
 class CountCreate(_Movement):
     """A stocktake of a warehouse; differences become count movements."""
 
-    warehouse_id: int
+    warehouse_id: RecordId
     lines: list[CountLineIn] = Field(min_length=1, max_length=5000)
     complete: bool = Field(
         default=False, description="Count lots of this warehouse that are not listed as zero."

@@ -6,6 +6,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field
 
 from app.models.user import Role
+from app.schemas.types import OptionalName
 
 
 def _lower(value: str) -> str:
@@ -14,7 +15,7 @@ def _lower(value: str) -> str:
 
 Email = Annotated[EmailStr, AfterValidator(_lower)]
 Password = Annotated[str, Field(min_length=1, max_length=128)]
-FullName = Annotated[str, Field(max_length=200)]
+FullName = OptionalName
 
 
 class UserRead(BaseModel):

@@ -2,6 +2,7 @@
 the customer's own record, audited edits with the values before and after, who may do what,
 and the registrations counter."""
 
+import json
 import uuid
 from collections.abc import Callable
 from decimal import Decimal
@@ -373,9 +374,11 @@ def test_a_customer_user_can_be_linked_once(
     assert linked["user_id"] == buyer.id
     assert registrations("linked") == before + 1
 
-    # The linked user now reads its own record.
+    # The linked user now reads its own record, without the sales team's notes.
     token = login(client, buyer.email)["access_token"]
-    assert ok(client.get(ME, headers=bearer(token))) == linked
+    assert ok(client.get(ME, headers=bearer(token))) == {
+        key: value for key, value in linked.items() if key != "notes"
+    }
 
     # Nobody else may take that user, on create or by an edit.
     other = new_customer(client, staff.headers, name="Other Shop")
@@ -734,3 +737,21 @@ def test_customers_cannot_see_or_set_tier_prices(
     assert_refused(
         lambda: client.delete(f"{path}/retail", headers=headers), 403, "permission-denied"
     )
+
+
+def test_a_customer_never_reads_the_sales_teams_notes(
+    client: TestClient, staff: SignedIn, make_user: MakeUser
+) -> None:
+    buyer = make_user(role=Role.CUSTOMER)
+    linked = new_customer(client, staff.headers, name="Noted Shop", user_id=buyer.id)
+    edited = client.patch(
+        f"{CUSTOMERS}/{linked['id']}",
+        json={"notes": "Slow payer, insist on prepayment"},
+        headers=staff.headers,
+    )
+    assert ok(edited)["notes"] == "Slow payer, insist on prepayment"
+    token = login(client, buyer.email)["access_token"]
+    mine = ok(client.get(ME, headers=bearer(token)))
+    assert mine["id"] == linked["id"]
+    assert "notes" not in mine
+    assert "Slow payer" not in json.dumps(mine)

@@ -3,14 +3,13 @@
 from fastapi import APIRouter
 
 from app.api.deps import DbSession, StockReader
-from app.api.responses import responses
 from app.schemas.alerts import Alerts
 from app.services import alerts
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
 
 
-@router.get("", responses=responses(401, 403))
+@router.get("")
 def list_alerts(_: StockReader, db: DbSession) -> Alerts:
     """Low-stock products (with a suggested order), lots expiring soon, and expired stock."""
     return alerts.current(db)

@@ -6,9 +6,9 @@ from fastapi import APIRouter, Query
 from pydantic import AwareDatetime
 
 from app.api.deps import AuditReader, DbSession
-from app.api.responses import responses
 from app.schemas.audit import AuditRead
 from app.schemas.common import Page
+from app.schemas.types import RecordId, RowOffset
 from app.services import audit
 from app.services.audit import AuditFilter
 
@@ -16,18 +16,18 @@ router = APIRouter(prefix="/audit", tags=["audit"])
 Short = Annotated[str | None, Query(max_length=100)]
 
 
-@router.get("", responses=responses(401, 403, 422))
+@router.get("")
 def list_audit(
     _: AuditReader,
     db: DbSession,
     entity_type: Short = None,
     entity_id: Short = None,
-    actor_id: int | None = None,
+    actor_id: RecordId | None = None,
     action: Short = None,
     since: AwareDatetime | None = None,
     until: AwareDatetime | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: RowOffset = 0,
 ) -> Page[AuditRead]:
     """Who did what to which record and when, newest first."""
     where = AuditFilter(entity_type, entity_id, actor_id, action, since, until)

@@ -23,7 +23,7 @@ def _tokens(pair: TokenPair) -> TokenResponse:
     )
 
 
-@router.post("/login", responses=responses(401, 422, 423))
+@router.post("/login", responses=responses(401, 423, 429))
 def login(
     form: Annotated[OAuth2PasswordRequestForm, Depends()], db: DbSession, client: Client
 ) -> TokenResponse:
@@ -31,13 +31,13 @@ def login(
     return _tokens(auth.login(db, form.username, form.password, client))
 
 
-@router.post("/refresh", responses=responses(401, 422))
+@router.post("/refresh", responses=responses(401, 429))
 def refresh(body: RefreshRequest, db: DbSession) -> TokenResponse:
     """Trade a refresh token for a new pair; each refresh token works once."""
     return _tokens(auth.refresh(db, body.refresh_token))
 
 
-@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, responses=responses(401))
+@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
 def logout(caller: CurrentCaller, db: DbSession) -> None:
     """End the current session: its access and refresh tokens stop working."""
     auth.logout(db, caller.session)
@@ -46,7 +46,7 @@ def logout(caller: CurrentCaller, db: DbSession) -> None:
 @router.post(
     "/register",
     status_code=status.HTTP_201_CREATED,
-    responses=responses(409, 422),
+    responses=responses(409),
 )
 def register(body: UserRegister, db: DbSession) -> UserRead:
     """Register a customer account."""

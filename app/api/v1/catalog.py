@@ -19,11 +19,12 @@ from app.schemas.catalog import (
     WarehouseUpdate,
 )
 from app.schemas.common import Page
+from app.schemas.types import RecordId, RowOffset
 from app.services import catalog
 from app.services.catalog import CatalogKind
 
 Limit = Annotated[int, Query(ge=1, le=200)]
-Offset = Annotated[int, Query(ge=0)]
+Offset = RowOffset
 Search = Annotated[str | None, Query(max_length=100, description="Search code and name")]
 
 
@@ -44,7 +45,6 @@ def catalog_router(
     @router.get(
         "",
         response_model=page_model,
-        responses=responses(401, 403, 422),
         name=f"list_{label}",
         summary=f"List {label} records",
     )
@@ -63,18 +63,18 @@ def catalog_router(
     @router.get(
         "/{item_id}",
         response_model=read,
-        responses=responses(401, 403, 404),
+        responses=responses(404),
         name=f"read_{label}",
         summary=f"One {label}",
     )
-    def read_item(item_id: int, _: CatalogReader, db: DbSession) -> Any:
+    def read_item(item_id: RecordId, _: CatalogReader, db: DbSession) -> Any:
         return read.model_validate(kind.get(db, item_id), from_attributes=True)
 
     @router.post(
         "",
         status_code=status.HTTP_201_CREATED,
         response_model=read,
-        responses=responses(401, 403, 409, 422),
+        responses=responses(409),
         name=f"create_{label}",
         summary=f"Create a {label}",
     )
@@ -85,11 +85,13 @@ def catalog_router(
     @router.patch(
         "/{item_id}",
         response_model=read,
-        responses=responses(401, 403, 404, 409, 422),
+        responses=responses(404, 409),
         name=f"update_{label}",
         summary=f"Change a {label}",
     )
-    def update_item(item_id: int, body: change_model, caller: CatalogWriter, db: DbSession) -> Any:
+    def update_item(
+        item_id: RecordId, body: change_model, caller: CatalogWriter, db: DbSession
+    ) -> Any:
         values = _present(body.model_dump(exclude_unset=True))
         item = kind.update(db, caller.actor, kind.get(db, item_id), values)
         return read.model_validate(item, from_attributes=True)
@@ -97,22 +99,22 @@ def catalog_router(
     @router.post(
         "/{item_id}/deactivate",
         response_model=read,
-        responses=responses(401, 403, 404),
+        responses=responses(404),
         name=f"deactivate_{label}",
         summary=f"Deactivate a {label}: kept for history, refused for new use",
     )
-    def deactivate_item(item_id: int, caller: CatalogWriter, db: DbSession) -> Any:
+    def deactivate_item(item_id: RecordId, caller: CatalogWriter, db: DbSession) -> Any:
         item = kind.set_active(db, caller.actor, kind.get(db, item_id), False)
         return read.model_validate(item, from_attributes=True)
 
     @router.post(
         "/{item_id}/activate",
         response_model=read,
-        responses=responses(401, 403, 404),
+        responses=responses(404),
         name=f"activate_{label}",
         summary=f"Activate a {label} again",
     )
-    def activate_item(item_id: int, caller: CatalogWriter, db: DbSession) -> Any:
+    def activate_item(item_id: RecordId, caller: CatalogWriter, db: DbSession) -> Any:
         item = kind.set_active(db, caller.actor, kind.get(db, item_id), True)
         return read.model_validate(item, from_attributes=True)
 

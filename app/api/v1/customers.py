@@ -7,20 +7,21 @@ from fastapi import APIRouter, Query, status
 from app.api.deps import CustomerManager, CustomerSelf, DbSession
 from app.api.responses import responses
 from app.schemas.common import Page
-from app.schemas.sales import CustomerCreate, CustomerRead, CustomerUpdate
+from app.schemas.sales import CustomerCreate, CustomerRead, CustomerUpdate, OwnCustomerRead
+from app.schemas.types import RecordId, RowOffset
 from app.services import customers
 
 router = APIRouter(prefix="/customers", tags=["sales"])
 
 
-@router.get("", responses=responses(401, 403, 422))
+@router.get("")
 def list_customers(
     _: CustomerManager,
     db: DbSession,
     q: Annotated[str | None, Query(max_length=100, description="Search name and email")] = None,
     is_active: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: RowOffset = 0,
 ) -> Page[CustomerRead]:
     """List customers, searchable by name and email."""
     rows, total = customers.list_customers(
@@ -30,28 +31,28 @@ def list_customers(
     return Page[CustomerRead](items=items, total=total, limit=limit, offset=offset)
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, responses=responses(401, 403, 409, 422))
+@router.post("", status_code=status.HTTP_201_CREATED, responses=responses(409))
 def create_customer(body: CustomerCreate, caller: CustomerManager, db: DbSession) -> CustomerRead:
     """Add a customer; its price tier follows its type unless given."""
     values = body.model_dump(exclude_none=True)
     return CustomerRead.model_validate(customers.create_customer(db, caller.actor, values))
 
 
-@router.get("/me", responses=responses(401, 403, 409))
-def read_own_customer(caller: CustomerSelf, db: DbSession) -> CustomerRead:
-    """The customer record of the signed-in customer user."""
-    return CustomerRead.model_validate(customers.own_customer(db, caller.user))
+@router.get("/me", responses=responses(409))
+def read_own_customer(caller: CustomerSelf, db: DbSession) -> OwnCustomerRead:
+    """The customer record of the signed-in customer user (without the sales team's notes)."""
+    return OwnCustomerRead.model_validate(customers.own_customer(db, caller.user))
 
 
-@router.get("/{customer_id}", responses=responses(401, 403, 404))
-def read_customer(customer_id: int, _: CustomerManager, db: DbSession) -> CustomerRead:
+@router.get("/{customer_id}", responses=responses(404))
+def read_customer(customer_id: RecordId, _: CustomerManager, db: DbSession) -> CustomerRead:
     """One customer."""
     return CustomerRead.model_validate(customers.get_customer(db, customer_id))
 
 
-@router.patch("/{customer_id}", responses=responses(401, 403, 404, 409, 422))
+@router.patch("/{customer_id}", responses=responses(404, 409))
 def update_customer(
-    customer_id: int, body: CustomerUpdate, caller: CustomerManager, db: DbSession
+    customer_id: RecordId, body: CustomerUpdate, caller: CustomerManager, db: DbSession
 ) -> CustomerRead:
     """Change a customer; edits are audited with the values before and after."""
     values = {
@@ -65,15 +66,19 @@ def update_customer(
     )
 
 
-@router.post("/{customer_id}/deactivate", responses=responses(401, 403, 404))
-def deactivate_customer(customer_id: int, caller: CustomerManager, db: DbSession) -> CustomerRead:
+@router.post("/{customer_id}/deactivate", responses=responses(404))
+def deactivate_customer(
+    customer_id: RecordId, caller: CustomerManager, db: DbSession
+) -> CustomerRead:
     """Deactivate a customer: kept for history, no new orders."""
     customer = customers.get_customer(db, customer_id)
     return CustomerRead.model_validate(customers.set_active(db, caller.actor, customer, False))
 
 
-@router.post("/{customer_id}/activate", responses=responses(401, 403, 404))
-def activate_customer(customer_id: int, caller: CustomerManager, db: DbSession) -> CustomerRead:
+@router.post("/{customer_id}/activate", responses=responses(404))
+def activate_customer(
+    customer_id: RecordId, caller: CustomerManager, db: DbSession
+) -> CustomerRead:
     """Activate a customer again."""
     customer = customers.get_customer(db, customer_id)
     return CustomerRead.model_validate(customers.set_active(db, caller.actor, customer, True))

@@ -10,22 +10,23 @@ from app.api.responses import responses
 from app.models.inventory import LotStatus
 from app.schemas.common import Page
 from app.schemas.stock import LotDocumentRead, LotRead, LotStatusChange
+from app.schemas.types import NoteText, RecordId, RowOffset
 from app.services import lots, uploads
 
 router = APIRouter(prefix="/lots", tags=["lots"])
-ONE = responses(401, 403, 404)
+ONE = responses(404)
 
 
-@router.get("", responses=responses(401, 403, 422))
+@router.get("")
 def list_lots(
     _: StockReader,
     db: DbSession,
-    product_id: int | None = None,
+    product_id: RecordId | None = None,
     status: LotStatus | None = None,
     expiring_within_days: Annotated[int | None, Query(ge=0, le=3650)] = None,
     q: Annotated[str | None, Query(max_length=60, description="Search lot codes")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: RowOffset = 0,
 ) -> Page[LotRead]:
     """Lots, earliest best-before first, filtered by product, status or nearness of expiry."""
     rows, total = lots.list_lots(
@@ -42,20 +43,22 @@ def list_lots(
 
 
 @router.get("/{lot_id}", responses=ONE)
-def read_lot(lot_id: int, _: StockReader, db: DbSession) -> LotRead:
+def read_lot(lot_id: RecordId, _: StockReader, db: DbSession) -> LotRead:
     """One lot."""
     return LotRead.model_validate(lots.get_lot(db, lot_id))
 
 
-@router.post("/{lot_id}/status", responses=responses(401, 403, 404, 409, 422))
-def change_status(lot_id: int, body: LotStatusChange, caller: LotManager, db: DbSession) -> LotRead:
+@router.post("/{lot_id}/status", responses=responses(404, 409))
+def change_status(
+    lot_id: RecordId, body: LotStatusChange, caller: LotManager, db: DbSession
+) -> LotRead:
     """Quarantine, release, recall or expire a lot (audited, with the reason)."""
     lot = lots.change_status(db, caller.actor, lots.get_lot(db, lot_id), body.status, body.reason)
     return LotRead.model_validate(lot)
 
 
 @router.get("/{lot_id}/documents", responses=ONE)
-def list_documents(lot_id: int, _: StockReader, db: DbSession) -> list[LotDocumentRead]:
+def list_documents(lot_id: RecordId, _: StockReader, db: DbSession) -> list[LotDocumentRead]:
     """The documents attached to a lot."""
     lot = lots.get_lot(db, lot_id)
     return [LotDocumentRead.model_validate(doc) for doc in lots.documents(db, lot)]
@@ -64,14 +67,14 @@ def list_documents(lot_id: int, _: StockReader, db: DbSession) -> list[LotDocume
 @router.post(
     "/{lot_id}/documents",
     status_code=status.HTTP_201_CREATED,
-    responses=responses(401, 403, 404, 413, 415, 422),
+    responses=responses(404, 415),
 )
 def attach_document(
-    lot_id: int,
+    lot_id: RecordId,
     file: Annotated[UploadFile, File(description="PDF, JPEG, PNG or WebP")],
     caller: StockMover,
     db: DbSession,
-    description: Annotated[str, Form(max_length=300)] = "",
+    description: Annotated[NoteText, Form()] = "",
 ) -> LotDocumentRead:
     """Attach a certificate or other document to a lot."""
     lot = lots.get_lot(db, lot_id)
@@ -85,9 +88,11 @@ def attach_document(
 @router.get(
     "/{lot_id}/documents/{document_id}",
     response_class=FileResponse,
-    responses={**ONE, 200: {"content": {"application/pdf": {}, "image/jpeg": {}}}},
+    responses={**ONE, 200: {"content": {kind: {} for kind in uploads.DOCUMENT_TYPES}}},
 )
-def download_document(lot_id: int, document_id: int, _: StockReader, db: DbSession) -> FileResponse:
+def download_document(
+    lot_id: RecordId, document_id: RecordId, _: StockReader, db: DbSession
+) -> FileResponse:
     """Download a lot document."""
     document = lots.get_document(db, lots.get_lot(db, lot_id), document_id)
     path = uploads.open_stored(document.stored_name)

@@ -23,15 +23,14 @@ from app.schemas.sales import (
     ReturnCreate,
     ReturnRead,
 )
+from app.schemas.types import RecordId, RowOffset
 from app.services import customers, order_views, orders, returns
 from app.services.orders import LineDraft, OrderChange, OrderDraft, OrderFilter
 from app.services.permissions import Permission, role_allows
 from app.services.returns import ReturnLine
 
 router = APIRouter(prefix="/orders", tags=["sales"])
-transition_route = partial(
-    router.post, response_model=OrderRead, responses=responses(401, 403, 404, 409, 422)
-)
+transition_route = partial(router.post, response_model=OrderRead, responses=responses(404, 409))
 
 
 def _drafts(lines: list[OrderLineIn]) -> list[LineDraft]:
@@ -47,16 +46,16 @@ def _staff_only_fields(caller: Caller, body: OrderCreate | OrderUpdate) -> None:
         raise PermissionDeniedError("Prices and warehouses are set by the sales team.")
 
 
-@router.get("", responses=responses(401, 403, 409, 422))
+@router.get("", responses=responses(409))
 def list_orders(
     caller: OrderCaller,
     db: DbSession,
     status_: Annotated[OrderStatus | None, Query(alias="status")] = None,
-    customer_id: int | None = None,
+    customer_id: RecordId | None = None,
     since: AwareDatetime | None = None,
     until: AwareDatetime | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: RowOffset = 0,
 ) -> Page[OrderSummary]:
     """Orders, newest first; a customer sees only its own."""
     own = customers.order_scope(db, caller.user)
@@ -71,7 +70,7 @@ def list_orders(
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=OrderRead,
-    responses=responses(401, 403, 404, 409, 422),
+    responses=responses(404, 409),
 )
 def create_order(
     body: OrderCreate,
@@ -96,16 +95,18 @@ def create_order(
     return respond_once(db, caller, request, idempotency_key, body, 201, act)
 
 
-@router.get("/{order_id}", responses=responses(401, 403, 404))
-def read_order(order_id: int, caller: OrderCaller, db: DbSession) -> OrderRead:
+@router.get("/{order_id}", responses=responses(404, 409))
+def read_order(order_id: RecordId, caller: OrderCaller, db: DbSession) -> OrderRead:
     """One order with its lines and the lots picked for them."""
     return order_views.read(
         db, orders.get_order(db, order_id, customers.order_scope(db, caller.user))
     )
 
 
-@router.patch("/{order_id}", responses=responses(401, 403, 404, 409, 422))
-def update_order(order_id: int, body: OrderUpdate, caller: OrderCaller, db: DbSession) -> OrderRead:
+@router.patch("/{order_id}", responses=responses(404, 409))
+def update_order(
+    order_id: RecordId, body: OrderUpdate, caller: OrderCaller, db: DbSession
+) -> OrderRead:
     """Change a pending order's notes, warehouse or lines (lines replace every line)."""
     _staff_only_fields(caller, body)
     order = orders.get_order(db, order_id, customers.order_scope(db, caller.user))
@@ -120,7 +121,7 @@ def update_order(order_id: int, body: OrderUpdate, caller: OrderCaller, db: DbSe
 
 @transition_route("/{order_id}/confirm")
 def confirm_order(
-    order_id: int,
+    order_id: RecordId,
     caller: SalesManager,
     db: DbSession,
     request: Request,
@@ -137,7 +138,7 @@ def confirm_order(
 
 @transition_route("/{order_id}/ship")
 def ship_order(
-    order_id: int,
+    order_id: RecordId,
     caller: SalesManager,
     db: DbSession,
     request: Request,
@@ -156,7 +157,7 @@ def ship_order(
 
 @transition_route("/{order_id}/deliver")
 def deliver_order(
-    order_id: int,
+    order_id: RecordId,
     caller: SalesManager,
     db: DbSession,
     request: Request,
@@ -173,7 +174,7 @@ def deliver_order(
 
 @transition_route("/{order_id}/cancel")
 def cancel_order(
-    order_id: int,
+    order_id: RecordId,
     caller: OrderCaller,
     db: DbSession,
     request: Request,
@@ -198,10 +199,10 @@ def cancel_order(
     "/{order_id}/returns",
     status_code=status.HTTP_201_CREATED,
     response_model=ReturnBatch,
-    responses=responses(401, 403, 404, 409, 422),
+    responses=responses(404, 409),
 )
 def return_goods(
-    order_id: int,
+    order_id: RecordId,
     body: ReturnCreate,
     caller: SalesManager,
     db: DbSession,

@@ -11,10 +11,11 @@ from app.core.errors import NotFoundError
 from app.models.catalog import Product, UnitOfMeasure
 from app.schemas.catalog import ProductCreate, ProductRead, ProductUpdate
 from app.schemas.common import Page
+from app.schemas.types import RecordId, RowOffset
 from app.services import catalog, uploads
 
 router = APIRouter(prefix="/products", tags=["catalog"])
-ONE = responses(401, 403, 404)
+ONE = responses(404)
 
 
 def _read(product: Product) -> ProductRead:
@@ -24,16 +25,16 @@ def _read(product: Product) -> ProductRead:
     return item
 
 
-@router.get("", responses=responses(401, 403, 422))
+@router.get("")
 def list_products(
     _: CatalogReader,
     db: DbSession,
     q: Annotated[str | None, Query(max_length=100, description="Search SKU, name, variety")] = None,
-    category_id: int | None = None,
+    category_id: RecordId | None = None,
     unit: UnitOfMeasure | None = None,
     is_active: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: RowOffset = 0,
 ) -> Page[ProductRead]:
     """List products, filtered by category, unit and active flag, searchable by SKU and name."""
     where = []
@@ -49,21 +50,21 @@ def list_products(
     )
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, responses=responses(401, 403, 409, 422))
+@router.post("", status_code=status.HTTP_201_CREATED, responses=responses(409))
 def create_product(body: ProductCreate, caller: CatalogWriter, db: DbSession) -> ProductRead:
     """Create a product."""
     return _read(catalog.create_product(db, caller.actor, body.model_dump()))
 
 
 @router.get("/{product_id}", responses=ONE)
-def read_product(product_id: int, _: CatalogReader, db: DbSession) -> ProductRead:
+def read_product(product_id: RecordId, _: CatalogReader, db: DbSession) -> ProductRead:
     """One product."""
     return _read(catalog.products.get(db, product_id))
 
 
-@router.patch("/{product_id}", responses=responses(401, 403, 404, 409, 422))
+@router.patch("/{product_id}", responses=responses(404, 409))
 def update_product(
-    product_id: int, body: ProductUpdate, caller: CatalogWriter, db: DbSession
+    product_id: RecordId, body: ProductUpdate, caller: CatalogWriter, db: DbSession
 ) -> ProductRead:
     """Change a product; unit and net weight only while it has no stock."""
     values = {k: v for k, v in body.model_dump(exclude_unset=True).items() if v is not None}
@@ -74,22 +75,22 @@ def update_product(
 
 
 @router.post("/{product_id}/deactivate", responses=ONE)
-def deactivate_product(product_id: int, caller: CatalogWriter, db: DbSession) -> ProductRead:
+def deactivate_product(product_id: RecordId, caller: CatalogWriter, db: DbSession) -> ProductRead:
     """Deactivate a product: kept for history, refused for receipts and sales."""
     product = catalog.products.get(db, product_id)
     return _read(catalog.products.set_active(db, caller.actor, product, False))
 
 
 @router.post("/{product_id}/activate", responses=ONE)
-def activate_product(product_id: int, caller: CatalogWriter, db: DbSession) -> ProductRead:
+def activate_product(product_id: RecordId, caller: CatalogWriter, db: DbSession) -> ProductRead:
     """Activate a product again."""
     product = catalog.products.get(db, product_id)
     return _read(catalog.products.set_active(db, caller.actor, product, True))
 
 
-@router.put("/{product_id}/image", responses=responses(401, 403, 404, 413, 415, 422))
+@router.put("/{product_id}/image", responses=responses(404, 415))
 def upload_image(
-    product_id: int,
+    product_id: RecordId,
     file: Annotated[UploadFile, File(description="JPEG, PNG or WebP, at most MAX_IMAGE_BYTES")],
     caller: CatalogWriter,
     db: DbSession,
@@ -103,9 +104,9 @@ def upload_image(
 @router.get(
     "/{product_id}/image",
     response_class=FileResponse,
-    responses={**ONE, 200: {"content": {"image/jpeg": {}, "image/png": {}, "image/webp": {}}}},
+    responses={**ONE, 200: {"content": {kind: {} for kind in uploads.IMAGE_TYPES}}},
 )
-def read_image(product_id: int, _: CatalogReader, db: DbSession) -> FileResponse:
+def read_image(product_id: RecordId, _: CatalogReader, db: DbSession) -> FileResponse:
     """The product image."""
     product = catalog.products.get(db, product_id)
     if not product.image_path:

@@ -24,14 +24,13 @@ from app.schemas.purchasing import (
     SupplierRef,
 )
 from app.schemas.sales import OrderAction
+from app.schemas.types import RecordId, RowOffset
 from app.services import purchasing, receiving, reorder
 from app.services.purchasing import PurchaseChange, PurchaseDraft, PurchaseFilter, PurchaseLineDraft
 
 router = APIRouter(prefix="/purchase-orders", tags=["purchasing"])
 suggestions_router = APIRouter(prefix="/reorder-suggestions", tags=["purchasing"])
-write_route = partial(
-    router.post, response_model=PurchaseRead, responses=responses(401, 403, 404, 409, 422)
-)
+write_route = partial(router.post, response_model=PurchaseRead, responses=responses(404, 409))
 
 
 def _summary(order: PurchaseOrder) -> PurchaseSummary:
@@ -73,14 +72,14 @@ def _drafts(lines: list[PurchaseLineIn]) -> list[PurchaseLineDraft]:
     return [PurchaseLineDraft(line.product_id, line.quantity, line.unit_cost) for line in lines]
 
 
-@router.get("", responses=responses(401, 403, 422))
+@router.get("")
 def list_purchases(
     _: PurchaseReader,
     db: DbSession,
     status_: Annotated[PurchaseStatus | None, Query(alias="status")] = None,
-    supplier_id: int | None = None,
+    supplier_id: RecordId | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: RowOffset = 0,
 ) -> Page[PurchaseSummary]:
     """Purchase orders, newest first."""
     where = PurchaseFilter(status_, supplier_id)
@@ -94,7 +93,7 @@ def list_purchases(
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=PurchaseRead,
-    responses=responses(401, 403, 409, 422),
+    responses=responses(409),
 )
 def create_purchase(
     body: PurchaseCreate,
@@ -118,15 +117,15 @@ def create_purchase(
     return respond_once(db, caller, request, idempotency_key, body, 201, act)
 
 
-@router.get("/{order_id}", responses=responses(401, 403, 404))
-def read_purchase(order_id: int, _: PurchaseReader, db: DbSession) -> PurchaseRead:
+@router.get("/{order_id}", responses=responses(404))
+def read_purchase(order_id: RecordId, _: PurchaseReader, db: DbSession) -> PurchaseRead:
     """One purchase order with its lines."""
     return purchase_read(purchasing.get_purchase(db, order_id))
 
 
-@router.patch("/{order_id}", responses=responses(401, 403, 404, 409, 422))
+@router.patch("/{order_id}", responses=responses(404, 409))
 def update_purchase(
-    order_id: int, body: PurchaseUpdate, caller: PurchaseWriter, db: DbSession
+    order_id: RecordId, body: PurchaseUpdate, caller: PurchaseWriter, db: DbSession
 ) -> PurchaseRead:
     """Change a draft (lines, when sent, replace every line)."""
     values = body.model_dump(exclude_unset=True, exclude={"lines"})
@@ -140,7 +139,7 @@ def update_purchase(
 
 @write_route("/{order_id}/send")
 def send_purchase(
-    order_id: int,
+    order_id: RecordId,
     caller: PurchaseWriter,
     db: DbSession,
     request: Request,
@@ -157,7 +156,7 @@ def send_purchase(
 
 @write_route("/{order_id}/cancel")
 def cancel_purchase(
-    order_id: int,
+    order_id: RecordId,
     caller: PurchaseWriter,
     db: DbSession,
     request: Request,
@@ -176,7 +175,7 @@ def cancel_purchase(
 
 @write_route("/{order_id}/receipts", status_code=status.HTTP_201_CREATED)
 def receive_delivery(
-    order_id: int,
+    order_id: RecordId,
     body: DeliveryCreate,
     caller: PurchaseReceiver,
     db: DbSession,
@@ -193,19 +192,19 @@ def receive_delivery(
     return respond_once(db, caller, request, idempotency_key, body, 201, act)
 
 
-@router.get("/{order_id}/receipts", responses=responses(401, 403, 404))
-def list_receipts(order_id: int, _: PurchaseReader, db: DbSession) -> list[ReceiptRead]:
+@router.get("/{order_id}/receipts", responses=responses(404))
+def list_receipts(order_id: RecordId, _: PurchaseReader, db: DbSession) -> list[ReceiptRead]:
     """The deliveries received against a purchase order, oldest first."""
     order = purchasing.get_purchase(db, order_id)
     return [ReceiptRead.model_validate(row) for row in receiving.receipts(db, order)]
 
 
-@suggestions_router.get("", responses=responses(401, 403, 422))
+@suggestions_router.get("")
 def list_suggestions(
     _: PurchaseReader,
     db: DbSession,
     cover_days: Annotated[int, Query(ge=1, le=365)] = 30,
-    supplier_id: int | None = None,
+    supplier_id: RecordId | None = None,
     only_suggested: bool = True,
 ) -> list[ReorderSuggestionRead]:
     """Per product: available, on order, average daily sales, days of cover, what to order."""
@@ -218,7 +217,7 @@ def list_suggestions(
     "/purchase-order",
     status_code=status.HTTP_201_CREATED,
     response_model=PurchaseRead,
-    responses=responses(401, 403, 409, 422),
+    responses=responses(409),
 )
 def order_suggestions(
     body: SuggestionsToOrder,

@@ -8,7 +8,6 @@ from fastapi import APIRouter, Query, Response
 
 from app.api.csv_responses import CSV_CONTENT, Format, ReportFormat, csv_response
 from app.api.deps import DbSession, ReportReader
-from app.api.responses import responses
 from app.schemas.reports import (
     ExpiringReport,
     ExpiringRow,
@@ -20,10 +19,11 @@ from app.schemas.reports import (
     ValuationReport,
     ValuationRow,
 )
+from app.schemas.types import RecordId
 from app.services import reports
 
 router = APIRouter(prefix="/reports", tags=["reports"])
-REPORT_RESPONSES = {**responses(401, 403, 422), **CSV_CONTENT}
+REPORT_RESPONSES = CSV_CONTENT
 
 
 class SalesRanking(enum.StrEnum):
@@ -80,7 +80,7 @@ def top_products(
 def stock_valuation(
     _: ReportReader,
     db: DbSession,
-    warehouse_id: int | None = None,
+    warehouse_id: RecordId | None = None,
     format_: Format = ReportFormat.JSON,
 ) -> ValuationReport | Response:
     """On-hand stock per product and warehouse, valued lot by lot at each lot's cost."""

@@ -21,6 +21,7 @@ from app.schemas.stock import (
     TransferCreate,
     WasteCreate,
 )
+from app.schemas.types import RecordId, RowOffset
 from app.services import stock, stock_queries
 from app.services.stock import CountLine, MovementContext, ReceiptLine
 from app.services.stock_queries import LedgerFilter, LevelFilter
@@ -31,10 +32,10 @@ movement_route = partial(
     router.post,
     status_code=status.HTTP_201_CREATED,
     response_model=MovementBatch,
-    responses=responses(401, 403, 409, 422),
+    responses=responses(409),
 )
 Limit = Annotated[int, Query(ge=1, le=500)]
-Offset = Annotated[int, Query(ge=0)]
+Offset = RowOffset
 
 
 def _context(caller: Caller, reference: str, reason: str) -> MovementContext:
@@ -161,13 +162,13 @@ def record_count(
     return respond_once(db, caller, request, idempotency_key, body, 201, act)
 
 
-@router.get("/levels", responses=responses(401, 403, 422))
+@router.get("/levels")
 def list_levels(
     _: StockReader,
     db: DbSession,
-    product_id: int | None = None,
-    warehouse_id: int | None = None,
-    lot_id: int | None = None,
+    product_id: RecordId | None = None,
+    warehouse_id: RecordId | None = None,
+    lot_id: RecordId | None = None,
     include_empty: bool = False,
     limit: Limit = 100,
     offset: Offset = 0,
@@ -178,13 +179,13 @@ def list_levels(
     return Page[StockLevelRead](items=items, total=total, limit=limit, offset=offset)
 
 
-@router.get("/movements", responses=responses(401, 403, 422))
+@router.get("/movements")
 def list_movements(
     _: StockReader,
     db: DbSession,
-    product_id: int | None = None,
-    lot_id: int | None = None,
-    warehouse_id: int | None = None,
+    product_id: RecordId | None = None,
+    lot_id: RecordId | None = None,
+    warehouse_id: RecordId | None = None,
     kind: MovementKind | None = None,
     reference: Annotated[str | None, Query(max_length=100)] = None,
     since: AwareDatetime | None = None,

@@ -8,6 +8,7 @@ from app.api.csv_responses import CSV_CONTENT, Format, ReportFormat, csv_respons
 from app.api.deps import DbSession, TraceReader
 from app.api.responses import responses
 from app.schemas.trace import CustomerLotRow, CustomerTrace, LotTrace, TraceEvent
+from app.schemas.types import RecordId
 from app.services import trace
 
 router = APIRouter(prefix="/trace", tags=["traceability"])
@@ -30,10 +31,10 @@ CustomerSort = Annotated[
 @router.get(
     "/lots/{lot_id}",
     response_model=LotTrace,
-    responses={**responses(401, 403, 404, 422), **CSV_CONTENT},
+    responses={**responses(404), **CSV_CONTENT},
 )
 def trace_lot(
-    lot_id: int,
+    lot_id: RecordId,
     _: TraceReader,
     db: DbSession,
     format_: Format = ReportFormat.JSON,
@@ -50,10 +51,10 @@ def trace_lot(
 @router.get(
     "/customers/{customer_id}",
     response_model=CustomerTrace,
-    responses={**responses(401, 403, 404, 422), **CSV_CONTENT},
+    responses={**responses(404), **CSV_CONTENT},
 )
 def trace_customer(
-    customer_id: int,
+    customer_id: RecordId,
     _: TraceReader,
     db: DbSession,
     format_: Format = ReportFormat.JSON,

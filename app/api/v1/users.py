@@ -8,6 +8,7 @@ from app.api.deps import CurrentCaller, DbSession, SessionManager, UserManager
 from app.api.responses import responses
 from app.models.user import Role
 from app.schemas.common import Page
+from app.schemas.types import RecordId, RowOffset
 from app.schemas.user import (
     MeUpdate,
     PasswordReset,
@@ -23,17 +24,16 @@ from app.services import users
 router = APIRouter(prefix="/users", tags=["users"])
 sessions_router = APIRouter(prefix="/sessions", tags=["users"])
 
-AUTH = responses(401, 403)
-ONE_USER = responses(401, 403, 404)
+ONE_USER = responses(404)
 
 
-@router.get("/me", responses=responses(401))
+@router.get("/me")
 def read_me(caller: CurrentCaller) -> UserRead:
     """The caller's own account."""
     return UserRead.model_validate(caller.user)
 
 
-@router.patch("/me", responses=responses(401, 422))
+@router.patch("/me")
 def update_me(body: MeUpdate, caller: CurrentCaller, db: DbSession) -> UserRead:
     """Change one's own name or password (the password needs the current one)."""
     user = users.update_me(
@@ -48,12 +48,12 @@ def update_me(body: MeUpdate, caller: CurrentCaller, db: DbSession) -> UserRead:
     return UserRead.model_validate(user)
 
 
-@router.get("", responses=AUTH)
+@router.get("")
 def list_users(
     _: UserManager,
     db: DbSession,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: RowOffset = 0,
     role: Role | None = None,
     is_active: bool | None = None,
     q: Annotated[str | None, Query(max_length=100, description="Search email and name")] = None,
@@ -66,7 +66,7 @@ def list_users(
     return Page[UserRead](items=items, total=total, limit=limit, offset=offset)
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, responses=responses(401, 403, 409, 422))
+@router.post("", status_code=status.HTTP_201_CREATED, responses=responses(409))
 def create_user(body: UserCreate, caller: UserManager, db: DbSession) -> UserRead:
     """Create an account with any role."""
     user = users.create_user(
@@ -81,42 +81,46 @@ def create_user(body: UserCreate, caller: UserManager, db: DbSession) -> UserRea
 
 
 @router.get("/{user_id}", responses=ONE_USER)
-def read_user(user_id: int, _: UserManager, db: DbSession) -> UserRead:
+def read_user(user_id: RecordId, _: UserManager, db: DbSession) -> UserRead:
     """One user."""
     return UserRead.model_validate(users.get_user(db, user_id))
 
 
-@router.patch("/{user_id}", responses=responses(401, 403, 404, 409, 422))
-def update_user(user_id: int, body: UserUpdate, caller: UserManager, db: DbSession) -> UserRead:
+@router.patch("/{user_id}", responses=responses(404, 409))
+def update_user(
+    user_id: RecordId, body: UserUpdate, caller: UserManager, db: DbSession
+) -> UserRead:
     """Change a user's email or name."""
     user = users.get_user(db, user_id)
     users.update_user(db, caller.actor, user, email=body.email, full_name=body.full_name)
     return UserRead.model_validate(user)
 
 
-@router.put("/{user_id}/role", responses=responses(401, 403, 404, 409, 422))
-def change_role(user_id: int, body: RoleChange, caller: UserManager, db: DbSession) -> UserRead:
+@router.put("/{user_id}/role", responses=responses(404, 409))
+def change_role(
+    user_id: RecordId, body: RoleChange, caller: UserManager, db: DbSession
+) -> UserRead:
     """Give a user another role."""
     user = users.change_role(db, caller.actor, users.get_user(db, user_id), body.role)
     return UserRead.model_validate(user)
 
 
-@router.post("/{user_id}/deactivate", responses=responses(401, 403, 404, 409))
-def deactivate_user(user_id: int, caller: UserManager, db: DbSession) -> UserRead:
+@router.post("/{user_id}/deactivate", responses=responses(404, 409))
+def deactivate_user(user_id: RecordId, caller: UserManager, db: DbSession) -> UserRead:
     """Switch an account off; its sessions end."""
     user = users.deactivate(db, caller.actor, users.get_user(db, user_id))
     return UserRead.model_validate(user)
 
 
 @router.post("/{user_id}/activate", responses=ONE_USER)
-def activate_user(user_id: int, caller: UserManager, db: DbSession) -> UserRead:
+def activate_user(user_id: RecordId, caller: UserManager, db: DbSession) -> UserRead:
     """Switch an account back on."""
     user = users.activate(db, caller.actor, users.get_user(db, user_id))
     return UserRead.model_validate(user)
 
 
 @router.post("/{user_id}/unlock", responses=ONE_USER)
-def unlock_user(user_id: int, caller: UserManager, db: DbSession) -> UserRead:
+def unlock_user(user_id: RecordId, caller: UserManager, db: DbSession) -> UserRead:
     """Lift a lockout after failed logins."""
     user = users.unlock(db, caller.actor, users.get_user(db, user_id))
     return UserRead.model_validate(user)
@@ -125,22 +129,24 @@ def unlock_user(user_id: int, caller: UserManager, db: DbSession) -> UserRead:
 @router.post(
     "/{user_id}/reset-password",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=responses(401, 403, 404, 422),
+    responses=ONE_USER,
 )
-def reset_password(user_id: int, body: PasswordReset, caller: UserManager, db: DbSession) -> None:
+def reset_password(
+    user_id: RecordId, body: PasswordReset, caller: UserManager, db: DbSession
+) -> None:
     """Set a new password for a user; all their sessions end."""
     users.reset_password(db, caller.actor, users.get_user(db, user_id), body.new_password)
 
 
 @router.get("/{user_id}/sessions", responses=ONE_USER)
-def list_user_sessions(user_id: int, _: SessionManager, db: DbSession) -> list[SessionRead]:
+def list_user_sessions(user_id: RecordId, _: SessionManager, db: DbSession) -> list[SessionRead]:
     """A user's open sessions, newest first."""
     user = users.get_user(db, user_id)
     return [SessionRead.model_validate(s) for s in users.list_sessions(db, user.id)]
 
 
 @router.delete("/{user_id}/sessions", responses=ONE_USER)
-def revoke_user_sessions(user_id: int, caller: SessionManager, db: DbSession) -> RevokedCount:
+def revoke_user_sessions(user_id: RecordId, caller: SessionManager, db: DbSession) -> RevokedCount:
     """End every session of a user."""
     count = users.revoke_all_sessions(db, caller.actor, users.get_user(db, user_id))
     return RevokedCount(revoked=count)
@@ -152,13 +158,13 @@ def revoke_user_sessions(user_id: int, caller: SessionManager, db: DbSession) ->
     responses=ONE_USER,
 )
 def revoke_user_session(
-    user_id: int, session_id: str, caller: SessionManager, db: DbSession
+    user_id: RecordId, session_id: str, caller: SessionManager, db: DbSession
 ) -> None:
     """End one session of a user."""
     users.revoke_session(db, caller.actor, users.get_user(db, user_id), session_id)
 
 
-@sessions_router.get("", responses=AUTH)
+@sessions_router.get("")
 def list_all_sessions(_: SessionManager, db: DbSession) -> list[SessionRead]:
     """Every open session, newest first."""
     return [SessionRead.model_validate(s) for s in users.list_sessions(db)]

@@ -6,6 +6,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from app.api.deps import DbSession
 from app.core.errors import DomainError, NotFoundError
 from app.models.user import Role
+from app.schemas.types import RecordId
 from app.schemas.user import PasswordReset, RoleChange, UserCreate
 from app.services import users
 from app.services.permissions import Permission
@@ -93,7 +94,7 @@ def _user_page(
     request: Request,
     db: DbSession,
     caller: PageCaller,
-    user_id: int,
+    user_id: RecordId,
     *,
     errors: dict[str, str] | None = None,
     status_code: int = 200,
@@ -116,7 +117,7 @@ def _user_page(
 @router.get("/admin/users/{user_id}", response_class=HTMLResponse)
 def user_detail(
     request: Request,
-    user_id: int,
+    user_id: RecordId,
     db: DbSession,
     caller: PageCaller = page_require(Permission.USERS_MANAGE),
 ) -> HTMLResponse:
@@ -127,7 +128,7 @@ def user_detail(
 @router.post("/admin/users/{user_id}/{action}", response_class=HTMLResponse)
 async def change_user(
     request: Request,
-    user_id: int,
+    user_id: RecordId,
     action: str,
     db: DbSession,
     caller: PageCaller = form_require(Permission.USERS_MANAGE),

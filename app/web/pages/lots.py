@@ -10,6 +10,7 @@ from app.core.errors import DomainError, InvalidRequestError
 from app.models.inventory import LotStatus
 from app.schemas.stock import LotStatusChange
 from app.schemas.trace import TraceEvent
+from app.schemas.types import RecordId
 from app.services import lots, trace, uploads
 from app.services.permissions import Permission
 from app.web.forms import domain_errors, form_values, parse
@@ -23,7 +24,7 @@ def _lot_page(
     request: Request,
     db: DbSession,
     caller: PageCaller,
-    lot_id: int,
+    lot_id: RecordId,
     *,
     values: dict[str, str] | None = None,
     errors: dict[str, str] | None = None,
@@ -48,7 +49,7 @@ def _lot_page(
 @router.get("/lots/{lot_id}", response_class=HTMLResponse)
 def lot_detail(
     request: Request,
-    lot_id: int,
+    lot_id: RecordId,
     db: DbSession,
     caller: PageCaller = page_require(Permission.TRACE_READ),
 ) -> HTMLResponse:
@@ -58,7 +59,7 @@ def lot_detail(
 
 @router.get("/lots/{lot_id}/trace.csv")
 def lot_trace_csv(
-    lot_id: int,
+    lot_id: RecordId,
     db: DbSession,
     _: PageCaller = page_require(Permission.TRACE_READ),
 ) -> Response:
@@ -70,7 +71,7 @@ def lot_trace_csv(
 @router.post("/lots/{lot_id}/status", response_class=HTMLResponse)
 async def change_status(
     request: Request,
-    lot_id: int,
+    lot_id: RecordId,
     db: DbSession,
     caller: PageCaller = form_require(Permission.LOTS_MANAGE),
 ) -> Response:
@@ -90,7 +91,7 @@ async def change_status(
 @router.post("/lots/{lot_id}/documents", response_class=HTMLResponse)
 async def attach_document(
     request: Request,
-    lot_id: int,
+    lot_id: RecordId,
     db: DbSession,
     caller: PageCaller = form_require(Permission.STOCK_MOVE),
 ) -> Response:
@@ -113,8 +114,8 @@ async def attach_document(
 
 @router.get("/lots/{lot_id}/documents/{document_id}")
 def download_document(
-    lot_id: int,
-    document_id: int,
+    lot_id: RecordId,
+    document_id: RecordId,
     db: DbSession,
     _: PageCaller = page_require(Permission.STOCK_READ),
 ) -> FileResponse:

@@ -13,6 +13,7 @@ from app.api.deps import DbSession
 from app.core.errors import DomainError, InvalidRequestError, NotFoundError
 from app.models.catalog import Product, UnitOfMeasure
 from app.schemas.catalog import ProductCreate, ProductFields
+from app.schemas.types import RecordId
 from app.services import alerts, catalog, stock_queries, uploads
 from app.services.permissions import Permission
 from app.web.charts import Point, line_chart
@@ -153,7 +154,7 @@ async def create_product(
 @router.get("/products/{product_id}", response_class=HTMLResponse)
 def product_detail(
     request: Request,
-    product_id: int,
+    product_id: RecordId,
     db: DbSession,
     caller: PageCaller = page_require(Permission.CATALOG_READ),
 ) -> HTMLResponse:
@@ -199,7 +200,7 @@ def product_detail(
 @router.get("/products/{product_id}/edit", response_class=HTMLResponse)
 def edit_product(
     request: Request,
-    product_id: int,
+    product_id: RecordId,
     db: DbSession,
     caller: PageCaller = page_require(Permission.CATALOG_WRITE),
 ) -> HTMLResponse:
@@ -213,7 +214,7 @@ def edit_product(
 @router.post("/products/{product_id}/edit", response_class=HTMLResponse)
 async def update_product(
     request: Request,
-    product_id: int,
+    product_id: RecordId,
     db: DbSession,
     caller: PageCaller = form_require(Permission.CATALOG_WRITE),
 ) -> Response:
@@ -241,7 +242,7 @@ async def update_product(
 @router.post("/products/{product_id}/image", response_class=HTMLResponse)
 async def upload_image(
     request: Request,
-    product_id: int,
+    product_id: RecordId,
     db: DbSession,
     caller: PageCaller = form_require(Permission.CATALOG_WRITE),
 ) -> Response:
@@ -257,7 +258,7 @@ async def upload_image(
 
 @router.get("/products/{product_id}/image")
 def product_image(
-    product_id: int,
+    product_id: RecordId,
     db: DbSession,
     _: PageCaller = page_require(Permission.CATALOG_READ),
 ) -> FileResponse:

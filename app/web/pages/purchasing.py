@@ -8,6 +8,7 @@ from app.api.deps import DbSession
 from app.core.errors import DomainError, NotFoundError
 from app.models.purchasing import PurchaseStatus
 from app.schemas.purchasing import DeliveryCreate, PurchaseCreate
+from app.schemas.types import RecordId
 from app.services import catalog, purchasing, receiving
 from app.services.permissions import Permission
 from app.services.purchasing import PurchaseDraft, PurchaseFilter, PurchaseLineDraft
@@ -120,7 +121,7 @@ def _order_page(
     request: Request,
     db: DbSession,
     caller: PageCaller,
-    order_id: int,
+    order_id: RecordId,
     *,
     values: dict[str, str] | None = None,
     errors: dict[str, str] | None = None,
@@ -147,7 +148,7 @@ def _order_page(
 @router.get("/purchase-orders/{order_id}", response_class=HTMLResponse)
 def order_detail(
     request: Request,
-    order_id: int,
+    order_id: RecordId,
     db: DbSession,
     caller: PageCaller = page_require(Permission.PURCHASING_READ),
 ) -> HTMLResponse:
@@ -157,7 +158,7 @@ def order_detail(
 
 @router.post("/purchase-orders/{order_id}/{action}", response_class=HTMLResponse)
 async def change_order(
-    request: Request, order_id: int, action: str, db: DbSession, caller: FormUser
+    request: Request, order_id: RecordId, action: str, db: DbSession, caller: FormUser
 ) -> Response:
     """Send or cancel the order, or receive a delivery against it."""
     form = await request.form()
@@ -184,7 +185,7 @@ async def change_order(
 
 
 def _receive(
-    request: Request, db: DbSession, caller: PageCaller, order_id: int, form: FormData
+    request: Request, db: DbSession, caller: PageCaller, order_id: RecordId, form: FormData
 ) -> Response:
     order = purchasing.get_purchase(db, order_id)
     values = form_values(form, ["warehouse_id", "delivery_note", "received_date"])

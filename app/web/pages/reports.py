@@ -10,6 +10,7 @@ from app.api.csv_responses import csv_response
 from app.api.deps import DbSession
 from app.core.errors import NotFoundError
 from app.schemas.reports import ExpiringRow, KpiDay, ProductSales, SlowMoverRow, ValuationRow
+from app.schemas.types import RecordId
 from app.services import audit, reports
 from app.services.audit import AuditFilter
 from app.services.permissions import Permission
@@ -85,7 +86,7 @@ def show_audit(
     entity_type: Annotated[str, Query(max_length=50)] = "",
     entity_id: Annotated[str, Query(max_length=64)] = "",
     action: Annotated[str, Query(max_length=100)] = "",
-    actor_id: int | None = None,
+    actor_id: RecordId | None = None,
     since: date | None = None,
     until: date | None = None,
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,

@@ -10,6 +10,7 @@ from app.api.deps import DbSession
 from app.core.errors import DomainError, NotFoundError
 from app.models.sales import CustomerType, OrderStatus, ReturnDisposition
 from app.schemas.sales import CustomerCreate, OrderCreate, ReturnCreate
+from app.schemas.types import RecordId
 from app.services import alerts, catalog, customers, order_views, orders, pricing, returns
 from app.services.orders import LineDraft, OrderDraft, OrderFilter
 from app.services.permissions import Permission
@@ -208,7 +209,7 @@ def _order_page(
     request: Request,
     db: DbSession,
     caller: PageCaller,
-    order_id: int,
+    order_id: RecordId,
     *,
     values: dict[str, str] | None = None,
     errors: dict[str, str] | None = None,
@@ -233,7 +234,7 @@ def _order_page(
 @router.get("/orders/{order_id}", response_class=HTMLResponse)
 def order_detail(
     request: Request,
-    order_id: int,
+    order_id: RecordId,
     db: DbSession,
     caller: PageCaller = page_require(Permission.SALES_MANAGE, Permission.ORDERS_OWN),
 ) -> HTMLResponse:
@@ -243,7 +244,7 @@ def order_detail(
 
 @router.post("/orders/{order_id}/{action}", response_class=HTMLResponse)
 async def change_order(
-    request: Request, order_id: int, action: str, db: DbSession, caller: FormUser
+    request: Request, order_id: RecordId, action: str, db: DbSession, caller: FormUser
 ) -> Response:
     """Confirm, ship, deliver, cancel or take back goods of the order."""
     form = await request.form()
@@ -275,7 +276,7 @@ async def change_order(
 
 
 def _take_back(
-    request: Request, db: DbSession, caller: PageCaller, order_id: int, form: FormData
+    request: Request, db: DbSession, caller: PageCaller, order_id: RecordId, form: FormData
 ) -> Response:
     order = orders.get_order(db, order_id)
     rows, numbers = line_values(form, ["line_id", "quantity", "disposition"], needs="quantity")

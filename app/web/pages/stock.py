@@ -20,6 +20,7 @@ from app.schemas.stock import (
     TransferCreate,
     WasteCreate,
 )
+from app.schemas.types import RecordId
 from app.services import catalog, stock, stock_queries
 from app.services.permissions import Permission
 from app.services.stock import CountLine, MovementContext, ReceiptLine
@@ -241,7 +242,7 @@ def count_sheet(
     request: Request,
     db: DbSession,
     caller: PageCaller = page_require(Permission.STOCK_MOVE),
-    warehouse_id: int | None = None,
+    warehouse_id: RecordId | None = None,
 ) -> HTMLResponse:
     """A stocktake sheet: every lot with stock in the warehouse, its book quantity, a count box."""
     return _count_page(request, db, caller, warehouse_id, {}, {})
@@ -299,7 +300,7 @@ def _count_page(
     request: Request,
     db: Session,
     caller: PageCaller,
-    warehouse_id: int | None,
+    warehouse_id: RecordId | None,
     counted: dict[str, str],
     errors: dict[str, str],
     status_code: int = 200,
