@@ -130,6 +130,11 @@ def _clean_tables() -> Iterator[None]:
     counted login failures."""
     yield
     clear_local_counts()
+    empty_tables()
+
+
+def empty_tables() -> None:
+    """Empty every table of the test database."""
     tables = list(reversed(Base.metadata.sorted_tables))
     with engine.begin() as connection:
         if USE_POSTGRES:

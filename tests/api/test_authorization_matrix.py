@@ -20,7 +20,7 @@ import pytest
 from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
 from httpx2 import Response
-from sqlalchemy import delete, select, text
+from sqlalchemy import select
 
 from app.core.database import Base, SessionLocal, engine
 from app.main import app
@@ -34,7 +34,7 @@ from tests.api.sales_helpers import (
     register_customer,
 )
 from tests.api.stock_helpers import API, make_category, make_supplier, make_warehouse, receive
-from tests.conftest import LEDGER_GUARD_SQLITE, PASSWORD, TEST_ACTOR, USE_POSTGRES, bearer, login
+from tests.conftest import PASSWORD, TEST_ACTOR, bearer, empty_tables, login
 
 ANONYMOUS = "anonymous"
 ADMIN = Role.ADMIN.value
@@ -379,18 +379,7 @@ def _clean_tables() -> Iterator[None]:
     """The tests of this module share one scene, so the tables are emptied once, when the
     module is done, rather than after each test as the suite's fixture of this name does."""
     yield
-    tables = list(reversed(Base.metadata.sorted_tables))
-    with engine.begin() as connection:
-        if USE_POSTGRES:
-            names = ", ".join(f'"{table.name}"' for table in tables)
-            connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-            return
-        connection.execute(text("DROP TRIGGER IF EXISTS stock_movements_no_update"))
-        connection.execute(text("DROP TRIGGER IF EXISTS stock_movements_no_delete"))
-        for table in tables:
-            connection.execute(delete(table))
-        for statement in LEDGER_GUARD_SQLITE:
-            connection.execute(text(statement))
+    empty_tables()
 
 
 @pytest.fixture(scope="module")

@@ -5,8 +5,6 @@ response that names the software behind it or leaks a traceback."""
 
 import re
 import socket
-import subprocess
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -22,15 +20,12 @@ from app.api import security_headers
 from app.core.config import get_settings
 from app.main import create_app
 from app.models.user import Role
+from bench.stack import running_api
 from tests.conftest import PASSWORD, ROOT, MakeUser, bearer, login
 from tests.integration.helpers import (
-    BIN,
     HOST,
-    STARTUP_TIMEOUT,
-    free_port,
     http_request,
     running_server,
-    stop_process,
 )
 from tests.web.page_helpers import Node, logged_in, parse
 
@@ -561,43 +556,8 @@ def test_dfims_serve_names_no_software(test_env: dict[str, str]) -> None:
 
 def test_gunicorn_workers_name_no_software(test_env: dict[str, str], tmp_path: Path) -> None:
     """The production server: gunicorn with the configuration the container runs."""
-    port = free_port()
     metrics = tmp_path / "metrics"
     metrics.mkdir()
-    env = {
-        **test_env,
-        "BIND": f"{HOST}:{port}",
-        "WEB_CONCURRENCY": "1",
-        "PROMETHEUS_MULTIPROC_DIR": str(metrics),
-    }
-    with (tmp_path / "gunicorn.out").open("wb") as output:
-        process = subprocess.Popen(
-            [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "app.main:app"],
-            env=env,
-            cwd=ROOT,
-            stdin=subprocess.DEVNULL,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        _wait_for_health(port, process, tmp_path / "gunicorn.out")
-        _check_real_server(port)
-    finally:
-        stop_process(process)
-
-
-def _wait_for_health(port: int, process: subprocess.Popen[bytes], output: Path) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(
-                f"gunicorn exited with {process.returncode}:\n{output.read_text()}"
-            )
-        try:
-            if http_request(port, "GET", "/health", timeout=5).status == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError(f"gunicorn was not healthy in time:\n{output.read_text()}")
+    env = {**test_env, "PROMETHEUS_MULTIPROC_DIR": str(metrics)}
+    with running_api(env, workers=1, log=tmp_path / "gunicorn.out") as api:
+        _check_real_server(api.port)
