@@ -727,11 +727,17 @@ def test_body_size_limit(stack: Stack) -> None:
     assert_problem(too_big, 413, "payload-too-large")
     assert_security_headers(too_big)
 
+    # an upload of the largest document the API accepts, as a browser sends it
+    boundary = "dfims-upload"
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+        f'filename="certificate.pdf"\r\nContent-Type: application/pdf\r\n\r\n'
+    )
     fits = stack.nginx.request(
         "POST",
         "/api/v1/lots/1/documents",
-        body=b"x" * (document_limit + 64 * 1024),
-        headers={"Content-Type": "application/octet-stream"},
+        body=head.encode() + b"x" * document_limit + f"\r\n--{boundary}--\r\n".encode(),
+        headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
     )
     assert_problem(fits, 401, "authentication-failed")
     too_big_entry, fits_entry = stack.nginx.entries_of([too_big, fits])
