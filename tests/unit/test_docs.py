@@ -12,7 +12,12 @@ from app.core import metrics
 from app.main import app
 from tests.conftest import ROOT
 
-DOCS = [ROOT / "docs" / "OPERATIONS.md", ROOT / "docs" / "DEPLOYMENT.md", ROOT / "README.md"]
+DOCS = [
+    ROOT / "docs" / "OPERATIONS.md",
+    ROOT / "docs" / "DEPLOYMENT.md",
+    ROOT / "docs" / "RELIABILITY.md",
+    ROOT / "README.md",
+]
 SCRIPT_FLAGS = re.compile(r"(scripts/[\w.-]+)((?: +(?:--?[\w-]+|[\w./$-]+))*)")
 DFIMS_COMMAND = re.compile(
     r"(?:bin/|exec api |^|`)dfims ([a-z]+)(?: ([a-z][a-z-]*))?", re.MULTILINE
