@@ -45,10 +45,9 @@ def respond_once(
         path=request.url.path,
         body=payload.model_dump_json(),
     )
-    previous = idempotency.previous_answer(db, attempt)
-    record_id = idempotency.claim(db, attempt) if previous is None else None
+    record_id = idempotency.claim(db, attempt)
     if record_id is None:
-        previous = previous or idempotency.previous_answer(db, attempt)
+        previous = idempotency.previous_answer(db, attempt)
         if previous is None:  # taken and gone again meanwhile (purged): rare
             raise ConflictError(
                 "A request with this Idempotency-Key is still at work; retry shortly.",
