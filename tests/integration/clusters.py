@@ -108,14 +108,19 @@ class PrivatePostgres:
 
 
 @contextlib.contextmanager
-def private_postgres() -> Iterator[PrivatePostgres]:
-    """A running private PostgreSQL cluster, stopped and deleted on the way out."""
+def private_postgres(copy_of: PrivatePostgres | None = None) -> Iterator[PrivatePostgres]:
+    """A running private PostgreSQL cluster, new or started from a copy of the files of the
+    stopped cluster ``copy_of``; stopped and deleted on the way out."""
     root = Path(tempfile.mkdtemp(prefix="dfims-pg-"))
     if os.geteuid() == 0:
         shutil.chown(root, "postgres", "postgres")
     cluster = PrivatePostgres(root)
     try:
-        cluster.init()
+        if copy_of is None:
+            cluster.init()
+        else:
+            subprocess.run(["cp", "-a", str(copy_of.data_dir), str(cluster.data_dir)], check=True)
+            cluster.start()
         yield cluster
     finally:
         if cluster.running():

@@ -10,12 +10,8 @@ and a Redis server of its own that each test stops, kills and starts again.
   and the worker serves normally afterwards.
 """
 
-import contextlib
 import json
 import os
-import shutil
-import subprocess
-import tempfile
 import threading
 import time
 from collections import Counter
@@ -100,28 +96,11 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivatePostgr
         yield cluster
 
 
-@contextlib.contextmanager
-def copy_of(template: PrivatePostgres) -> Iterator[PrivatePostgres]:
-    """A running cluster on a port of its own, started from a copy of ``template``'s files."""
-    root = Path(tempfile.mkdtemp(prefix="dfims-pg-"))
-    if os.geteuid() == 0:
-        shutil.chown(root, "postgres", "postgres")
-    cluster = PrivatePostgres(root)
-    try:
-        subprocess.run(["cp", "-a", str(template.data_dir), str(cluster.data_dir)], check=True)
-        cluster.start()
-        yield cluster
-    finally:
-        if cluster.running():
-            cluster.stop("immediate")
-        shutil.rmtree(root, ignore_errors=True)
-
-
 @pytest.fixture
 def stack(template: PrivatePostgres, tmp_path: Path) -> Iterator[Stack]:
     """A private cluster with the migrated database and the admin, and a private Redis; both
     are removed afterwards."""
-    with copy_of(template) as cluster, private_redis() as redis_server:
+    with private_postgres(copy_of=template) as cluster, private_redis() as redis_server:
         env = server_env(cluster.url, redis_server.url, tmp_path)
         yield Stack(cluster=cluster, redis=redis_server, env=env)
 
