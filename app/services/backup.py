@@ -26,6 +26,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from psycopg import pq
+from psycopg.conninfo import make_conninfo
 from sqlalchemy import create_engine, func, inspect, select, table, text
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.pool import NullPool
@@ -263,18 +265,16 @@ def cleanup(folders: Folders, days: int, now: datetime | None = None) -> list[Pa
 # -- PostgreSQL ---------------------------------------------------------------------------------
 
 
-def _libpq_env(url: URL) -> dict[str, str]:
+def _libpq(url: URL) -> tuple[str, dict[str, str]]:
+    """Every libpq parameter of ``url`` (its query string's too) as the connection string of
+    pg_dump and psql, and their environment, which carries the password."""
+    _, params = url.get_dialect()().create_connect_args(url)
+    keywords = {option.keyword.decode() for option in pq.Conninfo.get_defaults()}
+    libpq = {key: str(value) for key, value in params.items() if key in keywords}
     env = dict(os.environ)
-    for key, value in (
-        ("PGHOST", url.host),
-        ("PGPORT", url.port),
-        ("PGUSER", url.username),
-        ("PGPASSWORD", url.password),
-        ("PGDATABASE", url.database),
-    ):
-        if value is not None:
-            env[key] = str(value)
-    return env
+    if (password := libpq.pop("password", None)) is not None:
+        env["PGPASSWORD"] = password
+    return make_conninfo(**libpq), env
 
 
 def _dump_postgres(url: URL, target: Path) -> tuple[dict[str, int], str | None]:
@@ -285,8 +285,10 @@ def _dump_postgres(url: URL, target: Path) -> tuple[dict[str, int], str | None]:
             snapshot = connection.execute(text("SELECT pg_export_snapshot()")).scalar_one()
             tables = _count_tables(connection)
             revision = _revision(connection)
-            command = ["pg_dump", "--no-owner", "--no-privileges", f"--snapshot={snapshot}"]
-            _run_to_gzip(command, _libpq_env(url), target)
+            conninfo, env = _libpq(url)
+            command = ["pg_dump", f"--dbname={conninfo}", f"--snapshot={snapshot}"]
+            command += ["--no-owner", "--no-privileges"]
+            _run_to_gzip(command, env, target)
     except OSError as exc:
         raise BackupError(f"Cannot run pg_dump: {exc}") from exc
     except Exception as exc:
@@ -328,11 +330,13 @@ def _load(url: URL, archive: Path, *, replace: bool = False) -> None:
         prologue = REPLACE_SCHEMA
         if PG_STAT_STATEMENTS_COMPAT.is_file():
             epilogue = PG_STAT_STATEMENTS_COMPAT.read_bytes()
-    command = ["psql", "--quiet", "--no-psqlrc", "--single-transaction", "-v", "ON_ERROR_STOP=1"]
+    conninfo, env = _libpq(url)
+    command = ["psql", f"--dbname={conninfo}", "--quiet", "--no-psqlrc", "--single-transaction"]
+    command += ["-v", "ON_ERROR_STOP=1"]
     try:
         process = subprocess.Popen(  # noqa: S603 (a fixed psql argv, no shell)
             command,
-            env=_libpq_env(url),
+            env=env,
             stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,

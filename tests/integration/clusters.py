@@ -29,10 +29,17 @@ def _as_postgres(args: list[str]) -> list[str]:
 
 @dataclass
 class PrivatePostgres:
-    """A PostgreSQL cluster of its own on a free loopback port, in a temporary folder."""
+    """A PostgreSQL cluster of its own on a free loopback port, in a temporary folder; with
+    ``socket_only`` it listens on its Unix socket in that folder and on no TCP port."""
 
     root: Path
     port: int = field(default_factory=free_port)
+    socket_only: bool = False
+
+    @property
+    def host(self) -> str:
+        """What libpq's ``host`` names: the loopback address, or the socket's folder."""
+        return str(self.root) if self.socket_only else HOST
 
     @property
     def data_dir(self) -> Path:
@@ -41,7 +48,10 @@ class PrivatePostgres:
 
     @property
     def url(self) -> str:
-        """The SQLAlchemy URL of the cluster's ``dfims`` database."""
+        """The SQLAlchemy URL of the cluster's ``dfims`` database (socket and port in the query
+        string when the cluster is socket-only)."""
+        if self.socket_only:
+            return f"postgresql+psycopg://postgres@/dfims?host={self.root}&port={self.port}"
         return f"postgresql+psycopg://postgres@{HOST}:{self.port}/dfims"
 
     def init(self) -> None:
@@ -53,8 +63,9 @@ class PrivatePostgres:
 
     def start(self) -> None:
         """Start the cluster and wait until it takes connections."""
+        listen = "''" if self.socket_only else HOST
         options = (
-            f"-p {self.port} -c listen_addresses={HOST} -c unix_socket_directories={self.root} "
+            f"-p {self.port} -c listen_addresses={listen} -c unix_socket_directories={self.root} "
             "-c max_connections=200 -c fsync=off -c full_page_writes=off"
         )
         self._pg_ctl(
@@ -96,7 +107,9 @@ class PrivatePostgres:
         return path.read_text(errors="replace") if path.exists() else ""
 
     def _conninfo(self, database: str) -> str:
-        return f"host={HOST} port={self.port} user=postgres dbname={database} connect_timeout=5"
+        return (
+            f"host={self.host} port={self.port} user=postgres dbname={database} connect_timeout=5"
+        )
 
     def _pg_ctl(self, *args: str) -> None:
         command = _as_postgres([str(POSTGRES_BIN / "pg_ctl"), "-D", str(self.data_dir), *args])
@@ -108,13 +121,15 @@ class PrivatePostgres:
 
 
 @contextlib.contextmanager
-def private_postgres(copy_of: PrivatePostgres | None = None) -> Iterator[PrivatePostgres]:
+def private_postgres(
+    copy_of: PrivatePostgres | None = None, *, socket_only: bool = False
+) -> Iterator[PrivatePostgres]:
     """A running private PostgreSQL cluster, new or started from a copy of the files of the
     stopped cluster ``copy_of``; stopped and deleted on the way out."""
     root = Path(tempfile.mkdtemp(prefix="dfims-pg-"))
     if os.geteuid() == 0:
         shutil.chown(root, "postgres", "postgres")
-    cluster = PrivatePostgres(root)
+    cluster = PrivatePostgres(root, socket_only=socket_only)
     try:
         if copy_of is None:
             cluster.init()

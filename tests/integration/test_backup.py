@@ -34,7 +34,8 @@ from app.services import catalog, customers, stock
 from app.services.audit import Actor
 from app.services.stock import MovementContext, ReceiptLine
 from tests.conftest import ROOT, USE_POSTGRES
-from tests.integration.helpers import COMMAND_TIMEOUT, error_lines
+from tests.integration.clusters import private_postgres
+from tests.integration.helpers import COMMAND_TIMEOUT, error_lines, run_dfims
 
 SCRIPT = ROOT / "scripts" / "backup.sh"
 ACTOR = Actor(user_id=None, label="backup-tests")
@@ -645,6 +646,35 @@ def test_verify_takes_a_file_relative_to_the_working_directory(
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith(f"{taken.name}: checksum good")
+
+
+# -- a server named in the URL's query string ---------------------------------------------------
+
+
+@pytest.mark.postgres
+@pytest.mark.system
+def test_backup_verify_and_restore_reach_a_server_named_in_the_url_query(
+    backups: Backups,
+) -> None:
+    with private_postgres(socket_only=True) as cluster:
+        backups.env["DATABASE_URL"] = cluster.url  # ...@/dfims?host=<socket folder>&port=<port>
+        assert_ok(run_dfims(backups.env, "db", "upgrade"))
+        with cluster.connect() as connection:
+            connection.execute("CREATE TABLE socket_probe (note text)")
+            connection.execute("INSERT INTO socket_probe VALUES ('only on the socket')")
+
+        archive = back_up(backups, "--skip-logs")
+        with gzip.open(archive, "rt", encoding="utf-8") as stream:
+            assert "only on the socket" in stream.read()
+        assert manifest_of(archive)["tables"]["socket_probe"] == 1
+        assert_ok(run_script(backups.env, "--verify", str(archive)))
+        with cluster.connect() as connection:
+            connection.execute("DELETE FROM socket_probe")
+        assert_ok(run_script(backups.env, "--restore", str(archive), "--yes"))
+
+        with cluster.connect() as connection:
+            rows = connection.execute("SELECT note FROM socket_probe").fetchall()
+    assert rows == [("only on the socket",)]
 
 
 # -- failures ----------------------------------------------------------------------------------
