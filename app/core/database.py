@@ -1,6 +1,6 @@
 """The engine, the session factory, the declarative base and the unit-of-work dependency."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -98,12 +98,16 @@ engine: Engine = make_engine(get_settings())
 SessionLocal = sessionmaker(bind=engine, autoflush=False, expire_on_commit=False)
 
 
-def get_db() -> Iterator[Session]:
-    """One unit of work: commit when the caller finishes, roll back when it raises."""
+def unit_of_work(keep: Callable[[], bool] = lambda: True) -> Iterator[Session]:
+    """A session that commits when its work ends and ``keep()`` says so, and rolls back
+    otherwise or when the work raises (unless the error says ``keep_changes``)."""
     session = SessionLocal()
     try:
         yield session
-        session.commit()
+        if keep():
+            session.commit()
+        else:
+            session.rollback()
     except BaseException as exc:
         if getattr(exc, "keep_changes", False):
             session.commit()
@@ -112,6 +116,11 @@ def get_db() -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def get_db() -> Iterator[Session]:
+    """One unit of work: commit when the caller finishes, roll back when it raises."""
+    yield from unit_of_work()
 
 
 session_scope = contextmanager(get_db)

@@ -44,6 +44,11 @@ def set_answer(db: Session, record_id: int, status_code: int, body: str) -> None
     )
 
 
+def remove(db: Session, record_id: int) -> None:
+    """Remove the record ``record_id``."""
+    db.execute(delete(IdempotencyRecord).where(IdempotencyRecord.id == record_id))
+
+
 def purge_before(db: Session, cutoff: datetime) -> int:
     """Forget records made before ``cutoff``; how many went."""
     result = db.execute(delete(IdempotencyRecord).where(IdempotencyRecord.created_at < cutoff))

@@ -76,6 +76,11 @@ def remember(db: Session, record_id: int, answer: StoredAnswer) -> None:
     crud_idempotency.set_answer(db, record_id, answer.status_code, answer.body)
 
 
+def forget(db: Session, record_id: int) -> None:
+    """Give back a claimed key whose request stored no answer to replay."""
+    crud_idempotency.remove(db, record_id)
+
+
 def purge_expired(db: Session) -> int:
     """Forget keys older than IDEMPOTENCY_TTL_HOURS; how many went."""
     hours = get_settings().IDEMPOTENCY_TTL_HOURS

@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from app.api.deps import client_info
 from app.core.database import session_scope
 from app.core.errors import DomainError
+from app.web.form_keys import FormAlreadySentError
 from app.web.pages import (
     admin,
     alerts,
@@ -60,6 +61,7 @@ def mount(app: FastAPI) -> None:
     for module in PAGES:
         app.include_router(module.router)
     app.add_exception_handler(LoginRequiredError, _to_login)
+    app.add_exception_handler(FormAlreadySentError, _to_first_outcome)
     for kind in (DomainError, RequestValidationError, StarletteHTTPException):
         app.add_exception_handler(kind, _page_or_problem(app.exception_handlers[kind]))
 
@@ -67,6 +69,11 @@ def mount(app: FastAPI) -> None:
 async def _to_login(_: Request, exc: Exception) -> RedirectResponse:
     assert isinstance(exc, LoginRequiredError)
     return RedirectResponse(exc.next_path, status_code=303)
+
+
+async def _to_first_outcome(_: Request, exc: Exception) -> RedirectResponse:
+    assert isinstance(exc, FormAlreadySentError)
+    return RedirectResponse(exc.location, status_code=303)
 
 
 def _page_or_problem(problem: Callable[[Request, Exception], Any]) -> Callable[..., Any]:

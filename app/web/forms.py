@@ -1,12 +1,15 @@
 """Forms of the pages: the API's own schemas validate them, errors go beside their fields."""
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
+from sqlalchemy.orm import Session
 
-from app.core.errors import DomainError
+from app.core.errors import DomainError, InvalidRequestError, PermissionDeniedError
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 LINE_FIELD = re.compile(r"^lines\.(\d{1,4})\.")
@@ -29,6 +32,54 @@ def parse(model: type[ModelT], values: Mapping[str, Any]) -> tuple[ModelT | None
             field = ".".join(str(part) for part in error["loc"]) or "form"
             errors.setdefault(field, error["msg"].removeprefix("Value error, "))
         return None, errors
+
+
+class FormInvalidError(InvalidRequestError):
+    """A form whose fields its schema refused; the message of each field goes beside it."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__(errors.get("form", "Please correct the fields marked below."))
+        self.errors = errors
+
+
+def checked(
+    model: type[ModelT], values: Mapping[str, Any], rows: list[int] | None = None
+) -> ModelT:
+    """``values`` checked by ``model``, or a refusal naming each field (table rows as numbered
+    in the form, given ``rows``)."""
+    body, errors = parse(model, values)
+    if body is None:
+        raise FormInvalidError(renumber(errors, rows) if rows is not None else errors)
+    return body
+
+
+@dataclass
+class Refusal:
+    """Why a form was refused: the messages for the form and its fields, and the status."""
+
+    errors: dict[str, str] = field(default_factory=dict)
+    status_code: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@contextmanager
+def refusals(db: Session) -> Iterator[Refusal]:
+    """Catch a refusal of the form's checks or of the services, after undoing the unit of work
+    (kept where the error says so), so the form is drawn again from what is stored; a role's
+    refusal goes on to the error page."""
+    refusal = Refusal()
+    try:
+        yield refusal
+    except DomainError as exc:
+        if isinstance(exc, PermissionDeniedError):
+            raise
+        if exc.keep_changes:
+            db.commit()
+        else:
+            db.rollback()
+        refusal.errors = domain_errors(exc)
+        refusal.status_code = exc.status_code
+        refusal.headers = exc.headers
 
 
 def line_values(
@@ -60,5 +111,7 @@ def renumber(errors: dict[str, str], numbers: list[int]) -> dict[str, str]:
 
 def domain_errors(exc: DomainError) -> dict[str, str]:
     """A refusal of the services, for the whole form and beside the field it names."""
-    field = exc.extensions.get("field")
-    return {"form": exc.detail, **({str(field): exc.detail} if field else {})}
+    if isinstance(exc, FormInvalidError):
+        return exc.errors
+    named = exc.extensions.get("field")
+    return {"form": exc.detail, **({str(named): exc.detail} if named else {})}

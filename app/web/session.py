@@ -1,6 +1,7 @@
 """The pages' login: a signed session cookie bound to a revocable user session, and CSRF."""
 
 import secrets
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Any
@@ -8,10 +9,11 @@ from urllib.parse import quote
 
 from fastapi import Depends, Request, Response
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 
-from app.api.deps import Caller, Client, DbSession
+from app.api.deps import Caller, Client
 from app.core.config import get_settings
-from app.core.errors import AuthenticationError, DomainError
+from app.core.errors import AuthenticationError, DomainError, PermissionDeniedError
 from app.core.security import (
     create_web_session_token,
     csrf_matches,
@@ -22,6 +24,8 @@ from app.models.user import User, UserSession
 from app.services import auth
 from app.services.auth import ClientInfo
 from app.services.permissions import Permission, role_allows
+from app.web.form_keys import applied_once
+from app.web.routing import PageDb
 
 SESSION_COOKIE = "dfims_session"
 LOGIN_CSRF_COOKIE = "dfims_login_csrf"
@@ -38,12 +42,8 @@ class LoginRequiredError(Exception):
         self.next_path = next_path
 
 
-class PageForbiddenError(DomainError):
+class PageForbiddenError(PermissionDeniedError):
     """The user's role does not open this page."""
-
-    status_code = 403
-    slug = "permission-denied"
-    title = "Permission denied"
 
 
 class CsrfRefusedError(DomainError):
@@ -102,7 +102,7 @@ def caller_from_cookie(request: Request, db: Session, client: ClientInfo) -> Pag
     )
 
 
-def get_page_caller(request: Request, db: DbSession, client: Client) -> PageCaller:
+def get_page_caller(request: Request, db: PageDb, client: Client) -> PageCaller:
     """The logged-in user, or a trip to the login page."""
     caller = caller_from_cookie(request, db, client)
     if caller is None:
@@ -123,9 +123,16 @@ def page_require(*permissions: Permission) -> Any:
     return Depends(check)
 
 
-async def verify_csrf(request: Request, caller: PageUser) -> PageCaller:
+async def submitted_form(request: Request) -> FormData:
+    """The form the page was sent (read once per request)."""
+    return await request.form()
+
+
+SubmittedForm = Annotated[FormData, Depends(submitted_form)]
+
+
+def verify_csrf(form: SubmittedForm, caller: PageUser) -> PageCaller:
     """Refuse a form without this session's anti-forgery token."""
-    form = await request.form()
     token = form.get(CSRF_FIELD)
     if not isinstance(token, str) or not csrf_matches(SESSION_FORMS, caller.session.id, token):
         raise CsrfRefusedError(
@@ -134,18 +141,29 @@ async def verify_csrf(request: Request, caller: PageUser) -> PageCaller:
     return caller
 
 
-def form_require(*permissions: Permission) -> Any:
-    """A form's dependency: this session's anti-forgery token, and a role carrying any of
-    ``permissions``."""
+def apply_once(
+    request: Request,
+    db: PageDb,
+    form: SubmittedForm,
+    caller: Annotated[PageCaller, Depends(verify_csrf)],
+) -> Iterator[PageCaller]:
+    """A form of this session, applied at most once (its one-time key)."""
+    with applied_once(request, db, caller.user.id, form, frozenset({CSRF_FIELD})):
+        yield caller
 
-    def check(caller: Annotated[PageCaller, Depends(verify_csrf)]) -> PageCaller:
+
+FormUser = Annotated[PageCaller, Depends(apply_once, scope="function")]
+
+
+def form_require(*permissions: Permission) -> Any:
+    """A form's dependency: this session's anti-forgery token, its one-time key, and a role
+    carrying any of ``permissions``."""
+
+    def check(caller: FormUser) -> PageCaller:
         caller.require(*permissions, what="do this")
         return caller
 
     return Depends(check)
-
-
-FormUser = Annotated[PageCaller, Depends(verify_csrf)]
 
 
 def login_csrf(request: Request) -> str:

@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
 from app.services.permissions import Permission
+from app.web.form_keys import FORM_KEY_FIELD, new_form_key
 from app.web.session import CSRF_FIELD, PageCaller
 
 WEB_DIR = Path(__file__).parent
@@ -47,6 +48,8 @@ def quantity(value: Decimal | int | float) -> str:
 templates.env.filters["money"] = money
 templates.env.filters["quantity"] = quantity
 templates.env.globals["CSRF_FIELD"] = CSRF_FIELD
+templates.env.globals["FORM_KEY_FIELD"] = FORM_KEY_FIELD
+templates.env.globals["new_form_key"] = new_form_key
 
 
 def render(

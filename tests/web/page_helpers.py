@@ -27,6 +27,8 @@ from tests.conftest import PASSWORD, MakeUser
 SESSION_COOKIE = "dfims_session"
 LOGIN_CSRF_COOKIE = "dfims_login_csrf"
 CSRF_FIELD = "csrf_token"
+FORM_KEY_FIELD = "form_key"
+HIDDEN_FIELDS = (CSRF_FIELD, FORM_KEY_FIELD)
 ORIGIN = "http://testserver"
 PAGE_ACTOR = Actor(user_id=None, label="page-tests")
 HTML = "text/html"
@@ -273,11 +275,12 @@ def logged_in(client: TestClient, make_user: MakeUser, role: Role = Role.ADMIN) 
     return PageUser(user, client, session_id_of(client))
 
 
-def form_token(client: TestClient, path: str = "/products") -> str:
-    """The anti-forgery token of the logged-in user's forms, read from the logout form of
-    the page at ``path``."""
+def form_fields(client: TestClient, path: str = "/products") -> dict[str, str]:
+    """The hidden fields of the logged-in user's forms (the anti-forgery token and a one-time
+    form key), read from the logout form of the page at ``path``."""
     page = page_of(client.get(path, follow_redirects=False))
-    return page.find("form", action="/logout").find("input", name=CSRF_FIELD).attrs["value"]
+    form = page.find("form", action="/logout")
+    return {name: form.find("input", name=name).attrs["value"] for name in HIDDEN_FIELDS}
 
 
 def landing(response: Response) -> str:

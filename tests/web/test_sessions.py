@@ -26,7 +26,7 @@ from tests.web.page_helpers import (
     browser,
     claims_of,
     count_sessions,
-    form_token,
+    form_fields,
     logged_in,
     login_form,
     page_login,
@@ -448,10 +448,10 @@ def test_logout_without_the_forms_token_is_refused(
 def test_logout_with_another_sessions_token_is_refused(client: TestClient, staff: PageUser) -> None:
     other = browser()
     page_login(other, staff.user.email)
-    other_token = form_token(other)
-    assert other_token != form_token(client)
+    other_fields = form_fields(other)
+    assert other_fields[CSRF_FIELD] != form_fields(client)[CSRF_FIELD]
 
-    response = client.post("/logout", data={CSRF_FIELD: other_token}, follow_redirects=False)
+    response = client.post("/logout", data=other_fields, follow_redirects=False)
 
     page_of(response, 403)
     assert stored_session(staff.session_id).revoked_at is None
@@ -480,9 +480,9 @@ def test_logout_with_the_forms_token_ends_the_session(
     client: TestClient, staff: PageUser, auth_headers: AuthHeaders
 ) -> None:
     cookie = session_cookie(client)
-    token = form_token(client)
+    fields = form_fields(client)
 
-    response = client.post("/logout", data={CSRF_FIELD: token}, follow_redirects=False)
+    response = client.post("/logout", data=fields, follow_redirects=False)
 
     assert response.status_code == 303
     assert response.headers["location"] == "/login"
@@ -507,7 +507,7 @@ def test_logout_ends_only_its_own_session(client: TestClient, staff: PageUser) -
     other = browser()
     page_login(other, staff.user.email)
 
-    response = client.post("/logout", data={CSRF_FIELD: form_token(client)}, follow_redirects=False)
+    response = client.post("/logout", data=form_fields(client), follow_redirects=False)
 
     assert response.status_code == 303
     assert sent_to_login(client)
@@ -543,7 +543,7 @@ def test_the_login_form_is_no_oracle_for_a_sessions_form_token(
 
     _, printed = login_form(attacker)
 
-    assert printed != form_token(client)
+    assert printed != form_fields(client)[CSRF_FIELD]
     response = client.post("/logout", data={CSRF_FIELD: printed}, follow_redirects=False)
     assert response.status_code == 403
     assert stored_session(staff.session_id).revoked_at is None

@@ -1,26 +1,26 @@
 """Administration: users (create, role, deactivate, unlock, reset password) and sessions."""
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from app.api.deps import DbSession
-from app.core.errors import DomainError, NotFoundError
+from app.core.errors import NotFoundError
 from app.models.user import Role
 from app.schemas.types import RecordId
 from app.schemas.user import PasswordReset, RoleChange, UserCreate
 from app.services import users
 from app.services.permissions import Permission
-from app.web.forms import domain_errors, form_values, parse
-from app.web.session import PageCaller, PageForbiddenError, form_require, page_require
+from app.web.forms import checked, form_values, refusals
+from app.web.routing import PageDb, page_router
+from app.web.session import PageCaller, form_require, page_require
 from app.web.templating import render
 
-router = APIRouter(include_in_schema=False)
+router = page_router()
 PAGE_SIZE = 100
 
 
 def _users_page(
     request: Request,
-    db: DbSession,
+    db: PageDb,
     caller: PageCaller,
     *,
     q: str = "",
@@ -54,7 +54,7 @@ def _users_page(
 @router.get("/admin/users", response_class=HTMLResponse)
 def list_users(
     request: Request,
-    db: DbSession,
+    db: PageDb,
     caller: PageCaller = page_require(Permission.USERS_MANAGE),
     q: str = "",
     role: str = "",
@@ -66,33 +66,31 @@ def list_users(
 @router.post("/admin/users", response_class=HTMLResponse)
 async def create_user(
     request: Request,
-    db: DbSession,
+    db: PageDb,
     caller: PageCaller = form_require(Permission.USERS_MANAGE),
 ) -> Response:
     """Create the account of the form."""
     values = form_values(await request.form(), ["email", "password", "full_name", "role"])
-    body, errors = parse(UserCreate, values)
-    if body is not None:
-        try:
-            user = users.create_user(
-                db,
-                caller.actor,
-                email=body.email,
-                password=body.password,
-                role=body.role,
-                full_name=body.full_name,
-            )
-        except DomainError as exc:
-            errors = domain_errors(exc)
-        else:
-            return RedirectResponse(f"/admin/users/{user.id}?done=created", status_code=303)
+    with refusals(db) as refused:
+        body = checked(UserCreate, values)
+        user = users.create_user(
+            db,
+            caller.actor,
+            email=body.email,
+            password=body.password,
+            role=body.role,
+            full_name=body.full_name,
+        )
+        return RedirectResponse(f"/admin/users/{user.id}?done=created", status_code=303)
     values.pop("password", None)
-    return _users_page(request, db, caller, values=values, errors=errors, status_code=422)
+    return _users_page(
+        request, db, caller, values=values, errors=refused.errors, status_code=refused.status_code
+    )
 
 
 def _user_page(
     request: Request,
-    db: DbSession,
+    db: PageDb,
     caller: PageCaller,
     user_id: RecordId,
     *,
@@ -118,7 +116,7 @@ def _user_page(
 def user_detail(
     request: Request,
     user_id: RecordId,
-    db: DbSession,
+    db: PageDb,
     caller: PageCaller = page_require(Permission.USERS_MANAGE),
 ) -> HTMLResponse:
     """An account: its state, its role, its open sessions, and what an admin can do."""
@@ -130,18 +128,17 @@ async def change_user(
     request: Request,
     user_id: RecordId,
     action: str,
-    db: DbSession,
+    db: PageDb,
     caller: PageCaller = form_require(Permission.USERS_MANAGE),
 ) -> Response:
     """Change the role, deactivate, activate, unlock, reset the password or end sessions."""
     form = await request.form()
     user = users.get_user(db, user_id)
-    errors: dict[str, str] = {}
-    try:
+    with refusals(db) as refused:
         if action == "role":
-            body, errors = parse(RoleChange, form_values(form, ["role"]))
-            if body is not None:
-                users.change_role(db, caller.actor, user, body.role)
+            users.change_role(
+                db, caller.actor, user, checked(RoleChange, form_values(form, ["role"])).role
+            )
         elif action == "deactivate":
             users.deactivate(db, caller.actor, user)
         elif action == "activate":
@@ -149,9 +146,8 @@ async def change_user(
         elif action == "unlock":
             users.unlock(db, caller.actor, user)
         elif action == "password":
-            body_reset, errors = parse(PasswordReset, form_values(form, ["new_password"]))
-            if body_reset is not None:
-                users.reset_password(db, caller.actor, user, body_reset.new_password)
+            reset = checked(PasswordReset, form_values(form, ["new_password"]))
+            users.reset_password(db, caller.actor, user, reset.new_password)
         elif action == "revoke":
             caller.require(Permission.SESSIONS_MANAGE, what="end sessions")
             session_id = str(form.get("session_id", ""))
@@ -161,19 +157,16 @@ async def change_user(
                 users.revoke_all_sessions(db, caller.actor, user)
         else:
             raise NotFoundError("There is no such action.")
-    except PageForbiddenError:
-        raise
-    except DomainError as exc:
-        errors = domain_errors(exc)
-    if errors:
-        return _user_page(request, db, caller, user_id, errors=errors, status_code=422)
-    return RedirectResponse(f"/admin/users/{user_id}?done={action}", status_code=303)
+        return RedirectResponse(f"/admin/users/{user_id}?done={action}", status_code=303)
+    return _user_page(
+        request, db, caller, user_id, errors=refused.errors, status_code=refused.status_code
+    )
 
 
 @router.get("/admin/sessions", response_class=HTMLResponse)
 def list_sessions(
     request: Request,
-    db: DbSession,
+    db: PageDb,
     caller: PageCaller = page_require(Permission.SESSIONS_MANAGE),
 ) -> HTMLResponse:
     """Every open session, newest first, with its user."""

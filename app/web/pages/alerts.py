@@ -1,24 +1,23 @@
 """Alerts and what each calls for: reorder, quarantine, write off; reorder suggestions."""
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from app.api.deps import DbSession
-from app.core.errors import DomainError
 from app.schemas.purchasing import SuggestionsToOrder
 from app.services import alerts, catalog, reorder
 from app.services.permissions import Permission
-from app.web.forms import domain_errors, form_values, parse
+from app.web.forms import checked, form_values, refusals
+from app.web.routing import PageDb, page_router
 from app.web.session import PageCaller, form_require, page_require
 from app.web.templating import render
 
-router = APIRouter(include_in_schema=False)
+router = page_router()
 
 
 @router.get("/alerts", response_class=HTMLResponse)
 def show_alerts(
     request: Request,
-    db: DbSession,
+    db: PageDb,
     caller: PageCaller = page_require(Permission.STOCK_READ),
 ) -> HTMLResponse:
     """Low stock, lots expiring soon and expired stock, each with its next step."""
@@ -35,7 +34,7 @@ def show_alerts(
 
 def _reorder_page(
     request: Request,
-    db: DbSession,
+    db: PageDb,
     caller: PageCaller,
     cover_days: int,
     errors: dict[str, str],
@@ -65,7 +64,7 @@ def _reorder_page(
 @router.get("/reorder", response_class=HTMLResponse)
 def reorder_suggestions(
     request: Request,
-    db: DbSession,
+    db: PageDb,
     caller: PageCaller = page_require(Permission.PURCHASING_READ),
     cover_days: int = 30,
 ) -> HTMLResponse:
@@ -76,24 +75,22 @@ def reorder_suggestions(
 @router.post("/reorder", response_class=HTMLResponse)
 async def order_suggestions(
     request: Request,
-    db: DbSession,
+    db: PageDb,
     caller: PageCaller = form_require(Permission.PURCHASING_WRITE),
 ) -> Response:
     """One supplier's suggestions as a draft purchase order."""
     values = form_values(await request.form(), ["supplier_id", "warehouse_id", "cover_days"])
-    body, errors = parse(SuggestionsToOrder, values)
-    if body is not None:
-        try:
-            order = reorder.order_suggestions(
-                db,
-                caller.actor,
-                supplier_id=body.supplier_id,
-                warehouse_id=body.warehouse_id,
-                cover_days=body.cover_days,
-            )
-        except DomainError as exc:
-            errors = domain_errors(exc)
-        else:
-            return RedirectResponse(f"/purchase-orders/{order.id}?done=drafted", status_code=303)
+    with refusals(db) as refused:
+        body = checked(SuggestionsToOrder, values)
+        order = reorder.order_suggestions(
+            db,
+            caller.actor,
+            supplier_id=body.supplier_id,
+            warehouse_id=body.warehouse_id,
+            cover_days=body.cover_days,
+        )
+        return RedirectResponse(f"/purchase-orders/{order.id}?done=drafted", status_code=303)
     cover = int(values["cover_days"]) if values.get("cover_days", "").isdigit() else 30
-    return _reorder_page(request, db, caller, max(1, min(cover, 365)), errors, status_code=422)
+    return _reorder_page(
+        request, db, caller, max(1, min(cover, 365)), refused.errors, refused.status_code
+    )

@@ -2,13 +2,14 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from app.api.deps import Client, DbSession
-from app.core.errors import AuthenticationError, DomainError
+from app.api.deps import Client
 from app.core.security import csrf_matches, csrf_token
 from app.services.permissions import Permission, role_allows
+from app.web.forms import refusals
+from app.web.routing import PageDb, page_router
 from app.web.session import (
     CSRF_FIELD,
     LOGIN_CSRF_COOKIE,
@@ -23,7 +24,7 @@ from app.web.session import (
 )
 from app.web.templating import render
 
-router = APIRouter(include_in_schema=False)
+router = page_router()
 
 
 def home_for(role: str) -> str:
@@ -54,14 +55,14 @@ def _login_page(
 
 
 @router.get("/", response_class=RedirectResponse)
-def root(request: Request, db: DbSession, client: Client) -> RedirectResponse:
+def root(request: Request, db: PageDb, client: Client) -> RedirectResponse:
     """The home page of the logged-in user, else the login page."""
     caller = caller_from_cookie(request, db, client)
     return RedirectResponse(home_for(caller.user.role) if caller else "/login", status_code=303)
 
 
 @router.get("/login", response_class=HTMLResponse)
-def login_form(request: Request, db: DbSession, client: Client, next: str = "/") -> Response:
+def login_form(request: Request, db: PageDb, client: Client, next: str = "/") -> Response:
     """The login form (or straight on when already logged in)."""
     caller = caller_from_cookie(request, db, client)
     if caller is not None:
@@ -72,7 +73,7 @@ def login_form(request: Request, db: DbSession, client: Client, next: str = "/")
 @router.post("/login", response_class=HTMLResponse)
 def login(
     request: Request,
-    db: DbSession,
+    db: PageDb,
     client: Client,
     email: Annotated[str, Form(max_length=320)],
     password: Annotated[str, Form(max_length=1024)],
@@ -90,22 +91,25 @@ def login(
             status_code=403,
         )
     response = RedirectResponse(safe_next(next), status_code=303)
-    try:
+    with refusals(db) as refused:
         user = open_page_session(response, db, email, password, client)
-    except (AuthenticationError, DomainError) as exc:
-        page = _login_page(
-            request, safe_next(next), email=email, error=exc.detail, status_code=exc.status_code
-        )
-        if "Retry-After" in exc.headers:
-            page.headers["Retry-After"] = exc.headers["Retry-After"]
-        return page
-    if safe_next(next) == "/":
-        response.headers["location"] = home_for(user.role)
-    return response
+        if safe_next(next) == "/":
+            response.headers["location"] = home_for(user.role)
+        return response
+    page = _login_page(
+        request,
+        safe_next(next),
+        email=email,
+        error=refused.errors["form"],
+        status_code=refused.status_code,
+    )
+    if "Retry-After" in refused.headers:
+        page.headers["Retry-After"] = refused.headers["Retry-After"]
+    return page
 
 
 @router.post("/logout")
-def logout(caller: FormUser, db: DbSession) -> RedirectResponse:
+def logout(caller: FormUser, db: PageDb) -> RedirectResponse:
     """End the session; back to the login page."""
     response = RedirectResponse("/login", status_code=303)
     close_page_session(response, db, caller.session)

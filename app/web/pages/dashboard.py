@@ -2,23 +2,23 @@
 
 from decimal import Decimal
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse
 
-from app.api.deps import DbSession
 from app.services import dashboard
 from app.services.permissions import Permission
 from app.web.charts import Point, bar_chart, line_chart
+from app.web.routing import PageDb, page_router
 from app.web.session import PageCaller, page_require
 from app.web.templating import render
 
-router = APIRouter(include_in_schema=False)
+router = page_router()
 
 
 @router.get("/dashboard", response_class=HTMLResponse)
 def show(
     request: Request,
-    db: DbSession,
+    db: PageDb,
     caller: PageCaller = page_require(Permission.REPORTS_READ),
 ) -> HTMLResponse:
     """Today's figures and the trends a manager starts the day with."""

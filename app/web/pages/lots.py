@@ -1,28 +1,28 @@
 """Lots: the trace view (upstream and downstream), status changes and documents."""
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import UploadFile
 
 from app.api.csv_responses import csv_response
-from app.api.deps import DbSession
-from app.core.errors import DomainError, InvalidRequestError
+from app.core.errors import InvalidRequestError
 from app.models.inventory import LotStatus
 from app.schemas.stock import LotStatusChange
 from app.schemas.trace import TraceEvent
 from app.schemas.types import RecordId
 from app.services import lots, trace, uploads
 from app.services.permissions import Permission
-from app.web.forms import domain_errors, form_values, parse
+from app.web.forms import checked, form_values, refusals
+from app.web.routing import PageDb, page_router
 from app.web.session import PageCaller, form_require, page_require
 from app.web.templating import render
 
-router = APIRouter(include_in_schema=False)
+router = page_router()
 
 
 def _lot_page(
     request: Request,
-    db: DbSession,
+    db: PageDb,
     caller: PageCaller,
     lot_id: RecordId,
     *,
@@ -50,7 +50,7 @@ def _lot_page(
 def lot_detail(
     request: Request,
     lot_id: RecordId,
-    db: DbSession,
+    db: PageDb,
     caller: PageCaller = page_require(Permission.TRACE_READ),
 ) -> HTMLResponse:
     """A lot: where it came from, where it went, what it still holds, its documents."""
@@ -60,7 +60,7 @@ def lot_detail(
 @router.get("/lots/{lot_id}/trace.csv")
 def lot_trace_csv(
     lot_id: RecordId,
-    db: DbSession,
+    db: PageDb,
     _: PageCaller = page_require(Permission.TRACE_READ),
 ) -> Response:
     """The lot's events as CSV (the mock-recall list)."""
@@ -72,27 +72,31 @@ def lot_trace_csv(
 async def change_status(
     request: Request,
     lot_id: RecordId,
-    db: DbSession,
+    db: PageDb,
     caller: PageCaller = form_require(Permission.LOTS_MANAGE),
 ) -> Response:
     """Quarantine, release, recall or expire the lot, with the reason."""
     values = form_values(await request.form(), ["status", "reason"])
-    body, errors = parse(LotStatusChange, values)
-    if body is not None:
-        try:
-            lots.change_status(db, caller.actor, lots.get_lot(db, lot_id), body.status, body.reason)
-        except DomainError as exc:
-            errors = domain_errors(exc)
-        else:
-            return RedirectResponse(f"/lots/{lot_id}?done=status", status_code=303)
-    return _lot_page(request, db, caller, lot_id, values=values, errors=errors, status_code=422)
+    with refusals(db) as refused:
+        body = checked(LotStatusChange, values)
+        lots.change_status(db, caller.actor, lots.get_lot(db, lot_id), body.status, body.reason)
+        return RedirectResponse(f"/lots/{lot_id}?done=status", status_code=303)
+    return _lot_page(
+        request,
+        db,
+        caller,
+        lot_id,
+        values=values,
+        errors=refused.errors,
+        status_code=refused.status_code,
+    )
 
 
 @router.post("/lots/{lot_id}/documents", response_class=HTMLResponse)
 async def attach_document(
     request: Request,
     lot_id: RecordId,
-    db: DbSession,
+    db: PageDb,
     caller: PageCaller = form_require(Permission.STOCK_MOVE),
 ) -> Response:
     """Attach a certificate or another document to the lot."""
@@ -116,7 +120,7 @@ async def attach_document(
 def download_document(
     lot_id: RecordId,
     document_id: RecordId,
-    db: DbSession,
+    db: PageDb,
     _: PageCaller = page_require(Permission.STOCK_READ),
 ) -> FileResponse:
     """A document of the lot."""

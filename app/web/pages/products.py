@@ -4,31 +4,31 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from sqlalchemy import ColumnElement
 from starlette.datastructures import UploadFile
 
-from app.api.deps import DbSession
-from app.core.errors import DomainError, InvalidRequestError, NotFoundError
+from app.core.errors import InvalidRequestError, NotFoundError
 from app.models.catalog import Product, UnitOfMeasure
 from app.schemas.catalog import ProductCreate, ProductFields
 from app.schemas.types import RecordId
 from app.services import alerts, catalog, stock_queries, uploads
 from app.services.permissions import Permission
 from app.web.charts import Point, line_chart
-from app.web.forms import domain_errors, form_values, parse
+from app.web.forms import checked, form_values, refusals
+from app.web.routing import PageDb, page_router
 from app.web.session import PageCaller, form_require, page_require
 from app.web.templating import last_page_redirect, render
 
-router = APIRouter(include_in_schema=False)
+router = page_router()
 PAGE_SIZE = 25
 
 
 @router.get("/products", response_class=HTMLResponse)
 def list_products(
     request: Request,
-    db: DbSession,
+    db: PageDb,
     caller: PageCaller = page_require(Permission.CATALOG_READ),
     q: Annotated[str, Query(max_length=100)] = "",
     category_id: Annotated[int | None, Query()] = None,
@@ -92,7 +92,7 @@ HISTORY_DAYS = 90
 
 def _form_page(
     request: Request,
-    db: DbSession,
+    db: PageDb,
     caller: PageCaller,
     *,
     product: Product | None,
@@ -123,7 +123,7 @@ def _product_values(product: Product) -> dict[str, str]:
 @router.get("/products/new", response_class=HTMLResponse)
 def new_product(
     request: Request,
-    db: DbSession,
+    db: PageDb,
     caller: PageCaller = page_require(Permission.CATALOG_WRITE),
 ) -> HTMLResponse:
     """An empty product form."""
@@ -133,21 +133,23 @@ def new_product(
 @router.post("/products/new", response_class=HTMLResponse)
 async def create_product(
     request: Request,
-    db: DbSession,
+    db: PageDb,
     caller: PageCaller = form_require(Permission.CATALOG_WRITE),
 ) -> Response:
     """Add the product of the form, or show the form again with what to correct."""
     values = form_values(await request.form(), PRODUCT_FIELDS)
-    body, errors = parse(ProductCreate, values)
-    if body is not None:
-        try:
-            product = catalog.create_product(db, caller.actor, body.model_dump())
-        except DomainError as exc:
-            errors = domain_errors(exc)
-        else:
-            return RedirectResponse(f"/products/{product.id}", status_code=303)
+    with refusals(db) as refused:
+        body = checked(ProductCreate, values)
+        product = catalog.create_product(db, caller.actor, body.model_dump())
+        return RedirectResponse(f"/products/{product.id}", status_code=303)
     return _form_page(
-        request, db, caller, product=None, values=values, errors=errors, status_code=422
+        request,
+        db,
+        caller,
+        product=None,
+        values=values,
+        errors=refused.errors,
+        status_code=refused.status_code,
     )
 
 
@@ -155,7 +157,7 @@ async def create_product(
 def product_detail(
     request: Request,
     product_id: RecordId,
-    db: DbSession,
+    db: PageDb,
     caller: PageCaller = page_require(Permission.CATALOG_READ),
 ) -> HTMLResponse:
     """A product: its lots and levels per warehouse, its ledger and its stock over time."""
@@ -201,7 +203,7 @@ def product_detail(
 def edit_product(
     request: Request,
     product_id: RecordId,
-    db: DbSession,
+    db: PageDb,
     caller: PageCaller = page_require(Permission.CATALOG_WRITE),
 ) -> HTMLResponse:
     """The product form, filled in."""
@@ -215,7 +217,7 @@ def edit_product(
 async def update_product(
     request: Request,
     product_id: RecordId,
-    db: DbSession,
+    db: PageDb,
     caller: PageCaller = form_require(Permission.CATALOG_WRITE),
 ) -> Response:
     """Save the changes of the form, or show it again with what to correct."""
@@ -224,18 +226,19 @@ async def update_product(
     form = await request.form()
     values = form_values(form, fields)
     values.setdefault("is_organic", "false")
-    body, errors = parse(ProductFields, values)
-    if body is not None:
-        try:
-            changes = body.model_dump()
-            catalog.update_product(db, caller.actor, product, changes)
-        except DomainError as exc:
-            errors = domain_errors(exc)
-        else:
-            return RedirectResponse(f"/products/{product.id}", status_code=303)
+    with refusals(db) as refused:
+        body = checked(ProductFields, values)
+        catalog.update_product(db, caller.actor, product, body.model_dump())
+        return RedirectResponse(f"/products/{product.id}", status_code=303)
     values["sku"] = product.sku
     return _form_page(
-        request, db, caller, product=product, values=values, errors=errors, status_code=422
+        request,
+        db,
+        caller,
+        product=product,
+        values=values,
+        errors=refused.errors,
+        status_code=refused.status_code,
     )
 
 
@@ -243,7 +246,7 @@ async def update_product(
 async def upload_image(
     request: Request,
     product_id: RecordId,
-    db: DbSession,
+    db: PageDb,
     caller: PageCaller = form_require(Permission.CATALOG_WRITE),
 ) -> Response:
     """Upload or replace the product's picture."""
@@ -259,7 +262,7 @@ async def upload_image(
 @router.get("/products/{product_id}/image")
 def product_image(
     product_id: RecordId,
-    db: DbSession,
+    db: PageDb,
     _: PageCaller = page_require(Permission.CATALOG_READ),
 ) -> FileResponse:
     """The product's picture."""

@@ -1,31 +1,32 @@
 """Purchase orders: the list, a new order, sending, cancelling and receiving deliveries."""
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
-from app.api.deps import DbSession
-from app.core.errors import DomainError, NotFoundError
+from app.core.errors import InvalidRequestError, NotFoundError
 from app.models.purchasing import PurchaseStatus
 from app.schemas.purchasing import DeliveryCreate, PurchaseCreate
 from app.schemas.types import RecordId
 from app.services import catalog, purchasing, receiving
 from app.services.permissions import Permission
 from app.services.purchasing import PurchaseDraft, PurchaseFilter, PurchaseLineDraft
-from app.web.forms import domain_errors, form_values, line_values, parse, renumber
-from app.web.session import FormUser, PageCaller, PageForbiddenError, form_require, page_require
+from app.web.forms import checked, form_values, line_values, refusals
+from app.web.routing import PageDb, page_router
+from app.web.session import FormUser, PageCaller, form_require, page_require
 from app.web.templating import render
 
-router = APIRouter(include_in_schema=False)
+router = page_router()
 NEW_ORDER_ROWS = 8
 PAGE_SIZE = 50
 OPEN = (PurchaseStatus.ORDERED.value, PurchaseStatus.PARTIALLY_RECEIVED.value)
+RECEIVE_FIELDS = ["warehouse_id", "delivery_note", "received_date", "allow_repeated_delivery_note"]
 
 
 @router.get("/purchase-orders", response_class=HTMLResponse)
 def list_orders(
     request: Request,
-    db: DbSession,
+    db: PageDb,
     caller: PageCaller = page_require(Permission.PURCHASING_READ),
     status: PurchaseStatus | None = None,
 ) -> HTMLResponse:
@@ -47,7 +48,7 @@ def list_orders(
 
 def _new_page(
     request: Request,
-    db: DbSession,
+    db: PageDb,
     caller: PageCaller,
     values: dict[str, str],
     lines: dict[str, str],
@@ -75,7 +76,7 @@ def _new_page(
 @router.get("/purchase-orders/new", response_class=HTMLResponse)
 def new_order(
     request: Request,
-    db: DbSession,
+    db: PageDb,
     caller: PageCaller = page_require(Permission.PURCHASING_WRITE),
 ) -> HTMLResponse:
     """An empty purchase order."""
@@ -85,16 +86,15 @@ def new_order(
 @router.post("/purchase-orders/new", response_class=HTMLResponse)
 async def create_order(
     request: Request,
-    db: DbSession,
+    db: PageDb,
     caller: PageCaller = form_require(Permission.PURCHASING_WRITE),
 ) -> Response:
     """Draft the purchase order of the form, or show it again with what to correct."""
     form = await request.form()
     values = form_values(form, ["supplier_id", "warehouse_id", "expected_date", "notes"])
     rows, numbers = line_values(form, ["product_id", "quantity", "unit_cost"])
-    body, errors = parse(PurchaseCreate, {**values, "lines": rows})
-    errors = renumber(errors, numbers)
-    if body is not None:
+    with refusals(db) as refused:
+        body = checked(PurchaseCreate, {**values, "lines": rows}, numbers)
         draft = PurchaseDraft(
             supplier_id=body.supplier_id,
             warehouse_id=body.warehouse_id,
@@ -105,21 +105,18 @@ async def create_order(
                 for line in body.lines
             ],
         )
-        try:
-            order = purchasing.create_purchase(db, caller.actor, draft)
-        except DomainError as exc:
-            errors = domain_errors(exc)
-        else:
-            return RedirectResponse(f"/purchase-orders/{order.id}?done=drafted", status_code=303)
+        order = purchasing.create_purchase(db, caller.actor, draft)
+        return RedirectResponse(f"/purchase-orders/{order.id}?done=drafted", status_code=303)
+    errors = refused.errors
     if errors.get("lines") and not rows:
         errors = {**errors, "form": "Add at least one line."}
     submitted = {key: str(value) for key, value in form.items() if key.startswith("lines.")}
-    return _new_page(request, db, caller, values, submitted, errors, status_code=422)
+    return _new_page(request, db, caller, values, submitted, errors, refused.status_code)
 
 
 def _order_page(
     request: Request,
-    db: DbSession,
+    db: PageDb,
     caller: PageCaller,
     order_id: RecordId,
     *,
@@ -149,7 +146,7 @@ def _order_page(
 def order_detail(
     request: Request,
     order_id: RecordId,
-    db: DbSession,
+    db: PageDb,
     caller: PageCaller = page_require(Permission.PURCHASING_READ),
 ) -> HTMLResponse:
     """A purchase order: its lines, what arrived, and the next step."""
@@ -158,52 +155,49 @@ def order_detail(
 
 @router.post("/purchase-orders/{order_id}/{action}", response_class=HTMLResponse)
 async def change_order(
-    request: Request, order_id: RecordId, action: str, db: DbSession, caller: FormUser
+    request: Request, order_id: RecordId, action: str, db: PageDb, caller: FormUser
 ) -> Response:
     """Send or cancel the order, or receive a delivery against it."""
     form = await request.form()
     order = purchasing.get_purchase(db, order_id)
-    try:
+    if action == "receive":
+        caller.require(Permission.PURCHASING_RECEIVE, what="receive deliveries")
+        return _receive(request, db, caller, order_id, form)
+    with refusals(db) as refused:
         if action == "send":
             caller.require(Permission.PURCHASING_WRITE, what="send purchase orders")
             purchasing.send(db, caller.actor, order)
         elif action == "cancel":
             caller.require(Permission.PURCHASING_WRITE, what="cancel purchase orders")
             purchasing.cancel(db, caller.actor, order, str(form.get("reason", "")).strip()[:500])
-        elif action == "receive":
-            caller.require(Permission.PURCHASING_RECEIVE, what="receive deliveries")
-            return _receive(request, db, caller, order_id, form)
         else:
             raise NotFoundError("There is no such action.")
-    except DomainError as exc:
-        if isinstance(exc, PageForbiddenError):
-            raise
-        return _order_page(
-            request, db, caller, order_id, errors=domain_errors(exc), status_code=exc.status_code
-        )
-    return RedirectResponse(f"/purchase-orders/{order_id}?done={action}", status_code=303)
+        return RedirectResponse(f"/purchase-orders/{order_id}?done={action}", status_code=303)
+    return _order_page(
+        request, db, caller, order_id, errors=refused.errors, status_code=refused.status_code
+    )
 
 
 def _receive(
-    request: Request, db: DbSession, caller: PageCaller, order_id: RecordId, form: FormData
+    request: Request, db: PageDb, caller: PageCaller, order_id: RecordId, form: FormData
 ) -> Response:
-    order = purchasing.get_purchase(db, order_id)
-    values = form_values(form, ["warehouse_id", "delivery_note", "received_date"])
+    values = form_values(form, RECEIVE_FIELDS)
     fields = ["line_id", "quantity", "lot_code", "best_before", "unit_cost", "moisture_pct"]
     rows, numbers = line_values(form, fields, needs="quantity")
-    body, errors = parse(DeliveryCreate, {**values, "lines": rows})
-    errors = renumber(errors, numbers)
-    if body is not None:
-        delivery = receiving.delivery_of(body)
-        try:
-            receiving.receive(db, caller.actor, order, delivery)
-        except DomainError as exc:
-            errors = domain_errors(exc)
-        else:
-            return RedirectResponse(f"/purchase-orders/{order_id}?done=receive", status_code=303)
-    if not rows:
-        errors = {"form": "Enter the quantity that arrived on at least one line."}
+    with refusals(db) as refused:
+        if not rows:
+            raise InvalidRequestError("Enter the quantity that arrived on at least one line.")
+        body = checked(DeliveryCreate, {**values, "lines": rows}, numbers)
+        order = purchasing.get_purchase(db, order_id)
+        receiving.receive(db, caller.actor, order, receiving.delivery_of(body))
+        return RedirectResponse(f"/purchase-orders/{order_id}?done=receive", status_code=303)
     submitted = {key: str(value) for key, value in form.items()}
     return _order_page(
-        request, db, caller, order_id, values=submitted, errors=errors, status_code=422
+        request,
+        db,
+        caller,
+        order_id,
+        values=submitted,
+        errors=refused.errors,
+        status_code=refused.status_code,
     )

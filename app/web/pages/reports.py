@@ -3,21 +3,21 @@
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from app.api.csv_responses import csv_response
-from app.api.deps import DbSession
 from app.core.errors import NotFoundError
 from app.schemas.reports import ExpiringRow, KpiDay, ProductSales, SlowMoverRow, ValuationRow
 from app.schemas.types import RecordId
 from app.services import audit, reports
 from app.services.audit import AuditFilter
 from app.services.permissions import Permission
+from app.web.routing import PageDb, page_router
 from app.web.session import PageCaller, page_require
 from app.web.templating import last_page_redirect, render
 
-router = APIRouter(include_in_schema=False)
+router = page_router()
 AUDIT_PAGE = 100
 SLOW_MOVER_DAYS = 90
 
@@ -30,7 +30,7 @@ def _range(since: date | None, until: date | None) -> tuple[date, date]:
 @router.get("/reports", response_class=HTMLResponse)
 def show_reports(
     request: Request,
-    db: DbSession,
+    db: PageDb,
     caller: PageCaller = page_require(Permission.REPORTS_READ),
     since: date | None = None,
     until: date | None = None,
@@ -53,7 +53,7 @@ def show_reports(
 @router.get("/reports/{name}.csv")
 def report_csv(
     name: str,
-    db: DbSession,
+    db: PageDb,
     _: PageCaller = page_require(Permission.REPORTS_READ),
     since: date | None = None,
     until: date | None = None,
@@ -81,7 +81,7 @@ def report_csv(
 @router.get("/audit", response_class=HTMLResponse)
 def show_audit(
     request: Request,
-    db: DbSession,
+    db: PageDb,
     caller: PageCaller = page_require(Permission.AUDIT_READ),
     entity_type: Annotated[str, Query(max_length=50)] = "",
     entity_id: Annotated[str, Query(max_length=64)] = "",

@@ -2,12 +2,11 @@
 
 from decimal import Decimal
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
-from app.api.deps import DbSession
-from app.core.errors import DomainError, NotFoundError
+from app.core.errors import InvalidRequestError, NotFoundError
 from app.models.sales import CustomerType, OrderStatus, ReturnDisposition
 from app.schemas.sales import CustomerCreate, OrderCreate, ReturnCreate
 from app.schemas.types import RecordId
@@ -15,11 +14,12 @@ from app.services import alerts, catalog, customers, order_views, orders, pricin
 from app.services.orders import LineDraft, OrderDraft, OrderFilter
 from app.services.permissions import Permission
 from app.services.returns import ReturnLine
-from app.web.forms import domain_errors, form_values, line_values, parse, renumber
+from app.web.forms import checked, form_values, line_values, refusals
+from app.web.routing import PageDb, page_router
 from app.web.session import FormUser, PageCaller, PageForbiddenError, form_require, page_require
 from app.web.templating import render
 
-router = APIRouter(include_in_schema=False)
+router = page_router()
 ORDER_ROWS = 8
 PAGE_SIZE = 50
 CUSTOMER_FIELDS = [
@@ -43,7 +43,7 @@ def _sales_team(caller: PageCaller) -> bool:
 
 def _customers_page(
     request: Request,
-    db: DbSession,
+    db: PageDb,
     caller: PageCaller,
     q: str,
     values: dict[str, str],
@@ -70,7 +70,7 @@ def _customers_page(
 @router.get("/customers", response_class=HTMLResponse)
 def list_customers(
     request: Request,
-    db: DbSession,
+    db: PageDb,
     caller: PageCaller = page_require(Permission.CUSTOMERS_MANAGE),
     q: str = "",
 ) -> HTMLResponse:
@@ -81,20 +81,18 @@ def list_customers(
 @router.post("/customers", response_class=HTMLResponse)
 async def create_customer(
     request: Request,
-    db: DbSession,
+    db: PageDb,
     caller: PageCaller = form_require(Permission.CUSTOMERS_MANAGE),
 ) -> Response:
     """Add the customer of the form."""
     values = form_values(await request.form(), CUSTOMER_FIELDS)
-    body, errors = parse(CustomerCreate, values)
-    if body is not None:
-        try:
-            customer = customers.create_customer(db, caller.actor, body.model_dump())
-        except DomainError as exc:
-            errors = domain_errors(exc)
-        else:
-            return RedirectResponse(f"/orders/new?customer_id={customer.id}", status_code=303)
-    return _customers_page(request, db, caller, "", values, errors, status_code=422)
+    with refusals(db) as refused:
+        body = checked(CustomerCreate, values)
+        customer = customers.create_customer(db, caller.actor, body.model_dump())
+        return RedirectResponse(f"/orders/new?customer_id={customer.id}", status_code=303)
+    return _customers_page(
+        request, db, caller, "", values, refused.errors, status_code=refused.status_code
+    )
 
 
 # -- orders --------------------------------------------------------------------------------
@@ -103,7 +101,7 @@ async def create_customer(
 @router.get("/orders", response_class=HTMLResponse)
 def list_orders(
     request: Request,
-    db: DbSession,
+    db: PageDb,
     caller: PageCaller = page_require(Permission.SALES_MANAGE, Permission.ORDERS_OWN),
     status: OrderStatus | None = None,
 ) -> HTMLResponse:
@@ -124,7 +122,7 @@ def list_orders(
 
 def _new_order_page(
     request: Request,
-    db: DbSession,
+    db: PageDb,
     caller: PageCaller,
     values: dict[str, str],
     lines: dict[str, str],
@@ -157,7 +155,7 @@ def _new_order_page(
 @router.get("/orders/new", response_class=HTMLResponse)
 def new_order(
     request: Request,
-    db: DbSession,
+    db: PageDb,
     caller: PageCaller = page_require(Permission.SALES_MANAGE, Permission.ORDERS_OWN),
 ) -> HTMLResponse:
     """An empty order (for a customer chosen beforehand, when given)."""
@@ -168,7 +166,7 @@ def new_order(
 @router.post("/orders/new", response_class=HTMLResponse)
 async def place_order(
     request: Request,
-    db: DbSession,
+    db: PageDb,
     caller: PageCaller = form_require(Permission.SALES_MANAGE, Permission.ORDERS_OWN),
 ) -> Response:
     """Place the order of the form; a customer orders for itself at its own prices."""
@@ -178,36 +176,34 @@ async def place_order(
     fields = ["product_id", "quantity", "unit_price"] if team else ["product_id", "quantity"]
     # The shop lists every product with its id: only the rows given a quantity are ordered.
     rows, numbers = line_values(form, fields, needs=None if team else "quantity")
-    body, errors = parse(OrderCreate, {**values, "lines": rows})
-    errors = renumber(errors, numbers)
-    if body is not None:
-        try:
-            own = customers.order_scope(db, caller.user)
-            customer_id = own if own is not None else body.customer_id
-            if customer_id is None:
-                raise NotFoundError("Choose the customer.", field="customer_id")
-            lines = [
-                LineDraft(line.product_id, line.quantity, line.unit_price) for line in body.lines
-            ]
-            order = orders.create_order(
-                db, caller.actor, OrderDraft(customer_id, lines, None, body.notes)
-            )
-        except DomainError as exc:
-            errors = domain_errors(exc)
-        else:
-            return RedirectResponse(f"/orders/{order.id}?done=placed", status_code=303)
+    with refusals(db) as refused:
+        body = checked(OrderCreate, {**values, "lines": rows}, numbers)
+        own = customers.order_scope(db, caller.user)
+        customer_id = own if own is not None else body.customer_id
+        if customer_id is None:
+            raise InvalidRequestError("Choose the customer.", field="customer_id")
+        lines = [LineDraft(line.product_id, line.quantity, line.unit_price) for line in body.lines]
+        order = orders.create_order(
+            db, caller.actor, OrderDraft(customer_id, lines, None, body.notes)
+        )
+        return RedirectResponse(f"/orders/{order.id}?done=placed", status_code=303)
+    errors = refused.errors
     if errors.get("lines") and not rows:
         errors = {**errors, "form": "Add at least one line."}
     submitted = {key: str(value) for key, value in form.items() if key.startswith("lines.")}
     if not team:
         search = str(form.get("q", ""))[:100]
-        return _shop_page(request, db, caller, search, submitted, errors, status_code=422)
-    return _new_order_page(request, db, caller, values, submitted, errors, status_code=422)
+        return _shop_page(
+            request, db, caller, search, submitted, errors, status_code=refused.status_code
+        )
+    return _new_order_page(
+        request, db, caller, values, submitted, errors, status_code=refused.status_code
+    )
 
 
 def _order_page(
     request: Request,
-    db: DbSession,
+    db: PageDb,
     caller: PageCaller,
     order_id: RecordId,
     *,
@@ -235,7 +231,7 @@ def _order_page(
 def order_detail(
     request: Request,
     order_id: RecordId,
-    db: DbSession,
+    db: PageDb,
     caller: PageCaller = page_require(Permission.SALES_MANAGE, Permission.ORDERS_OWN),
 ) -> HTMLResponse:
     """An order: its lines, the lots picked for each (FEFO), and the next step."""
@@ -244,14 +240,16 @@ def order_detail(
 
 @router.post("/orders/{order_id}/{action}", response_class=HTMLResponse)
 async def change_order(
-    request: Request, order_id: RecordId, action: str, db: DbSession, caller: FormUser
+    request: Request, order_id: RecordId, action: str, db: PageDb, caller: FormUser
 ) -> Response:
     """Confirm, ship, deliver, cancel or take back goods of the order."""
     form = await request.form()
     own = customers.order_scope(db, caller.user)
     order = orders.get_order(db, order_id, own)
+    if action == "return":
+        return _take_back(request, db, caller, order_id, form)
     reason = str(form.get("reason", "")).strip()[:500]
-    try:
+    with refusals(db) as refused:
         if action == "cancel":
             orders.cancel(db, caller.actor, order, reason, only_pending=own is not None)
         elif own is not None:
@@ -262,43 +260,40 @@ async def change_order(
             orders.ship(db, caller.actor, order, reason)
         elif action == "deliver":
             orders.deliver(db, caller.actor, order)
-        elif action == "return":
-            return _take_back(request, db, caller, order_id, form)
         else:
             raise NotFoundError("There is no such action.")
-    except PageForbiddenError:
-        raise
-    except DomainError as exc:
-        return _order_page(
-            request, db, caller, order_id, errors=domain_errors(exc), status_code=exc.status_code
-        )
-    return RedirectResponse(f"/orders/{order_id}?done={action}", status_code=303)
+        return RedirectResponse(f"/orders/{order_id}?done={action}", status_code=303)
+    return _order_page(
+        request, db, caller, order_id, errors=refused.errors, status_code=refused.status_code
+    )
 
 
 def _take_back(
-    request: Request, db: DbSession, caller: PageCaller, order_id: RecordId, form: FormData
+    request: Request, db: PageDb, caller: PageCaller, order_id: RecordId, form: FormData
 ) -> Response:
-    order = orders.get_order(db, order_id)
+    if customers.order_scope(db, caller.user) is not None:
+        raise PageForbiddenError("The sales team confirms, ships and takes back orders.")
     rows, numbers = line_values(form, ["line_id", "quantity", "disposition"], needs="quantity")
     reason = str(form.get("reason", "")).strip()
-    body, errors = parse(ReturnCreate, {"reason": reason, "lines": rows})
-    errors = renumber(errors, numbers)
-    if body is not None:
+    with refusals(db) as refused:
+        if not rows:
+            raise InvalidRequestError("Enter the quantity coming back on at least one line.")
+        body = checked(ReturnCreate, {"reason": reason, "lines": rows}, numbers)
         lines = [
             ReturnLine(line.line_id, line.quantity, line.disposition, line.lot_id)
             for line in body.lines
         ]
-        try:
-            returns.record_return(db, caller.actor, order, lines, body.reason)
-        except DomainError as exc:
-            errors = domain_errors(exc)
-        else:
-            return RedirectResponse(f"/orders/{order_id}?done=return", status_code=303)
-    if not rows:
-        errors = {**errors, "form": "Enter the quantity coming back on at least one line."}
+        returns.record_return(db, caller.actor, orders.get_order(db, order_id), lines, body.reason)
+        return RedirectResponse(f"/orders/{order_id}?done=return", status_code=303)
     submitted = {key: str(value) for key, value in form.items()}
     return _order_page(
-        request, db, caller, order_id, values=submitted, errors=errors, status_code=422
+        request,
+        db,
+        caller,
+        order_id,
+        values=submitted,
+        errors=refused.errors,
+        status_code=refused.status_code,
     )
 
 
@@ -308,7 +303,7 @@ def _take_back(
 @router.get("/shop", response_class=HTMLResponse)
 def shop(
     request: Request,
-    db: DbSession,
+    db: PageDb,
     caller: PageCaller = page_require(Permission.ORDERS_OWN),
     q: str = "",
 ) -> HTMLResponse:
@@ -318,7 +313,7 @@ def shop(
 
 def _shop_page(
     request: Request,
-    db: DbSession,
+    db: PageDb,
     caller: PageCaller,
     q: str,
     lines: dict[str, str],

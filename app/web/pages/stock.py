@@ -5,13 +5,12 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from app.api.deps import DbSession
-from app.core.errors import DomainError, NotFoundError
+from app.core.errors import NotFoundError
 from app.schemas.stock import (
     AdjustmentCreate,
     CountCreate,
@@ -24,11 +23,12 @@ from app.schemas.types import RecordId
 from app.services import catalog, stock, stock_queries
 from app.services.permissions import Permission
 from app.services.stock import CountLine, MovementContext, ReceiptLine
-from app.web.forms import domain_errors, form_values, parse
+from app.web.forms import FormInvalidError, checked, form_values, refusals
+from app.web.routing import PageDb, page_router
 from app.web.session import FormUser, PageCaller, PageUser, form_require, page_require
 from app.web.templating import render
 
-router = APIRouter(include_in_schema=False)
+router = page_router()
 
 
 @dataclass(frozen=True)
@@ -206,7 +206,7 @@ def _page(
 
 
 @router.get("/stock/{slug}", response_class=HTMLResponse)
-def stock_form(request: Request, slug: str, db: DbSession, caller: PageUser) -> HTMLResponse:
+def stock_form(request: Request, slug: str, db: PageDb, caller: PageUser) -> HTMLResponse:
     """The form of one kind of stock work (product, lot and warehouse may come filled in)."""
     form = _form(slug, caller)
     names = [field.name for field in form.fields]
@@ -215,32 +215,28 @@ def stock_form(request: Request, slug: str, db: DbSession, caller: PageUser) -> 
 
 
 @router.post("/stock/{slug}", response_class=HTMLResponse)
-async def book_stock(request: Request, slug: str, db: DbSession, caller: FormUser) -> Response:
+async def book_stock(request: Request, slug: str, db: PageDb, caller: FormUser) -> Response:
     """Book the stock work of the form; back to the product, or the form with what to correct."""
     form = _form(slug, caller)
     values = form_values(await request.form(), [field.name for field in form.fields])
-    body, errors = parse(form.schema, values)
-    if body is not None:
+    with refusals(db) as refused:
+        body = checked(form.schema, values)
         context = MovementContext(
             actor=caller.actor,
             reference=getattr(body, "reference", ""),
             reason=getattr(body, "reason", ""),
         )
-        try:
-            form.book(db, context, body)
-        except DomainError as exc:
-            errors = domain_errors(exc)
-        else:
-            return RedirectResponse(
-                f"/products/{values['product_id']}?booked={form.slug}", status_code=303
-            )
-    return _page(request, db, caller, form, values, errors, status_code=422)
+        form.book(db, context, body)
+        return RedirectResponse(
+            f"/products/{values['product_id']}?booked={form.slug}", status_code=303
+        )
+    return _page(request, db, caller, form, values, refused.errors, refused.status_code)
 
 
 @router.get("/count", response_class=HTMLResponse)
 def count_sheet(
     request: Request,
-    db: DbSession,
+    db: PageDb,
     caller: PageCaller = page_require(Permission.STOCK_MOVE),
     warehouse_id: RecordId | None = None,
 ) -> HTMLResponse:
@@ -251,7 +247,7 @@ def count_sheet(
 @router.post("/count", response_class=HTMLResponse)
 async def book_count(
     request: Request,
-    db: DbSession,
+    db: PageDb,
     caller: PageCaller = form_require(Permission.STOCK_MOVE),
 ) -> Response:
     """Book the counted quantities; each difference becomes a count movement."""
@@ -262,8 +258,34 @@ async def book_count(
         for key, value in form.items()
         if key.startswith("lot_") and str(value).strip()
     }
+    with refusals(db) as refused:
+        body = checked(
+            CountCreate,
+            {
+                "warehouse_id": warehouse,
+                "lines": _counted_lines(counted),
+                "reference": form.get("reference", ""),
+            },
+        )
+        stock.count(
+            db,
+            MovementContext(actor=caller.actor, reference=body.reference, reason="stocktake"),
+            warehouse_id=body.warehouse_id,
+            lines=[
+                CountLine(lot_id=line.lot_id, counted=line.counted_quantity) for line in body.lines
+            ],
+        )
+        return RedirectResponse(f"/count?warehouse_id={body.warehouse_id}&booked=1", 303)
+    chosen = int(warehouse) if warehouse.isdigit() else None
+    return _count_page(
+        request, db, caller, chosen, counted, refused.errors, status_code=refused.status_code
+    )
+
+
+def _counted_lines(counted: dict[str, str]) -> list[dict[str, object]]:
+    """The count sheet's filled-in boxes as lines, or a refusal naming the boxes to correct."""
     errors: dict[str, str] = {}
-    lines = []
+    lines: list[dict[str, object]] = []
     for lot_id, text in counted.items():
         try:
             lines.append({"lot_id": int(lot_id), "counted_quantity": Decimal(text)})
@@ -271,29 +293,9 @@ async def book_count(
             errors[f"lot_{lot_id}"] = "Enter a number, e.g. 12.5"
     if not lines and not errors:
         errors["form"] = "Enter at least one counted quantity."
-    body = None
-    if not errors:
-        body, errors = parse(
-            CountCreate,
-            {"warehouse_id": warehouse, "lines": lines, "reference": form.get("reference", "")},
-        )
-    if body is not None:
-        try:
-            stock.count(
-                db,
-                MovementContext(actor=caller.actor, reference=body.reference, reason="stocktake"),
-                warehouse_id=body.warehouse_id,
-                lines=[
-                    CountLine(lot_id=line.lot_id, counted=line.counted_quantity)
-                    for line in body.lines
-                ],
-            )
-        except DomainError as exc:
-            errors = domain_errors(exc)
-        else:
-            return RedirectResponse(f"/count?warehouse_id={body.warehouse_id}&booked=1", 303)
-    chosen = int(warehouse) if warehouse.isdigit() else None
-    return _count_page(request, db, caller, chosen, counted, errors, status_code=422)
+    if errors:
+        raise FormInvalidError(errors)
+    return lines
 
 
 def _count_page(
