@@ -11,7 +11,7 @@ from app.services import users
 from app.services.permissions import Permission
 from app.web.forms import checked, form_values, refusals
 from app.web.routing import PageDb, page_router
-from app.web.session import PageCaller, form_require, page_require
+from app.web.session import PageCaller, SubmittedForm, form_require, page_require
 from app.web.templating import render
 
 router = page_router()
@@ -64,13 +64,14 @@ def list_users(
 
 
 @router.post("/admin/users", response_class=HTMLResponse)
-async def create_user(
+def create_user(
     request: Request,
+    form: SubmittedForm,
     db: PageDb,
     caller: PageCaller = form_require(Permission.USERS_MANAGE),
 ) -> Response:
     """Create the account of the form."""
-    values = form_values(await request.form(), ["email", "password", "full_name", "role"])
+    values = form_values(form, ["email", "password", "full_name", "role"])
     with refusals(db) as refused:
         body = checked(UserCreate, values)
         user = users.create_user(
@@ -124,15 +125,15 @@ def user_detail(
 
 
 @router.post("/admin/users/{user_id}/{action}", response_class=HTMLResponse)
-async def change_user(
+def change_user(
     request: Request,
+    form: SubmittedForm,
     user_id: RecordId,
     action: str,
     db: PageDb,
     caller: PageCaller = form_require(Permission.USERS_MANAGE),
 ) -> Response:
     """Change the role, deactivate, activate, unlock, reset the password or end sessions."""
-    form = await request.form()
     user = users.get_user(db, user_id)
     with refusals(db) as refused:
         if action == "role":

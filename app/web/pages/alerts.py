@@ -8,7 +8,7 @@ from app.services import alerts, catalog, reorder
 from app.services.permissions import Permission
 from app.web.forms import checked, form_values, refusals
 from app.web.routing import PageDb, page_router
-from app.web.session import PageCaller, form_require, page_require
+from app.web.session import PageCaller, SubmittedForm, form_require, page_require
 from app.web.templating import render
 
 router = page_router()
@@ -73,13 +73,14 @@ def reorder_suggestions(
 
 
 @router.post("/reorder", response_class=HTMLResponse)
-async def order_suggestions(
+def order_suggestions(
     request: Request,
+    form: SubmittedForm,
     db: PageDb,
     caller: PageCaller = form_require(Permission.PURCHASING_WRITE),
 ) -> Response:
     """One supplier's suggestions as a draft purchase order."""
-    values = form_values(await request.form(), ["supplier_id", "warehouse_id", "cover_days"])
+    values = form_values(form, ["supplier_id", "warehouse_id", "cover_days"])
     with refusals(db) as refused:
         body = checked(SuggestionsToOrder, values)
         order = reorder.order_suggestions(

@@ -14,7 +14,7 @@ from app.services import lots, trace, uploads
 from app.services.permissions import Permission
 from app.web.forms import checked, form_values, refusals
 from app.web.routing import PageDb, page_router
-from app.web.session import PageCaller, form_require, page_require
+from app.web.session import PageCaller, SubmittedForm, form_require, page_require
 from app.web.templating import render
 
 router = page_router()
@@ -69,14 +69,15 @@ def lot_trace_csv(
 
 
 @router.post("/lots/{lot_id}/status", response_class=HTMLResponse)
-async def change_status(
+def change_status(
     request: Request,
+    form: SubmittedForm,
     lot_id: RecordId,
     db: PageDb,
     caller: PageCaller = form_require(Permission.LOTS_MANAGE),
 ) -> Response:
     """Quarantine, release, recall or expire the lot, with the reason."""
-    values = form_values(await request.form(), ["status", "reason"])
+    values = form_values(form, ["status", "reason"])
     with refusals(db) as refused:
         body = checked(LotStatusChange, values)
         lots.change_status(db, caller.actor, lots.get_lot(db, lot_id), body.status, body.reason)
@@ -93,18 +94,18 @@ async def change_status(
 
 
 @router.post("/lots/{lot_id}/documents", response_class=HTMLResponse)
-async def attach_document(
+def attach_document(
     request: Request,
+    form: SubmittedForm,
     lot_id: RecordId,
     db: PageDb,
     caller: PageCaller = form_require(Permission.STOCK_MOVE),
 ) -> Response:
     """Attach a certificate or another document to the lot."""
-    form = await request.form()
     upload = form.get("document")
     if not isinstance(upload, UploadFile) or not upload.filename:
         raise InvalidRequestError("Choose a file to attach.", field="document")
-    data = await upload.read(uploads.document_limit() + 1)
+    data = upload.file.read(uploads.document_limit() + 1)
     lots.attach_document(
         db,
         caller.actor,

@@ -18,7 +18,7 @@ from app.services.permissions import Permission
 from app.web.charts import Point, line_chart
 from app.web.forms import checked, form_values, refusals
 from app.web.routing import PageDb, page_router
-from app.web.session import PageCaller, form_require, page_require
+from app.web.session import PageCaller, SubmittedForm, form_require, page_require
 from app.web.templating import last_page_redirect, render
 
 router = page_router()
@@ -131,13 +131,14 @@ def new_product(
 
 
 @router.post("/products/new", response_class=HTMLResponse)
-async def create_product(
+def create_product(
     request: Request,
+    form: SubmittedForm,
     db: PageDb,
     caller: PageCaller = form_require(Permission.CATALOG_WRITE),
 ) -> Response:
     """Add the product of the form, or show the form again with what to correct."""
-    values = form_values(await request.form(), PRODUCT_FIELDS)
+    values = form_values(form, PRODUCT_FIELDS)
     with refusals(db) as refused:
         body = checked(ProductCreate, values)
         product = catalog.create_product(db, caller.actor, body.model_dump())
@@ -214,8 +215,9 @@ def edit_product(
 
 
 @router.post("/products/{product_id}/edit", response_class=HTMLResponse)
-async def update_product(
+def update_product(
     request: Request,
+    form: SubmittedForm,
     product_id: RecordId,
     db: PageDb,
     caller: PageCaller = form_require(Permission.CATALOG_WRITE),
@@ -223,7 +225,6 @@ async def update_product(
     """Save the changes of the form, or show it again with what to correct."""
     product = catalog.products.get(db, product_id)
     fields = [name for name in PRODUCT_FIELDS if name != "sku"]
-    form = await request.form()
     values = form_values(form, fields)
     values.setdefault("is_organic", "false")
     with refusals(db) as refused:
@@ -243,18 +244,19 @@ async def update_product(
 
 
 @router.post("/products/{product_id}/image", response_class=HTMLResponse)
-async def upload_image(
+def upload_image(
     request: Request,
+    form: SubmittedForm,
     product_id: RecordId,
     db: PageDb,
     caller: PageCaller = form_require(Permission.CATALOG_WRITE),
 ) -> Response:
     """Upload or replace the product's picture."""
     product = catalog.products.get(db, product_id)
-    upload = (await request.form()).get("image")
+    upload = form.get("image")
     if not isinstance(upload, UploadFile):
         raise InvalidRequestError("Choose a picture to upload.", field="image")
-    data = await upload.read(uploads.image_limit() + 1)
+    data = upload.file.read(uploads.image_limit() + 1)
     catalog.set_product_image(db, caller.actor, product, data)
     return RedirectResponse(f"/products/{product.id}", status_code=303)
 

@@ -13,7 +13,7 @@ from app.services.permissions import Permission
 from app.services.purchasing import PurchaseDraft, PurchaseFilter, PurchaseLineDraft
 from app.web.forms import checked, form_values, line_values, refusals
 from app.web.routing import PageDb, page_router
-from app.web.session import FormUser, PageCaller, form_require, page_require
+from app.web.session import FormUser, PageCaller, SubmittedForm, form_require, page_require
 from app.web.templating import render
 
 router = page_router()
@@ -84,13 +84,13 @@ def new_order(
 
 
 @router.post("/purchase-orders/new", response_class=HTMLResponse)
-async def create_order(
+def create_order(
     request: Request,
+    form: SubmittedForm,
     db: PageDb,
     caller: PageCaller = form_require(Permission.PURCHASING_WRITE),
 ) -> Response:
     """Draft the purchase order of the form, or show it again with what to correct."""
-    form = await request.form()
     values = form_values(form, ["supplier_id", "warehouse_id", "expected_date", "notes"])
     rows, numbers = line_values(form, ["product_id", "quantity", "unit_cost"])
     with refusals(db) as refused:
@@ -154,11 +154,15 @@ def order_detail(
 
 
 @router.post("/purchase-orders/{order_id}/{action}", response_class=HTMLResponse)
-async def change_order(
-    request: Request, order_id: RecordId, action: str, db: PageDb, caller: FormUser
+def change_order(
+    request: Request,
+    form: SubmittedForm,
+    order_id: RecordId,
+    action: str,
+    db: PageDb,
+    caller: FormUser,
 ) -> Response:
     """Send or cancel the order, or receive a delivery against it."""
-    form = await request.form()
     order = purchasing.get_purchase(db, order_id)
     if action == "receive":
         caller.require(Permission.PURCHASING_RECEIVE, what="receive deliveries")

@@ -16,7 +16,14 @@ from app.services.permissions import Permission
 from app.services.returns import ReturnLine
 from app.web.forms import checked, form_values, line_values, refusals
 from app.web.routing import PageDb, page_router
-from app.web.session import FormUser, PageCaller, PageForbiddenError, form_require, page_require
+from app.web.session import (
+    FormUser,
+    PageCaller,
+    PageForbiddenError,
+    SubmittedForm,
+    form_require,
+    page_require,
+)
 from app.web.templating import render
 
 router = page_router()
@@ -79,13 +86,14 @@ def list_customers(
 
 
 @router.post("/customers", response_class=HTMLResponse)
-async def create_customer(
+def create_customer(
     request: Request,
+    form: SubmittedForm,
     db: PageDb,
     caller: PageCaller = form_require(Permission.CUSTOMERS_MANAGE),
 ) -> Response:
     """Add the customer of the form."""
-    values = form_values(await request.form(), CUSTOMER_FIELDS)
+    values = form_values(form, CUSTOMER_FIELDS)
     with refusals(db) as refused:
         body = checked(CustomerCreate, values)
         customer = customers.create_customer(db, caller.actor, body.model_dump())
@@ -164,13 +172,13 @@ def new_order(
 
 
 @router.post("/orders/new", response_class=HTMLResponse)
-async def place_order(
+def place_order(
     request: Request,
+    form: SubmittedForm,
     db: PageDb,
     caller: PageCaller = form_require(Permission.SALES_MANAGE, Permission.ORDERS_OWN),
 ) -> Response:
     """Place the order of the form; a customer orders for itself at its own prices."""
-    form = await request.form()
     team = _sales_team(caller)
     values = form_values(form, ["customer_id", "notes"] if team else ["notes"])
     fields = ["product_id", "quantity", "unit_price"] if team else ["product_id", "quantity"]
@@ -239,11 +247,15 @@ def order_detail(
 
 
 @router.post("/orders/{order_id}/{action}", response_class=HTMLResponse)
-async def change_order(
-    request: Request, order_id: RecordId, action: str, db: PageDb, caller: FormUser
+def change_order(
+    request: Request,
+    form: SubmittedForm,
+    order_id: RecordId,
+    action: str,
+    db: PageDb,
+    caller: FormUser,
 ) -> Response:
     """Confirm, ship, deliver, cancel or take back goods of the order."""
-    form = await request.form()
     own = customers.order_scope(db, caller.user)
     order = orders.get_order(db, order_id, own)
     if action == "return":

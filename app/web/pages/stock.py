@@ -25,7 +25,14 @@ from app.services.permissions import Permission
 from app.services.stock import CountLine, MovementContext, ReceiptLine
 from app.web.forms import FormInvalidError, checked, form_values, refusals
 from app.web.routing import PageDb, page_router
-from app.web.session import FormUser, PageCaller, PageUser, form_require, page_require
+from app.web.session import (
+    FormUser,
+    PageCaller,
+    PageUser,
+    SubmittedForm,
+    form_require,
+    page_require,
+)
 from app.web.templating import render
 
 router = page_router()
@@ -215,10 +222,12 @@ def stock_form(request: Request, slug: str, db: PageDb, caller: PageUser) -> HTM
 
 
 @router.post("/stock/{slug}", response_class=HTMLResponse)
-async def book_stock(request: Request, slug: str, db: PageDb, caller: FormUser) -> Response:
+def book_stock(
+    request: Request, slug: str, submitted: SubmittedForm, db: PageDb, caller: FormUser
+) -> Response:
     """Book the stock work of the form; back to the product, or the form with what to correct."""
     form = _form(slug, caller)
-    values = form_values(await request.form(), [field.name for field in form.fields])
+    values = form_values(submitted, [field.name for field in form.fields])
     with refusals(db) as refused:
         body = checked(form.schema, values)
         context = MovementContext(
@@ -245,13 +254,13 @@ def count_sheet(
 
 
 @router.post("/count", response_class=HTMLResponse)
-async def book_count(
+def book_count(
     request: Request,
+    form: SubmittedForm,
     db: PageDb,
     caller: PageCaller = form_require(Permission.STOCK_MOVE),
 ) -> Response:
     """Book the counted quantities; each difference becomes a count movement."""
-    form = await request.form()
     warehouse = str(form.get("warehouse_id", ""))
     counted = {
         key.removeprefix("lot_"): str(value).strip()
