@@ -67,7 +67,7 @@ packages: ## Install nginx, Prometheus, its exporters, the PostgreSQL client whe
 shellcheck: packages ## Check the shell scripts
 	@shellcheck scripts/*.sh scripts/ci/*.sh .ci/run
 
-audit: install-dev ## Known vulnerabilities of the locked dependencies (pip-audit); AUDIT_OSV_URL for a mirror
+audit: install-dev ## Known vulnerabilities of the locked dependencies (pip-audit); AUDIT_OSV_URL, AUDIT_OFFLINE_OK
 	@$(BIN)/python scripts/ci/audit.py
 
 BENCH_ARGS ?=
