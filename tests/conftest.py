@@ -61,6 +61,7 @@ os.environ.update(
         "DATA_DIR": str(_workdir / "data"),
         "LOG_DIR": str(_workdir / "logs"),
         "UPLOAD_DIR": str(_workdir / "uploads"),
+        "BACKUP_DIR": str(_workdir / "backups"),
         "SECRET_KEY": "test-secret-key-that-is-long-enough-0123456789",
         "ARGON2_TIME_COST": "1",
         "ARGON2_MEMORY_COST_KIB": "1024",

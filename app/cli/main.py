@@ -70,12 +70,14 @@ def serve(
 
 @app.command()
 def bootstrap() -> None:
-    """Create the first admin if there is none (from DFIMS_ADMIN_EMAIL / DFIMS_ADMIN_PASSWORD)."""
+    """Make the upload and backup folders, and the first admin (DFIMS_ADMIN_*) if there is none."""
     from app.core.config import get_settings
     from app.core.database import session_scope
-    from app.services.bootstrap import ensure_admin
+    from app.services.bootstrap import ensure_admin, ensure_folders
 
     settings = get_settings()
+    for folder in ensure_folders(settings):
+        typer.echo(f"Created {folder}")
     with session_scope() as db:
         result = ensure_admin(
             db,

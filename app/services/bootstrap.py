@@ -1,16 +1,19 @@
-"""First start: make sure an administrator can log in."""
+"""First start: the folders for uploads and backups exist, and an administrator can log in."""
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from app.core.config import Settings
 from app.core.errors import InvalidRequestError
 from app.core.security import generate_password
 from app.crud.crud_user import user_crud
 from app.models.user import Role, User
 from app.services import users
 from app.services.audit import Actor
+from app.services.backup import Folders
 
 BOOTSTRAP_LOCK = 0x0DF1_0002
 
@@ -21,6 +24,16 @@ class BootstrapResult:
 
     admin: User | None
     generated_password: str | None
+
+
+def ensure_folders(settings: Settings) -> list[Path]:
+    """Create UPLOAD_DIR and the backup folders (database, uploads, logs) that do not exist."""
+    backups = Folders(settings.BACKUP_DIR)
+    wanted = [settings.UPLOAD_DIR, backups.database, backups.uploads, backups.logs]
+    missing = [folder for folder in wanted if not folder.is_dir()]
+    for folder in missing:
+        folder.mkdir(parents=True, exist_ok=True)
+    return missing
 
 
 def ensure_admin(

@@ -1,6 +1,7 @@
 """The ``dfims`` command, run as operators run it: a real process on the test database."""
 
 import re
+import shutil
 import subprocess
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -262,6 +263,28 @@ def test_bootstrap_generates_a_password_once(
     assert password not in second
     assert "password" not in second.lower()
     assert len(db.scalars(select(User)).all()) == 1
+
+
+def test_bootstrap_creates_the_upload_and_backup_folders(
+    test_env: dict[str, str], tmp_path: Path
+) -> None:
+    uploads, backups = tmp_path / "data" / "uploads", tmp_path / "backups"
+    env = {
+        **test_env,
+        "UPLOAD_DIR": str(uploads),
+        "BACKUP_DIR": str(backups),
+        "DFIMS_ADMIN_EMAIL": ADMIN_EMAIL,
+        "DFIMS_ADMIN_PASSWORD": ADMIN_PASSWORD,
+    }
+    folders = [uploads, backups / "database", backups / "uploads", backups / "logs"]
+
+    assert "Created admin" in assert_ok(run_dfims(env, "bootstrap"))
+    assert [folder for folder in folders if not folder.is_dir()] == []
+
+    shutil.rmtree(uploads)
+    shutil.rmtree(backups)
+    assert "nothing to do" in assert_ok(run_dfims(env, "bootstrap"))
+    assert [folder for folder in folders if not folder.is_dir()] == []
 
 
 # -- production settings -----------------------------------------------------------------------
