@@ -4,6 +4,7 @@ PostgreSQL database of its own), deployed, upgraded and rolled back as operators
 
 import contextlib
 import fcntl
+import itertools
 import os
 import re
 import shutil
@@ -536,6 +537,27 @@ def test_no_backup_deploys_without_a_safety_backup(deployment: Deployment) -> No
 
 
 # -- refusing ----------------------------------------------------------------------------------
+
+
+def test_help_prints_the_usage_comment_and_nothing_else() -> None:
+    script = ROOT / "scripts" / "deploy.sh"
+    lines = script.read_text(encoding="utf-8").splitlines()[1:]
+    comment = itertools.takewhile(lambda line: line.startswith("#"), lines)
+    usage = "".join(line.removeprefix("#").removeprefix(" ") + "\n" for line in comment)
+
+    result = subprocess.run(
+        [str(script), "--help"],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=COMMAND_TIMEOUT,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == usage
+    assert result.stdout.startswith("Deploy the checked-out code of the Dried Fruits")
+    assert result.stdout.endswith("data, logs and backups live in DIR/shared.\n")
 
 
 @pytest.mark.parametrize(
