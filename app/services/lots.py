@@ -91,7 +91,7 @@ def attach_document(
     )
     document = LotDocument(
         lot_id=lot.id,
-        filename=_safe_filename(filename),
+        filename=uploads.download_name(_safe_filename(filename), stored.content_type),
         content_type=stored.content_type,
         size_bytes=stored.size_bytes,
         sha256=stored.sha256,
@@ -117,6 +117,16 @@ def get_document(db: Session, lot: Lot, document_id: int) -> LotDocument:
     if document is None or document.lot_id != lot.id:
         raise NotFoundError(f"Lot {lot.id} has no document {document_id}.")
     return document
+
+
+def document_download(db: Session, lot_id: int, document_id: int) -> uploads.Download:
+    """A document of lot ``lot_id`` to send, named with the extension of its real type."""
+    document = get_document(db, get_lot(db, lot_id), document_id)
+    return uploads.Download(
+        path=uploads.open_stored(document.stored_name),
+        media_type=document.content_type,
+        filename=uploads.download_name(document.filename, document.content_type),
+    )
 
 
 def _safe_filename(filename: str) -> str:

@@ -13,6 +13,8 @@ from app.core.errors import DomainError, InvalidRequestError, NotFoundError
 
 IMAGE_TYPES = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp"}
 DOCUMENT_TYPES = {**IMAGE_TYPES, "application/pdf": ".pdf"}
+# Other extensions a name may keep for its type; any other name gets the type's own added.
+EXTENSION_SYNONYMS = {"image/jpeg": (".jpeg",)}
 
 
 class PayloadTooLargeError(DomainError):
@@ -39,6 +41,15 @@ class StoredFile:
     content_type: str
     size_bytes: int
     sha256: str
+
+
+@dataclass(frozen=True)
+class Download:
+    """A kept file as it is sent: where it is, its type and the name it is saved under."""
+
+    path: Path
+    media_type: str
+    filename: str
 
 
 def sniff_type(data: bytes) -> str | None:
@@ -78,6 +89,15 @@ def store(
         size_bytes=len(data),
         sha256=hashlib.sha256(data).hexdigest(),
     )
+
+
+def download_name(filename: str, content_type: str) -> str:
+    """``filename`` ending in an extension of ``content_type`` (a PDF named ``invoice.html``
+    becomes ``invoice.html.pdf``), so a download opens as the type it was accepted as."""
+    extension = DOCUMENT_TYPES[content_type]
+    if filename.lower().endswith((extension, *EXTENSION_SYNONYMS.get(content_type, ()))):
+        return filename
+    return filename + extension
 
 
 def open_stored(stored_name: str) -> Path:

@@ -19,6 +19,7 @@ from app.core.config import get_settings
 from app.core.database import SessionLocal
 from app.main import app
 from app.models.audit import AuditLog
+from app.models.inventory import LotDocument
 from app.models.user import Role
 from tests.api.stock_helpers import (
     ADJUSTMENTS,
@@ -44,9 +45,11 @@ from tests.api.stock_helpers import (
     snapshot,
 )
 from tests.conftest import MakeUser, bearer, login
+from tests.web.page_helpers import browser, logged_in
 
 PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << >>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 32
 HTTP_METHODS = frozenset({"get", "put", "post", "patch", "delete", "head", "options", "trace"})
 
 
@@ -485,6 +488,69 @@ def test_document_filenames_lose_their_path(
         assert not {"/", "\\", '"', "<", ">", "|", "?"} & set(name), name
         assert ".." not in name
         assert not name.startswith(".")
+
+
+@pytest.mark.parametrize(
+    ("data", "filename", "named"),
+    [
+        pytest.param(PDF, "invoice.html", "invoice.html.pdf", id="pdf-named-html"),
+        pytest.param(PDF, "invoice.svg", "invoice.svg.pdf", id="pdf-named-svg"),
+        pytest.param(PDF, "invoice", "invoice.pdf", id="pdf-without-extension"),
+        pytest.param(PDF, "..", "document.pdf", id="pdf-without-name"),
+        pytest.param(PNG, "label.pdf", "label.pdf.png", id="png-named-pdf"),
+        pytest.param(PDF, "COA.PDF", "COA.PDF", id="pdf-in-capitals"),
+        pytest.param(JPEG, "scan.jpeg", "scan.jpeg", id="jpeg-long-extension"),
+        pytest.param(JPEG, "scan.jpg", "scan.jpg", id="jpeg"),
+        pytest.param(JPEG, "scan.png", "scan.png.jpg", id="jpeg-named-png"),
+    ],
+)
+def test_a_document_is_named_as_the_type_it_was_accepted_as(
+    client: TestClient,
+    admin: SignedIn,
+    world: World,
+    make_user: MakeUser,
+    data: bytes,
+    filename: str,
+    named: str,
+) -> None:
+    """The extension of a document's name is the one of its real type, in the API's answer
+    and in both downloads (API and pages), so a browser never opens a PDF as HTML."""
+    h = admin.headers
+    lot_id = receive(client, h, world.kg_product, world.main, "DOC-NAME")["lot_id"]
+    response = upload(client, h, lot_id, data=data, filename=filename)
+    assert response.status_code == 201, response.text
+    document = response.json()
+    assert document["filename"] == named
+
+    path = f"/lots/{lot_id}/documents/{document['id']}"
+    api = client.get(API + path, headers=h)
+    logged_in(page_client := browser(), make_user, Role.STAFF)
+    page = page_client.get(path)
+    for download in (api, page):
+        assert download.status_code == 200, download.text
+        assert download.content == data
+        assert download.headers["content-type"].startswith(document["content_type"])
+        assert content_disposition_filename(download) == named
+
+
+def test_a_document_stored_under_a_misleading_name_downloads_under_its_type(
+    client: TestClient, admin: SignedIn, world: World, make_user: MakeUser
+) -> None:
+    """A document kept before names were checked still downloads with its real extension."""
+    h = admin.headers
+    lot_id = receive(client, h, world.kg_product, world.main, "DOC-OLD")["lot_id"]
+    document_id = upload(client, h, lot_id, filename="invoice.pdf").json()["id"]
+    with SessionLocal() as db:
+        stored = db.get(LotDocument, document_id)
+        assert stored is not None
+        stored.filename = "invoice.html"
+        db.commit()
+
+    path = f"/lots/{lot_id}/documents/{document_id}"
+    logged_in(page_client := browser(), make_user, Role.STAFF)
+    for download in (client.get(API + path, headers=h), page_client.get(path)):
+        assert download.status_code == 200, download.text
+        assert content_disposition_filename(download) == "invoice.html.pdf"
 
 
 def test_text_is_not_a_document(client: TestClient, admin: SignedIn, world: World) -> None:

@@ -94,6 +94,5 @@ def download_document(
     lot_id: RecordId, document_id: RecordId, _: StockReader, db: DbSession
 ) -> FileResponse:
     """Download a lot document."""
-    document = lots.get_document(db, lots.get_lot(db, lot_id), document_id)
-    path = uploads.open_stored(document.stored_name)
-    return FileResponse(path, media_type=document.content_type, filename=document.filename)
+    file = lots.document_download(db, lot_id, document_id)
+    return FileResponse(file.path, media_type=file.media_type, filename=file.filename)
