@@ -86,6 +86,13 @@ from app.services.audit import Actor  # noqa: E402
 
 PASSWORD = "correct horse battery staple"
 TEST_ACTOR = Actor(user_id=None, label="tests")
+# Password lengths around zxcvbn's limit (72) up to the longest the API accepts (128).
+LONG_PASSWORD_LENGTHS = (72, 73, 128)
+
+
+def long_password(length: int) -> str:
+    """A strong password of exactly ``length`` characters (at most 152)."""
+    return ("Sun-dried apricots, 7 figs & 3 dates! " * 4)[:length]
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

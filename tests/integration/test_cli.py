@@ -6,6 +6,7 @@ import subprocess
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -14,7 +15,14 @@ from app.core import migrations
 from app.models.audit import AuditLog
 from app.models.mixins import utcnow
 from app.models.user import Role, User
-from tests.conftest import PASSWORD, MakeUser, bearer, login
+from tests.conftest import (
+    LONG_PASSWORD_LENGTHS,
+    PASSWORD,
+    MakeUser,
+    bearer,
+    login,
+    long_password,
+)
 from tests.integration.helpers import DFIMS, ROOT, error_lines, free_port, run_dfims
 
 ADMIN_EMAIL = "ops.admin@example.com"
@@ -170,6 +178,27 @@ def test_reset_password_refuses_a_weak_password(
     assert login_status(client, user.email, PASSWORD) == 200
 
 
+@pytest.mark.parametrize("length", LONG_PASSWORD_LENGTHS)
+def test_create_admin_takes_a_long_password(
+    test_env: dict[str, str], client: TestClient, length: int
+) -> None:
+    password = long_password(length)
+    result = run_dfims(
+        test_env, "users", "create-admin", "--email", ADMIN_EMAIL, "--password", password
+    )
+    assert f"Created admin {ADMIN_EMAIL}" in assert_ok(result)
+    assert login_status(client, ADMIN_EMAIL, password) == 200
+
+
+@pytest.mark.parametrize("length", LONG_PASSWORD_LENGTHS)
+def test_reset_password_takes_a_long_password(
+    test_env: dict[str, str], client: TestClient, make_user: MakeUser, length: int
+) -> None:
+    user, password = make_user(), long_password(length)
+    assert_ok(run_dfims(test_env, "users", "reset-password", user.email, "--password", password))
+    assert login_status(client, user.email, password) == 200
+
+
 def test_unlock(
     test_env: dict[str, str], client: TestClient, db: Session, make_user: MakeUser
 ) -> None:
@@ -239,6 +268,16 @@ def test_bootstrap_from_environment(
 
     again = assert_ok(run_dfims(env, "bootstrap"))
     assert "nothing to do" in again
+
+
+@pytest.mark.parametrize("length", LONG_PASSWORD_LENGTHS)
+def test_bootstrap_takes_a_long_password_from_the_environment(
+    test_env: dict[str, str], client: TestClient, length: int
+) -> None:
+    password = long_password(length)
+    env = {**test_env, "DFIMS_ADMIN_EMAIL": ADMIN_EMAIL, "DFIMS_ADMIN_PASSWORD": password}
+    assert f"Created admin {ADMIN_EMAIL}" in assert_ok(run_dfims(env, "bootstrap"))
+    assert login_status(client, ADMIN_EMAIL, password) == 200
 
 
 def test_bootstrap_generates_a_password_once(

@@ -5,6 +5,7 @@ import pytest
 from app.core.errors import InvalidRequestError
 from app.core.security import generate_password
 from app.services.passwords import check_password_policy
+from tests.conftest import LONG_PASSWORD_LENGTHS, long_password
 
 
 @pytest.mark.parametrize(
@@ -28,6 +29,16 @@ def test_weak_passwords_are_refused(password: str, reason: str) -> None:
 
 def test_good_password_passes() -> None:
     check_password_policy("correct horse battery staple", email="jdoe@example.com")
+
+
+@pytest.mark.parametrize("length", LONG_PASSWORD_LENGTHS)
+def test_long_passwords_up_to_the_maximum_pass(length: int) -> None:
+    check_password_policy(long_password(length), email="jdoe@example.com")
+
+
+def test_the_strength_of_a_long_password_is_judged_on_its_first_72_characters() -> None:
+    with pytest.raises(InvalidRequestError, match="too easy to guess"):
+        check_password_policy("a" * 72 + long_password(56), email="jdoe@example.com")
 
 
 def test_generated_passwords_meet_the_policy() -> None:
