@@ -1,0 +1,868 @@
+"""Refused page forms keep nothing, a form sent twice applies once, no page catches a refusal."""
+
+# Every POST page route of the application (and every action or form it takes) is sent a
+# submission its service refuses, where possible after the service has written, and every table
+# must be as it was. Only ``refusals`` in app/web/forms.py catches a refusal, after undoing.
+
+import ast
+import hashlib
+import importlib
+import inspect
+import re
+import textwrap
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from fastapi.routing import APIRoute, iter_route_contexts
+from fastapi.testclient import TestClient
+from httpx2 import Response
+from sqlalchemy import select
+
+from app.core.database import Base, SessionLocal, engine
+from app.core.errors import DomainError
+from app.main import app
+from app.models.inventory import LotStatus
+from app.models.user import Role, User
+from app.services import customers, lots, orders, purchasing, receiving, stock, users
+from app.services.audit import Actor
+from app.services.orders import LineDraft, OrderDraft
+from app.services.purchasing import PurchaseDraft, PurchaseLineDraft
+from app.services.receiving import Delivery, DeliveryLine
+from app.services.stock import InsufficientStockError, MovementContext, ReceiptLine
+from app.web import NOT_PAGES
+from app.web.pages import stock as stock_pages
+from tests.api.sales_helpers import make_customer
+from tests.api.stock_helpers import (
+    UNKNOWN_ID,
+    make_product,
+    make_supplier,
+    make_warehouse,
+    reserve,
+)
+from tests.conftest import PASSWORD, ROOT
+from tests.web.page_helpers import CSRF_FIELD, form_fields, login_form, page_login, page_of
+
+ACTOR = Actor(user_id=None, label="refusal-tests")
+WEB = ROOT / "app" / "web"
+# Forms whose {slug} is looked up in a table rather than compared in the handler.
+FORM_TABLES: dict[str, dict[str, Any]] = {"/stock/{slug}": stock_pages.FORMS}
+Fingerprint = dict[str, tuple[int, str]]
+
+
+# --------------------------------------------------------------------------- the table
+
+
+@dataclass(frozen=True)
+class Sent:
+    """A submission: its address, its fields (besides the hidden ones) and its files."""
+
+    url: str
+    data: dict[str, str]
+    files: dict[str, tuple[str, bytes, str]] | None = None
+
+
+@dataclass(frozen=True)
+class Refused:
+    """A POST page route and its action, its sender's role, a refused submission, and why."""
+
+    route: str
+    value: str
+    role: Role
+    setup: Callable[[User], Sent]
+    status: int
+    message: str
+    note: str
+    # columns ("table.column") the refusal writes on purpose: a keep_changes error
+    kept: tuple[str, ...] = ()
+    signed_in: bool = True
+
+    @property
+    def name(self) -> str:
+        """The route with its action filled in, and the role."""
+        path = re.sub(r"\{(action|slug)\}", self.value, self.route)
+        return f"{path} as {self.role.value}"
+
+
+# --------------------------------------------------------------------------- setup helpers
+
+
+def account(role: Role) -> User:
+    """A committed user of ``role`` (a customer user owns its customer record)."""
+    email = f"{role.value}-{uuid.uuid4().hex[:8]}@example.com"
+    with SessionLocal() as db:
+        if role == Role.CUSTOMER:
+            user = customers.register(db, email=email, password=PASSWORD, full_name="Corner Shop")
+        else:
+            user = users.create_user(db, ACTOR, email=email, password=PASSWORD, role=role)
+        db.commit()
+        return user
+
+
+def stock_in(
+    product_id: int, warehouse_id: int, lot_code: str, quantity: str = "10", **extra: Any
+) -> int:
+    """Receive ``quantity`` into a lot through the stock service; the lot id."""
+    line = ReceiptLine(
+        product_id=product_id,
+        warehouse_id=warehouse_id,
+        lot_code=lot_code,
+        quantity=Decimal(quantity),
+        **extra,
+    )
+    with SessionLocal() as db:
+        movement = stock.receive(db, MovementContext(actor=ACTOR), line)
+        db.commit()
+        return movement.lot_id
+
+
+def set_lot_status(lot_id: int, status: LotStatus) -> None:
+    """Change a lot's status through the lot service."""
+    with SessionLocal() as db:
+        lots.change_status(db, ACTOR, lots.get_lot(db, lot_id), status, "test")
+        db.commit()
+
+
+def sales_order(customer_id: int, lines: list[tuple[int, str]], *steps: str) -> list[int]:
+    """An order placed and moved through ``steps`` (confirm, ship); its id, then its line ids."""
+    draft = OrderDraft(customer_id, [LineDraft(product, Decimal(qty)) for product, qty in lines])
+    with SessionLocal() as db:
+        order = orders.create_order(db, ACTOR, draft)
+        for step in steps:
+            move = orders.confirm if step == "confirm" else orders.ship
+            order = move(db, ACTOR, order)
+        db.commit()
+        return [order.id, *(line.id for line in sorted(order.lines, key=lambda x: x.line_no))]
+
+
+def own_customer(user: User) -> int:
+    """The customer record of a customer user."""
+    with SessionLocal() as db:
+        return customers.own_customer(db, user).id
+
+
+def purchase_order(lines: list[tuple[int, str]], *, sent: bool = True) -> list[int]:
+    """A purchase order (sent unless told); its id, then its line ids."""
+    draft = PurchaseDraft(
+        supplier_id=make_supplier(f"S-{uuid.uuid4().hex[:6]}"),
+        warehouse_id=make_warehouse(f"W-{uuid.uuid4().hex[:6]}"),
+        lines=[PurchaseLineDraft(product, Decimal(qty)) for product, qty in lines],
+    )
+    with SessionLocal() as db:
+        order = purchasing.create_purchase(db, ACTOR, draft)
+        if sent:
+            order = purchasing.send(db, ACTOR, order)
+        db.commit()
+        return [order.id, *(line.id for line in order.lines)]
+
+
+def receive_all(order_id: int, line_ids: list[int], quantities: list[str]) -> None:
+    """Receive every line of a purchase order in full through the receiving service."""
+    arrived = [
+        DeliveryLine(line_id, Decimal(qty), f"PO-LOT-{number}")
+        for number, (line_id, qty) in enumerate(zip(line_ids, quantities, strict=True))
+    ]
+    with SessionLocal() as db:
+        order = purchasing.get_purchase(db, order_id)
+        receiving.receive(db, ACTOR, order, Delivery(lines=arrived))
+        db.commit()
+
+
+def in_days(days: int) -> str:
+    """The ISO date ``days`` from today."""
+    return (date.today() + timedelta(days=days)).isoformat()
+
+
+# --------------------------------------------------------------------------- the setups
+
+
+def wrong_password(user: User) -> Sent:
+    """The login form with the wrong password of an existing account."""
+    return Sent("/login", {"email": user.email, "password": "not the password at all"})
+
+
+def forged_logout(_: User) -> Sent:
+    """The logout form with another anti-forgery token."""
+    return Sent("/logout", {CSRF_FIELD: "forged"})
+
+
+def taken_email(_: User) -> Sent:
+    """A new account with the email of an existing one."""
+    other = account(Role.STAFF)
+    return Sent(
+        "/admin/users",
+        {"email": other.email, "password": PASSWORD, "full_name": "Twin", "role": "staff"},
+    )
+
+
+def demote_last_admin(user: User) -> Sent:
+    """The only admin takes the manager role."""
+    return Sent(f"/admin/users/{user.id}/role", {"role": "manager"})
+
+
+def deactivate_last_admin(user: User) -> Sent:
+    """The only admin switches their own account off."""
+    return Sent(f"/admin/users/{user.id}/deactivate", {})
+
+
+def activate_nobody(_: User) -> Sent:
+    """Switching on an account that does not exist."""
+    return Sent(f"/admin/users/{UNKNOWN_ID}/activate", {})
+
+
+def unlock_nobody(_: User) -> Sent:
+    """Unlocking an account that does not exist."""
+    return Sent(f"/admin/users/{UNKNOWN_ID}/unlock", {})
+
+
+def guessable_password(_: User) -> Sent:
+    """A new password the password policy finds too easy to guess."""
+    other = account(Role.STAFF)
+    return Sent(f"/admin/users/{other.id}/password", {"new_password": "aaaaaaaaaaaaaaaa"})
+
+
+def revoke_unknown_session(_: User) -> Sent:
+    """Ending a session the account does not have."""
+    other = account(Role.STAFF)
+    return Sent(f"/admin/users/{other.id}/revoke", {"session_id": "no-such-session"})
+
+
+def nothing_to_reorder(_: User) -> Sent:
+    """Reorder suggestions of a supplier nothing is bought from."""
+    supplier, warehouse = make_supplier("SUNNY"), make_warehouse("MAIN")
+    return Sent("/reorder", {"supplier_id": str(supplier), "warehouse_id": str(warehouse)})
+
+
+def release_recalled_lot(_: User) -> Sent:
+    """Making a recalled lot available again."""
+    lot = stock_in(make_product("DATE"), make_warehouse("MAIN"), "LOT-1")
+    set_lot_status(lot, LotStatus.RECALLED)
+    return Sent(f"/lots/{lot}/status", {"status": "available", "reason": "found"})
+
+
+def text_as_document(_: User) -> Sent:
+    """A plain-text file attached to a lot as a certificate."""
+    lot = stock_in(make_product("DATE"), make_warehouse("MAIN"), "LOT-1")
+    files = {"document": ("certificate.txt", b"not a pdf", "text/plain")}
+    return Sent(f"/lots/{lot}/documents", {"description": "certificate"}, files)
+
+
+def taken_sku(_: User) -> Sent:
+    """A new product with the SKU of an existing one."""
+    make_product("DATE")
+    return Sent("/products/new", {"sku": "DATE", "name": "Dates again", "unit": "kg"})
+
+
+def unit_of_stocked_product(_: User) -> Sent:
+    """Selling a product with stock by the pack instead of by the kilogram."""
+    product = make_product("DATE")
+    stock_in(product, make_warehouse("MAIN"), "LOT-1")
+    values = {"name": "Dates", "unit": "pack", "net_weight_kg": "0.5"}
+    return Sent(f"/products/{product}/edit", values)
+
+
+def text_as_image(_: User) -> Sent:
+    """A product picture that is not a picture."""
+    product = make_product("DATE")
+    files = {"image": ("date.png", b"not a picture", "image/png")}
+    return Sent(f"/products/{product}/image", {}, files)
+
+
+def purchase_of_retired_product(_: User) -> Sent:
+    """A purchase order whose second line is a product no longer sold."""
+    active, retired = make_product("DATE"), make_product("FIG", active=False)
+    values = {
+        "supplier_id": str(make_supplier("SUNNY")),
+        "warehouse_id": str(make_warehouse("MAIN")),
+        **lines_of(("product_id", "quantity"), [(active, "5"), (retired, "5")]),
+    }
+    return Sent("/purchase-orders/new", values)
+
+
+def send_sent_purchase(_: User) -> Sent:
+    """Sending a purchase order that is already on order."""
+    order = purchase_order([(make_product("DATE"), "5")])[0]
+    return Sent(f"/purchase-orders/{order}/send", {})
+
+
+def cancel_received_purchase(_: User) -> Sent:
+    """Cancelling a purchase order that arrived in full."""
+    order, line = purchase_order([(make_product("DATE"), "5")])
+    receive_all(order, [line], ["5"])
+    return Sent(f"/purchase-orders/{order}/cancel", {"reason": "too late"})
+
+
+def over_delivery(_: User) -> Sent:
+    """A delivery whose first line is fine and whose second brings more than was ordered."""
+    order, first, second = purchase_order(
+        [(make_product("DATE"), "10"), (make_product("FIG"), "5")]
+    )
+    fields = ("line_id", "quantity", "lot_code")
+    values = lines_of(fields, [(first, "10", "PO-LOT-1"), (second, "6", "PO-LOT-2")])
+    return Sent(f"/purchase-orders/{order}/receive", values)
+
+
+def customer_without_email(_: User) -> Sent:
+    """A new customer whose email is not an email address."""
+    return Sent("/customers", {"name": "Oasis Foods", "email": "not an email"})
+
+
+def order_of_retired_product(_: User) -> Sent:
+    """An order whose second line is a product no longer sold."""
+    active, retired = make_product("DATE"), make_product("FIG", active=False)
+    values = lines_of(("product_id", "quantity"), [(active, "2"), (retired, "2")])
+    return Sent("/orders/new", {"customer_id": str(make_customer()), **values})
+
+
+def shop_order_of_retired_product(_: User) -> Sent:
+    """A customer's own order whose second line is a product no longer sold."""
+    active, retired = make_product("DATE"), make_product("FIG", active=False)
+    values = lines_of(("product_id", "quantity"), [(active, "2"), (retired, "2")])
+    return Sent("/orders/new", values)
+
+
+def confirm_beyond_stock(_: User) -> Sent:
+    """Confirming an order whose first line is in stock and whose second is not."""
+    dates, figs, main = make_product("DATE"), make_product("FIG"), make_warehouse("MAIN")
+    stock_in(dates, main, "DATE-1")
+    stock_in(figs, main, "FIG-1")
+    order = sales_order(make_customer(), [(dates, "5"), (figs, "50")])[0]
+    return Sent(f"/orders/{order}/confirm", {})
+
+
+def ship_from_quarantine(_: User) -> Sent:
+    """Shipping an order whose only lot went into quarantine after it was confirmed."""
+    dates = make_product("DATE")
+    lot = stock_in(dates, make_warehouse("MAIN"), "DATE-1")
+    order = sales_order(make_customer(), [(dates, "4")], "confirm")[0]
+    set_lot_status(lot, LotStatus.QUARANTINE)
+    return Sent(f"/orders/{order}/ship", {"reason": "truck 1"})
+
+
+def deliver_unshipped(_: User) -> Sent:
+    """Delivering an order that has not shipped."""
+    dates = make_product("DATE")
+    stock_in(dates, make_warehouse("MAIN"), "DATE-1")
+    order = sales_order(make_customer(), [(dates, "4")], "confirm")[0]
+    return Sent(f"/orders/{order}/deliver", {})
+
+
+def cancel_shipped(_: User) -> Sent:
+    """Cancelling an order that has shipped."""
+    dates = make_product("DATE")
+    stock_in(dates, make_warehouse("MAIN"), "DATE-1")
+    order = sales_order(make_customer(), [(dates, "4")], "confirm", "ship")[0]
+    return Sent(f"/orders/{order}/cancel", {"reason": "changed mind"})
+
+
+def cancel_own_confirmed(user: User) -> Sent:
+    """A customer cancelling its own order once the sales team confirmed it."""
+    dates = make_product("DATE")
+    stock_in(dates, make_warehouse("MAIN"), "DATE-1")
+    order = sales_order(own_customer(user), [(dates, "4")], "confirm")[0]
+    return Sent(f"/orders/{order}/cancel", {"reason": "changed mind"})
+
+
+def return_beyond_shipped(_: User) -> Sent:
+    """A return whose first line is fine and whose second sends back more than shipped."""
+    dates, figs, main = make_product("DATE"), make_product("FIG"), make_warehouse("MAIN")
+    stock_in(dates, main, "DATE-1")
+    stock_in(figs, main, "FIG-1")
+    order, first, second = sales_order(
+        make_customer(), [(dates, "2"), (figs, "2")], "confirm", "ship"
+    )
+    fields = ("line_id", "quantity", "disposition")
+    values = lines_of(fields, [(first, "1", "restock"), (second, "5", "restock")])
+    return Sent(f"/orders/{order}/return", {"reason": "damaged", **values})
+
+
+def receive_into_lot_of_other_date(_: User) -> Sent:
+    """Goods received into an existing lot under another best-before date."""
+    dates, main = make_product("DATE"), make_warehouse("MAIN")
+    stock_in(dates, main, "LOT-1", best_before=date.today() + timedelta(days=90))
+    values = {"lot_code": "LOT-1", "quantity": "5", "best_before": in_days(91)}
+    return Sent("/stock/receive", {**ids(dates, main), **values})
+
+
+def adjust_below_zero(_: User) -> Sent:
+    """Removing more than a lot holds."""
+    dates, main = make_product("DATE"), make_warehouse("MAIN")
+    lot = stock_in(dates, main, "LOT-1")
+    values = {**ids(dates, main), "lot_id": str(lot), "quantity": "-50", "reason": "lost"}
+    return Sent("/stock/adjust", values)
+
+
+def transfer_beyond_stock(_: User) -> Sent:
+    """Moving more than a lot holds to a warehouse of lower id (booked into it first)."""
+    near, far = make_warehouse("NEAR"), make_warehouse("FAR")
+    dates = make_product("DATE")
+    lot = stock_in(dates, far, "LOT-1")
+    values = {
+        "product_id": str(dates),
+        "lot_id": str(lot),
+        "from_warehouse_id": str(far),
+        "to_warehouse_id": str(near),
+        "quantity": "15",
+    }
+    return Sent("/stock/transfer", values)
+
+
+def waste_beyond_stock(_: User) -> Sent:
+    """Writing off more than a lot holds."""
+    dates, main = make_product("DATE"), make_warehouse("MAIN")
+    lot = stock_in(dates, main, "LOT-1")
+    values = {**ids(dates, main), "lot_id": str(lot), "quantity": "15", "reason": "pests"}
+    return Sent("/stock/waste", values)
+
+
+def count_below_reserved(_: User) -> Sent:
+    """A count whose first lot is booked and whose second is counted below its reservations."""
+    main = make_warehouse("MAIN")
+    dates, figs = make_product("DATE"), make_product("FIG")
+    first, second = stock_in(dates, main, "DATE-1"), stock_in(figs, main, "FIG-1")
+    reserve(figs, "5", "HOLD-1", main)
+    values = {"warehouse_id": str(main), f"lot_{first}": "7", f"lot_{second}": "1"}
+    return Sent("/count", values)
+
+
+def ids(product_id: int, warehouse_id: int) -> dict[str, str]:
+    """The product and warehouse fields of a stock form."""
+    return {"product_id": str(product_id), "warehouse_id": str(warehouse_id)}
+
+
+def lines_of(names: tuple[str, ...], rows: list[tuple[Any, ...]]) -> dict[str, str]:
+    """The fields of a table form: ``lines.N.name`` for each row."""
+    return {
+        f"lines.{number}.{name}": str(value)
+        for number, row in enumerate(rows)
+        for name, value in zip(names, row, strict=True)
+    }
+
+
+# Every POST page route, and every action or form of the routes that take one. A new page
+# form needs its row here before the suite passes.
+ADMIN, MANAGER, STAFF, CUSTOMER = Role.ADMIN, Role.MANAGER, Role.STAFF, Role.CUSTOMER
+USER_ACTION = "/admin/users/{user_id}/{action}"
+PURCHASE_ACTION = "/purchase-orders/{order_id}/{action}"
+ORDER_ACTION = "/orders/{order_id}/{action}"
+NOT_WRITTEN = "the service refuses before it writes; the form's one-time key was claimed"
+# fmt: off
+ROWS = [
+    Refused(
+        "/login", "", STAFF, wrong_password, 401, "Incorrect email or password",
+        "keep_changes by design: the failed login is counted on the account",
+        kept=(
+            "users.failed_login_attempts", "users.last_failed_login", "users.updated_at"
+        ),
+        signed_in=False,
+    ),
+    Refused(
+        "/logout", "", STAFF, forged_logout, 403, "not from this site",
+        "no business refusal: logging out always succeeds; the anti-forgery check refuses",
+    ),
+    Refused("/admin/users", "", ADMIN, taken_email, 409, "already exists", NOT_WRITTEN),
+    Refused(
+        USER_ACTION, "role", ADMIN, demote_last_admin, 409, "Cannot demote the last", NOT_WRITTEN
+    ),
+    Refused(
+        USER_ACTION, "deactivate", ADMIN, deactivate_last_admin, 409, "Cannot deactivate",
+        NOT_WRITTEN,
+    ),
+    Refused(
+        USER_ACTION, "activate", ADMIN, activate_nobody, 404, "does not exist",
+        "no business refusal: activating an active account changes nothing; unknown account",
+    ),
+    Refused(
+        USER_ACTION, "unlock", ADMIN, unlock_nobody, 404, "does not exist",
+        "no business refusal: unlocking an unlocked account changes nothing; unknown account",
+    ),
+    Refused(
+        USER_ACTION, "password", ADMIN, guessable_password, 422, "too easy to guess",
+        "the password policy refuses before the password or sessions change",
+    ),
+    Refused(
+        USER_ACTION, "revoke", ADMIN, revoke_unknown_session, 404, "has no session", NOT_WRITTEN
+    ),
+    Refused(
+        "/reorder", "", MANAGER, nothing_to_reorder, 409, "Nothing needs ordering", NOT_WRITTEN
+    ),
+    Refused(
+        "/lots/{lot_id}/status", "", MANAGER, release_recalled_lot, 409,
+        "A recalled lot cannot become available", NOT_WRITTEN,
+    ),
+    Refused(
+        "/lots/{lot_id}/documents", "", STAFF, text_as_document, 415, "files are accepted",
+        "answered by the error page, not the form",
+    ),
+    Refused("/products/new", "", MANAGER, taken_sku, 409, "already exists", NOT_WRITTEN),
+    Refused(
+        "/products/{product_id}/edit", "", MANAGER, unit_of_stocked_product, 409,
+        "cannot change", NOT_WRITTEN,
+    ),
+    Refused(
+        "/products/{product_id}/image", "", MANAGER, text_as_image, 415, "files are accepted",
+        "answered by the error page, not the form",
+    ),
+    Refused(
+        "/purchase-orders/new", "", MANAGER, purchase_of_retired_product, 422, "is inactive",
+        "every line is checked before the order is written",
+    ),
+    Refused(
+        PURCHASE_ACTION, "send", MANAGER, send_sent_purchase, 409, "must be draft", NOT_WRITTEN
+    ),
+    Refused(
+        PURCHASE_ACTION, "cancel", MANAGER, cancel_received_purchase, 409, "is received",
+        NOT_WRITTEN,
+    ),
+    Refused(
+        PURCHASE_ACTION, "receive", STAFF, over_delivery, 409, "still to receive",
+        "refused after the order, the receipt and line 1's lot and movement were written",
+    ),
+    Refused(
+        "/customers", "", STAFF, customer_without_email, 422, "Please correct the fields",
+        "no service refusal is reachable from this form's fields; the schema's refusal",
+    ),
+    Refused(
+        "/orders/new", "", STAFF, order_of_retired_product, 422, "is inactive",
+        "every line is checked before the order is written",
+    ),
+    Refused(
+        "/orders/new", "", CUSTOMER, shop_order_of_retired_product, 422, "is inactive",
+        "the shop's order form, drawn again on the shop page",
+    ),
+    Refused(
+        ORDER_ACTION, "confirm", STAFF, confirm_beyond_stock, 409, "cannot be confirmed",
+        "refused after the order became confirmed and line 1 was reserved",
+    ),
+    Refused(
+        ORDER_ACTION, "ship", STAFF, ship_from_quarantine, 409, "can be reserved",
+        "refused after the order became shipped and the quarantined reservation was let go",
+    ),
+    Refused(
+        ORDER_ACTION, "deliver", STAFF, deliver_unshipped, 409, "must be shipped", NOT_WRITTEN
+    ),
+    Refused(
+        ORDER_ACTION, "cancel", STAFF, cancel_shipped, 409, "must be pending or confirmed",
+        NOT_WRITTEN,
+    ),
+    Refused(
+        ORDER_ACTION, "cancel", CUSTOMER, cancel_own_confirmed, 409, "must be pending",
+        "a customer cancels only pending orders",
+    ),
+    Refused(
+        ORDER_ACTION, "return", STAFF, return_beyond_shipped, 409, "can still be returned",
+        "refused after line 1 came back into its lot",
+    ),
+    Refused(
+        "/stock/{slug}", "receive", STAFF, receive_into_lot_of_other_date, 409,
+        "exists with best-before", NOT_WRITTEN,
+    ),
+    Refused(
+        "/stock/{slug}", "adjust", MANAGER, adjust_below_zero, 409, "available in", NOT_WRITTEN
+    ),
+    Refused(
+        "/stock/{slug}", "transfer", STAFF, transfer_beyond_stock, 409, "available in",
+        "refused after the stock was booked into the target warehouse",
+    ),
+    Refused("/stock/{slug}", "waste", STAFF, waste_beyond_stock, 409, "available in", NOT_WRITTEN),
+    Refused(
+        "/count", "", STAFF, count_below_reserved, 409, "reserved, more than",
+        "refused after the first lot's count was booked",
+    ),
+]
+# fmt: on
+
+
+# --------------------------------------------------------------------------- the database
+
+
+def fingerprint(kept: tuple[str, ...] = ()) -> Fingerprint:
+    """Per table, its row count and a hash of its rows in primary-key order, less ``kept``."""
+    prints: Fingerprint = {}
+    with engine.connect() as connection:
+        for table in Base.metadata.sorted_tables:
+            columns = [c for c in table.columns if f"{table.name}.{c.name}" not in kept]
+            order = list(table.primary_key.columns) or columns
+            rows = connection.execute(select(*columns).order_by(*order)).all()
+            digest = hashlib.sha256(repr([tuple(row) for row in rows]).encode()).hexdigest()
+            prints[table.name] = (len(rows), digest)
+    return prints
+
+
+def changed(before: Fingerprint, after: Fingerprint) -> list[str]:
+    """The tables whose rows differ, with their row counts before and after."""
+    return [
+        f"{name}: {before[name][0]} -> {after[name][0]} rows"
+        for name in before
+        if before[name] != after[name]
+    ]
+
+
+# --------------------------------------------------------------------------- sending forms
+
+
+def hidden_fields(client: TestClient, row: Refused, user: User) -> dict[str, str]:
+    """Log ``user`` in (unless the row is the login form) and read the forms' hidden fields."""
+    if not row.signed_in:
+        return {CSRF_FIELD: login_form(client)[1]}
+    page_login(client, user.email)
+    return form_fields(client, "/orders")
+
+
+def send(client: TestClient, sent: Sent, hidden: dict[str, str]) -> Response:
+    """POST the submission with the hidden fields, not following a redirect."""
+    return client.post(
+        sent.url, data={**hidden, **sent.data}, files=sent.files, follow_redirects=False
+    )
+
+
+def alerts_of(response: Response, status: int) -> list[str]:
+    """The texts of the alerts of the page answered with ``status``."""
+    return [node.text for node in page_of(response, status).find_all(role="alert")]
+
+
+# --------------------------------------------------------------------------- the routes
+
+
+def page_post_routes() -> dict[str, Callable[..., Any]]:
+    """Every POST route of the pages (not under the API's or the tools' paths), by path."""
+    return {
+        str(route.path): route.endpoint
+        for route in iter_route_contexts(app.routes)
+        if isinstance(route.original_route, APIRoute)
+        and "POST" in (route.methods or ())
+        and not str(route.path).startswith(NOT_PAGES)
+        and route.endpoint is not None
+    }
+
+
+def choice_parameter(path: str) -> str | None:
+    """The path parameter choosing what the route does ({action}, {slug}), if any."""
+    names = [name for name in re.findall(r"\{(\w+)\}", path) if not name.endswith("_id")]
+    assert len(names) <= 1, path
+    return names[0] if names else None
+
+
+def accepted_values(path: str, endpoint: Callable[..., Any], parameter: str) -> set[str]:
+    """The values of ``parameter`` the route's form table holds or its handler compares with."""
+    if path in FORM_TABLES:
+        return set(FORM_TABLES[path])
+    tree = ast.parse(textwrap.dedent(inspect.getsource(endpoint)))
+    values = set()
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Compare):
+            continue
+        sides = [node.left, *node.comparators]
+        if any(isinstance(side, ast.Name) and side.id == parameter for side in sides):
+            values |= {
+                side.value
+                for side in sides
+                if isinstance(side, ast.Constant) and isinstance(side.value, str)
+            }
+    return values
+
+
+def test_every_page_form_has_a_row() -> None:
+    routes = page_post_routes()
+    rows = {row.route for row in ROWS}
+
+    assert sorted(routes.keys() - rows) == [], "POST page routes without a row in ROWS"
+    assert sorted(rows - routes.keys()) == [], "ROWS names routes that do not exist"
+
+
+def test_every_action_and_form_of_a_route_has_a_row() -> None:
+    for path, endpoint in page_post_routes().items():
+        parameter = choice_parameter(path)
+        values = {row.value for row in ROWS if row.route == path}
+        if parameter is None:
+            assert values == {""}, path
+            continue
+        accepted = accepted_values(path, endpoint, parameter)
+        assert accepted, f"no values of {{{parameter}}} found in the handler of {path}"
+        assert values == accepted, path
+
+
+# --------------------------------------------------------------------------- the refusals
+
+
+@pytest.mark.parametrize("row", [pytest.param(row, id=row.name) for row in ROWS])
+def test_a_refused_form_keeps_nothing(client: TestClient, row: Refused) -> None:
+    user = account(row.role)
+    sent = row.setup(user)
+    hidden = hidden_fields(client, row, user)
+    before, everything = fingerprint(row.kept), fingerprint()
+
+    response = send(client, sent, hidden)
+
+    alerts = alerts_of(response, row.status)
+    assert any(row.message in alert for alert in alerts), alerts
+    assert changed(before, fingerprint(row.kept)) == []
+    if row.kept:
+        assert fingerprint() != everything, "the kept changes were not kept"
+
+
+# --------------------------------------------------------------------------- sent twice
+
+
+def receive_goods(_: User) -> Sent:
+    """Goods received into a new lot."""
+    dates, main = make_product("DATE"), make_warehouse("MAIN")
+    return Sent("/stock/receive", {**ids(dates, main), "lot_code": "LOT-1", "quantity": "5"})
+
+
+def receive_delivery(_: User) -> Sent:
+    """A delivery of every line of a purchase order."""
+    order, first, second = purchase_order(
+        [(make_product("DATE"), "10"), (make_product("FIG"), "5")]
+    )
+    fields = ("line_id", "quantity", "lot_code")
+    values = lines_of(fields, [(first, "10", "PO-LOT-1"), (second, "5", "PO-LOT-2")])
+    return Sent(f"/purchase-orders/{order}/receive", values)
+
+
+def confirm_order(_: User) -> Sent:
+    """Confirming an order that is in stock."""
+    dates = make_product("DATE")
+    stock_in(dates, make_warehouse("MAIN"), "DATE-1")
+    order = sales_order(make_customer(), [(dates, "4")])[0]
+    return Sent(f"/orders/{order}/confirm", {})
+
+
+@pytest.mark.parametrize(
+    "setup",
+    [
+        pytest.param(receive_goods, id="/stock/receive"),
+        pytest.param(receive_delivery, id="/purchase-orders/{order_id}/receive"),
+        pytest.param(confirm_order, id="/orders/{order_id}/confirm"),
+    ],
+)
+def test_a_form_sent_twice_is_applied_once(
+    client: TestClient, setup: Callable[[User], Sent]
+) -> None:
+    user = account(Role.STAFF)
+    sent = setup(user)
+    page_login(client, user.email)
+    hidden = form_fields(client, "/orders")
+    before = fingerprint()
+
+    first = send(client, sent, hidden)
+    applied = fingerprint()
+    again = send(client, sent, hidden)
+
+    assert first.status_code == 303, first.text[:2000]
+    assert again.status_code == 303, again.text[:2000]
+    assert again.headers["location"] == first.headers["location"]
+    assert changed(before, applied) != []
+    assert changed(applied, fingerprint()) == []
+
+
+# --------------------------------------------------------------------------- no page catches
+
+
+REFUSALS_HOME = ("app/web/forms.py", "refusals")
+# Handlers that catch a refusal and go on, each with why that keeps nothing it should not.
+CATCHES_ALLOWED = {
+    ("app/web/session.py", "caller_from_cookie"): (
+        "a session cookie that no longer authenticates is a visitor who is not logged in; "
+        "authenticate_session only reads"
+    ),
+}
+
+
+def web_modules() -> Iterator[tuple[str, ast.Module, dict[str, Any]]]:
+    """Each module under app/web: its path from the root, its syntax tree, its namespace."""
+    for path in sorted(WEB.rglob("*.py")):
+        relative = path.relative_to(ROOT)
+        name = ".".join(relative.with_suffix("").parts).removesuffix(".__init__")
+        module = importlib.import_module(name)
+        yield relative.as_posix(), ast.parse(path.read_text()), vars(module)
+
+
+def resolve(node: ast.expr, namespace: dict[str, Any]) -> list[Any]:
+    """The classes an except clause or suppress() names, found in the module's namespace."""
+    if isinstance(node, ast.Tuple):
+        return [found for item in node.elts for found in resolve(item, namespace)]
+    if isinstance(node, ast.Name):
+        builtins = namespace["__builtins__"]
+        scope = builtins if isinstance(builtins, dict) else vars(builtins)
+        assert node.id in namespace or node.id in scope, f"cannot resolve {node.id}"
+        return [namespace.get(node.id, scope.get(node.id))]
+    if isinstance(node, ast.Attribute):
+        return [getattr(owner, node.attr) for owner in resolve(node.value, namespace)]
+    raise AssertionError(f"cannot resolve {ast.dump(node)}")
+
+
+def catches_refusals(classes: list[Any]) -> bool:
+    """Whether catching ``classes`` catches a DomainError (a subclass, or a base of it)."""
+    return any(
+        isinstance(kind, type) and (issubclass(kind, DomainError) or issubclass(DomainError, kind))
+        for kind in classes
+    )
+
+
+def only_raises(handler: ast.ExceptHandler) -> bool:
+    """Whether the handler does nothing but raise: it passes the refusal on, reworded or not."""
+    return len(handler.body) == 1 and isinstance(handler.body[0], ast.Raise)
+
+
+def catches(tree: ast.Module) -> Iterator[tuple[str, ast.AST, list[ast.expr]]]:
+    """Each except handler and suppress() call, its innermost function and what it names."""
+
+    def visit(node: ast.AST, function: str) -> Iterator[tuple[str, ast.AST, list[ast.expr]]]:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.ExceptHandler):
+                yield function, child, [child.type] if child.type else []
+            elif isinstance(child, ast.Call) and "suppress" in (
+                getattr(child.func, "id", None),
+                getattr(child.func, "attr", None),
+            ):
+                yield function, child, list(child.args)
+            inner = (
+                child.name if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef) else None
+            )
+            yield from visit(child, inner or function)
+
+    yield from visit(tree, "<module>")
+
+
+def test_no_page_catches_a_refusal_but_refusals() -> None:
+    offenders = []
+    for path, tree, namespace in web_modules():
+        for function, node, named in catches(tree):
+            bare = isinstance(node, ast.ExceptHandler) and node.type is None
+            classes = [found for expression in named for found in resolve(expression, namespace)]
+            if not bare and not catches_refusals(classes):
+                continue
+            if (path, function) == REFUSALS_HOME or (path, function) in CATCHES_ALLOWED:
+                continue
+            if isinstance(node, ast.ExceptHandler) and only_raises(node):
+                continue
+            offenders.append(f"{path}:{getattr(node, 'lineno', '?')} in {function}")
+
+    assert offenders == [], f"catch refusals with app.web.forms.refusals(db): {offenders}"
+
+
+def test_the_static_check_finds_the_old_pattern() -> None:
+    old = ast.parse(
+        textwrap.dedent(
+            """
+            def page():
+                try:
+                    pass
+                except InsufficientStockError as exc:
+                    return exc
+            """
+        )
+    )
+    namespace = {"__builtins__": __builtins__, "InsufficientStockError": InsufficientStockError}
+
+    [(function, node, named)] = list(catches(old))
+
+    assert function == "page"
+    assert catches_refusals([kind for name in named for kind in resolve(name, namespace)])
+    assert isinstance(node, ast.ExceptHandler)
+    assert not only_raises(node)
