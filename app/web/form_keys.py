@@ -14,6 +14,7 @@ from app.services.idempotency import IdempotentRequest, StoredAnswer
 from app.web.routing import page_answer
 
 FORM_KEY_FIELD = "form_key"
+CLAIM = "form_key_record"
 KEY_BYTES = 18
 KEY_LENGTH = 200
 
@@ -67,12 +68,20 @@ def applied_once(
     record_id = idempotency.claim(db, attempt)
     if record_id is None:
         raise FormAlreadySentError(_previous_location(db, attempt))
+    db.info[CLAIM] = record_id
     yield
     answer = page_answer(request)
     if answer is not None and 300 <= answer.status_code < 400:
         location = answer.headers["location"]
         idempotency.remember(db, record_id, StoredAnswer(answer.status_code, location))
     else:
+        release(db)
+
+
+def release(db: Session) -> None:
+    """Give back the key of the form being handled, so it can be corrected and sent again."""
+    record_id = db.info.pop(CLAIM, None)
+    if record_id is not None:
         idempotency.forget(db, record_id)
 
 

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 
 from app.core.errors import DomainError, InvalidRequestError, PermissionDeniedError
+from app.web import form_keys
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 LINE_FIELD = re.compile(r"^lines\.(\d{1,4})\.")
@@ -74,6 +75,7 @@ def refusals(db: Session) -> Iterator[Refusal]:
         if isinstance(exc, PermissionDeniedError):
             raise
         if exc.keep_changes:
+            form_keys.release(db)
             db.commit()
         else:
             db.rollback()
