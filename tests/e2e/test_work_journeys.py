@@ -6,13 +6,10 @@ journey does not cover it) and checks the outcome on the server too."""
 
 import csv
 import io
-import json
 import re
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -22,10 +19,23 @@ from playwright.sync_api import Browser, Locator, Page, ViewportSize, expect
 
 from app.core.config import get_settings
 from app.models.user import Role
-from tests.conftest import PASSWORD, bearer
+from tests.conftest import PASSWORD
 from tests.e2e.conftest import DESKTOP, WAIT_MS, Site
+from tests.e2e.helpers import (
+    Api,
+    body_rows,
+    days_from_today,
+    heading,
+    new_product,
+    number_in_url,
+    press,
+    receive,
+    section,
+    stock_levels,
+    tag,
+    warehouse_ids,
+)
 from tests.e2e.test_journeys import assert_styled, at, log_in, query_of, session_cookies
-from tests.integration.helpers import HttpResponse
 
 pytestmark = [pytest.mark.system]
 
@@ -37,103 +47,6 @@ FIX_FIELDS = "Please correct the fields marked below."
 
 
 # -- the API, to set up what a journey does not cover and to check results -------------------
-
-
-@dataclass(frozen=True)
-class Api:
-    """JSON calls to the site's API with one bearer token (empty: anonymous)."""
-
-    site: Site
-    token: str = ""
-
-    @classmethod
-    def as_user(cls, site: Site, email: str, password: str = PASSWORD) -> "Api":
-        """Logged in as ``email`` (POST /api/v1/auth/login)."""
-        login = site.server.post_form(
-            "/api/v1/auth/login", {"username": email, "password": password}
-        )
-        assert login.status == 200, login.text
-        return cls(site, login.json()["access_token"])
-
-    @classmethod
-    def admin(cls, site: Site) -> "Api":
-        """Logged in as the admin."""
-        return cls.as_user(site, site.email(Role.ADMIN))
-
-    def answer(self, method: str, path: str, body: Any = None) -> HttpResponse:
-        """The raw answer to one call."""
-        headers = {"Content-Type": "application/json", **(bearer(self.token) if self.token else {})}
-        data = None if body is None else json.dumps(body).encode()
-        return self.site.server.request(method, path, body=data, headers=headers)
-
-    def __call__(self, method: str, path: str, body: Any = None) -> Any:
-        """One call that must succeed; the parsed answer."""
-        answer = self.answer(method, path, body)
-        assert answer.status < 300, (method, path, answer.status, answer.text)
-        return answer.json() if answer.body else None
-
-
-def tag() -> str:
-    """A short unique mark for the names, SKUs and emails of one journey."""
-    return uuid.uuid4().hex[:8].upper()
-
-
-def days_from_today(days: int) -> str:
-    """The ISO date ``days`` from today (negative: in the past)."""
-    return (date.today() + timedelta(days=days)).isoformat()
-
-
-def warehouse_ids(api: Api) -> dict[str, int]:
-    """The warehouses of the demo data, by code (MAIN, COLD)."""
-    return {
-        item["code"]: item["id"] for item in api("GET", "/api/v1/warehouses?limit=200")["items"]
-    }
-
-
-def new_product(api: Api, name: str, *, price: str = "9.80", reorder_point: str = "0") -> Any:
-    """A product of its own sold by kg."""
-    body = {
-        "sku": f"E2E-{tag()}",
-        "name": f"{name} {tag()}",
-        "price": price,
-        "standard_cost": "4.10",
-        "reorder_point": reorder_point,
-        "reorder_quantity": "100",
-        "shelf_life_days": 365,
-    }
-    return api("POST", "/api/v1/products", body)
-
-
-def receive(
-    api: Api,
-    product_id: int,
-    warehouse_id: int,
-    lot_code: str,
-    quantity: str,
-    best_before: str,
-    received_date: str | None = None,
-) -> int:
-    """Receive goods into a lot; the lot's id."""
-    body = {
-        "product_id": product_id,
-        "warehouse_id": warehouse_id,
-        "lot_code": lot_code,
-        "quantity": quantity,
-        "best_before": best_before,
-        "reference": "E2E setup",
-    }
-    if received_date is not None:
-        body["received_date"] = received_date
-    lot_id: int = api("POST", "/api/v1/stock/receipts", body)["movements"][0]["lot_id"]
-    return lot_id
-
-
-def stock_levels(api: Api, product_id: int) -> list[dict[str, Any]]:
-    """The product's stock per lot and warehouse (levels holding stock)."""
-    items: list[dict[str, Any]] = api("GET", f"/api/v1/stock/levels?product_id={product_id}")[
-        "items"
-    ]
-    return items
 
 
 def fefo_picks(levels: list[dict[str, Any]], wanted: Decimal) -> list[tuple[str, Decimal, str]]:
@@ -186,16 +99,6 @@ def count(value: str | Decimal) -> str:
     return f"{number:,.0f}" if number == number.to_integral_value() else f"{number:,f}"
 
 
-def section(page: Page, heading_id: str) -> Locator:
-    """The card labelled by the heading with ``heading_id``."""
-    return page.locator(f"section[aria-labelledby='{heading_id}']")
-
-
-def body_rows(scope: Locator) -> Locator:
-    """The rows of the tables of ``scope``."""
-    return scope.locator("table tbody tr")
-
-
 def fact(page: Page, term: str) -> Locator:
     """The value of a term of the page's fact lists."""
     return page.locator("dl.facts").locator(
@@ -208,21 +111,9 @@ def field_error(page: Page, name: str) -> Locator:
     return page.locator(".field", has=page.locator(f"[name='{name}']")).locator(".field-error")
 
 
-def heading(page: Page) -> Locator:
-    """The page's title."""
-    return page.get_by_role("heading", level=1)
-
-
 def menu_link(page: Page, name: str) -> Locator:
     """A link of the main menu."""
     return page.get_by_role("navigation", name="Main").get_by_role("link", name=name, exact=True)
-
-
-def number_in_url(page: Page, pattern: str) -> int:
-    """The id in the page's URL, e.g. ``/orders/(\\d+)``."""
-    found = re.search(pattern, page.url)
-    assert found, (pattern, page.url)
-    return int(found.group(1))
 
 
 def on_hand_total(page: Page) -> Decimal:
@@ -250,15 +141,6 @@ def other_browser(browser: Browser, site: Site) -> Iterator[Page]:
     finally:
         context.close()
     assert errors == [], errors
-
-
-def book_stock(page: Page) -> int:
-    """Press the stock form's Book button; the HTTP status of the answer to the form."""
-    with page.expect_response(
-        lambda response: response.request.method == "POST" and "/stock/" in response.url
-    ) as answer:
-        page.get_by_role("button", name="Book").click()
-    return answer.value.status
 
 
 # -- journeys --------------------------------------------------------------------------------
@@ -327,7 +209,7 @@ def test_manager_creates_a_product_and_receives_a_first_lot(page: Page, site: Si
     page.get_by_label("Quantity").fill("-5")
     page.get_by_label("Best before").fill(best_before)
 
-    assert book_stock(page) == 422
+    assert press(page, "Book") == 422
 
     expect(page).to_have_url(at("/stock/receive"))
     expect(page.get_by_role("alert")).to_have_text(FIX_FIELDS)
@@ -351,7 +233,7 @@ def test_manager_creates_a_product_and_receives_a_first_lot(page: Page, site: Si
     page.get_by_label("Quantity").fill("25")
     page.get_by_label("Reference").fill(f"DN-{mark}")
 
-    assert book_stock(page) == 303  # booked: on to the product
+    assert press(page, "Book") == 303  # booked: on to the product
 
     expect(page).to_have_url(at(f"/products/{product_id}"))
     assert query_of(page)["booked"] == ["receive"]
@@ -411,7 +293,7 @@ def test_a_low_stock_alert_comes_and_goes_with_the_stock(page: Page, site: Site)
     page.get_by_label("Quantity").fill("60")
     page.get_by_label("Best before").fill(days_from_today(260))
 
-    assert book_stock(page) == 303
+    assert press(page, "Book") == 303
 
     expect(page.get_by_role("status")).to_have_text(BOOKED)
     expect(body_rows(section(page, "per-warehouse")).locator("td")).to_have_text(["MAIN", "80"])

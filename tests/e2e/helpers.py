@@ -1,0 +1,151 @@
+"""What the journeys share: the API, to set up what a journey does not cover and to check what
+is stored, and the reading and sending of the pages."""
+
+import json
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from playwright.sync_api import Locator, Page
+
+from app.models.user import Role
+from tests.conftest import PASSWORD, bearer
+from tests.e2e.conftest import Site
+from tests.integration.helpers import HttpResponse
+
+# -- the API ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Api:
+    """JSON calls to the site's API with one bearer token (empty: anonymous)."""
+
+    site: Site
+    token: str = ""
+
+    @classmethod
+    def as_user(cls, site: Site, email: str, password: str = PASSWORD) -> "Api":
+        """Logged in as ``email`` (POST /api/v1/auth/login)."""
+        login = site.server.post_form(
+            "/api/v1/auth/login", {"username": email, "password": password}
+        )
+        assert login.status == 200, login.text
+        return cls(site, login.json()["access_token"])
+
+    @classmethod
+    def admin(cls, site: Site) -> "Api":
+        """Logged in as the admin."""
+        return cls.as_user(site, site.email(Role.ADMIN))
+
+    def answer(self, method: str, path: str, body: Any = None) -> HttpResponse:
+        """The raw answer to one call."""
+        headers = {"Content-Type": "application/json", **(bearer(self.token) if self.token else {})}
+        data = None if body is None else json.dumps(body).encode()
+        return self.site.server.request(method, path, body=data, headers=headers)
+
+    def __call__(self, method: str, path: str, body: Any = None) -> Any:
+        """One call that must succeed; the parsed answer."""
+        answer = self.answer(method, path, body)
+        assert answer.status < 300, (method, path, answer.status, answer.text)
+        return answer.json() if answer.body else None
+
+
+def tag() -> str:
+    """A short unique mark for the names, SKUs and emails of one journey."""
+    return uuid.uuid4().hex[:8].upper()
+
+
+def days_from_today(days: int) -> str:
+    """The ISO date ``days`` from today (negative: in the past)."""
+    return (date.today() + timedelta(days=days)).isoformat()
+
+
+def warehouse_ids(api: Api) -> dict[str, int]:
+    """The warehouses of the demo data, by code (MAIN, COLD)."""
+    return {
+        item["code"]: item["id"] for item in api("GET", "/api/v1/warehouses?limit=200")["items"]
+    }
+
+
+def new_product(api: Api, name: str, *, price: str = "9.80", reorder_point: str = "0") -> Any:
+    """A product of its own sold by kg."""
+    body = {
+        "sku": f"E2E-{tag()}",
+        "name": f"{name} {tag()}",
+        "price": price,
+        "standard_cost": "4.10",
+        "reorder_point": reorder_point,
+        "reorder_quantity": "100",
+        "shelf_life_days": 365,
+    }
+    return api("POST", "/api/v1/products", body)
+
+
+def receive(
+    api: Api,
+    product_id: int,
+    warehouse_id: int,
+    lot_code: str,
+    quantity: str,
+    best_before: str,
+    received_date: str | None = None,
+) -> int:
+    """Receive goods into a lot; the lot's id."""
+    body = {
+        "product_id": product_id,
+        "warehouse_id": warehouse_id,
+        "lot_code": lot_code,
+        "quantity": quantity,
+        "best_before": best_before,
+        "reference": "E2E setup",
+    }
+    if received_date is not None:
+        body["received_date"] = received_date
+    lot_id: int = api("POST", "/api/v1/stock/receipts", body)["movements"][0]["lot_id"]
+    return lot_id
+
+
+def stock_levels(api: Api, product_id: int) -> list[dict[str, Any]]:
+    """The product's stock per lot and warehouse (levels holding stock)."""
+    items: list[dict[str, Any]] = api("GET", f"/api/v1/stock/levels?product_id={product_id}")[
+        "items"
+    ]
+    return items
+
+
+# -- the pages -------------------------------------------------------------------------------
+
+
+def section(page: Page, heading_id: str) -> Locator:
+    """The card labelled by the heading with ``heading_id``."""
+    return page.locator(f"section[aria-labelledby='{heading_id}']")
+
+
+def body_rows(scope: Locator) -> Locator:
+    """The rows of the tables of ``scope``."""
+    return scope.locator("table tbody tr")
+
+
+def heading(page: Page) -> Locator:
+    """The page's title."""
+    return page.get_by_role("heading", level=1)
+
+
+def number_in_url(page: Page, pattern: str) -> int:
+    """The id in the page's URL, e.g. ``/orders/(\\d+)``."""
+    found = re.search(pattern, page.url)
+    assert found, (pattern, page.url)
+    return int(found.group(1))
+
+
+def press(page: Page, button: str) -> int:
+    """Press the form button named ``button``; the HTTP status of the answer to the form."""
+    with page.expect_response(
+        lambda response: (
+            response.request.method == "POST" and response.request.resource_type == "document"
+        )
+    ) as answer:
+        page.get_by_role("button", name=button, exact=True).click()
+    return answer.value.status
