@@ -14,6 +14,7 @@ from app.web import form_keys
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 LINE_FIELD = re.compile(r"^lines\.(\d{1,4})\.")
+LINE_INDEX = re.compile(r"\[(\d{1,4})\]")
 MAX_ROWS = 500
 
 
@@ -43,14 +44,11 @@ class FormInvalidError(InvalidRequestError):
         self.errors = errors
 
 
-def checked(
-    model: type[ModelT], values: Mapping[str, Any], rows: list[int] | None = None
-) -> ModelT:
-    """``values`` checked by ``model``, or a refusal naming each field (table rows as numbered
-    in the form, given ``rows``)."""
+def checked(model: type[ModelT], values: Mapping[str, Any]) -> ModelT:
+    """``values`` checked by ``model``, or a refusal naming each field."""
     body, errors = parse(model, values)
     if body is None:
-        raise FormInvalidError(renumber(errors, rows) if rows is not None else errors)
+        raise FormInvalidError(errors)
     return body
 
 
@@ -64,10 +62,10 @@ class Refusal:
 
 
 @contextmanager
-def refusals(db: Session) -> Iterator[Refusal]:
+def refusals(db: Session, rows: list[int] | None = None) -> Iterator[Refusal]:
     """Catch a refusal of the form's checks or of the services, after undoing the unit of work
     (kept where the error says so), so the form is drawn again from what is stored; a role's
-    refusal goes on to the error page."""
+    refusal goes on to the error page. Errors of table lines name the form's ``rows``."""
     refusal = Refusal()
     try:
         yield refusal
@@ -79,7 +77,8 @@ def refusals(db: Session) -> Iterator[Refusal]:
             db.commit()
         else:
             db.rollback()
-        refusal.errors = domain_errors(exc)
+        errors = domain_errors(exc)
+        refusal.errors = renumber(errors, rows) if rows is not None else errors
         refusal.status_code = exc.status_code
         refusal.headers = exc.headers
 
@@ -101,12 +100,14 @@ def line_values(
 
 
 def renumber(errors: dict[str, str], numbers: list[int]) -> dict[str, str]:
-    """Errors of the filled-in rows, named after the rows of the form they came from."""
+    """Errors of the filled-in rows (``lines.0.x`` or ``lines[0].x``), named after the rows of
+    the form they came from."""
     renamed = {}
     for key, message in errors.items():
-        parts = key.split(".")
+        parts = LINE_INDEX.sub(r".\1", key).split(".")
         if len(parts) > 2 and parts[0] == "lines" and parts[1].isdigit():
-            parts[1] = str(numbers[int(parts[1])])
+            index = int(parts[1])
+            parts[1] = str(numbers[index]) if index < len(numbers) else parts[1]
         renamed[".".join(parts)] = message
     return renamed
 

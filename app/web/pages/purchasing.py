@@ -93,8 +93,8 @@ def create_order(
     """Draft the purchase order of the form, or show it again with what to correct."""
     values = form_values(form, ["supplier_id", "warehouse_id", "expected_date", "notes"])
     rows, numbers = line_values(form, ["product_id", "quantity", "unit_cost"])
-    with refusals(db) as refused:
-        body = checked(PurchaseCreate, {**values, "lines": rows}, numbers)
+    with refusals(db, numbers) as refused:
+        body = checked(PurchaseCreate, {**values, "lines": rows})
         draft = PurchaseDraft(
             supplier_id=body.supplier_id,
             warehouse_id=body.warehouse_id,
@@ -188,10 +188,10 @@ def _receive(
     values = form_values(form, RECEIVE_FIELDS)
     fields = ["line_id", "quantity", "lot_code", "best_before", "unit_cost", "moisture_pct"]
     rows, numbers = line_values(form, fields, needs="quantity")
-    with refusals(db) as refused:
+    with refusals(db, numbers) as refused:
         if not rows:
             raise InvalidRequestError("Enter the quantity that arrived on at least one line.")
-        body = checked(DeliveryCreate, {**values, "lines": rows}, numbers)
+        body = checked(DeliveryCreate, {**values, "lines": rows})
         order = purchasing.get_purchase(db, order_id)
         receiving.receive(db, caller.actor, order, receiving.delivery_of(body))
         return RedirectResponse(f"/purchase-orders/{order_id}?done=receive", status_code=303)

@@ -184,8 +184,8 @@ def place_order(
     fields = ["product_id", "quantity", "unit_price"] if team else ["product_id", "quantity"]
     # The shop lists every product with its id: only the rows given a quantity are ordered.
     rows, numbers = line_values(form, fields, needs=None if team else "quantity")
-    with refusals(db) as refused:
-        body = checked(OrderCreate, {**values, "lines": rows}, numbers)
+    with refusals(db, numbers) as refused:
+        body = checked(OrderCreate, {**values, "lines": rows})
         own = customers.order_scope(db, caller.user)
         customer_id = own if own is not None else body.customer_id
         if customer_id is None:
@@ -287,10 +287,10 @@ def _take_back(
         raise PageForbiddenError("The sales team confirms, ships and takes back orders.")
     rows, numbers = line_values(form, ["line_id", "quantity", "disposition"], needs="quantity")
     reason = str(form.get("reason", "")).strip()
-    with refusals(db) as refused:
+    with refusals(db, numbers) as refused:
         if not rows:
             raise InvalidRequestError("Enter the quantity coming back on at least one line.")
-        body = checked(ReturnCreate, {"reason": reason, "lines": rows}, numbers)
+        body = checked(ReturnCreate, {"reason": reason, "lines": rows})
         lines = [
             ReturnLine(line.line_id, line.quantity, line.disposition, line.lot_id)
             for line in body.lines
