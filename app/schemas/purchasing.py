@@ -104,9 +104,19 @@ class DeliveryCreate(BaseModel):
     warehouse_id: RecordId | None = Field(
         default=None, description="Defaults to the purchase order's warehouse."
     )
-    delivery_note: Reference = ""
+    delivery_note: Reference = Field(
+        default="",
+        description="The supplier's delivery note. A note that already brought a line's product "
+        "into its lot (compared trimmed, in any case) is refused with a 409 unless "
+        "allow_repeated_delivery_note.",
+    )
     received_date: date | None = None
     allow_over_receipt: bool = False
+    allow_repeated_delivery_note: bool = Field(
+        default=False,
+        description="Confirm that this is another delivery under a delivery note already "
+        "received into the same lot.",
+    )
     lines: list[DeliveryLineIn] = Field(min_length=1, max_length=500)
 
 

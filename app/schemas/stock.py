@@ -33,6 +33,12 @@ class _Movement(BaseModel):
 class ReceiptCreate(_Movement):
     """Goods received into a warehouse and lot."""
 
+    reference: Reference = Field(
+        default="",
+        description="The delivery note. A note that already brought the product into the lot "
+        "(compared trimmed, in any case) is refused with a 409 unless "
+        "allow_repeated_delivery_note.",
+    )
     product_id: RecordId
     warehouse_id: RecordId
     lot_code: LotCode
@@ -45,6 +51,11 @@ class ReceiptCreate(_Movement):
     unit_cost: UnitCost | None = None
     moisture_pct: Percent | None = None
     grade: ShortText = ""
+    allow_repeated_delivery_note: bool = Field(
+        default=False,
+        description="Confirm that this is another delivery under a delivery note already "
+        "received into the same lot.",
+    )
 
 
 class AdjustmentCreate(_Movement):

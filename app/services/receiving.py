@@ -24,6 +24,7 @@ from app.services import audit, stock
 from app.services.audit import Actor
 from app.services.catalog import warehouses
 from app.services.purchasing import claim, move
+from app.services.repeated_deliveries import refuse_repeated
 from app.services.stock import MovementContext, ReceiptLine
 
 RECEIVABLE = (PurchaseStatus.ORDERED, PurchaseStatus.PARTIALLY_RECEIVED)
@@ -51,6 +52,7 @@ class Delivery:
     delivery_note: str = ""
     received_date: date | None = None
     allow_over_receipt: bool = False
+    allow_repeated_delivery_note: bool = False
 
 
 def delivery_of(body: DeliveryCreate) -> Delivery:
@@ -72,6 +74,7 @@ def delivery_of(body: DeliveryCreate) -> Delivery:
         delivery_note=body.delivery_note,
         received_date=body.received_date,
         allow_over_receipt=body.allow_over_receipt,
+        allow_repeated_delivery_note=body.allow_repeated_delivery_note,
     )
 
 
@@ -84,7 +87,9 @@ def receive(
 ) -> PurchaseOrder:
     """Book a delivery: lots and receipt movements, received quantities, the order's status.
 
-    Receiving more than is still open on a line is refused unless ``allow_over_receipt``.
+    Receiving more than is still open on a line is refused unless ``allow_over_receipt``; a
+    delivery note that already brought a line's product into its lot is refused unless
+    ``allow_repeated_delivery_note``.
     """
     if not delivery.lines:
         raise InvalidRequestError("A delivery needs at least one line.", field="lines")
@@ -92,6 +97,15 @@ def receive(
     warehouse_id = delivery.warehouse_id or order.warehouse_id
     warehouses.get_active(db, warehouse_id, "warehouse_id")
     by_id = {line.id: line for line in order.lines}
+    if not delivery.allow_repeated_delivery_note:
+        # After the claim, which makes a copy sent at once wait and see this one; once for the
+        # whole delivery, as two of its lines may go into one lot.
+        lots = [
+            (by_id[arrived.line_id].product_id, arrived.lot_code)
+            for arrived in delivery.lines
+            if arrived.line_id in by_id
+        ]
+        refuse_repeated(db, delivery.delivery_note, lots)
     moment = at or utcnow()
     context = MovementContext(
         actor=actor, reference=order.number or "", reason=delivery.delivery_note, occurred_at=at
@@ -113,7 +127,7 @@ def receive(
                 f"{order.number} has no line {arrived.line_id}.", field=f"lines[{index}].line_id"
             )
         _count_in(db, order, line, arrived, index, delivery.allow_over_receipt)
-        movement = stock.receive(
+        movement = stock.receive(  # its delivery note was checked for all lines above
             db,
             context,
             ReceiptLine(

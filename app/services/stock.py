@@ -13,9 +13,11 @@ from app.core.metrics import STOCK_MOVEMENTS_TOTAL, after_commit
 from app.crud import crud_stock
 from app.models.catalog import QUANTITY_MAX, Product, UnitOfMeasure, Warehouse
 from app.models.inventory import Lot, LotStatus, MovementKind, StockLevel, StockMovement
+from app.schemas.stock import ReceiptCreate
 from app.services import audit
 from app.services.audit import Actor
 from app.services.catalog import products, suppliers, warehouses
+from app.services.repeated_deliveries import refuse_repeated
 
 QUANTUM = Decimal("0.001")
 
@@ -65,7 +67,11 @@ class MovementContext:
 
 @dataclass(frozen=True)
 class ReceiptLine:
-    """Goods arriving into a lot (created on first receipt, topped up after)."""
+    """Goods arriving into a lot (created on first receipt, topped up after).
+
+    A ``delivery_note`` that already brought the product into the lot is refused unless
+    ``allow_repeated_delivery_note``; without a note nothing is checked.
+    """
 
     product_id: int
     warehouse_id: int
@@ -77,6 +83,15 @@ class ReceiptLine:
     unit_cost: Decimal | None = None
     moisture_pct: Decimal | None = None
     grade: str = ""
+    delivery_note: str = ""
+    allow_repeated_delivery_note: bool = False
+
+
+def receipt_of(body: ReceiptCreate) -> ReceiptLine:
+    """The receipt a request (API body or page form) describes; its reference is the note."""
+    return ReceiptLine(
+        **body.model_dump(exclude={"reference", "reason"}), delivery_note=body.reference
+    )
 
 
 @dataclass(frozen=True)
@@ -102,6 +117,9 @@ def receive(db: Session, context: MovementContext, line: ReceiptLine) -> StockMo
     check_quantity(product, line.quantity)
     lot = _receiving_lot(db, product, line)
     _give(db, lot, warehouse.id, line.quantity)
+    if not line.allow_repeated_delivery_note:
+        # After _give: its lock on the level row makes a copy sent at once wait and see this one.
+        refuse_repeated(db, line.delivery_note, [(product.id, line.lot_code)])
     movement = _record(db, context, MovementKind.RECEIPT, lot, warehouse.id, line.quantity)
     _audit(db, context, "stock.received", lot, [movement])
     return movement

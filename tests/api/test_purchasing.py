@@ -30,6 +30,7 @@ from tests.api.stock_helpers import (
     API,
     LOTS,
     PACK_WEIGHT,
+    RECEIPTS,
     SETUP_ACTOR,
     SHELF_LIFE_DAYS,
     UNKNOWN_ID,
@@ -47,6 +48,7 @@ from tests.api.stock_helpers import (
     make_warehouse,
     make_world,
     on_hand,
+    receipt_body,
     receive,
     sign_in,
     snapshot,
@@ -689,6 +691,119 @@ def test_a_refused_line_undoes_the_whole_delivery(
     )
     assert dec(problem["open_quantity"]) == Decimal(4)
     assert get_po(client, staff.headers, order["id"])["status"] == "ordered"
+
+
+REPEATED = "repeated-delivery-note"
+CONFIRM = "allow_repeated_delivery_note"
+
+
+def receipt_ids(client: TestClient, headers: dict[str, str], order_id: int) -> list[int]:
+    """The ids of the deliveries received against an order, oldest first."""
+    return [
+        r["id"] for r in ok_list(client.get(f"{PURCHASES}/{order_id}/receipts", headers=headers))
+    ]
+
+
+@pytest.mark.parametrize("again", ["DN-7", "dn-7", " Dn-7  "])
+def test_a_delivery_note_received_again_into_a_lot_is_refused_and_writes_nothing(
+    client: TestClient, staff: SignedIn, manager: SignedIn, world: World, again: str
+) -> None:
+    order = ordered_po(client, manager.headers, world, "20")
+    line_id = order["lines"][0]["id"]
+    deliver(
+        client, staff.headers, order["id"], arrival(line_id, "4", "DAT-DN"), delivery_note="DN-7"
+    )
+    [first] = receipt_ids(client, staff.headers, order["id"])
+    [movement] = get_movements(client, staff.headers, reference=order["number"])
+    path = f"{PURCHASES}/{order['id']}/receipts"
+
+    # A new lot on the same delivery does not save it: the whole delivery is refused.
+    body = delivery_body(
+        arrival(line_id, "2", "DAT-DN-NEW"), arrival(line_id, "4", "DAT-DN"), delivery_note=again
+    )
+    problem = assert_refused(
+        lambda: client.post(path, json=body, headers=staff.headers), 409, REPEATED, CONFIRM
+    )
+    assert (problem["delivery_note"], problem["sku"], problem["lot_code"]) == (
+        "DN-7",
+        "DATE-MEDJOOL",
+        "DAT-DN",
+    )
+    assert (problem["receipt_id"], problem["movement_id"]) == (first, movement["id"])
+    assert problem["lot_id"] == lot_id_of(world.kg_product, "DAT-DN")
+    when = movement["created_at"][:16].replace("T", " ")
+    assert problem["detail"] == (
+        f"Delivery note DN-7 was already received for DATE-MEDJOOL lot DAT-DN on {when} UTC "
+        f"(receipt #{first} of {order['number']}). Confirm that this is another delivery under "
+        "the same note to receive it again."
+    )
+    assert get_po(client, staff.headers, order["id"])["status"] == "partially_received"
+
+    done = deliver(
+        client, staff.headers, order["id"], *body["lines"], delivery_note=again, **{CONFIRM: True}
+    )
+    assert dec(done["lines"][0]["received_quantity"]) == Decimal(10)
+    assert on_hand(client, staff.headers, lot_id_of(world.kg_product, "DAT-DN"), world.main) == 8
+    assert len(receipt_ids(client, staff.headers, order["id"])) == 2
+    assert_projection_matches_ledger()
+
+
+def test_a_delivery_note_is_only_refused_for_the_same_product_and_lot(
+    client: TestClient, staff: SignedIn, manager: SignedIn, world: World
+) -> None:
+    draft = create_po(
+        client,
+        manager.headers,
+        world.supplier,
+        world.main,
+        po_line(world.kg_product, "50"),
+        po_line(world.kg_product, "50"),
+        po_line(world.pack_product, "50"),
+    )
+    order = send_po(client, manager.headers, draft["id"])
+    kg_a, kg_b, pack = (line["id"] for line in order["lines"])
+    # Two lines of one delivery may go into one lot.
+    deliver(
+        client,
+        staff.headers,
+        order["id"],
+        arrival(kg_a, "3", "LOT-1"),
+        arrival(kg_b, "3", "LOT-1"),
+        delivery_note="DN-8",
+    )
+    deliver(client, staff.headers, order["id"], arrival(kg_a, "1", "LOT-2"), delivery_note="DN-8")
+    deliver(client, staff.headers, order["id"], arrival(pack, "1", "LOT-1"), delivery_note="DN-8")
+    deliver(client, staff.headers, order["id"], arrival(kg_a, "1", "LOT-1"), delivery_note="DN-9")
+    for _ in range(2):  # an empty note never counts as repeated
+        deliver(client, staff.headers, order["id"], arrival(kg_b, "1", "LOT-1"))
+    assert on_hand(client, staff.headers, lot_id_of(world.kg_product, "LOT-1"), world.main) == 9
+    assert len(receipt_ids(client, staff.headers, order["id"])) == 6
+
+
+def test_a_note_received_directly_is_refused_on_a_purchase_order_and_back(
+    client: TestClient, staff: SignedIn, manager: SignedIn, world: World
+) -> None:
+    direct = receive(client, staff.headers, world.kg_product, world.main, "LOT-X", reference="DN-5")
+    order = ordered_po(client, manager.headers, world, "20")
+    line_id = order["lines"][0]["id"]
+    path = f"{PURCHASES}/{order['id']}/receipts"
+    body = delivery_body(arrival(line_id, "4", "LOT-X"), delivery_note="dn-5")
+    problem = assert_refused(
+        lambda: client.post(path, json=body, headers=staff.headers), 409, REPEATED, CONFIRM
+    )
+    assert problem["movement_id"] == direct["id"]
+    assert "receipt_id" not in problem
+
+    deliver(
+        client, staff.headers, order["id"], arrival(line_id, "4", "LOT-Y"), delivery_note="DN-6"
+    )
+    again = receipt_body(world.kg_product, world.main, "LOT-Y", "4", reference="DN-6")
+    problem = assert_refused(
+        lambda: client.post(RECEIPTS, json=again, headers=staff.headers), 409, REPEATED, CONFIRM
+    )
+    assert problem["receipt_id"] == receipt_ids(client, staff.headers, order["id"])[0]
+    # The order number, the reference of its movements, is not a delivery note.
+    receive(client, staff.headers, world.kg_product, world.main, "LOT-Y", reference=order["number"])
 
 
 @pytest.mark.parametrize("state", ["draft", "ordered", "partially_received"])

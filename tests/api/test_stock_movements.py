@@ -43,6 +43,7 @@ from tests.api.stock_helpers import (
     get_movements,
     ledger_sums,
     level_of,
+    lot_id_of,
     make_stocked,
     make_world,
     on_hand,
@@ -244,6 +245,63 @@ def test_the_same_lot_code_of_another_product_is_another_lot(
     assert kg["lot_id"] != pack["lot_id"]
     assert on_hand(client, admin.headers, kg["lot_id"], world.main) == Decimal(4)
     assert on_hand(client, admin.headers, pack["lot_id"], world.main) == Decimal(4)
+
+
+# --------------------------------------------------------------------------- delivery notes
+
+REPEATED = "repeated-delivery-note"
+CONFIRM = "allow_repeated_delivery_note"
+
+
+@pytest.mark.parametrize("again", ["DN-7", "dn-7", "  Dn-7 "])
+def test_a_delivery_note_received_again_into_the_lot_is_refused_and_writes_nothing(
+    client: TestClient, admin: SignedIn, world: World, again: str
+) -> None:
+    first = receive(client, admin.headers, world.kg_product, world.main, "DN-LOT", reference="DN-7")
+    body = receipt_body(world.kg_product, world.main, "DN-LOT", "10", reference=again)
+
+    problem = assert_refused(
+        client, RECEIPTS, body, admin.headers, 409, slug=REPEATED, field=CONFIRM
+    )
+    assert problem["title"] == "Delivery note already received"
+    assert (problem["delivery_note"], problem["sku"], problem["lot_code"]) == (
+        "DN-7",
+        "DATE-MEDJOOL",
+        "DN-LOT",
+    )
+    assert (problem["lot_id"], problem["movement_id"]) == (first["lot_id"], first["id"])
+    assert "receipt_id" not in problem
+    assert problem["received_at"].startswith(first["created_at"][:16])
+    when = first["created_at"][:16].replace("T", " ")
+    assert problem["detail"] == (
+        f"Delivery note DN-7 was already received for DATE-MEDJOOL lot DN-LOT on {when} UTC "
+        f"(movement #{first['id']}). Confirm that this is another delivery under the same note "
+        "to receive it again."
+    )
+    # The same lot in another warehouse is the same lot.
+    elsewhere = {**body, "warehouse_id": world.spare}
+    assert_refused(client, RECEIPTS, elsewhere, admin.headers, 409, slug=REPEATED, field=CONFIRM)
+
+    confirmed = only_movement(
+        client.post(RECEIPTS, json={**body, CONFIRM: True}, headers=admin.headers)
+    )
+    assert confirmed["lot_id"] == first["lot_id"]
+    assert on_hand(client, admin.headers, first["lot_id"], world.main) == Decimal(20)
+    assert_projection_matches_ledger()
+
+
+def test_a_delivery_note_is_only_refused_for_the_same_product_and_lot(
+    client: TestClient, admin: SignedIn, world: World
+) -> None:
+    receive(client, admin.headers, world.kg_product, world.main, "DN-LOT", reference="DN-8")
+    receive(client, admin.headers, world.kg_product, world.main, "DN-LOT-2", reference="DN-8")
+    receive(client, admin.headers, world.pack_product, world.main, "DN-LOT", reference="DN-8")
+    receive(client, admin.headers, world.kg_product, world.main, "DN-LOT", reference="DN-9")
+    # Without a reference nothing is repeated; a note given as the reason is not a reference.
+    receive(client, admin.headers, world.kg_product, world.main, "BARE", reason="DN-10")
+    receive(client, admin.headers, world.kg_product, world.main, "BARE")
+    receive(client, admin.headers, world.kg_product, world.main, "BARE", reference="DN-10")
+    assert on_hand(client, admin.headers, lot_id_of(world.kg_product, "BARE"), world.main) == 30
 
 
 # --------------------------------------------------------------------------- adjustments

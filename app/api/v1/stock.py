@@ -23,7 +23,7 @@ from app.schemas.stock import (
 )
 from app.schemas.types import RecordId, RowOffset
 from app.services import stock, stock_queries
-from app.services.stock import CountLine, MovementContext, ReceiptLine
+from app.services.stock import CountLine, MovementContext
 from app.services.stock_queries import LedgerFilter, LevelFilter
 
 router = APIRouter(prefix="/stock", tags=["stock"])
@@ -57,7 +57,7 @@ def receive(
     """Receive goods into a warehouse and lot (the lot is created on its first receipt)."""
 
     def act() -> MovementBatch:
-        line = ReceiptLine(**body.model_dump(exclude={"reference", "reason"}))
+        line = stock.receipt_of(body)
         movement = stock.receive(db, _context(caller, body.reference, body.reason), line)
         return _batch(db, [movement])
 
