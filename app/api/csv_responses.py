@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import Query, Response
 from pydantic import BaseModel
 
-from app.services.csv_io import write_csv
+from app.services.csv_writer import write_csv
 
 
 class ReportFormat(enum.StrEnum):

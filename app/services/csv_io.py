@@ -6,11 +6,9 @@ nothing is kept. (No per-row savepoints: SQLite's driver commits on releasing on
 """
 
 import csv
-import io
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal
 from typing import Any, TextIO
 
 from pydantic import BaseModel, ValidationError
@@ -25,6 +23,7 @@ from app.schemas.stock import LotCode
 from app.schemas.types import Code, Percent, Quantity, Reference, ShortText, UnitCost
 from app.services import catalog, stock, stock_queries
 from app.services.audit import Actor
+from app.services.csv_writer import write_csv
 from app.services.stock import MovementContext, ReceiptLine
 from app.services.stock_queries import LevelFilter
 
@@ -319,24 +318,3 @@ def _by_code(db: Session, model: Any, column: Any, code: str, name: str) -> Any:
     if item is None:
         raise InvalidRequestError(f"{name}: no {model.__tablename__[:-1]} with code {code}.")
     return item
-
-
-def write_csv(columns: list[str], records: Iterable[dict[str, Any]]) -> str:
-    """``records`` as CSV text with a header, made safe for spreadsheets."""
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
-    writer.writeheader()
-    for record in records:
-        writer.writerow({key: _cell(value) for key, value in record.items()})
-    return buffer.getvalue()
-
-
-def _cell(value: object) -> object:
-    """Neutralise text that a spreadsheet would run as a formula."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    return value
