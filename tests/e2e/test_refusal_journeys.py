@@ -187,7 +187,10 @@ def test_a_refused_delivery_books_none_of_its_lines(page: Page, site: Site) -> N
 
     expect(page.get_by_role("alert")).to_have_text(
         f"Line 2 of {order['number']} has 25.000 still to receive; 250 arrived. "
-        "Send allow_over_receipt to accept more than ordered."
+        "Confirm that more than ordered is accepted to receive it."
+    )
+    expect(page.locator("#lines\\.1\\.quantity ~ .field-error")).to_contain_text(
+        "25.000 still to receive"
     )
     expect(page.locator("[data-order-status]")).to_have_text("ordered")
     expect(body_rows(section(page, "lines")).locator("td:nth-child(4)")).to_have_text(["0", "0"])

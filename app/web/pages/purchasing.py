@@ -20,7 +20,13 @@ router = page_router()
 NEW_ORDER_ROWS = 8
 PAGE_SIZE = 50
 OPEN = (PurchaseStatus.ORDERED.value, PurchaseStatus.PARTIALLY_RECEIVED.value)
-RECEIVE_FIELDS = ["warehouse_id", "delivery_note", "received_date", "allow_repeated_delivery_note"]
+RECEIVE_FIELDS = [
+    "warehouse_id",
+    "delivery_note",
+    "received_date",
+    "allow_over_receipt",
+    "allow_repeated_delivery_note",
+]
 
 
 @router.get("/purchase-orders", response_class=HTMLResponse)

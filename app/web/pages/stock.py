@@ -22,7 +22,7 @@ from app.schemas.stock import (
 from app.schemas.types import RecordId
 from app.services import catalog, stock, stock_queries
 from app.services.permissions import Permission
-from app.services.stock import CountLine, MovementContext, ReceiptLine
+from app.services.stock import CountLine, MovementContext
 from app.web.forms import FormInvalidError, checked, form_values, refusals
 from app.web.routing import PageDb, page_router
 from app.web.session import (
@@ -68,8 +68,7 @@ REFERENCE = Field("reference", "Reference", hint="Delivery note, order or count 
 
 
 def _receive(db: Session, context: MovementContext, body: ReceiptCreate) -> object:
-    line = ReceiptLine(**body.model_dump(exclude={"reference", "reason"}))
-    return stock.receive(db, context, line)
+    return stock.receive(db, context, stock.receipt_of(body))
 
 
 def _moves(action: Callable[..., object], *names: str) -> Callable[..., object]:
@@ -100,6 +99,13 @@ FORMS = {
                 Field("grade", "Quality grade"),
                 REFERENCE,
                 Field("reason", "Note"),
+                Field(
+                    "allow_repeated_delivery_note",
+                    "Another delivery under the same note",
+                    "checkbox",
+                    hint="Tick only when the supplier delivered again under a reference "
+                    "already received into the same lot",
+                ),
             ),
             _receive,
         ),
