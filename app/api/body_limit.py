@@ -1,45 +1,82 @@
 """The largest request body the service reads: a file upload, or much less for anything else."""
 
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from fastapi.routing import RouteContext, iter_route_contexts
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.problems import problem_response
 
-UPLOAD_MEDIA_TYPE = "multipart/form-data"
+Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
+UPLOAD_MARK = "takes_uploads"
+
+
+def accepts_uploads(endpoint: Endpoint) -> Endpoint:
+    """Mark a route as one that takes file uploads: its body may reach the upload limit."""
+    setattr(endpoint, UPLOAD_MARK, True)
+    return endpoint
+
+
+def takes_uploads(endpoint: object) -> bool:
+    """Whether ``endpoint`` was marked with ``accepts_uploads``."""
+    return getattr(endpoint, UPLOAD_MARK, False) is True
 
 
 class BodyLimit:
-    """Answer 413 to a body larger than ``limit`` bytes (``upload_limit`` for multipart
-    uploads), before reading it when Content-Length says so, else as soon as it is seen."""
+    """Answer 413 to a body larger than ``limit`` bytes (``upload_limit`` on the routes marked
+    with ``accepts_uploads``), before reading it when Content-Length says so, else as soon as
+    it is seen. The request's own Content-Type does not choose the limit."""
 
     def __init__(self, app: ASGIApp, limit: int, upload_limit: int) -> None:
         self.app = app
         self.limit = limit
         self.upload_limit = upload_limit
+        self._upload_routes: list[RouteContext] | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = Headers(scope=scope)
-        upload = headers.get("content-type", "").lower().startswith(UPLOAD_MEDIA_TYPE)
-        limit = self.upload_limit if upload else self.limit
-        detail = f"The request body is larger than the {limit} bytes accepted here."
-        length = headers.get("content-length", "")
+        length = Headers(scope=scope).get("content-length", "")
+        limit = self.limit
         if length.isdigit() and int(length) > limit:
-            response = problem_response(413, "payload-too-large", "Payload too large", detail)
-            await response(scope, receive, send)
-            return
+            limit = self._limit_of(scope)
+            if int(length) > limit:
+                response = problem_response(
+                    413, "payload-too-large", "Payload too large", _detail(limit)
+                )
+                await response(scope, receive, send)
+                return
         received = 0
+        looked_up = limit != self.limit
 
         async def limited_receive() -> Message:
-            nonlocal received
+            nonlocal received, limit, looked_up
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
+                if received > limit and not looked_up:
+                    limit, looked_up = self._limit_of(scope), True
                 if received > limit:
-                    raise HTTPException(413, detail)
+                    raise HTTPException(413, _detail(limit))
             return message
 
         await self.app(scope, limited_receive, send)
+
+    def _limit_of(self, scope: Scope) -> int:
+        """The limit of the route ``scope`` is for."""
+        if self._upload_routes is None:  # the application's routes are all there by now
+            routes = iter_route_contexts(scope["app"].routes)
+            self._upload_routes = [route for route in routes if takes_uploads(route.endpoint)]
+        for route in self._upload_routes:
+            if route.matches(scope)[0] is Match.FULL:
+                return self.upload_limit
+        return self.limit
+
+
+def _detail(limit: int) -> str:
+    return f"The request body is larger than the {limit} bytes accepted here."

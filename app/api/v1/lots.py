@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Query, UploadFile, status
 from fastapi.responses import FileResponse
 
+from app.api.body_limit import accepts_uploads
 from app.api.deps import DbSession, LotManager, StockMover, StockReader
 from app.api.responses import responses
 from app.models.inventory import LotStatus
@@ -69,6 +70,7 @@ def list_documents(lot_id: RecordId, _: StockReader, db: DbSession) -> list[LotD
     status_code=status.HTTP_201_CREATED,
     responses=responses(404, 415),
 )
+@accepts_uploads
 def attach_document(
     lot_id: RecordId,
     file: Annotated[UploadFile, File(description="PDF, JPEG, PNG or WebP")],

@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, Query, UploadFile, status
 from fastapi.responses import FileResponse
 
+from app.api.body_limit import accepts_uploads
 from app.api.deps import CatalogReader, CatalogWriter, DbSession
 from app.api.responses import responses
 from app.core.errors import NotFoundError
@@ -89,6 +90,7 @@ def activate_product(product_id: RecordId, caller: CatalogWriter, db: DbSession)
 
 
 @router.put("/{product_id}/image", responses=responses(404, 415))
+@accepts_uploads
 def upload_image(
     product_id: RecordId,
     file: Annotated[UploadFile, File(description="JPEG, PNG or WebP, at most MAX_IMAGE_BYTES")],

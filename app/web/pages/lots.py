@@ -4,6 +4,7 @@ from fastapi import Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import UploadFile
 
+from app.api.body_limit import accepts_uploads
 from app.api.csv_responses import csv_response
 from app.core.errors import InvalidRequestError
 from app.models.inventory import LotStatus
@@ -94,6 +95,7 @@ def change_status(
 
 
 @router.post("/lots/{lot_id}/documents", response_class=HTMLResponse)
+@accepts_uploads
 def attach_document(
     request: Request,
     form: SubmittedForm,

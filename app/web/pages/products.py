@@ -9,6 +9,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from sqlalchemy import ColumnElement
 from starlette.datastructures import UploadFile
 
+from app.api.body_limit import accepts_uploads
 from app.core.errors import InvalidRequestError, NotFoundError
 from app.models.catalog import Product, UnitOfMeasure
 from app.schemas.catalog import ProductCreate, ProductFields
@@ -244,6 +245,7 @@ def update_product(
 
 
 @router.post("/products/{product_id}/image", response_class=HTMLResponse)
+@accepts_uploads
 def upload_image(
     request: Request,
     form: SubmittedForm,
