@@ -21,6 +21,10 @@ DOCS_POLICY = (
 )
 API_PATHS = ("/api/", "/health", "/metrics", "/openapi.json")
 DOCS_PATHS = ("/docs", "/redoc")
+# Answers a browser or a proxy may keep: the pages' own files and the liveness probe. Every
+# other answer (the API, the pages and every download behind a login) is never stored.
+CACHEABLE_PATHS = ("/static/",)
+CACHEABLE_EXACT = frozenset({"/health"})
 HSTS = "max-age=63072000"
 
 COMMON_HEADERS = {
@@ -30,6 +34,11 @@ COMMON_HEADERS = {
     "Cross-Origin-Opener-Policy": "same-origin",
     "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=()",
 }
+
+
+def cacheable(path: str) -> bool:
+    """Whether the answer to ``path`` may be kept by a browser or a proxy."""
+    return path in CACHEABLE_EXACT or path.startswith(CACHEABLE_PATHS)
 
 
 def content_security_policy(path: str) -> str:
@@ -42,7 +51,8 @@ def content_security_policy(path: str) -> str:
 
 
 class SecurityHeaders:
-    """Add the security headers a response does not set itself; API answers are never cached."""
+    """Add the security headers a response does not set itself; nothing but the static files
+    and the liveness probe is kept by a browser or a proxy."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -53,7 +63,7 @@ class SecurityHeaders:
             return
         path: str = scope.get("path", "")
         extra = COMMON_HEADERS | {"Content-Security-Policy": content_security_policy(path)}
-        if path.startswith("/api/"):
+        if not cacheable(path):
             extra["Cache-Control"] = "no-store"
         if scope.get("scheme") == "https":
             extra["Strict-Transport-Security"] = HSTS

@@ -63,15 +63,14 @@ def render(
     menu = [
         (path, label) for path, label, permission in NAVIGATION if caller and caller.can(permission)
     ]
-    response = templates.TemplateResponse(
+    # Pages hold business data: the security headers keep them out of the browser's cache
+    # (Back after logout shows nothing).
+    return templates.TemplateResponse(
         request,
         name,
         {"caller": caller, "menu": menu, "path": request.url.path, **context},
         status_code=status_code,
     )
-    # Pages hold business data: never kept by the browser (Back after logout shows nothing).
-    response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 def last_page_redirect(request: Request, page: int, pages: int) -> RedirectResponse | None:

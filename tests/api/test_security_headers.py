@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -143,7 +144,7 @@ def _register(client: TestClient, _: Callers) -> Response:
 Sample = tuple[Callable[[TestClient, Callers], Response], int, str, bool]
 SAMPLES: dict[str, Sample] = {
     "200 json": (lambda c, who: c.get(ME, headers=who.admin), 200, API_CLASS, True),
-    "201": (_register, 201, API_CLASS, True),
+    "202": (_register, 202, API_CLASS, True),
     "204": (lambda c, who: c.post(f"{API}/auth/logout", headers=who.admin), 204, API_CLASS, True),
     "401": (lambda c, _: c.get(ME), 401, API_CLASS, True),
     "403": (lambda c, who: c.get(USERS, headers=who.customer), 403, API_CLASS, True),
@@ -333,6 +334,99 @@ def test_the_pages_own_no_store_is_sent_once(client: TestClient) -> None:
     response = client.get("/login")
 
     assert response.headers.get_list("cache-control") == ["no-store"]
+
+
+# --------------------------------------------------------------------------- downloads
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << >>\n%%EOF\n"
+
+
+@dataclass(frozen=True)
+class Downloads:
+    """A product with a picture and a lot with a document, made through the API."""
+
+    product: int
+    lot: int
+    document: int
+
+
+@pytest.fixture
+def downloads(client: TestClient, callers: Callers) -> Downloads:
+    def made(response: Response) -> dict[str, Any]:
+        assert response.status_code in (200, 201), response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    h = callers.admin
+    product = made(
+        client.post(
+            f"{API}/products",
+            json={"sku": "CACHE-1", "name": "Cached", "unit": "kg", "net_weight_kg": "1"},
+            headers=h,
+        )
+    )["id"]
+    made(client.put(f"{API}/products/{product}/image", files={"file": ("p.png", PNG)}, headers=h))
+    warehouse = made(
+        client.post(f"{API}/warehouses", json={"code": "CACHE", "name": "Cache"}, headers=h)
+    )["id"]
+    receipt = {"product_id": product, "warehouse_id": warehouse, "lot_code": "C-1", "quantity": "1"}
+    lot = made(client.post(f"{API}/stock/receipts", json=receipt, headers=h))["movements"][0][
+        "lot_id"
+    ]
+    document = made(
+        client.post(f"{API}/lots/{lot}/documents", files={"file": ("c.pdf", PDF)}, headers=h)
+    )["id"]
+    return Downloads(product=product, lot=lot, document=document)
+
+
+PAGE_DOWNLOADS = {
+    "lot document": "/lots/{lot}/documents/{document}",
+    "product image": "/products/{product}/image",
+    "lot trace csv": "/lots/{lot}/trace.csv",
+    **{
+        f"{name} csv": f"/reports/{name}.csv"
+        for name in ("kpis", "top-products", "valuation", "expiring", "slow-movers")
+    },
+}
+API_DOWNLOADS = {
+    "lot document": f"{API}/lots/{{lot}}/documents/{{document}}",
+    "product image": f"{API}/products/{{product}}/image",
+    "lot trace csv": f"{API}/trace/lots/{{lot}}?format=csv",
+    "valuation csv": f"{API}/reports/stock-valuation?format=csv",
+}
+
+
+@pytest.mark.parametrize("name", list(PAGE_DOWNLOADS))
+def test_a_page_download_is_never_cached(
+    client: TestClient, make_user: MakeUser, downloads: Downloads, name: str
+) -> None:
+    """Files and CSVs behind the pages' login are no-store like the pages themselves."""
+    logged_in(client, make_user, Role.ADMIN)
+
+    response = client.get(PAGE_DOWNLOADS[name].format(**vars(downloads)))
+
+    assert response.status_code == 200, response.text[:500]
+    assert response.headers.get_list("cache-control") == ["no-store"], response.headers
+    assert_secured(response, PAGE_CLASS)
+
+
+@pytest.mark.parametrize("name", list(API_DOWNLOADS))
+def test_an_api_download_is_never_cached(
+    client: TestClient, callers: Callers, downloads: Downloads, name: str
+) -> None:
+    response = client.get(API_DOWNLOADS[name].format(**vars(downloads)), headers=callers.admin)
+
+    assert response.status_code == 200, response.text[:500]
+    assert_api_not_cached(response)
+
+
+@pytest.mark.parametrize("path", ["/static/css/app.css", "/health"])
+def test_public_files_and_the_liveness_probe_may_be_cached(client: TestClient, path: str) -> None:
+    response = client.get(path)
+
+    assert response.status_code == 200
+    assert "cache-control" not in response.headers
 
 
 # --------------------------------------------------------------------------- the policies
