@@ -3,21 +3,22 @@
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import partial
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from app.core.database import Base
 from app.core.errors import ConflictError, DomainError
-from app.models.catalog import Product
-from app.models.inventory import Lot, StockMovement
+from app.models.catalog import Category, Product, Supplier, Warehouse
+from app.models.inventory import Lot, LotStatus, StockMovement
 from app.models.purchasing import PurchaseOrder
 from app.models.sales import SalesOrder
-from app.services import alerts, catalog, demo_sales, stock
+from app.services import alerts, catalog, demo_sales, lots, stock
 from app.services.audit import Actor
+from app.services.demo_sales import Timeline, moment
 from app.services.receiving import DeliveryLine
 from app.services.stock import MovementContext
 
@@ -183,19 +184,28 @@ def load(db: Session, actor: Actor, today: date | None = None) -> DemoReport:
         for code, name, address in WAREHOUSES
     ]
     buyers = demo_sales.make_customers(db, actor, rng, today, HISTORY_DAYS)
+    timeline = Timeline()
     demand = []
     for index, item in enumerate(PRODUCTS):
         product = catalog.create_product(db, actor, _product_values(item, category_ids))
+        supplier_id = supplier_ids[item.supplier]
         demand.append(
-            _history(
-                db, actor, rng, product, supplier_ids[item.supplier], warehouse_ids, today, index
-            )
+            _history(timeline, db, actor, rng, product, supplier_id, warehouse_ids, today, index)
         )
-    demo_sales.trade(db, actor, rng, demand, buyers, today, HISTORY_DAYS)
+        _slow_lots(timeline, db, actor, rng, product, supplier_id, warehouse_ids[1], today, index)
+    demo_sales.trade(timeline, db, actor, rng, demand, buyers, today, HISTORY_DAYS)
+    opened = timeline.first() - timedelta(days=1)  # the catalog predates its first use
+    for model, ids in (
+        (Category, category_ids.values()),
+        (Supplier, supplier_ids.values()),
+        (Warehouse, warehouse_ids),
+        (Product, [wanted.product.id for wanted in demand]),
+    ):
+        db.execute(
+            update(model).where(model.id.in_(ids)).values(created_at=opened, updated_at=opened)
+        )
+    timeline.run()
     demo_sales.pipeline(db, actor, rng, demand, buyers, warehouse_ids[0], today)
-    for index, (item, wanted) in enumerate(zip(PRODUCTS, demand, strict=True)):
-        _slow_lots(db, actor, rng, wanted.product, supplier_ids[item.supplier], warehouse_ids[1],
-                   today, index)  # fmt: skip
     alerts.expire_lots(db, actor, today)
     return DemoReport(
         products=len(PRODUCTS),
@@ -228,6 +238,7 @@ def _product_values(item: DemoProduct, category_ids: dict[str, int]) -> dict[str
 
 
 def _history(
+    timeline: Timeline,
     db: Session,
     actor: Actor,
     rng: random.Random,
@@ -238,13 +249,13 @@ def _history(
     index: int,
 ) -> demo_sales.Demand:
     """Three lots bought over five months, some waste and transfers; the weekly demand."""
-    lots: list[int] = []
+    received: list[int] = []
     for number, days_ago in enumerate((HISTORY_DAYS, 95, 40)):
-        received = today - timedelta(days=days_ago + rng.randint(0, 6))
+        day = today - timedelta(days=days_ago + rng.randint(0, 6))
         quantity = Decimal(product.reorder_quantity * rng.choice((2, 3, 4)))
-        lots.append(_receive(db, actor, rng, product, supplier_id, warehouse_ids[0], received,
-                             received + timedelta(days=product.shelf_life_days), quantity,
-                             f"{index:02d}{number}"))  # fmt: skip
+        _receive(timeline, db, actor, rng, product, supplier_id, warehouse_ids[0], moment(day, 8),
+                 day + timedelta(days=product.shelf_life_days), quantity, f"{index:02d}{number}",
+                 received.append)  # fmt: skip
     for days_ago in range(HISTORY_DAYS - 3, 0, -7):
         day = today - timedelta(days=days_ago)
         if rng.random() < 0.08:
@@ -253,28 +264,27 @@ def _history(
                 db,
                 _at(actor, day, "", "torn bags found in picking"),
                 product_id=product.id,
-                lot_id=lots[-1],
                 warehouse_id=warehouse_ids[0],
                 quantity=Decimal(rng.randint(1, 3)),
             )
-            _try(waste)
+            timeline.at(moment(day), partial(_from_latest, waste, received))
         if rng.random() < 0.1:
             transfer = partial(
                 stock.transfer,
                 db,
                 _at(actor, day, f"TR-{day:%y%m%d}", "stock the cold store"),
                 product_id=product.id,
-                lot_id=lots[-1],
                 from_warehouse_id=warehouse_ids[0],
                 to_warehouse_id=warehouse_ids[1],
                 quantity=Decimal(rng.randint(5, 15)),
             )
-            _try(transfer)
+            timeline.at(moment(day), partial(_from_latest, transfer, received))
     pace = Decimal(3) if index % 8 == 5 else Decimal(rng.uniform(0.4, 1.2))  # some run low
     return demo_sales.Demand(product, product.reorder_point * pace)
 
 
 def _slow_lots(
+    timeline: Timeline,
     db: Session,
     actor: Actor,
     rng: random.Random,
@@ -284,40 +294,55 @@ def _slow_lots(
     today: date,
     index: int,
 ) -> None:
-    """Lots nobody bought: some expire within the alert window, one is past best-before."""
+    """Short-dated lots bought in yesterday, and one held in quarantine until it expired."""
     if index % 7 == 0:
-        received = today - timedelta(days=rng.randint(50, 70))
+        arrival = moment(today - timedelta(days=1), 16)
         best_before = today + timedelta(days=rng.randint(5, 28))
         quantity = Decimal(product.reorder_point)
-        _receive(db, actor, rng, product, supplier_id, warehouse_id, received, best_before,
-                 quantity, f"{index:02d}S")  # fmt: skip
+        _receive(timeline, db, actor, rng, product, supplier_id, warehouse_id, arrival,
+                 best_before, quantity, f"{index:02d}S")  # fmt: skip
     if index == 3:
-        received = today - timedelta(days=product.shelf_life_days + 6)
-        _receive(db, actor, rng, product, supplier_id, warehouse_id, received,
-                 today - timedelta(days=6), Decimal(12), f"{index:02d}X")  # fmt: skip
+        arrival = moment(today - timedelta(days=product.shelf_life_days + 6), 8)
+        hold = partial(_quarantine, db, actor, "moisture above specification, claim with supplier")
+        _receive(timeline, db, actor, rng, product, supplier_id, warehouse_id, arrival,
+                 today - timedelta(days=6), Decimal(12), f"{index:02d}X", hold)  # fmt: skip
 
 
 def _receive(
+    timeline: Timeline,
     db: Session,
     actor: Actor,
     rng: random.Random,
     product: Product,
     supplier_id: int,
     warehouse_id: int,
-    received: date,
+    arrival: datetime,
     best_before: date,
     quantity: Decimal,
     suffix: str,
-) -> int:
+    then: Callable[[int], object] | None = None,
+) -> None:
     line = DeliveryLine(
         line_id=0,
         quantity=quantity,
-        lot_code=f"{product.sku.split('-')[0]}-{received:%y%m%d}-{suffix}",
+        lot_code=f"{product.sku.split('-')[0]}-{arrival:%y%m%d}-{suffix}",
         best_before=best_before,
         unit_cost=product.standard_cost,
         moisture_pct=Decimal(rng.randint(120, 220)) / 10,
     )
-    return demo_sales.purchase(db, actor, product, supplier_id, warehouse_id, received, line)
+    demo_sales.purchase(
+        timeline, db, actor, product, supplier_id, warehouse_id, arrival, line, then
+    )
+
+
+def _quarantine(db: Session, actor: Actor, reason: str, lot_id: int) -> None:
+    lots.change_status(db, actor, db.get_one(Lot, lot_id), LotStatus.QUARANTINE, reason)
+
+
+def _from_latest(action: Callable[..., object], received: list[int]) -> None:
+    """Take ``action`` on the latest lot received so far, if it holds the stock."""
+    if received:
+        _try(partial(action, lot_id=received[-1]))
 
 
 def _count(db: Session, model: type[Base]) -> int:
@@ -333,5 +358,4 @@ def _try(action: Callable[[], object]) -> int:
 
 
 def _at(actor: Actor, day: date, reference: str, reason: str) -> MovementContext:
-    moment = datetime.combine(day, time(hour=10), tzinfo=UTC)
-    return MovementContext(actor=actor, reference=reference, reason=reason, occurred_at=moment)
+    return MovementContext(actor=actor, reference=reference, reason=reason, occurred_at=moment(day))

@@ -1,18 +1,23 @@
 """The demo's customers, purchase orders and sales orders, spread over its history."""
 
+import heapq
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_FLOOR, Decimal
 from functools import partial
+from itertools import count
 
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from app.core.errors import DomainError
 from app.crud import crud_stock
 from app.models.catalog import Product
-from app.models.sales import Customer, CustomerType, OrderStatus, ReturnDisposition
+from app.models.inventory import Lot, Reservation
+from app.models.purchasing import PurchaseOrder
+from app.models.sales import Customer, CustomerType, OrderStatus, ReturnDisposition, SalesOrder
 from app.services import customers, orders, purchasing, receiving, reorder, returns
 from app.services.audit import Actor
 from app.services.orders import LineDraft, OrderDraft, OrderFilter
@@ -42,6 +47,27 @@ class Demand:
     weekly: Decimal
 
 
+class Timeline:
+    """Steps of the demo's history, each taken in the order of the moment it is dated."""
+
+    def __init__(self) -> None:
+        self._due: list[tuple[datetime, int, Callable[[], object]]] = []
+        self._order = count()
+
+    def at(self, when: datetime, step: Callable[[], object]) -> None:
+        """Take ``step`` at ``when``, after the steps due earlier or added before it."""
+        heapq.heappush(self._due, (when, next(self._order), step))
+
+    def first(self) -> datetime:
+        """The moment of the earliest step."""
+        return self._due[0][0]
+
+    def run(self) -> None:
+        """Take every step, the ones the steps add too."""
+        while self._due:
+            heapq.heappop(self._due)[2]()
+
+
 def moment(day: date, hour: int = 10) -> datetime:
     """``day`` at ``hour`` UTC."""
     return datetime.combine(day, time(hour=hour), tzinfo=UTC)
@@ -50,9 +76,9 @@ def moment(day: date, hour: int = 10) -> datetime:
 def make_customers(
     db: Session, actor: Actor, rng: random.Random, today: date, history_days: int
 ) -> list[Customer]:
-    """The demo's customers, joined over the history."""
+    """The demo's customers, joined over the history (the first one before it)."""
     made = []
-    for name, kind, shelf_life in CUSTOMERS:
+    for number, (name, kind, shelf_life) in enumerate(CUSTOMERS):
         slug = name.lower().replace(" ", "-").replace(".", "").replace("'", "")
         customer = customers.create_customer(
             db,
@@ -65,37 +91,68 @@ def make_customers(
                 "shipping_address": f"{rng.randint(1, 99)} Market Street",
             },
         )
-        customer.created_at = moment(today - timedelta(days=rng.randint(1, history_days)), 9)
+        joined = history_days if number == 0 else rng.randint(1, history_days)
+        customer.created_at = moment(today - timedelta(days=joined), 9)
         made.append(customer)
     db.flush()
     return made
 
 
 def purchase(
+    timeline: Timeline,
     db: Session,
     actor: Actor,
     product: Product,
     supplier_id: int,
     warehouse_id: int,
-    received: date,
+    arrival: datetime,
     line: DeliveryLine,
-) -> int:
-    """Order goods from a supplier a week ahead and receive them into a lot; the lot id."""
+    then: Callable[[int], object] | None = None,
+) -> None:
+    """Order goods a week before ``arrival``, then receive them; ``then`` gets their lot's id."""
     draft = PurchaseDraft(
         supplier_id=supplier_id,
         warehouse_id=warehouse_id,
         lines=[PurchaseLineDraft(product.id, line.quantity, line.unit_cost)],
-        expected_date=received,
+        expected_date=arrival.date(),
     )
-    ordered = moment(received - timedelta(days=7))
+    ordered = moment(arrival.date() - timedelta(days=7))
+    timeline.at(ordered, partial(_order, timeline, db, actor, draft, ordered, arrival, line, then))
+
+
+def _order(
+    timeline: Timeline,
+    db: Session,
+    actor: Actor,
+    draft: PurchaseDraft,
+    ordered: datetime,
+    arrival: datetime,
+    line: DeliveryLine,
+    then: Callable[[int], object] | None,
+) -> None:
     order = purchasing.create_purchase(db, actor, draft, at=ordered)
     purchasing.send(db, actor, order, at=ordered)
     delivery = Delivery(lines=[replace(line, line_id=order.lines[0].id)])
-    done = receiving.receive(db, actor, order, delivery, at=moment(received, 8))
-    return receiving.receipts(db, done)[0].lines[0].lot_id
+    timeline.at(arrival, partial(_arrive, db, actor, order, delivery, arrival, then))
+
+
+def _arrive(
+    db: Session,
+    actor: Actor,
+    order: PurchaseOrder,
+    delivery: Delivery,
+    arrival: datetime,
+    then: Callable[[int], object] | None,
+) -> None:
+    done = receiving.receive(db, actor, order, delivery, at=arrival)
+    lot_id = receiving.receipts(db, done)[0].lines[0].lot_id
+    db.execute(update(Lot).where(Lot.id == lot_id).values(created_at=arrival))
+    if then is not None:
+        then(lot_id)
 
 
 def trade(
+    timeline: Timeline,
     db: Session,
     actor: Actor,
     rng: random.Random,
@@ -104,21 +161,40 @@ def trade(
     today: date,
     history_days: int,
 ) -> None:
-    """Weekly orders from the customers, confirmed FEFO, shipped and delivered."""
+    """Weekly orders from the customers who have joined, confirmed FEFO, shipped and delivered."""
     for days_ago in range(history_days - 2, 0, -7):  # the last week ends yesterday
         day = today - timedelta(days=days_ago)
-        baskets: dict[int, list[LineDraft]] = {}
-        for item in demand:
-            buyer = rng.choice([c for c in buyers if c.created_at.date() <= day] or buyers)
-            wanted = Decimal(max(1, int(item.weekly * Decimal(rng.uniform(0.6, 1.4)))))
-            good_until = day + timedelta(days=buyer.min_shelf_life_days)
-            quantity = min(
-                wanted, _available(db, item.product.id, good_until).to_integral_value(ROUND_FLOOR)
-            )
-            if quantity > 0:
-                baskets.setdefault(buyer.id, []).append(LineDraft(item.product.id, quantity))
-        for customer_id, lines in baskets.items():
-            _sell(db, actor, OrderDraft(customer_id, lines), day, today)
+        timeline.at(
+            moment(day, 9), partial(_week, timeline, db, actor, rng, demand, buyers, day, today)
+        )
+
+
+def _week(
+    timeline: Timeline,
+    db: Session,
+    actor: Actor,
+    rng: random.Random,
+    demand: Sequence[Demand],
+    buyers: Sequence[Customer],
+    day: date,
+    today: date,
+) -> None:
+    """One week's orders, each as big as the stock on hand that day allows."""
+    joined = [customer for customer in buyers if customer.created_at.date() <= day]
+    if not joined:
+        return
+    baskets: dict[int, list[LineDraft]] = {}
+    for item in demand:
+        buyer = rng.choice(joined)
+        wanted = Decimal(max(1, int(item.weekly * Decimal(rng.uniform(0.6, 1.4)))))
+        good_until = day + timedelta(days=buyer.min_shelf_life_days)
+        quantity = min(
+            wanted, _available(db, item.product.id, good_until).to_integral_value(ROUND_FLOOR)
+        )
+        if quantity > 0:
+            baskets.setdefault(buyer.id, []).append(LineDraft(item.product.id, quantity))
+    for customer_id, lines in baskets.items():
+        _sell(timeline, db, actor, OrderDraft(customer_id, lines), day, today)
 
 
 def pipeline(
@@ -161,15 +237,31 @@ def _available(db: Session, product_id: int, good_until: date) -> Decimal:
     return sum((level.on_hand - level.reserved for level in levels), Decimal(0))
 
 
-def _sell(db: Session, actor: Actor, draft: OrderDraft, day: date, today: date) -> None:
+def _sell(
+    timeline: Timeline, db: Session, actor: Actor, draft: OrderDraft, day: date, today: date
+) -> None:
     order = orders.create_order(db, actor, draft, at=moment(day, 9))
     if not _try(partial(orders.confirm, db, actor, order, at=moment(day, 10))):
         orders.cancel(db, actor, order, "not enough stock", at=moment(day, 11))
         return
+    _date_reservations(db, order, created_at=moment(day, 10))
+    timeline.at(moment(day, 14), partial(_ship, timeline, db, actor, order, day, today))
+
+
+def _ship(
+    timeline: Timeline, db: Session, actor: Actor, order: SalesOrder, day: date, today: date
+) -> None:
     orders.ship(db, actor, order, at=moment(day, 14))
-    delivered = day + timedelta(days=2)
-    if delivered < today:
-        orders.deliver(db, actor, order, at=moment(delivered, 12))
+    _date_reservations(db, order, closed_at=moment(day, 14))
+    delivered = moment(day + timedelta(days=2), 12)
+    if delivered.date() < today:
+        timeline.at(delivered, partial(orders.deliver, db, actor, order, at=delivered))
+
+
+def _date_reservations(db: Session, order: SalesOrder, **moments: datetime) -> None:
+    """Date the reservations of the order's lines when the order was confirmed or shipped."""
+    references = [line.reference(order.number or "") for line in order.lines]
+    db.execute(update(Reservation).where(Reservation.reference.in_(references)).values(**moments))
 
 
 def _try(action: Callable[[], object]) -> bool:

@@ -2,18 +2,39 @@
 
 import re
 import subprocess
+from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
+from itertools import groupby
+from operator import itemgetter
 
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import InstrumentedAttribute, Session, selectinload
 
 from app.core.database import session_scope
 from app.models.audit import AuditLog
 from app.models.catalog import Category, Product, Supplier, Warehouse
-from app.models.inventory import Lot, LotStatus, Reservation, StockLevel, StockMovement
-from app.models.mixins import utcnow
+from app.models.inventory import (
+    Lot,
+    LotStatus,
+    MovementKind,
+    Reservation,
+    ReservationStatus,
+    StockLevel,
+    StockMovement,
+)
+from app.models.mixins import UTCDateTime, utcnow
+from app.models.purchasing import (
+    PurchaseOrder,
+    PurchaseOrderLine,
+    PurchaseReceipt,
+    PurchaseReceiptLine,
+    PurchaseStatus,
+)
+from app.models.sales import Customer, OrderStatus, ReturnDisposition, SalesOrder, SalesReturn
 from app.models.user import Role
 from app.schemas.catalog import ProductCreate
 from app.services import catalog
@@ -172,3 +193,348 @@ def test_load_reports_what_it_made(test_env: dict[str, str]) -> None:
     assert int(match.group(1)) == counts["products"]
     assert int(match.group(3)) == counts["movements"]
     assert int(match.group(2)) == counts["lots"]
+
+
+Stock = dict[tuple[int, int], Decimal]  # quantity per (lot, warehouse)
+ZERO = Decimal(0)
+SHIPPED = (OrderStatus.SHIPPED.value, OrderStatus.DELIVERED.value)
+DATED = (
+    Category, Product, Supplier, Warehouse, Customer, Lot, StockMovement, Reservation,
+    SalesOrder, SalesReturn, PurchaseOrder, PurchaseReceipt,
+)  # fmt: skip
+# (rows, later, earlier): in these rows the later moment never comes before the earlier one.
+SEQUENCE = (
+    ("products JOIN categories ON categories.id = products.category_id",
+     "products.created_at", "categories.created_at"),
+    ("lots JOIN products ON products.id = lots.product_id",
+     "lots.created_at", "products.created_at"),
+    ("lots JOIN suppliers ON suppliers.id = lots.supplier_id",
+     "lots.created_at", "suppliers.created_at"),
+    ("stock_movements JOIN lots ON lots.id = stock_movements.lot_id",
+     "stock_movements.created_at", "lots.created_at"),
+    ("stock_movements JOIN warehouses ON warehouses.id = stock_movements.warehouse_id",
+     "stock_movements.created_at", "warehouses.created_at"),
+    ("reservations JOIN lots ON lots.id = reservations.lot_id",
+     "reservations.created_at", "lots.created_at"),
+    ("reservations", "reservations.closed_at", "reservations.created_at"),
+    ("sales_orders JOIN customers ON customers.id = sales_orders.customer_id",
+     "sales_orders.created_at", "customers.created_at"),
+    ("sales_orders JOIN sales_order_lines ON sales_order_lines.order_id = sales_orders.id "
+     "JOIN products ON products.id = sales_order_lines.product_id",
+     "sales_orders.created_at", "products.created_at"),
+    ("sales_orders", "sales_orders.confirmed_at", "sales_orders.created_at"),
+    ("sales_orders", "sales_orders.shipped_at", "sales_orders.confirmed_at"),
+    ("sales_orders", "sales_orders.delivered_at", "sales_orders.shipped_at"),
+    ("sales_orders", "sales_orders.cancelled_at", "sales_orders.created_at"),
+    ("sales_returns JOIN sales_orders ON sales_orders.id = sales_returns.order_id",
+     "sales_returns.created_at", "sales_orders.shipped_at"),
+    ("purchase_orders JOIN suppliers ON suppliers.id = purchase_orders.supplier_id",
+     "purchase_orders.created_at", "suppliers.created_at"),
+    ("purchase_orders JOIN warehouses ON warehouses.id = purchase_orders.warehouse_id",
+     "purchase_orders.created_at", "warehouses.created_at"),
+    ("purchase_orders JOIN purchase_order_lines ON purchase_order_lines.order_id = "
+     "purchase_orders.id JOIN products ON products.id = purchase_order_lines.product_id",
+     "purchase_orders.created_at", "products.created_at"),
+    ("purchase_orders", "purchase_orders.ordered_at", "purchase_orders.created_at"),
+    ("purchase_orders", "purchase_orders.closed_at", "purchase_orders.ordered_at"),
+    ("purchase_receipts JOIN purchase_orders ON purchase_orders.id = purchase_receipts.order_id",
+     "purchase_receipts.received_at", "purchase_orders.ordered_at"),
+)  # fmt: skip
+
+
+def test_demo_history_keeps_the_ledger_rules(test_env: dict[str, str]) -> None:
+    load_ok(test_env)
+    loaded = utcnow()
+
+    with session_scope() as db:
+        codes = dict(db.execute(select(Lot.id, Lot.lot_code)).all())
+        broken = {
+            "movements before their lot's receipt": moves_before_receipt(db, codes),
+            "stock replayed in time order": replayed_stock(db, codes),
+            "rows dated before what they refer to, or after the load": out_of_sequence(db, loaded),
+            "sales orders against their reservations and movements": order_stock(db, codes),
+            "purchase receipts against their movements": receipt_stock(db),
+            "states the demo shows": missing_states(db),
+        }
+
+    failures = [
+        f"{rule}: {len(found)} broken, e.g.\n  " + "\n  ".join(found[:8])
+        for rule, found in broken.items()
+        if found
+    ]
+    assert not failures, "\n".join(failures)
+
+
+def stamp(moment: datetime) -> str:
+    return f"{moment:%Y-%m-%d %H:%M}"
+
+
+def moves_before_receipt(db: Session, codes: dict[int, str]) -> list[str]:
+    """Every movement of a lot comes at or after its first receipt, dated its received date."""
+    received = dict(db.execute(select(Lot.id, Lot.received_date)).all())
+    first = dict(
+        db.execute(
+            select(StockMovement.lot_id, func.min(StockMovement.created_at))
+            .where(StockMovement.kind == MovementKind.RECEIPT.value)
+            .group_by(StockMovement.lot_id)
+        ).all()
+    )
+    found = [
+        f"lot {codes[lot_id]}: received on {day}, its first receipt is "
+        + (stamp(first[lot_id]) if lot_id in first else "missing")
+        for lot_id, day in received.items()
+        if lot_id not in first or first[lot_id].date() != day
+    ]
+    rows = db.execute(
+        select(
+            StockMovement.id, StockMovement.lot_id, StockMovement.kind, StockMovement.created_at
+        ).order_by(StockMovement.lot_id, StockMovement.created_at)
+    )
+    for movement_id, lot_id, kind, at in rows:
+        if at.date() < received[lot_id] or (lot_id in first and at < first[lot_id]):
+            found.append(
+                f"lot {codes[lot_id]}: {kind} #{movement_id} at {stamp(at)}, "
+                f"before its receipt on {received[lot_id]}"
+            )
+    return found
+
+
+def replayed_stock(db: Session, codes: dict[int, str]) -> list[str]:
+    """Per lot and warehouse, in time order: on hand >= reserved >= 0, ending at the level."""
+    changes: dict[tuple[int, int], list[tuple[datetime, Decimal, Decimal, str]]] = defaultdict(list)
+    movements = select(
+        StockMovement.id,
+        StockMovement.lot_id,
+        StockMovement.warehouse_id,
+        StockMovement.kind,
+        StockMovement.quantity,
+        StockMovement.created_at,
+    )
+    for movement_id, lot_id, warehouse_id, kind, quantity, at in db.execute(movements):
+        changes[lot_id, warehouse_id].append((at, quantity, ZERO, f"{kind} #{movement_id}"))
+    reservations = select(
+        Reservation.id,
+        Reservation.lot_id,
+        Reservation.warehouse_id,
+        Reservation.quantity,
+        Reservation.created_at,
+        Reservation.closed_at,
+    )
+    for held_id, lot_id, warehouse_id, quantity, start, end in db.execute(reservations):
+        changes[lot_id, warehouse_id].append((start, ZERO, quantity, f"reservation #{held_id}"))
+        if end is not None:
+            changes[lot_id, warehouse_id].append((end, ZERO, -quantity, f"end of #{held_id}"))
+    levels = {
+        (lot_id, warehouse_id): (on_hand, reserved)
+        for lot_id, warehouse_id, on_hand, reserved in db.execute(
+            select(
+                StockLevel.lot_id, StockLevel.warehouse_id, StockLevel.on_hand, StockLevel.reserved
+            )
+        )
+    }
+    found = []
+    for lot_id, warehouse_id in sorted(changes.keys() | levels.keys()):
+        where = f"lot {codes[lot_id]} in warehouse {warehouse_id}"
+        on_hand = reserved = ZERO
+        for at, group in groupby(sorted(changes[lot_id, warehouse_id]), key=itemgetter(0)):
+            events = list(group)
+            on_hand += sum((event[1] for event in events), ZERO)
+            reserved += sum((event[2] for event in events), ZERO)
+            if not ZERO <= reserved <= on_hand:
+                what = ", ".join(event[3] for event in events)
+                found.append(
+                    f"{where}: {on_hand} on hand, {reserved} reserved after {what} at {stamp(at)}"
+                )
+                break
+        else:
+            level = levels.get((lot_id, warehouse_id), (ZERO, ZERO))
+            if level != (on_hand, reserved):
+                found.append(
+                    f"{where}: the level holds {level[0]} on hand and {level[1]} reserved, the "
+                    f"ledger replays to {on_hand} and {reserved}"
+                )
+    return found
+
+
+def out_of_sequence(db: Session, loaded: datetime) -> list[str]:
+    """No row is dated before what it refers to or its own earlier steps, nor after the load."""
+    found = []
+    for rows, later, earlier in SEQUENCE:
+        ids = f"{later.split('.')[0]}.id, {earlier.split('.')[0]}.id"
+        query = text(f"SELECT {ids}, {later}, {earlier} FROM {rows} WHERE {later} < {earlier}")
+        for later_id, earlier_id, late, early in db.execute(query):
+            found.append(
+                f"{later} of #{later_id} ({late}) is before {earlier} of #{earlier_id} ({early})"
+            )
+    for model in DATED:
+        for column in model.__table__.columns:
+            if isinstance(column.type, UTCDateTime):
+                query = select(model.id, column).where(column > loaded)
+                for row_id, at in db.execute(query):
+                    found.append(
+                        f"{model.__tablename__} #{row_id}: {column.key} {at} is after the load"
+                    )
+    return found
+
+
+def order_stock(db: Session, codes: dict[int, str]) -> list[str]:
+    """Lines are reserved or issued as the status says, by movements in the lots they name."""
+    held: dict[tuple[str, str], Stock] = defaultdict(lambda: defaultdict(Decimal))
+    reservations = select(
+        Reservation.reference,
+        Reservation.status,
+        Reservation.lot_id,
+        Reservation.warehouse_id,
+        Reservation.quantity,
+    )
+    for reference, status, lot_id, warehouse_id, quantity in db.execute(reservations):
+        held[reference, status][lot_id, warehouse_id] += quantity
+    moved: dict[tuple[str, str], Stock] = defaultdict(lambda: defaultdict(Decimal))
+    issued_at: dict[str, list[datetime]] = defaultdict(list)
+    movements = select(
+        StockMovement.reference,
+        StockMovement.kind,
+        StockMovement.lot_id,
+        StockMovement.warehouse_id,
+        StockMovement.quantity,
+        StockMovement.created_at,
+    ).where(StockMovement.kind.in_([MovementKind.ISSUE.value, MovementKind.RETURN.value]))
+    for reference, kind, lot_id, warehouse_id, quantity, at in db.execute(movements):
+        moved[reference, kind][lot_id, warehouse_id] += abs(quantity)
+        if kind == MovementKind.ISSUE:
+            issued_at[reference].append(at)
+    returned: dict[int, Stock] = defaultdict(lambda: defaultdict(Decimal))
+    returns = select(
+        SalesReturn.line_id, SalesReturn.lot_id, SalesReturn.warehouse_id, SalesReturn.quantity
+    )
+    for line_id, lot_id, warehouse_id, quantity in db.execute(returns):
+        returned[line_id][lot_id, warehouse_id] += quantity
+
+    def shown(stock: Stock) -> str:
+        parts = [
+            f"{quantity} of {codes[lot]} in warehouse {warehouse}"
+            for (lot, warehouse), quantity in sorted(stock.items())
+        ]
+        return ", ".join(parts) or "nothing"
+
+    found = []
+    for order in db.scalars(select(SalesOrder).options(selectinload(SalesOrder.lines))):
+        name = f"{order.number} ({order.status})"
+        issued: Stock = defaultdict(Decimal)
+        back: Stock = defaultdict(Decimal)
+        for line in order.lines:
+            reference = line.reference(order.number or "")
+            active = held[reference, ReservationStatus.ACTIVE.value]
+            shipped = held[reference, ReservationStatus.ISSUED.value]
+            expected = (
+                line.quantity if order.status == OrderStatus.CONFIRMED else ZERO,
+                line.quantity if order.status in SHIPPED else ZERO,
+            )
+            if (sum(active.values(), ZERO), sum(shipped.values(), ZERO)) != expected:
+                found.append(
+                    f"{name} line {line.line_no} of {line.quantity}: reserved {shown(active)}; "
+                    f"issued {shown(shipped)}"
+                )
+            if sum(returned[line.id].values(), ZERO) != line.returned_quantity or any(
+                quantity > shipped.get(key, ZERO) for key, quantity in returned[line.id].items()
+            ):
+                found.append(
+                    f"{name} line {line.line_no}: {line.returned_quantity} returned, "
+                    f"{shown(returned[line.id])} came back, {shown(shipped)} shipped"
+                )
+            for stock, more in ((issued, shipped), (back, returned[line.id])):
+                for key, quantity in more.items():
+                    stock[key] += quantity
+        for kind, lines in ((MovementKind.ISSUE, issued), (MovementKind.RETURN, back)):
+            booked = moved[order.number or "", kind]
+            for key in sorted(booked.keys() | lines.keys()):
+                if booked.get(key, ZERO) != lines.get(key, ZERO):
+                    found.append(
+                        f"{name}: {kind} movements moved {booked.get(key, ZERO)} of "
+                        f"{codes[key[0]]} in warehouse {key[1]}, its lines {lines.get(key, ZERO)}"
+                    )
+        for at in issued_at[order.number or ""]:
+            if order.confirmed_at is None or not order.confirmed_at <= at <= (
+                order.delivered_at or at
+            ):
+                found.append(
+                    f"{name}: issued at {stamp(at)}, confirmed {order.confirmed_at}, "
+                    f"delivered {order.delivered_at}"
+                )
+    return found
+
+
+def receipt_stock(db: Session) -> list[str]:
+    """Each received line is its receipt movement; purchase lines add up their deliveries."""
+    found = []
+    rows = db.execute(
+        select(
+            PurchaseOrder.number,
+            PurchaseReceiptLine.id,
+            PurchaseReceiptLine.lot_id,
+            PurchaseReceiptLine.quantity,
+            PurchaseReceipt.received_at,
+            StockMovement.kind,
+            StockMovement.reference,
+            StockMovement.lot_id,
+            StockMovement.quantity,
+            StockMovement.created_at,
+        )
+        .join(PurchaseReceipt, PurchaseReceipt.id == PurchaseReceiptLine.receipt_id)
+        .join(PurchaseOrder, PurchaseOrder.id == PurchaseReceipt.order_id)
+        .join(StockMovement, StockMovement.id == PurchaseReceiptLine.movement_id)
+    )
+    for number, line_id, lot_id, quantity, at, *movement in rows:
+        if movement != [MovementKind.RECEIPT, number, lot_id, quantity, at]:
+            kind, reference, into, moved, when = movement
+            found.append(
+                f"{number} receipt line #{line_id} brought {quantity} into lot #{lot_id} at "
+                f"{stamp(at)}, its movement: {kind} {reference} of {moved} into lot #{into} at "
+                f"{stamp(when)}"
+            )
+    lines = db.execute(
+        select(
+            PurchaseOrder.number,
+            PurchaseOrder.status,
+            PurchaseOrderLine.line_no,
+            PurchaseOrderLine.quantity,
+            PurchaseOrderLine.received_quantity,
+            func.sum(PurchaseReceiptLine.quantity),
+        )
+        .join(PurchaseOrder, PurchaseOrder.id == PurchaseOrderLine.order_id)
+        .outerjoin(PurchaseReceiptLine, PurchaseReceiptLine.order_line_id == PurchaseOrderLine.id)
+        .group_by(PurchaseOrderLine.id, PurchaseOrder.id)
+    )
+    for number, status, line_no, ordered, received, delivered in lines:
+        if (
+            received != (delivered or ZERO)
+            or (status == PurchaseStatus.RECEIVED and received < ordered)
+            or (status in (PurchaseStatus.DRAFT, PurchaseStatus.ORDERED) and received > 0)
+        ):
+            found.append(
+                f"{number} ({status}) line {line_no}: {received} of {ordered} received, "
+                f"deliveries brought {delivered}"
+            )
+    return found
+
+
+def missing_states(db: Session) -> list[str]:
+    """Each order, purchase and lot status, movement kind and return the demo has always shown."""
+    shown: Sequence[tuple[InstrumentedAttribute[str], set[str]]] = (
+        (SalesOrder.status, set(OrderStatus) - {OrderStatus.CANCELLED}),
+        (
+            PurchaseOrder.status,
+            {PurchaseStatus.DRAFT, PurchaseStatus.ORDERED, PurchaseStatus.RECEIVED},
+        ),
+        (Lot.status, {LotStatus.AVAILABLE, LotStatus.EXPIRED}),
+        (StockMovement.kind, set(MovementKind) - {MovementKind.ADJUSTMENT, MovementKind.COUNT}),
+        (SalesReturn.disposition, {ReturnDisposition.WASTE}),
+    )
+    found = []
+    for column, wanted in shown:
+        present = set(db.scalars(select(column).distinct()))
+        found.extend(
+            f"no {column.class_.__tablename__} row with {column.key} {value}"
+            for value in sorted(wanted - present)
+        )
+    return found
