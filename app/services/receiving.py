@@ -212,7 +212,8 @@ def _count_in(
         still_open = max(line.quantity - (received or Decimal(0)), Decimal(0))
         raise ConflictError(
             f"Line {line.line_no} of {order.number} has {still_open} still to receive; "
-            f"{arrived.quantity} arrived. Confirm that more than ordered is accepted to receive it.",
+            f"{arrived.quantity} arrived. "
+            "Confirm that more than ordered is accepted to receive it.",
             field=f"lines[{index}].quantity",
             open_quantity=str(still_open),
         )
