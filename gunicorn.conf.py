@@ -14,6 +14,7 @@ worker_class = "app.cli.serving.Worker"
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
 graceful_timeout = 30
 keepalive = 5
+# X-Forwarded-For only from the proxies FORWARDED_ALLOW_IPS names (none when it is empty).
 forwarded_allow_ips = get_settings().FORWARDED_ALLOW_IPS
 accesslog = None
 logconfig_dict: dict[str, Any] = {"version": 1, "disable_existing_loggers": False}

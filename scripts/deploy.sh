@@ -102,6 +102,9 @@ local_deploy() {
     UPLOAD_DIR="$root/shared/data/uploads"
     # shellcheck disable=SC1090
     source "$env_file"
+    # The replicas sit behind this host's nginx, which connects from loopback: its
+    # X-Forwarded-For names the client (an explicit FORWARDED_ALLOW_IPS, even empty, wins).
+    FORWARDED_ALLOW_IPS="${FORWARDED_ALLOW_IPS-127.0.0.1}"
     set +a
     mkdir -p "$DATA_DIR" "$LOG_DIR" "$BACKUP_DIR" "$UPLOAD_DIR"
 

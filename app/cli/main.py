@@ -57,7 +57,8 @@ def serve(
         port=port,
         workers=workers,
         reload=reload,
-        proxy_headers=True,
+        # X-Forwarded-For only from the proxies FORWARDED_ALLOW_IPS names (none by default)
+        proxy_headers=bool(settings.FORWARDED_ALLOW_IPS),
         server_header=False,
         # a worker busy on a loaded host may take more than uvicorn's 5 s to answer the
         # supervisor's ping; it is not hung, and killing it throws away its requests

@@ -93,7 +93,10 @@ class Settings(BaseSettings):
     IDEMPOTENCY_TTL_HOURS: int = Field(default=48, ge=24)
     EXPIRY_ALERT_DAYS: int = Field(default=30, ge=1, le=3650)
     CORS_ORIGINS: list[str] = []
-    FORWARDED_ALLOW_IPS: str = "127.0.0.1"
+    # The proxies whose X-Forwarded-For and X-Forwarded-Proto are believed (addresses or
+    # networks, comma separated; * for any): the client address the login throttle, the logs
+    # and the audit use. Empty: none, every client is the address it connects from.
+    FORWARDED_ALLOW_IPS: str = ""
 
     @field_validator("REDIS_URL")
     @classmethod

@@ -70,6 +70,7 @@ def replica_env(test_env: dict[str, str], shared_redis: PrivateRedis) -> dict[st
     return {
         **test_env,
         "REDIS_URL": shared_redis.url,
+        "FORWARDED_ALLOW_IPS": "127.0.0.1",  # the proxy, as behind nginx on the host
         "LOGIN_FAILURES_PER_ADDRESS": str(LIMIT),
         "MAX_FAILED_LOGINS": str(MAX_FAILED),
         "REDIS_TIMEOUT": "1",

@@ -384,7 +384,7 @@ def api_environment(folder: Path) -> Iterator[dict[str, str]]:
         "DATA_DIR": str(folder / "data"),
         "UPLOAD_DIR": str(folder / "uploads"),
         "LOG_DIR": str(folder / "api-logs"),
-        "FORWARDED_ALLOW_IPS": "*",  # as .env.prod.example: nginx must replace the header
+        "FORWARDED_ALLOW_IPS": "127.0.0.1",  # as .env.prod.example: nginx must replace it
     }
     try:
         migrate_with_admin(env, ADMIN_EMAIL, PASSWORD)
