@@ -68,6 +68,10 @@ class Settings(BaseSettings):
     # (counted across replicas through Redis; per process without it).
     LOGIN_FAILURES_PER_ADDRESS: int = Field(default=20, ge=1, le=10_000)
     LOGIN_THROTTLE_MINUTES: int = Field(default=15, ge=1, le=24 * 60)
+    # Registrations (a taken email counts like a free one) from one client address within
+    # REGISTRATION_THROTTLE_MINUTES before it gets 429s (counted like the failed logins).
+    REGISTRATIONS_PER_ADDRESS: int = Field(default=10, ge=1, le=10_000)
+    REGISTRATION_THROTTLE_MINUTES: int = Field(default=60, ge=1, le=24 * 60)
     ARGON2_TIME_COST: int = Field(default=2, ge=1)
     ARGON2_MEMORY_COST_KIB: int = Field(default=19456, ge=8)
     ARGON2_PARALLELISM: int = Field(default=1, ge=1)

@@ -50,6 +50,19 @@ class UserRegister(BaseModel):
     full_name: FullName = ""
 
 
+REGISTRATION_ACCEPTED = (
+    "If this email address was free, its account is ready: log in with it and your password. "
+    "If it was not, nothing has changed."
+)
+
+
+class RegistrationAccepted(BaseModel):
+    """The answer to a registration, the same whether or not the email was free."""
+
+    detail: str = REGISTRATION_ACCEPTED
+    email: str = Field(description="The email address as stored: log in with it.")
+
+
 class UserUpdate(BaseModel):
     """An administrator edits an account."""
 

@@ -1,5 +1,6 @@
 """Customers: records kept by staff, and the one a self-registered customer user owns."""
 
+import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -7,15 +8,19 @@ from sqlalchemy.orm import Session
 
 from app.core.errors import ConflictError, InvalidRequestError, NotFoundError
 from app.core.metrics import CUSTOMER_REGISTRATIONS, after_commit
+from app.core.security import get_password_hash
 from app.crud.crud_sales import customer_crud, customer_of_user
 from app.crud.crud_user import user_crud
 from app.models.sales import Customer, CustomerType, PriceTier
-from app.models.user import Role, User, normalize_email
-from app.services import audit, users
+from app.models.user import Role, User
+from app.services import audit, login_throttle, users
 from app.services.audit import Actor
+from app.services.auth import ClientInfo
+from app.services.passwords import check_password_policy
 from app.services.permissions import Permission, role_allows
 
 DEFAULT_TIER = {CustomerType.RETAIL: PriceTier.RETAIL, CustomerType.WHOLESALE: PriceTier.WHOLESALE}
+logger = logging.getLogger("app.auth")
 
 
 def get_customer(db: Session, customer_id: int) -> Customer:
@@ -77,11 +82,28 @@ def set_active(db: Session, actor: Actor, customer: Customer, active: bool) -> C
     return customer
 
 
-def register(db: Session, *, email: str, password: str, full_name: str) -> User:
-    """Self-registration: a customer user and the customer record it owns."""
-    actor = Actor(user_id=None, label=normalize_email(email))
-    user = users.create_user(
-        db, actor, email=email, password=password, role=Role.CUSTOMER, full_name=full_name
+def register(
+    db: Session, *, email: str, password: str, full_name: str, client: ClientInfo | None = None
+) -> User | None:
+    """Self-registration: a customer user and its customer record, or None for a taken email."""
+    client = client or ClientInfo()
+    normalized = users.valid_email(email)
+    check_password_policy(password, email=normalized)
+    login_throttle.count_registration(client.ip_address)
+    # Hashed for a taken email too: the same work, so the time taken does not tell either.
+    hashed_password = get_password_hash(password)
+    actor = Actor(user_id=None, label=normalized, ip_address=client.ip_address)
+    existing = user_crud.get_by_email(db, email=normalized)
+    if existing is not None:
+        _taken(db, actor, existing)
+        return None
+    user = users.add_user(
+        db,
+        actor,
+        email=normalized,
+        hashed_password=hashed_password,
+        role=Role.CUSTOMER,
+        full_name=full_name,
     )
     customer = customer_crud.add(
         db,
@@ -97,6 +119,15 @@ def register(db: Session, *, email: str, password: str, full_name: str) -> User:
     audit.record(db, actor, "customer.registered", "customer", customer.id, user_id=user.id)
     after_commit(db, lambda: CUSTOMER_REGISTRATIONS.labels("self").inc())
     return user
+
+
+def _taken(db: Session, actor: Actor, existing: User) -> None:
+    """Change nothing, but keep for the admins (and the owner, once told) that someone tried."""
+    audit.record(db, actor, "auth.register_existing", "user", existing.id, email=actor.label)
+    logger.warning(
+        "registration for an email that has an account",
+        extra={"email": actor.label, "client_ip": actor.ip_address},
+    )
 
 
 def own_customer(db: Session, user: User) -> Customer:

@@ -1,9 +1,10 @@
-"""Failed logins counted per client address, and for emails that have no account."""
+"""Failed logins counted per client address, and for emails that have no account;
+registrations counted per client address."""
 
 import hashlib
 
 from app.core.config import get_settings
-from app.core.counters import add_count, get_count, reset_count
+from app.core.counters import Count, add_count, get_count, reset_count
 from app.core.errors import TooManyAttemptsError
 
 # How long failures in a row of an email with no account are remembered (an account's are
@@ -16,12 +17,7 @@ def check_address(address: str | None) -> None:
     settings = get_settings()
     count = get_count(_address_key(address))
     if count.value >= settings.LOGIN_FAILURES_PER_ADDRESS:
-        minutes = -(-count.retry_after // 60)
-        raise TooManyAttemptsError(
-            f"Too many failed logins from your address; try again in {minutes} "
-            f"minute{'s' if minutes != 1 else ''}.",
-            headers={"Retry-After": str(count.retry_after)},
-        )
+        raise _too_many("failed logins", count)
 
 
 def count_address_failure(address: str | None) -> None:
@@ -44,6 +40,25 @@ def count_unknown_email_failure(email: str) -> int | None:
         return None
     reset_count(_email_key(email, "failures"))
     return add_count(_email_key(email, "lock"), settings.LOCKOUT_MINUTES * 60).retry_after
+
+
+def count_registration(address: str | None) -> None:
+    """Count a registration from ``address``; a 429 once it is beyond
+    REGISTRATIONS_PER_ADDRESS in the window."""
+    settings = get_settings()
+    window = settings.REGISTRATION_THROTTLE_MINUTES * 60
+    count = add_count(f"register-address:{address or 'unknown'}", window)
+    if count.value > settings.REGISTRATIONS_PER_ADDRESS:
+        raise _too_many("registrations", count)
+
+
+def _too_many(attempts: str, count: Count) -> TooManyAttemptsError:
+    minutes = -(-count.retry_after // 60)
+    return TooManyAttemptsError(
+        f"Too many {attempts} from your address; try again in {minutes} "
+        f"minute{'s' if minutes != 1 else ''}.",
+        headers={"Retry-After": str(count.retry_after)},
+    )
 
 
 def _address_key(address: str | None) -> str:

@@ -89,18 +89,32 @@ def create_user(
     check_password_policy(password, email=normalized)
     if user_crud.get_by_email(db, email=normalized) is not None:
         raise ConflictError(f"A user with the email {normalized} already exists.", field="email")
+    return add_user(
+        db,
+        actor,
+        email=normalized,
+        hashed_password=get_password_hash(password),
+        role=role,
+        full_name=full_name,
+    )
+
+
+def add_user(
+    db: Session, actor: Actor, *, email: str, hashed_password: str, role: Role, full_name: str
+) -> User:
+    """Add and audit an account whose email was checked free and whose password is hashed."""
     user = user_crud.add(
         db,
         User(
-            email=normalized,
+            email=email,
             full_name=full_name.strip(),
-            hashed_password=get_password_hash(password),
+            hashed_password=hashed_password,
             role=role.value,
             is_active=True,
             failed_login_attempts=0,
         ),
     )
-    audit.record(db, actor, "user.created", "user", user.id, email=normalized, role=role.value)
+    audit.record(db, actor, "user.created", "user", user.id, email=email, role=role.value)
     return user
 
 

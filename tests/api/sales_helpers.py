@@ -169,11 +169,11 @@ def register_customer(client: TestClient, name: str = "Corner Shop") -> Customer
     email = f"shop-{uuid.uuid4().hex[:10]}@example.com"
     body = {"email": email, "password": PASSWORD, "full_name": name}
     response = client.post(REGISTER, json=body)
-    assert response.status_code == 201, response.text
+    assert response.status_code == 202, response.text
     headers = bearer(login(client, email)["access_token"])
     me = client.get(f"{CUSTOMERS}/me", headers=headers)
     assert me.status_code == 200, me.text
-    return CustomerUser(response.json()["id"], email, me.json()["id"], headers)
+    return CustomerUser(me.json()["user_id"], email, me.json()["id"], headers)
 
 
 # --------------------------------------------------------------------------- orders

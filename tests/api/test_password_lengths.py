@@ -26,7 +26,7 @@ def test_registration_takes_a_long_password(client: TestClient, length: int) -> 
 
     response = client.post(f"{API}/auth/register", json={"email": email, "password": password})
 
-    assert response.status_code == 201, response.text
+    assert response.status_code == 202, response.text
     login(client, email, password)
 
 

@@ -187,8 +187,9 @@ def seed_world(client: TestClient, make_user: MakeUser) -> World:
 
     world.shopper = "shopper@example.com"
     body = {"email": world.shopper, "password": PASSWORD, "full_name": "Corner Shop"}
-    world.add("user", ok(client.post(f"{AUTH}register", json=body))["id"])
+    ok(client.post(f"{AUTH}register", json=body))
     shopper = bearer(login(client, world.shopper)["access_token"])
+    world.add("user", ok(client.get(f"{API}/users/me", headers=shopper))["id"])
     world.add(
         "customer",
         make_customer("Oasis Foods"),

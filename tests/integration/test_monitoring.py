@@ -678,7 +678,7 @@ def drive_traffic(server: Server) -> None:
         ).encode(),
         headers={"Content-Type": "application/json"},
     )
-    assert registered.status == 201, registered.text
+    assert registered.status == 202, registered.text
 
     assert server.get("/api/v1/no/such/route").status == 404
     for _ in range(5):

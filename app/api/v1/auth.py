@@ -6,8 +6,8 @@ from fastapi import APIRouter, Depends, status
 from fastapi.security import OAuth2PasswordRequestForm
 
 from app.api.deps import Client, CurrentCaller, DbSession
-from app.api.responses import responses
-from app.schemas.user import RefreshRequest, TokenResponse, UserRead, UserRegister
+from app.api.responses import problem, responses
+from app.schemas.user import RefreshRequest, RegistrationAccepted, TokenResponse, UserRegister
 from app.services import auth, customers
 from app.services.auth import TokenPair
 
@@ -45,12 +45,24 @@ def logout(caller: CurrentCaller, db: DbSession) -> None:
 
 @router.post(
     "/register",
-    status_code=status.HTTP_201_CREATED,
-    responses=responses(409),
+    status_code=status.HTTP_202_ACCEPTED,
+    responses={
+        202: {
+            "description": "Accepted, with the same answer whether or not the email was free, "
+            "so that it tells nobody which emails have accounts: a free email has its customer "
+            "account now, a taken one changed nothing. Log in with the email and password."
+        },
+        422: problem(
+            422,
+            "Invalid input: `errors` lists what failed validation; `field` names an input "
+            "refused (a password the policy refuses)",
+        ),
+        **responses(429),
+    },
 )
-def register(body: UserRegister, db: DbSession) -> UserRead:
-    """Register a customer account."""
-    user = customers.register(
-        db, email=body.email, password=body.password, full_name=body.full_name
+def register(body: UserRegister, db: DbSession, client: Client) -> RegistrationAccepted:
+    """Register a customer account; the answer does not tell whether the email was free."""
+    customers.register(
+        db, email=body.email, password=body.password, full_name=body.full_name, client=client
     )
-    return UserRead.model_validate(user)
+    return RegistrationAccepted(email=body.email)
