@@ -9,6 +9,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from app import web
 from app.api.admission import UNLIMITED_PATHS, WorkLimit
 from app.api.body_limit import BodyLimit
+from app.api.deps import MetricsReader
 from app.api.middleware import RequestContextMiddleware
 from app.api.problems import register_problem_handlers
 from app.api.security_headers import SecurityHeaders
@@ -80,8 +81,8 @@ def create_app() -> FastAPI:
         return Liveness()
 
     @app.get("/metrics", include_in_schema=False)
-    def metrics() -> Response:
-        """Prometheus metrics of every worker process."""
+    def metrics(_: MetricsReader) -> Response:
+        """Prometheus metrics of every worker process (behind METRICS_TOKEN when it is set)."""
         alerts.refresh_gauges()
         body, content_type = render_latest()
         return Response(body, media_type=content_type)

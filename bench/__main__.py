@@ -183,6 +183,7 @@ def _environment(folder: Path, url: str, redis_url: str) -> dict[str, str]:
         "ENV_FILE": str(folder / "none.env"),
         "ENVIRONMENT": "production",
         "SECRET_KEY": secrets.token_urlsafe(48),
+        "METRICS_TOKEN": secrets.token_urlsafe(48),
         "DATABASE_URL": url,
         "REDIS_URL": redis_url,
         "DATA_DIR": str(folder / "data"),

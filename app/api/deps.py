@@ -1,10 +1,11 @@
 """Dependencies shared by the routers: the unit of work, the caller and permission checks."""
 
+import hmac
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
 
@@ -64,6 +65,21 @@ def get_caller(
 
 
 CurrentCaller = Annotated[Caller, Depends(get_caller)]
+
+
+def metrics_reader(authorization: Annotated[str, Header(include_in_schema=False)] = "") -> None:
+    """Admit a scrape of /metrics: anyone while METRICS_TOKEN is unset, else its bearer."""
+    expected = get_settings().METRICS_TOKEN
+    if not expected:
+        return
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(
+        token.strip().encode(), expected.encode()
+    ):
+        raise AuthenticationError("Metrics need the bearer token METRICS_TOKEN.")
+
+
+MetricsReader = Annotated[None, Depends(metrics_reader)]
 
 
 def require(*permissions: Permission) -> Callable[[Caller], Caller]:

@@ -101,6 +101,12 @@ class Settings(BaseSettings):
     # networks, comma separated; * for any): the client address the login throttle, the logs
     # and the audit use. Empty: none, every client is the address it connects from.
     FORWARDED_ALLOW_IPS: str = ""
+    # /metrics (revenue and order counters) answers only "Authorization: Bearer METRICS_TOKEN"
+    # when it is set, and anyone who reaches it when it is not. Production refuses to start
+    # without a token of MIN_SECRET_KEY_LENGTH characters unless METRICS_PUBLIC=true says that
+    # a proxy keeps /metrics private (the shipped nginx answers it to private addresses only).
+    METRICS_TOKEN: str = ""
+    METRICS_PUBLIC: bool = False
 
     @field_validator("REDIS_URL")
     @classmethod
@@ -133,6 +139,12 @@ class Settings(BaseSettings):
                 ("LOG_LEVEL=DEBUG", self.LOG_LEVEL == "DEBUG"),
                 ("CORS_ORIGINS with '*'", "*" in self.CORS_ORIGINS),
                 ("SESSION_COOKIE_SECURE=false", self.SESSION_COOKIE_SECURE is False),
+                (
+                    f"/metrics open to anyone (set METRICS_TOKEN to {MIN_SECRET_KEY_LENGTH} or "
+                    "more random characters, or METRICS_PUBLIC=true when a proxy keeps it "
+                    "private)",
+                    len(self.METRICS_TOKEN) < MIN_SECRET_KEY_LENGTH and not self.METRICS_PUBLIC,
+                ),
             )
             if refused
         ]

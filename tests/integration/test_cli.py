@@ -332,6 +332,7 @@ def test_bootstrap_creates_the_upload_and_backup_folders(
 def production_env(test_env: dict[str, str]) -> dict[str, str]:
     env = {key: value for key, value in test_env.items() if key != "SECRET_KEY"}
     env["ENVIRONMENT"] = "production"
+    env["METRICS_TOKEN"] = "m" * 48
     return env
 
 

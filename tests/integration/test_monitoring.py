@@ -63,6 +63,8 @@ DASHBOARD_TITLES = {
     "business-kpis.json": "Business KPIs",
 }
 JOBS = {"api", "node", "postgres", "redis", "prometheus"}
+# METRICS_TOKEN of the API in the live test, written where the shipped config reads it.
+METRICS_TOKEN = "a-metrics-token-for-prometheus-0123456789"
 GUIDE_ALERTS = {
     "HighCPUUsage": (
         '(100 - (avg by (instance) (rate(node_cpu_seconds_total{mode="idle"}[5m])) * 100)) > 80',
@@ -264,6 +266,9 @@ def test_config_scrapes_every_service_and_loads_the_rules() -> None:
         {"names": ["api"], "type": "A", "port": 8000, "refresh_interval": "30s"}
     ]
     assert "static_configs" not in api
+    # The API's METRICS_TOKEN, from a file beside the config (committed empty: no token).
+    assert api["authorization"] == {"type": "Bearer", "credentials_file": "metrics_token"}
+    assert (PROMETHEUS_CONFIG.parent / "metrics_token").read_text(encoding="utf-8") == ""
     targets = {
         name: [target for static in job["static_configs"] for target in static["targets"]]
         for name, job in jobs.items()
@@ -458,7 +463,8 @@ def running(name: str, args: list[str], env: Mapping[str, str] | None = None) ->
 
 
 def loopback_config(ports: Mapping[str, int], folder: Path) -> Path:
-    """prometheus.yml with each job on its loopback port, scraped and evaluated every second."""
+    """prometheus.yml with each job on its loopback port, scraped and evaluated every second,
+    and the API's METRICS_TOKEN beside it, where the shipped config reads it."""
     config = load_yaml(PROMETHEUS_CONFIG)
     config["global"].update(scrape_interval="1s", scrape_timeout="1s", evaluation_interval="1s")
     config["rule_files"] = [
@@ -470,6 +476,7 @@ def loopback_config(ports: Mapping[str, int], folder: Path) -> Path:
         job["static_configs"] = [{"targets": [f"{HOST}:{ports[job['job_name']]}"]}]
     path = folder / "prometheus.yml"
     path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    (folder / "metrics_token").write_text(METRICS_TOKEN + "\n", encoding="utf-8")
     return path
 
 
@@ -702,7 +709,9 @@ def test_prometheus_evaluates_every_dashboard_and_alert_query(
     exporter_env = {"PATH": os.environ.get("PATH", "")}
 
     with contextlib.ExitStack() as started:
-        server = started.enter_context(running_server(stack.env))
+        server = started.enter_context(
+            running_server({**stack.env, "METRICS_TOKEN": METRICS_TOKEN})
+        )
         drive_traffic(server)
         ports["api"] = server.port
         processes = [

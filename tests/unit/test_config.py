@@ -38,6 +38,7 @@ def test_production_refuses_missing_default_or_short_secret(
 def test_production_accepts_a_real_secret(clean_env: pytest.MonkeyPatch) -> None:
     clean_env.setenv("ENVIRONMENT", "production")
     clean_env.setenv("SECRET_KEY", "x" * 20 + "a-real-random-value-0123")
+    clean_env.setenv("METRICS_PUBLIC", "true")
     settings = Settings(_env_file=None)
     assert settings.signing_key == settings.SECRET_KEY
 

@@ -11,6 +11,7 @@ from app.core.config import PROJECT_ROOT, ConfigurationError, Settings
 from tests.integration.helpers import error_lines, free_port, run_dfims
 
 GOOD_SECRET = "Zq8v3N0tA-default_but-random-enough-4f9c2e71b6"
+GOOD_METRICS_TOKEN = "mT4k9-another_random-enough-value-8d1e5a30c2"
 PRODUCTION_EXAMPLE = PROJECT_ROOT / ".env.prod.example"
 
 
@@ -26,6 +27,7 @@ def production(monkeypatch: pytest.MonkeyPatch, **values: str) -> Settings:
     """Settings of a production environment with ``values`` in the environment."""
     monkeypatch.setenv("ENVIRONMENT", "production")
     monkeypatch.setenv("SECRET_KEY", GOOD_SECRET)
+    monkeypatch.setenv("METRICS_TOKEN", GOOD_METRICS_TOKEN)
     for name, value in values.items():
         monkeypatch.setenv(name, value)
     return Settings(_env_file=None)
@@ -109,11 +111,40 @@ def test_every_refused_setting_is_named_at_once(clean_env: pytest.MonkeyPatch) -
             LOG_LEVEL="DEBUG",
             CORS_ORIGINS='["*"]',
             SESSION_COOKIE_SECURE="false",
+            METRICS_TOKEN="",
         )
 
     message = str(refused.value)
-    for name in ("DB_ECHO", "LOG_LEVEL", "CORS_ORIGINS", "SESSION_COOKIE_SECURE"):
+    for name in ("DB_ECHO", "LOG_LEVEL", "CORS_ORIGINS", "SESSION_COOKIE_SECURE", "METRICS_TOKEN"):
         assert name in message
+
+
+@pytest.mark.parametrize(
+    "token",
+    ["", "short-metrics-token", GOOD_METRICS_TOKEN[:31]],
+    ids=["unset", "short", "one-short"],
+)
+def test_production_refuses_open_metrics(clean_env: pytest.MonkeyPatch, token: str) -> None:
+    """/metrics shows revenue and order counts: production wants its token, or to be told
+    that a proxy keeps it private."""
+    with pytest.raises(ConfigurationError, match="METRICS_TOKEN") as refused:
+        production(clean_env, METRICS_TOKEN=token)
+
+    assert "METRICS_PUBLIC=true" in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("token", "public"),
+    [(GOOD_METRICS_TOKEN, "false"), ("", "true"), (GOOD_METRICS_TOKEN, "true")],
+    ids=["token", "public", "both"],
+)
+def test_production_accepts_a_metrics_token_or_public_metrics(
+    clean_env: pytest.MonkeyPatch, token: str, public: str
+) -> None:
+    settings = production(clean_env, METRICS_TOKEN=token, METRICS_PUBLIC=public)
+
+    assert settings.ENVIRONMENT == "production"
+    assert settings.METRICS_PUBLIC is (public == "true")
 
 
 def test_an_unsafe_setting_in_the_env_file_is_refused(
@@ -193,7 +224,13 @@ def test_the_shipped_production_example_passes_once_its_secret_is_set(
 
 
 def _production_env(test_env: dict[str, str], **values: str) -> dict[str, str]:
-    return {**test_env, "ENVIRONMENT": "production", "SECRET_KEY": GOOD_SECRET, **values}
+    return {
+        **test_env,
+        "ENVIRONMENT": "production",
+        "SECRET_KEY": GOOD_SECRET,
+        "METRICS_TOKEN": GOOD_METRICS_TOKEN,
+        **values,
+    }
 
 
 def test_serve_refuses_reload_in_production(test_env: dict[str, str]) -> None:
