@@ -632,7 +632,7 @@ def _check_real_server(port: int) -> None:
             if name != "set-cookie":  # random tokens
                 assert not REVEALING.search(f"{name}: {value}"), (path, name, value)
     assert "strict-transport-security" not in plain.headers
-    # Behind the proxy (a trusted address) that ends TLS, the answers ask for HTTPS only.
+    # Behind the proxy (FORWARDED_ALLOW_IPS) that ends TLS, the answers ask for HTTPS only.
     assert proxied.headers["strict-transport-security"].startswith("max-age=")
 
     # A request the server refuses by itself, before the application sees it.
@@ -644,7 +644,7 @@ def _check_real_server(port: int) -> None:
 
 
 def test_dfims_serve_names_no_software(test_env: dict[str, str]) -> None:
-    with running_server(test_env) as server:
+    with running_server({**test_env, "FORWARDED_ALLOW_IPS": HOST}) as server:
         _check_real_server(server.port)
 
 
@@ -652,6 +652,6 @@ def test_gunicorn_workers_name_no_software(test_env: dict[str, str], tmp_path: P
     """The production server: gunicorn with the configuration the container runs."""
     metrics = tmp_path / "metrics"
     metrics.mkdir()
-    env = {**test_env, "PROMETHEUS_MULTIPROC_DIR": str(metrics)}
+    env = {**test_env, "PROMETHEUS_MULTIPROC_DIR": str(metrics), "FORWARDED_ALLOW_IPS": HOST}
     with running_api(env, workers=1, log=tmp_path / "gunicorn.out") as api:
         _check_real_server(api.port)

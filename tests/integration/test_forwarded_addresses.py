@@ -1,8 +1,8 @@
 """Whose address the service sees. By default a real ``dfims serve`` or gunicorn trusts no
 proxy: a request from 127.0.0.1 that sends X-Forwarded-For is logged, audited and throttled as
-127.0.0.1, so nothing else on the host can choose the address the login throttle counts. With
-FORWARDED_ALLOW_IPS naming the proxy (127.0.0.1 for nginx on the same host), the forwarded
-address is the client's."""
+127.0.0.1, so nothing else on the host can choose the address the login throttle counts (nor
+claim HTTPS with X-Forwarded-Proto). With FORWARDED_ALLOW_IPS naming the proxy (127.0.0.1 for
+nginx on the same host), the forwarded address is the client's."""
 
 import contextlib
 import json
@@ -52,6 +52,10 @@ class Running:
             },
         )
         return response, request_id
+
+    def claiming_https(self) -> HttpResponse:
+        """/health asked over plain HTTP with X-Forwarded-Proto: https (TLS ended by a proxy)."""
+        return http_request(self.port, "GET", "/health", headers={"X-Forwarded-Proto": "https"})
 
     def client_ips(self, request_id: str) -> dict[str, str]:
         """The client address each logger wrote for ``request_id`` (request and auth lines)."""
@@ -115,6 +119,7 @@ def test_by_default_a_forwarded_address_is_not_believed(
             else:  # every claimed address was counted as the real one
                 assert response.status == 429, response.text
                 assert api.client_ips(request_id)["app.request"] == HOST
+        assert "strict-transport-security" not in api.claiming_https().headers
 
 
 @pytest.mark.parametrize("server", list(SERVERS))
@@ -132,6 +137,7 @@ def test_a_trusted_proxy_names_the_client(
         response, _ = api.log_in(FORWARDED[0])
         assert response.status == 429, response.text
         assert api.log_in(FORWARDED[1])[0].status == 401
+        assert api.claiming_https().headers["strict-transport-security"].startswith("max-age=")
 
 
 def test_only_the_deployments_behind_nginx_believe_a_proxy() -> None:
