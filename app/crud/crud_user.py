@@ -3,10 +3,14 @@
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, or_, select, text, update
 from sqlalchemy.orm import Session
 
-from app.models.user import User, normalize_email
+from app.core.emails import email_skeleton_hash, normalize_email
+from app.models.user import User
+
+# The advisory locks (PostgreSQL, two-key form) that account writes for emails alike take.
+EMAIL_LOCKS = 0x0DF1_0002
 
 
 class CRUDUser:
@@ -17,8 +21,25 @@ class CRUDUser:
         return db.get(User, user_id)
 
     def get_by_email(self, db: Session, *, email: str) -> User | None:
-        """The user whose email is ``email`` (case-insensitive), if any."""
+        """The user whose email is ``email`` (in any case or width), if any."""
         return db.scalar(select(User).where(User.email == normalize_email(email)))
+
+    def get_lookalike(
+        self, db: Session, *, email: str, excluding: int | None = None
+    ) -> User | None:
+        """A user whose email looks like ``email`` (the same email first), if any."""
+        normalized = normalize_email(email)
+        skeleton = email_skeleton_hash(normalized)
+        if db.get_bind().dialect.name == "postgresql":
+            # Writes for emails alike take turns until commit: no two pass this check together.
+            db.execute(
+                text("SELECT pg_advisory_xact_lock(:locks, hashtext(:skeleton))"),
+                {"locks": EMAIL_LOCKS, "skeleton": skeleton},
+            )
+        query = select(User).where(User.email_skeleton_hash == skeleton)
+        if excluding is not None:
+            query = query.where(User.id != excluding)
+        return db.scalars(query.order_by(User.email != normalized, User.id).limit(1)).first()
 
     def list(
         self,

@@ -12,9 +12,10 @@ from sqlalchemy import (
     Integer,
     String,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from app.core.database import Base
+from app.core.emails import email_skeleton_hash
 from app.models.mixins import TimestampMixin, UTCDateTime, utcnow
 
 
@@ -25,11 +26,6 @@ class Role(enum.StrEnum):
     MANAGER = "manager"
     STAFF = "staff"
     CUSTOMER = "customer"
-
-
-def normalize_email(email: str) -> str:
-    """The stored form of an email address: trimmed and lower-case."""
-    return email.strip().lower()
 
 
 ROLE_VALUES = ", ".join(f"'{role.value}'" for role in Role)
@@ -46,6 +42,9 @@ class User(TimestampMixin, Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True, index=True)
+    # What the email looks like (app.core.emails): emails that look alike share it. Set with
+    # the email.
+    email_skeleton_hash: Mapped[str] = mapped_column(String(64), index=True)
     full_name: Mapped[str] = mapped_column(String(200), default="")
     hashed_password: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(20), default=Role.STAFF.value)
@@ -59,6 +58,11 @@ class User(TimestampMixin, Base):
     sessions: Mapped[list["UserSession"]] = relationship(
         back_populates="user", lazy="raise", passive_deletes=True
     )
+
+    @validates("email")
+    def _skeleton_of(self, _: str, email: str) -> str:
+        self.email_skeleton_hash = email_skeleton_hash(email)
+        return email
 
     def is_locked(self, now: datetime) -> bool:
         """Whether a lockout is running at ``now``."""

@@ -3,17 +3,19 @@
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, EmailStr, Field
 
+from app.core.emails import fold, normalize_email
 from app.models.user import Role
 from app.schemas.types import OptionalName
 
 
-def _lower(value: str) -> str:
-    return value.strip().lower()
+def _folded(value: object) -> object:
+    return fold(value) if isinstance(value, str) else value
 
 
-Email = Annotated[EmailStr, AfterValidator(_lower)]
+# Folded before it is read, so a fullwidth @ or letter is the ASCII one.
+Email = Annotated[EmailStr, BeforeValidator(_folded), AfterValidator(normalize_email)]
 Password = Annotated[str, Field(min_length=1, max_length=128)]
 FullName = OptionalName
 

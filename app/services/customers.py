@@ -87,13 +87,13 @@ def register(
 ) -> User | None:
     """Self-registration: a customer user and its customer record, or None for a taken email."""
     client = client or ClientInfo()
-    normalized = users.valid_email(email)
+    normalized = users.account_email(email)
     check_password_policy(password, email=normalized)
     login_throttle.count_registration(client.ip_address)
     # Hashed for a taken email too: the same work, so the time taken does not tell either.
     hashed_password = get_password_hash(password)
     actor = Actor(user_id=None, label=normalized, ip_address=client.ip_address)
-    existing = user_crud.get_by_email(db, email=normalized)
+    existing = users.lookalike(db, normalized)
     if existing is not None:
         _taken(db, actor, existing)
         return None
@@ -123,11 +123,12 @@ def register(
 
 def _taken(db: Session, actor: Actor, existing: User) -> None:
     """Change nothing, but keep for the admins (and the owner, once told) that someone tried."""
-    audit.record(db, actor, "auth.register_existing", "user", existing.id, email=actor.label)
-    logger.warning(
-        "registration for an email that has an account",
-        extra={"email": actor.label, "client_ip": actor.ip_address},
-    )
+    if existing.email == actor.label:
+        action, message = "auth.register_existing", "registration for an email that has an account"
+    else:
+        action, message = "auth.register_lookalike", "registration for an email like an account's"
+    audit.record(db, actor, action, "user", existing.id, email=actor.label)
+    logger.warning(message, extra={"email": actor.label, "client_ip": actor.ip_address})
 
 
 def own_customer(db: Session, user: User) -> Customer:

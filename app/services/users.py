@@ -7,12 +7,13 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.core.emails import mixes_scripts, normalize_email
 from app.core.errors import ConflictError, InvalidRequestError, NotFoundError
 from app.core.security import get_password_hash, verify_password
 from app.crud.crud_session import session_crud
 from app.crud.crud_user import user_crud
 from app.models.mixins import utcnow
-from app.models.user import Role, User, UserSession, normalize_email
+from app.models.user import Role, User, UserSession
 from app.services import audit, auth
 from app.services.audit import Actor
 from app.services.auth import ClientInfo
@@ -48,11 +49,31 @@ def get_user_by_email(db: Session, email: str) -> User:
 
 def valid_email(email: str) -> str:
     """``email`` in its stored form, or a 422 when it is not an email address."""
+    normalized = normalize_email(email)
     try:
-        validate_email(email, check_deliverability=False)
+        validate_email(normalized, check_deliverability=False)
     except EmailNotValidError as exc:
         raise InvalidRequestError(f"Not a valid email address: {exc}", field="email") from exc
-    return normalize_email(email)
+    return normalized
+
+
+def account_email(email: str) -> str:
+    """``email`` in its stored form for an account, or a 422: no address, or one mixing scripts."""
+    normalized = valid_email(email)
+    if mixes_scripts(normalized):
+        raise InvalidRequestError(
+            f"The email {normalized} mixes writing systems before the @ (such as Latin and "
+            "Cyrillic letters, or two kinds of digits); write it in one.",
+            field="email",
+        )
+    return normalized
+
+
+def lookalike(db: Session, email: str, *, excluding: User | None = None) -> User | None:
+    """The account whose email is ``email`` or looks like it, if any (one indexed query)."""
+    return user_crud.get_lookalike(
+        db, email=email, excluding=excluding.id if excluding is not None else None
+    )
 
 
 @dataclass(frozen=True)
@@ -85,10 +106,9 @@ def create_user(
     full_name: str = "",
 ) -> User:
     """Create an account after checking the email is free and the password is acceptable."""
-    normalized = valid_email(email)
+    normalized = account_email(email)
     check_password_policy(password, email=normalized)
-    if user_crud.get_by_email(db, email=normalized) is not None:
-        raise ConflictError(f"A user with the email {normalized} already exists.", field="email")
+    _refuse_lookalike(db, normalized)
     return add_user(
         db,
         actor,
@@ -129,11 +149,8 @@ def update_user(
     """Change a user's email or name."""
     values: dict[str, str] = {}
     if email is not None and normalize_email(email) != user.email:
-        normalized = valid_email(email)
-        if user_crud.get_by_email(db, email=normalized) is not None:
-            raise ConflictError(
-                f"A user with the email {normalized} already exists.", field="email"
-            )
+        normalized = account_email(email)
+        _refuse_lookalike(db, normalized, excluding=user)
         values["email"] = normalized
     if full_name is not None:
         values["full_name"] = full_name.strip()
@@ -309,6 +326,20 @@ def revoke_all_sessions(db: Session, actor: Actor, user: User) -> int:
     count = session_crud.revoke_all(db, user_id=user.id, now=utcnow(), reason=REVOKED_BY_ADMIN)
     audit.record(db, actor, "session.revoked_all", "user", user.id, count=count)
     return count
+
+
+def _refuse_lookalike(db: Session, email: str, *, excluding: User | None = None) -> None:
+    existing = lookalike(db, email, excluding=excluding)
+    if existing is None:
+        return
+    if existing.email == email:
+        raise ConflictError(f"A user with the email {email} already exists.", field="email")
+    raise ConflictError(
+        f"The email {email} looks like {existing.email}, the email of user {existing.id}; "
+        "choose another.",
+        field="email",
+        looks_like=existing.email,
+    )
 
 
 def _keep_an_admin(db: Session, verb: str) -> None:

@@ -385,6 +385,21 @@ def test_create_admin_refuses_an_invalid_email(test_env: dict[str, str], db: Ses
     assert db.scalar(select(User)) is None
 
 
+def test_create_admin_refuses_an_email_like_an_accounts(
+    test_env: dict[str, str], make_user: MakeUser, db: Session
+) -> None:
+    make_user(role=Role.STAFF, email="sec@example.com")
+
+    def create(email: str) -> str:
+        args = ("users", "create-admin", "--email", email, "--password", ADMIN_PASSWORD)
+        return assert_one_line_error(run_dfims(test_env, *args))
+
+    assert "sec@example.com already exists" in create("\uff53\uff45\uff43@example.com")
+    assert "looks like sec@example.com" in create("se\u0107@example.com")
+    assert "writing systems" in create("s\u0435c@example.com")
+    assert db.scalars(select(User.email)).all() == ["sec@example.com"]
+
+
 def test_usage_errors_are_one_line(test_env: dict[str, str]) -> None:
     for args in (("users", "show"), ("no-such-command",), ("serve", "--port", "0")):
         result = run_dfims(test_env, *args)

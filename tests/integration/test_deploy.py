@@ -22,6 +22,7 @@ import pytest
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.pool import NullPool
 
+from app.core import migrations
 from tests.conftest import (
     ROOT,
     USE_POSTGRES,
@@ -52,10 +53,13 @@ SETTINGS = {
 }
 VERSION_LINE = 'version="0.1.0",'
 PROBE_VERSION = "0.1.0+deploy-probe"
+# The release deployed adds a migration after the newest one of this checkout.
+BASE = migrations.head_revision() or ""
+PROBE = f"{int(BASE) + 1:04d}"
 MIGRATION = '''"""deploy probe
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: {probe}
+Revises: {base}
 Create Date: 2026-11-29
 """
 
@@ -65,8 +69,8 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision: str = "0004"
-down_revision: str | None = "0003"
+revision: str = "{probe}"
+down_revision: str | None = "{base}"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -79,9 +83,11 @@ def downgrade() -> None:
     op.drop_table("deploy_probe")
 '''
 SAFETY_LINE = re.compile(r"^deploy: safety backup: (.+)$", re.MULTILINE)
-MIGRATION_PATH = "migrations/versions/20261129_0004_deploy_probe.py"
-GOOD_MIGRATION = MIGRATION.format(extra="")
-BROKEN_MIGRATION = MIGRATION.format(extra='    raise RuntimeError("broken migration")\n')
+MIGRATION_PATH = f"migrations/versions/20261129_{PROBE}_deploy_probe.py"
+GOOD_MIGRATION = MIGRATION.format(probe=PROBE, base=BASE, extra="")
+BROKEN_MIGRATION = MIGRATION.format(
+    probe=PROBE, base=BASE, extra='    raise RuntimeError("broken migration")\n'
+)
 
 
 # -- the checkout and the host -----------------------------------------------------------------
@@ -409,7 +415,7 @@ def first_deploy(deployment: Deployment) -> Path:
         assert pid_alive(pid)
         assert cwd_of(pid) == release
         assert_healthy(port)
-    assert revision_of(deployment.database_url) == "0003"
+    assert revision_of(deployment.database_url) == BASE
     created = deployment.dfims(
         release, "users", "create-admin", "--email", ADMIN_EMAIL, "--password", ADMIN_PASSWORD
     )
@@ -453,8 +459,8 @@ def test_a_new_release_migrates_replaces_every_replica_and_keeps_the_data(
     assert second != first
     assert second.parent == deployment.root / "releases"
     assert (second / "REVISION").read_text().strip() == commit
-    assert f"deployed {commit}: 2 replica(s) healthy, database at 0004" in output
-    assert revision_of(deployment.database_url) == "0004"
+    assert f"deployed {commit}: 2 replica(s) healthy, database at {PROBE}" in output
+    assert revision_of(deployment.database_url) == PROBE
     assert has_table(deployment.database_url, "deploy_probe")
     after = deployment.pids()
     assert all(after[port] != before[port] for port in deployment.ports)
@@ -482,7 +488,7 @@ def test_a_failed_migration_leaves_the_database_and_the_running_release_as_they_
         safety = SAFETY_LINE.search(result.stdout)
         assert safety, result.stdout
         assert f"restoring the database from {safety.group(1)}" in result.stdout
-    assert revision_of(deployment.database_url) == "0003"
+    assert revision_of(deployment.database_url) == BASE
     assert not has_table(deployment.database_url, "deploy_probe")
     assert deployment.current() == first
     assert deployment.releases() == [first]
@@ -510,8 +516,8 @@ def test_an_unhealthy_release_brings_back_the_previous_code_and_schema(
     assert line == (
         f"deploy: error: deploy of {commit} failed; rolled back to the previous release"
     )
-    assert "taking the database back to 0003" in result.stdout
-    assert revision_of(deployment.database_url) == "0003"
+    assert f"taking the database back to {BASE}" in result.stdout
+    assert revision_of(deployment.database_url) == BASE
     assert not has_table(deployment.database_url, "deploy_probe")
     assert deployment.current() == first
     assert deployment.releases() == [first]
@@ -532,7 +538,7 @@ def test_no_backup_deploys_without_a_safety_backup(deployment: Deployment) -> No
     second = deployment.current()
     assert second != first
     assert (second / "REVISION").read_text().strip() == commit
-    assert revision_of(deployment.database_url) == "0003"
+    assert revision_of(deployment.database_url) == BASE
     assert_serving(deployment, second)
 
 

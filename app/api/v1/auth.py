@@ -50,12 +50,13 @@ def logout(caller: CurrentCaller, db: DbSession) -> None:
         202: {
             "description": "Accepted, with the same answer whether or not the email was free, "
             "so that it tells nobody which emails have accounts: a free email has its customer "
-            "account now, a taken one changed nothing. Log in with the email and password."
+            "account now, a taken one (or one that looks like an account's) changed nothing. "
+            "Log in with the email and password."
         },
         422: problem(
             422,
             "Invalid input: `errors` lists what failed validation; `field` names an input "
-            "refused (a password the policy refuses)",
+            "refused (an email mixing scripts, a password the policy refuses)",
         ),
         **responses(429),
     },
