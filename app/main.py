@@ -11,7 +11,7 @@ from app.api.admission import UNLIMITED_PATHS, WorkLimit
 from app.api.body_limit import BodyLimit
 from app.api.deps import MetricsReader
 from app.api.middleware import RequestContextMiddleware
-from app.api.problems import register_problem_handlers
+from app.api.problems import document_problem_schema, problem_handlers
 from app.api.security_headers import SecurityHeaders
 from app.api.v1.router import API_ROUTERS
 from app.core.config import get_settings
@@ -51,7 +51,10 @@ def create_app() -> FastAPI:
         description=API_DESCRIPTION,
         lifespan=lifespan,
     )
-    register_problem_handlers(app)
+    handlers = problem_handlers()
+    for kind, handler in (handlers | web.error_pages(handlers)).items():
+        app.add_exception_handler(kind, handler)
+    document_problem_schema(app)
     if settings.CORS_ORIGINS:
         app.add_middleware(
             CORSMiddleware,

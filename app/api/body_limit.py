@@ -1,8 +1,5 @@
 """The largest request body the service reads: a file upload, or much less for anything else."""
 
-from collections.abc import Callable
-from typing import Any, TypeVar
-
 from fastapi.routing import RouteContext, iter_route_contexts
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
@@ -10,20 +7,7 @@ from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.problems import problem_response
-
-Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
-UPLOAD_MARK = "takes_uploads"
-
-
-def accepts_uploads(endpoint: Endpoint) -> Endpoint:
-    """Mark a route as one that takes file uploads: its body may reach the upload limit."""
-    setattr(endpoint, UPLOAD_MARK, True)
-    return endpoint
-
-
-def takes_uploads(endpoint: object) -> bool:
-    """Whether ``endpoint`` was marked with ``accepts_uploads``."""
-    return getattr(endpoint, UPLOAD_MARK, False) is True
+from app.kit.uploads import takes_uploads
 
 
 class BodyLimit:

@@ -2,7 +2,6 @@
 
 import hmac
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
@@ -12,10 +11,9 @@ from sqlalchemy.orm import Session
 from app.core.config import get_settings
 from app.core.database import get_db
 from app.core.errors import AuthenticationError, PermissionDeniedError
-from app.models.user import User, UserSession
+from app.kit.callers import Caller
+from app.kit.clients import Client
 from app.services import auth
-from app.services.audit import Actor
-from app.services.auth import ClientInfo
 from app.services.permissions import Permission, role_allows
 
 oauth2_scheme = OAuth2PasswordBearer(
@@ -25,29 +23,6 @@ oauth2_scheme = OAuth2PasswordBearer(
 # The unit of work ends (commit or rollback) before the response is sent, so nothing
 # is acknowledged that was not stored.
 DbSession = Annotated[Session, Depends(get_db, scope="function")]
-
-
-@dataclass(frozen=True)
-class Caller:
-    """The authenticated user of a request and the session they use."""
-
-    user: User
-    session: UserSession
-    client: ClientInfo
-
-    @property
-    def actor(self) -> Actor:
-        """The caller as the audit trail names them."""
-        return Actor(self.user.id, self.user.email, self.client.ip_address)
-
-
-def client_info(request: Request) -> ClientInfo:
-    """The client address and user agent of ``request``."""
-    host = request.client.host if request.client else None
-    return ClientInfo(ip_address=host, user_agent=request.headers.get("user-agent"))
-
-
-Client = Annotated[ClientInfo, Depends(client_info)]
 
 
 def get_caller(

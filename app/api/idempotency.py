@@ -6,9 +6,10 @@ from typing import Annotated
 from fastapi import Header, Request, Response
 from pydantic import BaseModel
 
-from app.api.deps import Caller, DbSession
+from app.api.deps import DbSession
 from app.api.problems import RETRY_AFTER_SECONDS
 from app.core.errors import ConflictError
+from app.kit.callers import Caller
 from app.services import idempotency
 from app.services.idempotency import IdempotentRequest, StoredAnswer
 

@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.core.errors import PROBLEM_TYPE_PREFIX, DomainError
 from app.core.logging import request_id_var
+from app.kit.handlers import ErrorHandler
 from app.schemas.common import Problem
 
 logger = logging.getLogger("app.errors")
@@ -149,7 +150,7 @@ def _data_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-def _document_problem_schema(app: FastAPI) -> None:
+def document_problem_schema(app: FastAPI) -> None:
     """Put the Problem schema the routes' error responses refer to into the OpenAPI
     components (no route returns it as a model, so FastAPI would not)."""
     build = app.openapi
@@ -166,14 +167,14 @@ def _document_problem_schema(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-def register_problem_handlers(app: FastAPI) -> None:
-    """Install the handlers that turn exceptions into problem responses, and document the
-    problem schema in OpenAPI."""
-    app.add_exception_handler(DomainError, _domain_error)
-    app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(PoolTimeoutError, _database_unavailable)
-    app.add_exception_handler(OperationalError, _database_unavailable)
-    app.add_exception_handler(IntegrityError, _integrity_error)
-    app.add_exception_handler(DataError, _data_error)
-    _document_problem_schema(app)
+def problem_handlers() -> dict[type[Exception], ErrorHandler]:
+    """The handler that turns each kind of exception into a problem response."""
+    return {
+        DomainError: _domain_error,
+        RequestValidationError: _validation_error,
+        StarletteHTTPException: _http_error,
+        PoolTimeoutError: _database_unavailable,
+        OperationalError: _database_unavailable,
+        IntegrityError: _integrity_error,
+        DataError: _data_error,
+    }

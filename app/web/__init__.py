@@ -1,9 +1,8 @@
 """Server-rendered pages for staff, managers, admins and customers (Jinja2, no build step)."""
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Mapping
 from contextlib import suppress
-from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from fastapi import FastAPI, Request
@@ -14,9 +13,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app.api.deps import client_info
+from app.core.config import get_settings
 from app.core.database import session_scope
 from app.core.errors import DomainError
+from app.kit.clients import client_info
+from app.kit.handlers import ErrorHandler
 from app.web.form_keys import FormAlreadySentError
 from app.web.pages import (
     admin,
@@ -33,10 +34,12 @@ from app.web.pages import (
 from app.web.session import LoginRequiredError, caller_from_cookie
 from app.web.templating import STATIC_DIR, render
 
+PAGE_ERRORS = (DomainError, RequestValidationError, StarletteHTTPException)
 PAGES = (admin, alerts, auth, dashboard, lots, products, purchasing, reports, sales, stock)
 
 # Paths that answer JSON (problem+json errors); every other path is a page.
-NOT_PAGES = ("/api/", "/health", "/metrics", "/docs", "/redoc", "/openapi.json", "/static/")
+API_ROOT = "/" + get_settings().API_V1_PREFIX.strip("/").split("/")[0] + "/"
+NOT_PAGES = (API_ROOT, "/health", "/metrics", "/docs", "/redoc", "/openapi.json", "/static/")
 
 
 class DropEmptyQueryValues:
@@ -55,15 +58,22 @@ class DropEmptyQueryValues:
 
 
 def mount(app: FastAPI) -> None:
-    """Add the pages, their static files and their error pages to ``app``."""
+    """Add the pages and their static files to ``app``."""
     app.add_middleware(DropEmptyQueryValues)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for module in PAGES:
         app.include_router(module.router)
-    app.add_exception_handler(LoginRequiredError, _to_login)
-    app.add_exception_handler(FormAlreadySentError, _to_first_outcome)
-    for kind in (DomainError, RequestValidationError, StarletteHTTPException):
-        app.add_exception_handler(kind, _page_or_problem(app.exception_handlers[kind]))
+
+
+def error_pages(
+    problems: Mapping[type[Exception], ErrorHandler],
+) -> dict[type[Exception], ErrorHandler]:
+    """The error handlers of the pages: an HTML page on a page's path, else ``problems``'s."""
+    return {
+        LoginRequiredError: _to_login,
+        FormAlreadySentError: _to_first_outcome,
+        **{kind: _page_or_problem(problems[kind]) for kind in PAGE_ERRORS},
+    }
 
 
 async def _to_login(_: Request, exc: Exception) -> RedirectResponse:
@@ -76,7 +86,7 @@ async def _to_first_outcome(_: Request, exc: Exception) -> RedirectResponse:
     return RedirectResponse(exc.location, status_code=303)
 
 
-def _page_or_problem(problem: Callable[[Request, Exception], Any]) -> Callable[..., Any]:
+def _page_or_problem(problem: ErrorHandler) -> ErrorHandler:
     """An error handler answering pages with an HTML page and the API as before."""
 
     async def handle(request: Request, exc: Exception) -> Response:

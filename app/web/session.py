@@ -11,7 +11,6 @@ from fastapi import Depends, Request, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from app.api.deps import Caller, Client
 from app.core.config import get_settings
 from app.core.errors import AuthenticationError, DomainError, PermissionDeniedError
 from app.core.security import (
@@ -20,6 +19,8 @@ from app.core.security import (
     csrf_token,
     decode_web_session_token,
 )
+from app.kit.callers import Caller
+from app.kit.clients import Client
 from app.models.user import User, UserSession
 from app.services import auth
 from app.services.auth import ClientInfo

@@ -9,8 +9,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.api.body_limit import takes_uploads
 from app.core.config import get_settings
+from app.kit.uploads import takes_uploads
 from app.main import app
 from app.models.catalog import Category
 from app.models.user import Role

@@ -5,8 +5,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, status
 from fastapi.security import OAuth2PasswordRequestForm
 
-from app.api.deps import Client, CurrentCaller, DbSession
+from app.api.deps import CurrentCaller, DbSession
 from app.api.responses import problem, responses
+from app.kit.clients import Client
 from app.schemas.user import RefreshRequest, RegistrationAccepted, TokenResponse, UserRegister
 from app.services import auth, customers
 from app.services.auth import TokenPair

@@ -5,9 +5,9 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Query, UploadFile, status
 from fastapi.responses import FileResponse
 
-from app.api.body_limit import accepts_uploads
 from app.api.deps import DbSession, LotManager, StockMover, StockReader
 from app.api.responses import responses
+from app.kit.uploads import accepts_uploads
 from app.models.inventory import LotStatus
 from app.schemas.common import Page
 from app.schemas.stock import LotDocumentRead, LotRead, LotStatusChange

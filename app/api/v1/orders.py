@@ -6,10 +6,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import AwareDatetime
 
-from app.api.deps import Caller, DbSession, OrderCaller, SalesManager
+from app.api.deps import DbSession, OrderCaller, SalesManager
 from app.api.idempotency import IdempotencyKey, respond_once
 from app.api.responses import responses
 from app.core.errors import InvalidRequestError, NotFoundError, PermissionDeniedError
+from app.kit.callers import Caller
 from app.models.sales import OrderStatus
 from app.schemas.common import Page
 from app.schemas.sales import (

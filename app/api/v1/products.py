@@ -5,10 +5,10 @@ from typing import Annotated
 from fastapi import APIRouter, File, Query, UploadFile, status
 from fastapi.responses import FileResponse
 
-from app.api.body_limit import accepts_uploads
 from app.api.deps import CatalogReader, CatalogWriter, DbSession
 from app.api.responses import responses
 from app.core.errors import NotFoundError
+from app.kit.uploads import accepts_uploads
 from app.models.catalog import Product, UnitOfMeasure
 from app.schemas.catalog import ProductCreate, ProductRead, ProductUpdate
 from app.schemas.common import Page

@@ -6,8 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from app.api.csv_responses import CSV_CONTENT, Format, ReportFormat, csv_response
+from app.api.csv_responses import CSV_CONTENT, Format, ReportFormat
 from app.api.deps import DbSession, ReportReader
+from app.kit.downloads import csv_response
 from app.schemas.reports import (
     ExpiringReport,
     ExpiringRow,

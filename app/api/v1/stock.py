@@ -6,9 +6,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import AwareDatetime
 
-from app.api.deps import Caller, DbSession, StockAdjuster, StockMover, StockReader
+from app.api.deps import DbSession, StockAdjuster, StockMover, StockReader
 from app.api.idempotency import IdempotencyKey, respond_once
 from app.api.responses import responses
+from app.kit.callers import Caller
 from app.models.inventory import MovementKind, StockMovement
 from app.schemas.common import Page
 from app.schemas.stock import (

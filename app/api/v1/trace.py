@@ -4,9 +4,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from app.api.csv_responses import CSV_CONTENT, Format, ReportFormat, csv_response
+from app.api.csv_responses import CSV_CONTENT, Format, ReportFormat
 from app.api.deps import DbSession, TraceReader
 from app.api.responses import responses
+from app.kit.downloads import csv_response
 from app.schemas.trace import CustomerLotRow, CustomerTrace, LotTrace, TraceEvent
 from app.schemas.types import RecordId
 from app.services import trace

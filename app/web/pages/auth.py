@@ -5,8 +5,8 @@ from typing import Annotated
 from fastapi import Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from app.api.deps import Client
 from app.core.security import csrf_matches, csrf_token
+from app.kit.clients import Client
 from app.services.permissions import Permission, role_allows
 from app.web.forms import refusals
 from app.web.routing import PageDb, page_router

@@ -4,9 +4,9 @@ from fastapi import Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import UploadFile
 
-from app.api.body_limit import accepts_uploads
-from app.api.csv_responses import csv_response
 from app.core.errors import InvalidRequestError
+from app.kit.downloads import csv_response
+from app.kit.uploads import accepts_uploads
 from app.models.inventory import LotStatus
 from app.schemas.stock import LotStatusChange
 from app.schemas.trace import TraceEvent

@@ -9,8 +9,8 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from sqlalchemy import ColumnElement
 from starlette.datastructures import UploadFile
 
-from app.api.body_limit import accepts_uploads
 from app.core.errors import InvalidRequestError, NotFoundError
+from app.kit.uploads import accepts_uploads
 from app.models.catalog import Product, UnitOfMeasure
 from app.schemas.catalog import ProductCreate, ProductFields
 from app.schemas.types import RecordId

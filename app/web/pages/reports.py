@@ -6,8 +6,8 @@ from typing import Annotated
 from fastapi import Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from app.api.csv_responses import csv_response
 from app.core.errors import NotFoundError
+from app.kit.downloads import csv_response
 from app.schemas.reports import ExpiringRow, KpiDay, ProductSales, SlowMoverRow, ValuationRow
 from app.schemas.types import RecordId
 from app.services import audit, reports

@@ -1,0 +1,1 @@
+"""Request plumbing the API and the pages share: neither imports the other."""
