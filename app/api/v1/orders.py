@@ -3,11 +3,11 @@
 from functools import partial
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Query, Response, status
 from pydantic import AwareDatetime
 
 from app.api.deps import DbSession, OrderCaller, SalesManager
-from app.api.idempotency import IdempotencyKey, respond_once
+from app.api.idempotency import Idempotent
 from app.api.responses import responses
 from app.core.errors import InvalidRequestError, NotFoundError, PermissionDeniedError
 from app.kit.callers import Caller
@@ -77,8 +77,7 @@ def create_order(
     body: OrderCreate,
     caller: OrderCaller,
     db: DbSession,
-    request: Request,
-    idempotency_key: IdempotencyKey = None,
+    once: Idempotent,
 ) -> Response:
     """Place an order; unit prices default from the product and the customer's tier."""
 
@@ -93,7 +92,7 @@ def create_order(
         draft = OrderDraft(customer_id, _drafts(body.lines), body.warehouse_id, body.notes)
         return order_views.read(db, orders.create_order(db, caller.actor, draft))
 
-    return respond_once(db, caller, request, idempotency_key, body, 201, act)
+    return once.respond(body, act)
 
 
 @router.get("/{order_id}", responses=responses(404, 409))
@@ -125,8 +124,7 @@ def confirm_order(
     order_id: RecordId,
     caller: SalesManager,
     db: DbSession,
-    request: Request,
-    idempotency_key: IdempotencyKey = None,
+    once: Idempotent,
 ) -> Response:
     """Reserve every line FEFO within the customer's shelf-life demand: all lines or none."""
 
@@ -134,7 +132,7 @@ def confirm_order(
         order = orders.get_order(db, order_id)
         return order_views.read(db, orders.confirm(db, caller.actor, order))
 
-    return respond_once(db, caller, request, idempotency_key, OrderAction(), 200, act)
+    return once.respond(OrderAction(), act)
 
 
 @transition_route("/{order_id}/ship")
@@ -142,9 +140,8 @@ def ship_order(
     order_id: RecordId,
     caller: SalesManager,
     db: DbSession,
-    request: Request,
+    once: Idempotent,
     body: OrderAction | None = None,
-    idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """Issue the reserved lots: ledger rows referencing the order number."""
     action = body or OrderAction()
@@ -153,7 +150,7 @@ def ship_order(
         order = orders.get_order(db, order_id)
         return order_views.read(db, orders.ship(db, caller.actor, order, action.reason))
 
-    return respond_once(db, caller, request, idempotency_key, action, 200, act)
+    return once.respond(action, act)
 
 
 @transition_route("/{order_id}/deliver")
@@ -161,8 +158,7 @@ def deliver_order(
     order_id: RecordId,
     caller: SalesManager,
     db: DbSession,
-    request: Request,
-    idempotency_key: IdempotencyKey = None,
+    once: Idempotent,
 ) -> Response:
     """Record that the customer received a shipped order."""
 
@@ -170,7 +166,7 @@ def deliver_order(
         order = orders.get_order(db, order_id)
         return order_views.read(db, orders.deliver(db, caller.actor, order))
 
-    return respond_once(db, caller, request, idempotency_key, OrderAction(), 200, act)
+    return once.respond(OrderAction(), act)
 
 
 @transition_route("/{order_id}/cancel")
@@ -178,9 +174,8 @@ def cancel_order(
     order_id: RecordId,
     caller: OrderCaller,
     db: DbSession,
-    request: Request,
+    once: Idempotent,
     body: OrderAction | None = None,
-    idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """Cancel a pending or confirmed order (a customer: its own pending one); stock is released."""
     action = body or OrderAction()
@@ -193,7 +188,7 @@ def cancel_order(
         )
         return order_views.read(db, cancelled)
 
-    return respond_once(db, caller, request, idempotency_key, action, 200, act)
+    return once.respond(action, act)
 
 
 @router.post(
@@ -207,8 +202,7 @@ def return_goods(
     body: ReturnCreate,
     caller: SalesManager,
     db: DbSession,
-    request: Request,
-    idempotency_key: IdempotencyKey = None,
+    once: Idempotent,
 ) -> Response:
     """Take back goods of a shipped order: into the lot they came from, or to waste."""
 
@@ -224,4 +218,4 @@ def return_goods(
             order=order_views.read(db, orders.get_order(db, order_id)),
         )
 
-    return respond_once(db, caller, request, idempotency_key, body, 201, act)
+    return once.respond(body, act)

@@ -3,10 +3,10 @@
 from functools import partial
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Query, Response, status
 
 from app.api.deps import DbSession, PurchaseReader, PurchaseReceiver, PurchaseWriter
-from app.api.idempotency import IdempotencyKey, respond_once
+from app.api.idempotency import Idempotent
 from app.api.responses import responses
 from app.models.purchasing import PurchaseOrder, PurchaseStatus
 from app.schemas.common import Page
@@ -99,8 +99,7 @@ def create_purchase(
     body: PurchaseCreate,
     caller: PurchaseWriter,
     db: DbSession,
-    request: Request,
-    idempotency_key: IdempotencyKey = None,
+    once: Idempotent,
 ) -> Response:
     """Draft a purchase order to a supplier."""
 
@@ -114,7 +113,7 @@ def create_purchase(
         )
         return purchase_read(purchasing.create_purchase(db, caller.actor, draft))
 
-    return respond_once(db, caller, request, idempotency_key, body, 201, act)
+    return once.respond(body, act)
 
 
 @router.get("/{order_id}", responses=responses(404))
@@ -142,8 +141,7 @@ def send_purchase(
     order_id: RecordId,
     caller: PurchaseWriter,
     db: DbSession,
-    request: Request,
-    idempotency_key: IdempotencyKey = None,
+    once: Idempotent,
 ) -> Response:
     """Send a draft to the supplier: from now on it counts as on order."""
 
@@ -151,7 +149,7 @@ def send_purchase(
         order = purchasing.get_purchase(db, order_id)
         return purchase_read(purchasing.send(db, caller.actor, order))
 
-    return respond_once(db, caller, request, idempotency_key, OrderAction(), 200, act)
+    return once.respond(OrderAction(), act)
 
 
 @write_route("/{order_id}/cancel")
@@ -159,9 +157,8 @@ def cancel_purchase(
     order_id: RecordId,
     caller: PurchaseWriter,
     db: DbSession,
-    request: Request,
+    once: Idempotent,
     body: OrderAction | None = None,
-    idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """Cancel a purchase order; anything already received stays received."""
     action = body or OrderAction()
@@ -170,7 +167,7 @@ def cancel_purchase(
         order = purchasing.get_purchase(db, order_id)
         return purchase_read(purchasing.cancel(db, caller.actor, order, action.reason))
 
-    return respond_once(db, caller, request, idempotency_key, action, 200, act)
+    return once.respond(action, act)
 
 
 @write_route("/{order_id}/receipts", status_code=status.HTTP_201_CREATED)
@@ -179,8 +176,7 @@ def receive_delivery(
     body: DeliveryCreate,
     caller: PurchaseReceiver,
     db: DbSession,
-    request: Request,
-    idempotency_key: IdempotencyKey = None,
+    once: Idempotent,
 ) -> Response:
     """Receive a delivery: each line creates or tops up a lot with a receipt movement."""
 
@@ -189,7 +185,7 @@ def receive_delivery(
         order = purchasing.get_purchase(db, order_id)
         return purchase_read(receiving.receive(db, caller.actor, order, delivery))
 
-    return respond_once(db, caller, request, idempotency_key, body, 201, act)
+    return once.respond(body, act)
 
 
 @router.get("/{order_id}/receipts", responses=responses(404))
@@ -223,8 +219,7 @@ def order_suggestions(
     body: SuggestionsToOrder,
     caller: PurchaseWriter,
     db: DbSession,
-    request: Request,
-    idempotency_key: IdempotencyKey = None,
+    once: Idempotent,
 ) -> Response:
     """Turn a supplier's reorder suggestions into one draft purchase order."""
 
@@ -239,4 +234,4 @@ def order_suggestions(
         )
         return purchase_read(order)
 
-    return respond_once(db, caller, request, idempotency_key, body, 201, act)
+    return once.respond(body, act)

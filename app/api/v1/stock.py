@@ -3,11 +3,11 @@
 from functools import partial
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Query, Response, status
 from pydantic import AwareDatetime
 
 from app.api.deps import DbSession, StockAdjuster, StockMover, StockReader
-from app.api.idempotency import IdempotencyKey, respond_once
+from app.api.idempotency import Idempotent
 from app.api.responses import responses
 from app.kit.callers import Caller
 from app.models.inventory import MovementKind, StockMovement
@@ -52,8 +52,7 @@ def receive(
     body: ReceiptCreate,
     caller: StockMover,
     db: DbSession,
-    request: Request,
-    idempotency_key: IdempotencyKey = None,
+    once: Idempotent,
 ) -> Response:
     """Receive goods into a warehouse and lot (the lot is created on its first receipt)."""
 
@@ -62,7 +61,7 @@ def receive(
         movement = stock.receive(db, _context(caller, body.reference, body.reason), line)
         return _batch(db, [movement])
 
-    return respond_once(db, caller, request, idempotency_key, body, 201, act)
+    return once.respond(body, act)
 
 
 @movement_route("/adjustments")
@@ -70,8 +69,7 @@ def adjust(
     body: AdjustmentCreate,
     caller: StockAdjuster,
     db: DbSession,
-    request: Request,
-    idempotency_key: IdempotencyKey = None,
+    once: Idempotent,
 ) -> Response:
     """Correct a lot's on-hand stock by a signed quantity; a reason is required."""
 
@@ -86,7 +84,7 @@ def adjust(
         )
         return _batch(db, [movement])
 
-    return respond_once(db, caller, request, idempotency_key, body, 201, act)
+    return once.respond(body, act)
 
 
 @movement_route("/transfers")
@@ -94,8 +92,7 @@ def transfer(
     body: TransferCreate,
     caller: StockMover,
     db: DbSession,
-    request: Request,
-    idempotency_key: IdempotencyKey = None,
+    once: Idempotent,
 ) -> Response:
     """Move unreserved stock of a lot to another warehouse (two ledger rows)."""
 
@@ -111,7 +108,7 @@ def transfer(
         )
         return _batch(db, list(movements))
 
-    return respond_once(db, caller, request, idempotency_key, body, 201, act)
+    return once.respond(body, act)
 
 
 @movement_route("/waste")
@@ -119,8 +116,7 @@ def record_waste(
     body: WasteCreate,
     caller: StockMover,
     db: DbSession,
-    request: Request,
-    idempotency_key: IdempotencyKey = None,
+    once: Idempotent,
 ) -> Response:
     """Write off spoiled or damaged stock; a reason is required."""
 
@@ -135,7 +131,7 @@ def record_waste(
         )
         return _batch(db, [movement])
 
-    return respond_once(db, caller, request, idempotency_key, body, 201, act)
+    return once.respond(body, act)
 
 
 @movement_route("/counts")
@@ -143,8 +139,7 @@ def record_count(
     body: CountCreate,
     caller: StockMover,
     db: DbSession,
-    request: Request,
-    idempotency_key: IdempotencyKey = None,
+    once: Idempotent,
 ) -> Response:
     """Book a stocktake of a warehouse: each difference becomes a count movement."""
 
@@ -160,7 +155,7 @@ def record_count(
         )
         return _batch(db, movements)
 
-    return respond_once(db, caller, request, idempotency_key, body, 201, act)
+    return once.respond(body, act)
 
 
 @router.get("/levels")
