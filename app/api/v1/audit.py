@@ -6,9 +6,10 @@ from fastapi import APIRouter, Query
 from pydantic import AwareDatetime
 
 from app.api.deps import AuditReader, DbSession
+from app.api.pagination import LongPageQuery
 from app.schemas.audit import AuditRead
 from app.schemas.common import Page
-from app.schemas.types import RecordId, RowOffset
+from app.schemas.types import RecordId
 from app.services import audit
 from app.services.audit import AuditFilter
 
@@ -20,17 +21,16 @@ Short = Annotated[str | None, Query(max_length=100)]
 def list_audit(
     _: AuditReader,
     db: DbSession,
+    paging: LongPageQuery,
     entity_type: Short = None,
     entity_id: Short = None,
     actor_id: RecordId | None = None,
     action: Short = None,
     since: AwareDatetime | None = None,
     until: AwareDatetime | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: RowOffset = 0,
 ) -> Page[AuditRead]:
     """Who did what to which record and when, newest first."""
     where = AuditFilter(entity_type, entity_id, actor_id, action, since, until)
-    rows, total = audit.search(db, where, offset=offset, limit=limit)
+    rows, total = audit.search(db, where, offset=paging.offset, limit=paging.limit)
     items = [AuditRead.model_validate(row) for row in rows]
-    return Page[AuditRead](items=items, total=total, limit=limit, offset=offset)
+    return paging.page(items, total)

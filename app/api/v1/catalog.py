@@ -6,6 +6,7 @@ from fastapi import APIRouter, Query, status
 from pydantic import BaseModel
 
 from app.api.deps import CatalogReader, CatalogWriter, DbSession
+from app.api.pagination import PageQuery
 from app.api.responses import responses
 from app.schemas.catalog import (
     CategoryCreate,
@@ -19,12 +20,10 @@ from app.schemas.catalog import (
     WarehouseUpdate,
 )
 from app.schemas.common import Page
-from app.schemas.types import RecordId, RowOffset
+from app.schemas.types import RecordId
 from app.services import catalog
 from app.services.catalog import CatalogKind
 
-Limit = Annotated[int, Query(ge=1, le=200)]
-Offset = RowOffset
 Search = Annotated[str | None, Query(max_length=100, description="Search code and name")]
 
 
@@ -51,14 +50,15 @@ def catalog_router(
     def list_items(
         _: CatalogReader,
         db: DbSession,
+        paging: PageQuery,
         q: Search = None,
         is_active: bool | None = None,
-        limit: Limit = 50,
-        offset: Offset = 0,
     ) -> Any:
-        rows, total = kind.page(db, offset=offset, limit=limit, search=q, is_active=is_active)
+        rows, total = kind.page(
+            db, offset=paging.offset, limit=paging.limit, search=q, is_active=is_active
+        )
         items = [read.model_validate(row, from_attributes=True) for row in rows]
-        return {"items": items, "total": total, "limit": limit, "offset": offset}
+        return paging.page(items, total)
 
     @router.get(
         "/{item_id}",

@@ -5,10 +5,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from app.api.deps import CustomerManager, CustomerSelf, DbSession
+from app.api.pagination import PageQuery
 from app.api.responses import responses
 from app.schemas.common import Page
 from app.schemas.sales import CustomerCreate, CustomerRead, CustomerUpdate, OwnCustomerRead
-from app.schemas.types import RecordId, RowOffset
+from app.schemas.types import RecordId
 from app.services import customers
 
 router = APIRouter(prefix="/customers", tags=["sales"])
@@ -18,17 +19,16 @@ router = APIRouter(prefix="/customers", tags=["sales"])
 def list_customers(
     _: CustomerManager,
     db: DbSession,
+    paging: PageQuery,
     q: Annotated[str | None, Query(max_length=100, description="Search name and email")] = None,
     is_active: bool | None = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: RowOffset = 0,
 ) -> Page[CustomerRead]:
     """List customers, searchable by name and email."""
     rows, total = customers.list_customers(
-        db, offset=offset, limit=limit, search=q, is_active=is_active
+        db, offset=paging.offset, limit=paging.limit, search=q, is_active=is_active
     )
     items = [CustomerRead.model_validate(row) for row in rows]
-    return Page[CustomerRead](items=items, total=total, limit=limit, offset=offset)
+    return paging.page(items, total)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, responses=responses(409))

@@ -6,12 +6,13 @@ from fastapi import APIRouter, File, Form, Query, UploadFile, status
 from fastapi.responses import FileResponse
 
 from app.api.deps import DbSession, LotManager, StockMover, StockReader
+from app.api.pagination import PageQuery
 from app.api.responses import responses
 from app.kit.uploads import accepts_uploads
 from app.models.inventory import LotStatus
 from app.schemas.common import Page
 from app.schemas.stock import LotDocumentRead, LotRead, LotStatusChange
-from app.schemas.types import NoteText, RecordId, RowOffset
+from app.schemas.types import NoteText, RecordId
 from app.services import lots, uploads
 
 router = APIRouter(prefix="/lots", tags=["lots"])
@@ -22,25 +23,24 @@ ONE = responses(404)
 def list_lots(
     _: StockReader,
     db: DbSession,
+    paging: PageQuery,
     product_id: RecordId | None = None,
     status: LotStatus | None = None,
     expiring_within_days: Annotated[int | None, Query(ge=0, le=3650)] = None,
     q: Annotated[str | None, Query(max_length=60, description="Search lot codes")] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: RowOffset = 0,
 ) -> Page[LotRead]:
     """Lots, earliest best-before first, filtered by product, status or nearness of expiry."""
     rows, total = lots.list_lots(
         db,
-        offset=offset,
-        limit=limit,
+        offset=paging.offset,
+        limit=paging.limit,
         product_id=product_id,
         status=status,
         expiring_within_days=expiring_within_days,
         search=q,
     )
     items = [LotRead.model_validate(row) for row in rows]
-    return Page[LotRead](items=items, total=total, limit=limit, offset=offset)
+    return paging.page(items, total)
 
 
 @router.get("/{lot_id}", responses=ONE)

@@ -8,6 +8,7 @@ from pydantic import AwareDatetime
 
 from app.api.deps import DbSession, OrderCaller, SalesManager
 from app.api.idempotency import Idempotent
+from app.api.pagination import PageQuery
 from app.api.responses import responses
 from app.core.errors import InvalidRequestError, NotFoundError, PermissionDeniedError
 from app.kit.callers import Caller
@@ -24,7 +25,7 @@ from app.schemas.sales import (
     ReturnCreate,
     ReturnRead,
 )
-from app.schemas.types import RecordId, RowOffset
+from app.schemas.types import RecordId
 from app.services import customers, order_views, orders, returns
 from app.services.orders import LineDraft, OrderChange, OrderDraft, OrderFilter
 from app.services.permissions import Permission, role_allows
@@ -51,20 +52,17 @@ def _staff_only_fields(caller: Caller, body: OrderCreate | OrderUpdate) -> None:
 def list_orders(
     caller: OrderCaller,
     db: DbSession,
+    paging: PageQuery,
     status_: Annotated[OrderStatus | None, Query(alias="status")] = None,
     customer_id: RecordId | None = None,
     since: AwareDatetime | None = None,
     until: AwareDatetime | None = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: RowOffset = 0,
 ) -> Page[OrderSummary]:
     """Orders, newest first; a customer sees only its own."""
     own = customers.order_scope(db, caller.user)
     where = OrderFilter(status_, own if own is not None else customer_id, since, until)
-    rows, total = orders.list_orders(db, where, offset=offset, limit=limit)
-    return Page[OrderSummary](
-        items=[order_views.summary(row) for row in rows], total=total, limit=limit, offset=offset
-    )
+    rows, total = orders.list_orders(db, where, offset=paging.offset, limit=paging.limit)
+    return paging.page([order_views.summary(row) for row in rows], total)
 
 
 @router.post(

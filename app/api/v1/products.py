@@ -6,13 +6,14 @@ from fastapi import APIRouter, File, Query, UploadFile, status
 from fastapi.responses import FileResponse
 
 from app.api.deps import CatalogReader, CatalogWriter, DbSession
+from app.api.pagination import PageQuery
 from app.api.responses import responses
 from app.core.errors import NotFoundError
 from app.kit.uploads import accepts_uploads
 from app.models.catalog import Product, UnitOfMeasure
 from app.schemas.catalog import ProductCreate, ProductRead, ProductUpdate
 from app.schemas.common import Page
-from app.schemas.types import RecordId, RowOffset
+from app.schemas.types import RecordId
 from app.services import catalog, uploads
 
 router = APIRouter(prefix="/products", tags=["catalog"])
@@ -30,12 +31,11 @@ def _read(product: Product) -> ProductRead:
 def list_products(
     _: CatalogReader,
     db: DbSession,
+    paging: PageQuery,
     q: Annotated[str | None, Query(max_length=100, description="Search SKU, name, variety")] = None,
     category_id: RecordId | None = None,
     unit: UnitOfMeasure | None = None,
     is_active: bool | None = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: RowOffset = 0,
 ) -> Page[ProductRead]:
     """List products, filtered by category, unit and active flag, searchable by SKU and name."""
     where = []
@@ -44,11 +44,9 @@ def list_products(
     if unit is not None:
         where.append(Product.unit == unit.value)
     rows, total = catalog.products.page(
-        db, offset=offset, limit=limit, search=q, is_active=is_active, where=where
+        db, offset=paging.offset, limit=paging.limit, search=q, is_active=is_active, where=where
     )
-    return Page[ProductRead](
-        items=[_read(row) for row in rows], total=total, limit=limit, offset=offset
-    )
+    return paging.page([_read(row) for row in rows], total)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, responses=responses(409))

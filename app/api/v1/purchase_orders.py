@@ -7,6 +7,7 @@ from fastapi import APIRouter, Query, Response, status
 
 from app.api.deps import DbSession, PurchaseReader, PurchaseReceiver, PurchaseWriter
 from app.api.idempotency import Idempotent
+from app.api.pagination import PageQuery
 from app.api.responses import responses
 from app.models.purchasing import PurchaseOrder, PurchaseStatus
 from app.schemas.common import Page
@@ -24,7 +25,7 @@ from app.schemas.purchasing import (
     SupplierRef,
 )
 from app.schemas.sales import OrderAction
-from app.schemas.types import RecordId, RowOffset
+from app.schemas.types import RecordId
 from app.services import purchasing, receiving, reorder
 from app.services.purchasing import PurchaseChange, PurchaseDraft, PurchaseFilter, PurchaseLineDraft
 
@@ -76,17 +77,14 @@ def _drafts(lines: list[PurchaseLineIn]) -> list[PurchaseLineDraft]:
 def list_purchases(
     _: PurchaseReader,
     db: DbSession,
+    paging: PageQuery,
     status_: Annotated[PurchaseStatus | None, Query(alias="status")] = None,
     supplier_id: RecordId | None = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: RowOffset = 0,
 ) -> Page[PurchaseSummary]:
     """Purchase orders, newest first."""
     where = PurchaseFilter(status_, supplier_id)
-    rows, total = purchasing.list_purchases(db, where, offset=offset, limit=limit)
-    return Page[PurchaseSummary](
-        items=[_summary(row) for row in rows], total=total, limit=limit, offset=offset
-    )
+    rows, total = purchasing.list_purchases(db, where, offset=paging.offset, limit=paging.limit)
+    return paging.page([_summary(row) for row in rows], total)
 
 
 @router.post(

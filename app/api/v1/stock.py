@@ -8,6 +8,7 @@ from pydantic import AwareDatetime
 
 from app.api.deps import DbSession, StockAdjuster, StockMover, StockReader
 from app.api.idempotency import Idempotent
+from app.api.pagination import LongPageQuery
 from app.api.responses import responses
 from app.kit.callers import Caller
 from app.models.inventory import MovementKind, StockMovement
@@ -22,7 +23,7 @@ from app.schemas.stock import (
     TransferCreate,
     WasteCreate,
 )
-from app.schemas.types import RecordId, RowOffset
+from app.schemas.types import RecordId
 from app.services import stock, stock_queries
 from app.services.stock import CountLine, MovementContext
 from app.services.stock_queries import LedgerFilter, LevelFilter
@@ -35,8 +36,6 @@ movement_route = partial(
     response_model=MovementBatch,
     responses=responses(409),
 )
-Limit = Annotated[int, Query(ge=1, le=500)]
-Offset = RowOffset
 
 
 def _context(caller: Caller, reference: str, reason: str) -> MovementContext:
@@ -162,23 +161,23 @@ def record_count(
 def list_levels(
     _: StockReader,
     db: DbSession,
+    paging: LongPageQuery,
     product_id: RecordId | None = None,
     warehouse_id: RecordId | None = None,
     lot_id: RecordId | None = None,
     include_empty: bool = False,
-    limit: Limit = 100,
-    offset: Offset = 0,
 ) -> Page[StockLevelRead]:
     """On-hand, reserved and available stock per product, warehouse and lot, in unit and kg."""
     where = LevelFilter(product_id, warehouse_id, lot_id, include_empty)
-    items, total = stock_queries.list_levels(db, where, offset=offset, limit=limit)
-    return Page[StockLevelRead](items=items, total=total, limit=limit, offset=offset)
+    items, total = stock_queries.list_levels(db, where, offset=paging.offset, limit=paging.limit)
+    return paging.page(items, total)
 
 
 @router.get("/movements")
 def list_movements(
     _: StockReader,
     db: DbSession,
+    paging: LongPageQuery,
     product_id: RecordId | None = None,
     lot_id: RecordId | None = None,
     warehouse_id: RecordId | None = None,
@@ -186,10 +185,8 @@ def list_movements(
     reference: Annotated[str | None, Query(max_length=100)] = None,
     since: AwareDatetime | None = None,
     until: AwareDatetime | None = None,
-    limit: Limit = 100,
-    offset: Offset = 0,
 ) -> Page[MovementRead]:
     """The ledger, newest first, filtered by product, lot, warehouse, kind, reference, time."""
     where = LedgerFilter(product_id, lot_id, warehouse_id, kind, reference, since, until)
-    items, total = stock_queries.list_movements(db, where, offset=offset, limit=limit)
-    return Page[MovementRead](items=items, total=total, limit=limit, offset=offset)
+    items, total = stock_queries.list_movements(db, where, offset=paging.offset, limit=paging.limit)
+    return paging.page(items, total)

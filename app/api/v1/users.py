@@ -5,10 +5,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from app.api.deps import CurrentCaller, DbSession, SessionManager, UserManager
+from app.api.pagination import PageQuery
 from app.api.responses import responses
 from app.models.user import Role
 from app.schemas.common import Page
-from app.schemas.types import RecordId, RowOffset
+from app.schemas.types import RecordId
 from app.schemas.user import (
     MeUpdate,
     PasswordReset,
@@ -52,18 +53,17 @@ def update_me(body: MeUpdate, caller: CurrentCaller, db: DbSession) -> UserRead:
 def list_users(
     _: UserManager,
     db: DbSession,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: RowOffset = 0,
+    paging: PageQuery,
     role: Role | None = None,
     is_active: bool | None = None,
     q: Annotated[str | None, Query(max_length=100, description="Search email and name")] = None,
 ) -> Page[UserRead]:
     """List users, filtered by role, active flag or a search on email and name."""
     rows, total = users.list_users(
-        db, offset=offset, limit=limit, role=role, is_active=is_active, search=q
+        db, offset=paging.offset, limit=paging.limit, role=role, is_active=is_active, search=q
     )
     items = [UserRead.model_validate(row) for row in rows]
-    return Page[UserRead](items=items, total=total, limit=limit, offset=offset)
+    return paging.page(items, total)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, responses=responses(409))
