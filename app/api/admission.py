@@ -7,6 +7,7 @@ from anyio.lowlevel import RunVar
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.api.problems import RETRY_AFTER_SECONDS, problem_response
+from app.core import problem_types
 
 UNLIMITED_PATHS = frozenset({"/health", "/metrics"})
 
@@ -50,9 +51,7 @@ class WorkLimit:
             admitted = True
         if not admitted:
             busy = problem_response(
-                503,
-                "service-busy",
-                "Service busy",
+                problem_types.SERVICE_BUSY,
                 "The service is working on as many requests as it can; try again shortly.",
                 headers={"Retry-After": RETRY_AFTER_SECONDS},
             )

@@ -7,6 +7,7 @@ from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.problems import problem_response
+from app.core import problem_types
 from app.kit.uploads import takes_uploads
 
 
@@ -30,9 +31,7 @@ class BodyLimit:
         if length.isdigit() and int(length) > limit:
             limit = self._limit_of(scope)
             if int(length) > limit:
-                response = problem_response(
-                    413, "payload-too-large", "Payload too large", _detail(limit)
-                )
+                response = problem_response(problem_types.PAYLOAD_TOO_LARGE, _detail(limit))
                 await response(scope, receive, send)
                 return
         received = 0

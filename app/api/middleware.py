@@ -9,6 +9,7 @@ from starlette.routing import BaseRoute, Match, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.problems import problem_response
+from app.core import problem_types
 from app.core.logging import request_id_var
 from app.core.metrics import API_REQUEST_DURATION, API_REQUESTS
 
@@ -86,9 +87,7 @@ class RequestContextMiddleware:
                 raise
             status = 500
             response = problem_response(
-                500,
-                "internal-error",
-                "Internal server error",
+                problem_types.INTERNAL_ERROR,
                 f"An unexpected error occurred; quote request id {request_id} when reporting it.",
             )
             await response(scope, receive, send_with_id)

@@ -10,8 +10,15 @@ from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.core.errors import PROBLEM_TYPE_PREFIX, DomainError
+from app.core import problem_types
+from app.core.errors import (
+    ConflictError,
+    DomainError,
+    InvalidRequestError,
+    ServiceUnavailableError,
+)
 from app.core.logging import request_id_var
+from app.core.problem_types import ProblemType
 from app.kit.handlers import ErrorHandler
 from app.schemas.common import Problem
 
@@ -21,34 +28,21 @@ PROBLEM_MEDIA_TYPE = "application/problem+json"
 SCHEMAS_REF = "#/components/schemas/"
 PROBLEM_SCHEMA_REF = SCHEMAS_REF + Problem.__name__
 RETRY_AFTER_SECONDS = "2"
-_HTTP_SLUGS = {
-    400: ("bad-request", "Bad request"),
-    401: ("authentication-failed", "Authentication failed"),
-    403: ("permission-denied", "Permission denied"),
-    404: ("not-found", "Not found"),
-    405: ("method-not-allowed", "Method not allowed"),
-    406: ("not-acceptable", "Not acceptable"),
-    413: ("payload-too-large", "Payload too large"),
-    415: ("unsupported-media-type", "Unsupported media type"),
-    429: ("too-many-requests", "Too many requests"),
-}
 
 
 def problem_response(
-    status: int,
-    slug: str,
-    title: str,
+    problem: ProblemType,
     detail: str,
     *,
     instance: str | None = None,
     headers: dict[str, str] | None = None,
     **extensions: Any,
 ) -> JSONResponse:
-    """A problem+json response carrying the request id."""
+    """A problem+json response of type ``problem``, carrying the request id."""
     body: dict[str, Any] = {
-        "type": PROBLEM_TYPE_PREFIX + slug,
-        "title": title,
-        "status": status,
+        "type": problem.type,
+        "title": problem.title,
+        "status": problem.status,
         "detail": detail,
     }
     if instance:
@@ -57,15 +51,15 @@ def problem_response(
     if request_id:
         body["request_id"] = request_id
     body.update(extensions)
-    return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_MEDIA_TYPE)
+    return JSONResponse(
+        body, status_code=problem.status, headers=headers, media_type=PROBLEM_MEDIA_TYPE
+    )
 
 
 def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
     return problem_response(
-        exc.status_code,
-        exc.slug,
-        exc.title,
+        ProblemType(exc.slug, exc.title, exc.status_code),
         exc.detail,
         instance=request.url.path,
         headers=exc.headers,
@@ -85,9 +79,7 @@ def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     ]
     fields = ", ".join(error["field"] for error in errors) or "the request"
     return problem_response(
-        422,
-        "validation-error",
-        "Invalid input",
+        problem_types.VALIDATION_ERROR,
         f"Check {fields}.",
         instance=request.url.path,
         errors=errors,
@@ -96,15 +88,10 @@ def _validation_error(request: Request, exc: Exception) -> JSONResponse:
 
 def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    slug, title = _HTTP_SLUGS.get(exc.status_code, ("http-error", "HTTP error"))
-    detail = exc.detail if isinstance(exc.detail, str) else title
+    problem = problem_types.of_http_status(exc.status_code)
+    detail = exc.detail if isinstance(exc.detail, str) else problem.title
     return problem_response(
-        exc.status_code,
-        slug,
-        title,
-        detail,
-        instance=request.url.path,
-        headers=dict(exc.headers or {}),
+        problem, detail, instance=request.url.path, headers=dict(exc.headers or {})
     )
 
 
@@ -116,38 +103,29 @@ def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
         str(original).strip().splitlines()[0] if str(original).strip() else "",
         extra={"path": request.url.path},
     )
-    return problem_response(
-        503,
-        "service-unavailable",
-        "Service unavailable",
+    unavailable = ServiceUnavailableError(
         "The database is unavailable or busy; try again shortly.",
-        instance=request.url.path,
         headers={"Retry-After": RETRY_AFTER_SECONDS},
     )
+    return _domain_error(request, unavailable)
 
 
 def _integrity_error(request: Request, exc: Exception) -> JSONResponse:
     logger.warning(
         "integrity error: %s", getattr(exc, "orig", exc), extra={"path": request.url.path}
     )
-    return problem_response(
-        409,
-        "conflict",
-        "Conflict",
-        "The request conflicts with data written at the same time; reload and try again.",
-        instance=request.url.path,
+    conflict = ConflictError(
+        "The request conflicts with data written at the same time; reload and try again."
     )
+    return _domain_error(request, conflict)
 
 
 def _data_error(request: Request, exc: Exception) -> JSONResponse:
     logger.warning("data error: %s", getattr(exc, "orig", exc), extra={"path": request.url.path})
-    return problem_response(
-        422,
-        "invalid-request",
-        "Invalid request",
-        "A value is out of the range that can be stored; nothing was written.",
-        instance=request.url.path,
+    invalid = InvalidRequestError(
+        "A value is out of the range that can be stored; nothing was written."
     )
+    return _domain_error(request, invalid)
 
 
 def document_problem_schema(app: FastAPI) -> None:

@@ -1,17 +1,29 @@
 """Domain errors that carry their HTTP status, rendered as RFC 9457 problem details."""
 
-from typing import Any
+from typing import Any, ClassVar
 
-PROBLEM_TYPE_PREFIX = "urn:dfims:problem:"
+from app.core import problem_types
+from app.core.problem_types import PROBLEM_TYPE_PREFIX, ProblemType
 
 
 class DomainError(Exception):
-    """A refusal the client can act on; ``keep_changes`` commits the unit of work anyway."""
+    """A refusal the client can act on; ``keep_changes`` commits the unit of work anyway.
 
-    status_code = 400
-    slug = "bad-request"
-    title = "Bad request"
+    A subclass names its ``problem`` type; its status code, slug and title follow from it.
+    """
+
+    problem: ClassVar[ProblemType] = problem_types.BAD_REQUEST
+    status_code: ClassVar[int] = problem.status
+    slug: ClassVar[str] = problem.slug
+    title: ClassVar[str] = problem.title
     keep_changes = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "problem" in cls.__dict__:
+            cls.status_code = cls.problem.status
+            cls.slug = cls.problem.slug
+            cls.title = cls.problem.title
 
     def __init__(
         self,
@@ -34,33 +46,25 @@ class DomainError(Exception):
 class NotFoundError(DomainError):
     """The thing asked for does not exist (or is not visible to the caller)."""
 
-    status_code = 404
-    slug = "not-found"
-    title = "Not found"
+    problem = problem_types.NOT_FOUND
 
 
 class ConflictError(DomainError):
     """The request clashes with the current state."""
 
-    status_code = 409
-    slug = "conflict"
-    title = "Conflict"
+    problem = problem_types.CONFLICT
 
 
 class InvalidRequestError(DomainError):
     """Well-formed input that breaks a business rule."""
 
-    status_code = 422
-    slug = "invalid-request"
-    title = "Invalid request"
+    problem = problem_types.INVALID_REQUEST
 
 
 class AuthenticationError(DomainError):
     """No valid credentials."""
 
-    status_code = 401
-    slug = "authentication-failed"
-    title = "Authentication failed"
+    problem = problem_types.AUTHENTICATION_FAILED
 
     def __init__(self, detail: str, **extensions: Any) -> None:
         super().__init__(detail, headers={"WWW-Authenticate": "Bearer"}, **extensions)
@@ -81,31 +85,23 @@ class RefreshTokenReusedError(AuthenticationError):
 class AccountLockedError(DomainError):
     """Too many failed logins in a row; the account waits out the lockout."""
 
-    status_code = 423
-    slug = "account-locked"
-    title = "Account locked"
+    problem = problem_types.ACCOUNT_LOCKED
     keep_changes = True
 
 
 class PermissionDeniedError(DomainError):
     """Authenticated, but the role does not allow this."""
 
-    status_code = 403
-    slug = "permission-denied"
-    title = "Permission denied"
+    problem = problem_types.PERMISSION_DENIED
 
 
 class ServiceUnavailableError(DomainError):
     """A dependency is down or saturated; try again shortly."""
 
-    status_code = 503
-    slug = "service-unavailable"
-    title = "Service unavailable"
+    problem = problem_types.SERVICE_UNAVAILABLE
 
 
 class TooManyAttemptsError(DomainError):
     """Too many failed attempts from one address; it waits out the window."""
 
-    status_code = 429
-    slug = "too-many-attempts"
-    title = "Too many attempts"
+    problem = problem_types.TOO_MANY_ATTEMPTS

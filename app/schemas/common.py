@@ -5,6 +5,8 @@ from typing import Any, Generic, TypeVar
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from pydantic.json_schema import SkipJsonSchema
 
+from app.core.problem_types import NOT_FOUND, PROBLEM_TYPE_PREFIX
+
 ItemT = TypeVar("ItemT")
 
 
@@ -46,11 +48,9 @@ class Problem(BaseModel):
 
     model_config = ConfigDict(extra="allow", json_schema_extra=_members_without_defaults)
 
-    type: str = Field(
-        pattern=r"^urn:dfims:problem:[a-z0-9-]+$", examples=["urn:dfims:problem:not-found"]
-    )
-    title: str = Field(examples=["Not found"])
-    status: int = Field(ge=400, le=599, examples=[404])
+    type: str = Field(pattern=f"^{PROBLEM_TYPE_PREFIX}[a-z0-9-]+$", examples=[NOT_FOUND.type])
+    title: str = Field(examples=[NOT_FOUND.title])
+    status: int = Field(ge=400, le=599, examples=[NOT_FOUND.status])
     detail: str = Field(examples=["Product 42 does not exist."])
     instance: str | SkipJsonSchema[None] = Field(
         default=None, description="The request path.", examples=["/api/v1/products/42"]
