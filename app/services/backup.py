@@ -32,6 +32,7 @@ from sqlalchemy import create_engine, func, inspect, select, table, text
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.pool import NullPool
 
+from app.core import problem_types
 from app.core.config import PROJECT_ROOT, Settings
 from app.core.errors import DomainError
 
@@ -47,8 +48,7 @@ CHUNK = 1024 * 1024
 class BackupError(DomainError):
     """A backup, verification or restore that could not be done."""
 
-    slug = "backup-failed"
-    title = "Backup failed"
+    problem = problem_types.BACKUP_FAILED
 
 
 @dataclass(frozen=True)

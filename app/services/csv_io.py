@@ -15,6 +15,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.core import problem_types
 from app.core.errors import DomainError, InvalidRequestError
 from app.models.catalog import Category, Product, Supplier, Warehouse
 from app.schemas.catalog import ProductFields, SupplierCreate
@@ -58,8 +59,7 @@ class ImportReport:
 class ImportFailedError(InvalidRequestError):
     """Some rows are wrong; nothing was imported."""
 
-    slug = "import-failed"
-    title = "Import failed"
+    problem = problem_types.IMPORT_FAILED
 
 
 class ProductRow(ProductFields):

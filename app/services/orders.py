@@ -8,6 +8,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
+from app.core import problem_types
 from app.core.errors import ConflictError, InvalidRequestError, NotFoundError
 from app.core.metrics import ORDERS_TOTAL, SALES_REVENUE, after_commit
 from app.crud.base import update_if_status
@@ -41,8 +42,7 @@ _STAMP = {
 class OrderStateError(ConflictError):
     """The order is not in a state that allows this."""
 
-    slug = "order-state"
-    title = "Not allowed in the order's current state"
+    problem = problem_types.ORDER_STATE
 
 
 @dataclass(frozen=True)

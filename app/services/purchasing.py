@@ -8,6 +8,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
+from app.core import problem_types
 from app.core.errors import ConflictError, InvalidRequestError, NotFoundError
 from app.crud.base import update_if_status
 from app.crud.crud_purchasing import purchase_crud, purchase_with_lines
@@ -25,8 +26,7 @@ CENT = Decimal("0.01")
 class PurchaseStateError(ConflictError):
     """The purchase order is not in a state that allows this."""
 
-    slug = "purchase-order-state"
-    title = "Not allowed in the purchase order's current state"
+    problem = problem_types.PURCHASE_ORDER_STATE
 
 
 @dataclass(frozen=True)

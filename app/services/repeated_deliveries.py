@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app.core import problem_types
 from app.core.errors import ConflictError
 from app.models.catalog import Product
 from app.models.inventory import Lot, MovementKind, StockMovement
@@ -26,8 +27,7 @@ CONFIRM_FIELD = "allow_repeated_delivery_note"
 class RepeatedDeliveryNoteError(ConflictError):
     """The delivery note already brought this product into this lot."""
 
-    slug = "repeated-delivery-note"
-    title = "Delivery note already received"
+    problem = problem_types.REPEATED_DELIVERY_NOTE
 
 
 @dataclass(frozen=True)

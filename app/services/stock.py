@@ -8,6 +8,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
+from app.core import problem_types
 from app.core.errors import ConflictError, InvalidRequestError
 from app.core.metrics import STOCK_MOVEMENTS_TOTAL, after_commit
 from app.crud import crud_stock
@@ -25,8 +26,7 @@ QUANTUM = Decimal("0.001")
 class InsufficientStockError(ConflictError):
     """Less stock is available than the request needs."""
 
-    slug = "insufficient-stock"
-    title = "Insufficient stock"
+    problem = problem_types.INSUFFICIENT_STOCK
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from pathlib import Path
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from app.core import problem_types
 from app.core.config import get_settings
 from app.core.errors import DomainError, InvalidRequestError, NotFoundError
 
@@ -20,17 +21,13 @@ EXTENSION_SYNONYMS = {"image/jpeg": (".jpeg",)}
 class PayloadTooLargeError(DomainError):
     """An upload is larger than allowed."""
 
-    status_code = 413
-    slug = "payload-too-large"
-    title = "Payload too large"
+    problem = problem_types.PAYLOAD_TOO_LARGE
 
 
 class UnsupportedMediaTypeError(DomainError):
     """An upload is not of a type we keep."""
 
-    status_code = 415
-    slug = "unsupported-media-type"
-    title = "Unsupported media type"
+    problem = problem_types.UNSUPPORTED_MEDIA_TYPE
 
 
 @dataclass(frozen=True)

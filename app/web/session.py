@@ -11,6 +11,7 @@ from fastapi import Depends, Request, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
+from app.core import problem_types
 from app.core.config import get_settings
 from app.core.errors import AuthenticationError, DomainError, PermissionDeniedError
 from app.core.security import (
@@ -50,9 +51,7 @@ class PageForbiddenError(PermissionDeniedError):
 class CsrfRefusedError(DomainError):
     """A form came without this session's anti-forgery token."""
 
-    status_code = 403
-    slug = "csrf-refused"
-    title = "Form expired"
+    problem = problem_types.CSRF_REFUSED
 
 
 @dataclass(frozen=True)
