@@ -32,7 +32,7 @@ class PurchaseStatus(enum.StrEnum):
     CANCELLED = "cancelled"
 
 
-OPEN_PURCHASE_STATUSES = (PurchaseStatus.ORDERED.value, PurchaseStatus.PARTIALLY_RECEIVED.value)
+OPEN_PURCHASE_STATUSES = (PurchaseStatus.ORDERED, PurchaseStatus.PARTIALLY_RECEIVED)
 
 
 class PurchaseOrder(Base):

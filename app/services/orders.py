@@ -3,42 +3,41 @@
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from app.core.errors import ConflictError, InvalidRequestError, NotFoundError
+from app.core.errors import InvalidRequestError, NotFoundError
 from app.core.metrics import ORDERS_TOTAL, SALES_REVENUE, after_commit
-from app.crud.base import update_if_status
 from app.crud.crud_sales import order_crud, order_with_lines
-from app.models.catalog import MONEY_MAX, Product
+from app.models.catalog import Product
 from app.models.inventory import Reservation
 from app.models.mixins import utcnow
 from app.models.sales import Customer, OrderStatus, SalesOrder, SalesOrderLine
-from app.services import allocation, audit, pricing
+from app.services import allocation, audit, money, pricing
 from app.services.allocation import AllocationRequest
 from app.services.audit import Actor
 from app.services.catalog import products, warehouses
 from app.services.stock import InsufficientStockError, MovementContext, check_quantity
+from app.services.workflow import StateError, Workflow
 
-CENT = Decimal("0.01")
-# Where each transition may start from.
+# Where each move may start from, and the time it stamps.
 _FROM = {
     OrderStatus.CONFIRMED: (OrderStatus.PENDING,),
     OrderStatus.SHIPPED: (OrderStatus.CONFIRMED,),
     OrderStatus.DELIVERED: (OrderStatus.SHIPPED,),
     OrderStatus.CANCELLED: (OrderStatus.PENDING, OrderStatus.CONFIRMED),
 }
-_STAMP = {
-    OrderStatus.CONFIRMED: "confirmed_at",
-    OrderStatus.SHIPPED: "shipped_at",
-    OrderStatus.DELIVERED: "delivered_at",
-    OrderStatus.CANCELLED: "cancelled_at",
+_STAMPS = {
+    OrderStatus.CONFIRMED: ("confirmed_at", "updated_at"),
+    OrderStatus.SHIPPED: ("shipped_at", "updated_at"),
+    OrderStatus.DELIVERED: ("delivered_at", "updated_at"),
+    OrderStatus.CANCELLED: ("cancelled_at", "updated_at"),
 }
 
 
-class OrderStateError(ConflictError):
+class OrderStateError(StateError):
     """The order is not in a state that allows this."""
 
     slug = "order-state"
@@ -84,21 +83,9 @@ class OrderFilter:
     until: datetime | None = None
 
 
-def line_total(quantity: Decimal, unit_price: Decimal) -> Decimal:
-    """A line's value, rounded half up to the cent."""
-    return (quantity * unit_price).quantize(CENT, ROUND_HALF_UP)
-
-
 def order_total(lines: Sequence[SalesOrderLine]) -> Decimal:
     """The sum of the line totals, or a 422 when it is more than an amount can hold."""
-    total = sum((line.line_total for line in lines), Decimal(0))
-    if total > MONEY_MAX:
-        raise InvalidRequestError(
-            f"The order comes to {total}, more than the largest amount kept ({MONEY_MAX}); "
-            "split it into several orders.",
-            field="lines",
-        )
-    return total
+    return money.order_total((line.line_total for line in lines), "order")
 
 
 def get_order(db: Session, order_id: int, customer_id: int | None = None) -> SalesOrder:
@@ -107,6 +94,18 @@ def get_order(db: Session, order_id: int, customer_id: int | None = None) -> Sal
     if order is None or (customer_id is not None and order.customer_id != customer_id):
         raise NotFoundError(f"Sales order {order_id} does not exist.")
     return order
+
+
+_FLOW = Workflow(
+    SalesOrder,
+    _FROM,
+    _STAMPS,
+    OrderStateError,
+    lambda order: f"Order {order.number}",
+    get_order,
+)
+claim = _FLOW.claim
+move = _FLOW.move
 
 
 def list_orders(
@@ -205,12 +204,12 @@ def change_order(db: Session, actor: Actor, order: SalesOrder, change: OrderChan
 
 def confirm(db: Session, actor: Actor, order: SalesOrder, at: datetime | None = None) -> SalesOrder:
     """Reserve every line FEFO (within the customer's shelf-life demand), all or nothing."""
-    order = _move(db, order, OrderStatus.CONFIRMED, at)
+    order = move(db, order, OrderStatus.CONFIRMED, at)
     if not order.lines:
         raise InvalidRequestError(f"Order {order.number} has no lines to confirm.", field="lines")
     customer = _orderable_customer(db, order.customer_id)
     shortages = []
-    for line in _lock_order(order):
+    for line in _lines_by_product(order):
         request = AllocationRequest(
             product_id=line.product_id,
             quantity=line.quantity,
@@ -252,11 +251,11 @@ def ship(
     Stock reserved in a lot that was quarantined, recalled or went out of date since the
     order was confirmed is first swapped for sellable stock (FEFO), or the shipment is refused.
     """
-    order = _move(db, order, OrderStatus.SHIPPED, at)
+    order = move(db, order, OrderStatus.SHIPPED, at)
     context = MovementContext(actor=actor, reference=_number(order), reason=reason, occurred_at=at)
     movement_ids: list[int] = []
     swapped: list[dict[str, object]] = []
-    for line in _lock_order(order):
+    for line in _lines_by_product(order):
         reference = line.reference(_number(order))
         request = AllocationRequest(
             line.product_id, line.quantity, reference, warehouse_id=order.warehouse_id
@@ -285,7 +284,7 @@ def ship(
 
 def deliver(db: Session, actor: Actor, order: SalesOrder, at: datetime | None = None) -> SalesOrder:
     """Record that the customer has the goods."""
-    order = _move(db, order, OrderStatus.DELIVERED, at)
+    order = move(db, order, OrderStatus.DELIVERED, at)
     audit.record(db, actor, "order.delivered", "sales_order", order.id, number=order.number)
     _count(db, OrderStatus.DELIVERED)
     return order
@@ -303,10 +302,10 @@ def cancel(
     """Cancel a pending or confirmed order (or, ``only_pending``, a pending one); its
     reservations are let go."""
     allowed = (OrderStatus.PENDING,) if only_pending else None
-    order = _move(db, order, OrderStatus.CANCELLED, at, allowed)
+    order = move(db, order, OrderStatus.CANCELLED, at, allowed)
     was = OrderStatus.CONFIRMED if order.confirmed_at is not None else OrderStatus.PENDING
     released = []
-    for line in _lock_order(order):
+    for line in _lines_by_product(order):
         released.extend(allocation.release(db, line.reference(_number(order))))
     audit.record(
         db,
@@ -344,48 +343,7 @@ def allocations(db: Session, order: SalesOrder) -> dict[str, list[Reservation]]:
     return found
 
 
-def claim(
-    db: Session,
-    order: SalesOrder,
-    allowed: Sequence[OrderStatus],
-    purpose: str,
-    values: dict[str, object] | None = None,
-) -> SalesOrder:
-    """Lock the order in one of ``allowed`` with a guarded UPDATE; the order read afresh.
-
-    Two requests can never both act on the same state, and what follows works on the order
-    as it is once locked, not as it was read before.
-    """
-    states = [status.value for status in allowed]
-    current = update_if_status(db, SalesOrder, order.id, states, values or {})
-    if current is not None:
-        expected = " or ".join(s.value for s in allowed)
-        raise OrderStateError(
-            f"Order {order.number} is {current}; it must be {expected} to {purpose}.",
-            current_status=current,
-        )
-    return get_order(db, order.id)
-
-
-def _move(
-    db: Session,
-    order: SalesOrder,
-    target: OrderStatus,
-    at: datetime | None = None,
-    allowed: Sequence[OrderStatus] | None = None,
-) -> SalesOrder:
-    """Make a status transition, claimed so that two requests cannot both make it."""
-    moment = at or utcnow()
-    return claim(
-        db,
-        order,
-        allowed or _FROM[target],
-        f"become {target.value}",
-        {"status": target.value, _STAMP[target]: moment, "updated_at": moment},
-    )
-
-
-def _lock_order(order: SalesOrder) -> list[SalesOrderLine]:
+def _lines_by_product(order: SalesOrder) -> list[SalesOrderLine]:
     """The lines by product, so that orders touching the same stock lock it in one order."""
     return sorted(order.lines, key=lambda line: (line.product_id, line.line_no))
 
@@ -418,7 +376,7 @@ def _lines(db: Session, customer: Customer, drafts: Sequence[LineDraft]) -> list
                 product_id=product.id,
                 quantity=draft.quantity,
                 unit_price=price,
-                line_total=line_total(draft.quantity, price),
+                line_total=money.line_total(draft.quantity, price),
                 returned_quantity=Decimal(0),
             )
         )

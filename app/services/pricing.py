@@ -12,8 +12,7 @@ from app.models.catalog import Product
 from app.models.sales import PriceTier, TierPrice
 from app.services import audit
 from app.services.audit import Actor
-
-CENT = Decimal("0.01")
+from app.services.money import CENT
 
 
 @dataclass(frozen=True)

@@ -154,13 +154,7 @@ def receive(
         )
     db.flush()
     status = _status_after(db, order)
-    order = move(
-        db,
-        order,
-        RECEIVABLE,
-        status,
-        closed_at=moment if status is PurchaseStatus.RECEIVED else None,
-    )
+    order = move(db, order, status, moment)
     audit.record(
         db,
         actor,

@@ -19,7 +19,8 @@ from app.models.sales import (
 )
 from app.services import audit, stock
 from app.services.audit import Actor
-from app.services.orders import claim, line_total
+from app.services.money import line_total
+from app.services.orders import claim
 from app.services.stock import QUANTUM, MovementContext
 
 
