@@ -114,7 +114,7 @@ def list_orders(
     """A page of orders, newest first, customers loaded."""
     conditions = []
     if where.status is not None:
-        conditions.append(SalesOrder.status == where.status.value)
+        conditions.append(SalesOrder.status == where.status)
     if where.customer_id is not None:
         conditions.append(SalesOrder.customer_id == where.customer_id)
     if where.since is not None:
@@ -144,7 +144,7 @@ def create_order(
     order = SalesOrder(
         customer_id=customer.id,
         warehouse_id=draft.warehouse_id,
-        status=OrderStatus.PENDING.value,
+        status=OrderStatus.PENDING,
         notes=draft.notes,
         created_by=actor.user_id,
         created_at=at or utcnow(),
@@ -314,7 +314,7 @@ def cancel(
         "sales_order",
         order.id,
         number=order.number,
-        was=was.value,
+        was=was,
         reason=reason,
         released=[
             {"lot_id": r.lot_id, "warehouse_id": r.warehouse_id, "quantity": str(r.quantity)}
@@ -329,7 +329,7 @@ def allocations(db: Session, order: SalesOrder) -> dict[str, list[Reservation]]:
     """The reservations of each line (active, issued or released), lots loaded, by reference;
     a pending order has none yet."""
     references = [line.reference(_number(order)) for line in order.lines]
-    if not references or order.status == OrderStatus.PENDING.value:
+    if not references or order.status == OrderStatus.PENDING:
         return {}
     query = (
         select(Reservation)
@@ -401,4 +401,4 @@ def _number(order: SalesOrder) -> str:
 
 
 def _count(db: Session, status: OrderStatus) -> None:
-    after_commit(db, lambda: ORDERS_TOTAL.labels(status.value).inc())
+    after_commit(db, lambda: ORDERS_TOTAL.labels(status).inc())

@@ -106,7 +106,7 @@ def list_purchases(
     """A page of purchase orders, newest first, suppliers loaded."""
     conditions = []
     if where.status is not None:
-        conditions.append(PurchaseOrder.status == where.status.value)
+        conditions.append(PurchaseOrder.status == where.status)
     if where.supplier_id is not None:
         conditions.append(PurchaseOrder.supplier_id == where.supplier_id)
     return purchase_crud.page(
@@ -128,7 +128,7 @@ def create_purchase(
     order = PurchaseOrder(
         supplier_id=supplier.id,
         warehouse_id=warehouse.id,
-        status=PurchaseStatus.DRAFT.value,
+        status=PurchaseStatus.DRAFT,
         expected_date=draft.expected_date,
         notes=draft.notes,
         created_by=actor.user_id,

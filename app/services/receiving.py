@@ -164,7 +164,7 @@ def receive(
         number=order.number,
         receipt_id=receipt.id,
         delivery_note=delivery.delivery_note,
-        status=status.value,
+        status=status,
         lines=[
             {"line_id": line.line_id, "quantity": str(line.quantity), "lot_code": line.lot_code}
             for line in delivery.lines

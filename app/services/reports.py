@@ -68,7 +68,7 @@ def kpis(db: Session, since: date, until: date) -> KpiReport:
     # One pass over the period's ledger: every movement counts as a transaction, issues and
     # returns also cost their lot's unit cost.
     cost = scaled_product(StockMovement.quantity, Lot.unit_cost, 30, 7)
-    sold = StockMovement.kind.in_([MovementKind.ISSUE.value, MovementKind.RETURN.value])
+    sold = StockMovement.kind.in_([MovementKind.ISSUE, MovementKind.RETURN])
     moved_day = utc_day(db, StockMovement.created_at)
     moves: dict[date, int] = {}
     costs: dict[date, Decimal] = {}
@@ -196,7 +196,7 @@ def stock_by_category(db: Session) -> list[CategoryStock]:
     )
     totals: dict[str, Decimal] = {}
     for name, unit, on_hand, packed in db.execute(query):
-        kilograms = Decimal(on_hand) if unit == UnitOfMeasure.KG.value else Decimal(packed)
+        kilograms = Decimal(on_hand) if unit == UnitOfMeasure.KG else Decimal(packed)
         key = name or "Uncategorised"
         totals[key] = totals.get(key, ZERO) + kilograms
     return [
@@ -261,7 +261,7 @@ def slow_movers(
                 func.max(StockMovement.created_at),
             )
             .where(
-                StockMovement.kind == MovementKind.ISSUE.value,
+                StockMovement.kind == MovementKind.ISSUE,
                 StockMovement.created_at >= since,
             )
             .group_by(StockMovement.product_id)

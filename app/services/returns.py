@@ -76,7 +76,7 @@ def record_return(
                 warehouse_id=warehouse_id,
                 quantity=quantity.quantize(QUANTUM),
                 credit=_credit(line, quantity),
-                disposition=wanted.disposition.value,
+                disposition=wanted.disposition,
                 reason=reason,
                 group_id=movements[0].group_id,
                 actor_id=actor.user_id,
@@ -129,7 +129,7 @@ def _returnable(db: Session, order: SalesOrder) -> dict[int, dict[tuple[int, int
         )
         .where(
             Reservation.reference.in_(references),
-            Reservation.status == ReservationStatus.ISSUED.value,
+            Reservation.status == ReservationStatus.ISSUED,
         )
         .group_by(Reservation.reference, Reservation.lot_id, Reservation.warehouse_id)
         .order_by(func.max(Reservation.id).desc())

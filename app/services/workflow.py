@@ -49,10 +49,9 @@ class Workflow(Generic[RecordT, StatusT]):
         Two requests can never both act on the same state, and what follows works on the
         record as it is once locked, not as it was read before.
         """
-        states = [status.value for status in allowed]
-        current = update_if_status(db, self.model, record.id, states, values or {})
+        current = update_if_status(db, self.model, record.id, allowed, values or {})
         if current is not None:
-            expected = " or ".join(states)
+            expected = " or ".join(allowed)
             raise self.error(
                 f"{self.name(record)} is {current}; it must be {expected} to {purpose}.",
                 current_status=current,
@@ -70,12 +69,12 @@ class Workflow(Generic[RecordT, StatusT]):
         """Move the record to ``target`` (from where the table allows, or from ``allowed``),
         claimed so that two requests cannot both make the move; its stamps get ``at``."""
         moment = at or utcnow()
-        values: dict[str, object] = {"status": target.value}
+        values: dict[str, object] = {"status": target}
         values.update(dict.fromkeys(self.stamps.get(target, ()), moment))
         return self.claim(
             db,
             record,
             self.moves[target] if allowed is None else allowed,
-            f"become {target.value}",
+            f"become {target}",
             values,
         )
