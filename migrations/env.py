@@ -8,7 +8,7 @@ from sqlalchemy import Connection
 
 import app.models  # noqa: F401  (registers every table)
 from app.core.database import Base, engine
-from app.models.mixins import ExactDecimal, UTCDateTime
+from app.models.mixins import ExactDecimal, StringEnum, UTCDateTime
 
 target_metadata = Base.metadata
 
@@ -19,6 +19,8 @@ def render_item(kind: str, item: Any, _: AutogenContext) -> str | bool:
         return "sa.DateTime(timezone=True)"
     if kind == "type" and isinstance(item, ExactDecimal):
         return f"sa.Numeric(precision={item.precision}, scale={item.scale})"
+    if kind == "type" and isinstance(item, StringEnum):
+        return f"sa.String(length={item.length})"
     return False
 
 

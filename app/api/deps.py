@@ -62,7 +62,7 @@ def require(*permissions: Permission) -> Callable[[Caller], Caller]:
 
     def check(caller: CurrentCaller) -> Caller:
         if not any(role_allows(caller.user.role, permission) for permission in permissions):
-            wanted = " or ".join(permission.value for permission in permissions)
+            wanted = " or ".join(permissions)
             raise PermissionDeniedError(
                 f"Your role ({caller.user.role}) does not allow this ({wanted})."
             )

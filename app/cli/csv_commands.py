@@ -36,7 +36,7 @@ def _import(kind: Dataset, path: Path) -> None:
     try:
         console = Console(stderr=True)
         with Progress(transient=True, console=console) as progress, session_scope() as db:
-            task = progress.add_task(f"Importing {kind.value}", total=rows)
+            task = progress.add_task(f"Importing {kind}", total=rows)
             report = importers[kind](
                 db, operator(), _lines(text), lambda n: progress.advance(task, n)
             )
@@ -44,7 +44,7 @@ def _import(kind: Dataset, path: Path) -> None:
         for line in exc.extensions.get("errors", []):
             typer.echo(line, err=True)
         fail(f"{path}: {len(exc.extensions.get('errors', []))} problem(s) shown; nothing imported")
-    typer.echo(f"Imported {kind.value}: {report.created} created, {report.updated} updated.")
+    typer.echo(f"Imported {kind}: {report.created} created, {report.updated} updated.")
 
 
 def _lines(text: str) -> io.StringIO:

@@ -21,7 +21,7 @@ def tier_prices(db: Session, product_ids: list[int], tier: str) -> dict[int, Tie
     return {price.product_id: price for price in db.scalars(query)}
 
 
-def order_with_lines(db: Session, order_id: int, *, lock: bool = False) -> SalesOrder | None:
+def order_with_lines(db: Session, order_id: int) -> SalesOrder | None:
     """A sales order with its customer and lines (and their products) loaded, in one query."""
     query = (
         select(SalesOrder)
@@ -32,6 +32,4 @@ def order_with_lines(db: Session, order_id: int, *, lock: bool = False) -> Sales
         .where(SalesOrder.id == order_id)
         .execution_options(populate_existing=True)
     )
-    if lock:
-        query = query.with_for_update(of=SalesOrder)
     return db.execute(query).unique().scalar_one_or_none()

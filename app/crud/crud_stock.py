@@ -132,7 +132,7 @@ def allocatable_levels(
         .where(
             StockLevel.product_id == product_id,
             StockLevel.on_hand - StockLevel.reserved > 0,
-            Lot.status == LotStatus.AVAILABLE.value,
+            Lot.status == LotStatus.AVAILABLE,
             Lot.best_before >= good_until,
         )
         .order_by(Lot.best_before, Lot.id, StockLevel.warehouse_id)

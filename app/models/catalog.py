@@ -7,7 +7,7 @@ from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, Te
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.database import Base
-from app.models.mixins import ExactDecimal, TimestampMixin
+from app.models.mixins import ExactDecimal, StringEnum, TimestampMixin
 
 QUANTITY = ExactDecimal(14, 3)
 QUANTITY_MAX = Decimal("99999999999.999")
@@ -56,7 +56,9 @@ class Product(TimestampMixin, Base):
     origin_country: Mapped[str] = mapped_column(String(2), default="")
     grade: Mapped[str] = mapped_column(String(100), default="")
     is_organic: Mapped[bool] = mapped_column(Boolean, default=False)
-    unit: Mapped[str] = mapped_column(String(10), default=UnitOfMeasure.KG.value)
+    unit: Mapped[UnitOfMeasure] = mapped_column(
+        StringEnum(UnitOfMeasure, 10), default=UnitOfMeasure.KG
+    )
     net_weight_kg: Mapped[Decimal] = mapped_column(QUANTITY, default=Decimal(1))
     price: Mapped[Decimal] = mapped_column(MONEY, default=Decimal(0))
     standard_cost: Mapped[Decimal] = mapped_column(UNIT_COST, default=Decimal(0))

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.database import Base
 from app.models.catalog import QUANTITY, UNIT_COST, Product, Supplier, Warehouse
-from app.models.mixins import ExactDecimal, UTCDateTime, utcnow, values_of
+from app.models.mixins import ExactDecimal, StringEnum, UTCDateTime, utcnow, values_of
 
 BIG_ID = BigInteger().with_variant(Integer, "sqlite")
 
@@ -79,7 +79,9 @@ class Lot(Base):
     unit_cost: Mapped[Decimal] = mapped_column(UNIT_COST, default=Decimal(0))
     moisture_pct: Mapped[Decimal | None] = mapped_column(ExactDecimal(5, 2), default=None)
     grade: Mapped[str] = mapped_column(String(100), default="")
-    status: Mapped[str] = mapped_column(String(20), default=LotStatus.AVAILABLE.value, index=True)
+    status: Mapped[LotStatus] = mapped_column(
+        StringEnum(LotStatus, 20), default=LotStatus.AVAILABLE, index=True
+    )
     notes: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
@@ -120,7 +122,7 @@ class StockMovement(Base):
 
     id: Mapped[int] = mapped_column(BIG_ID, primary_key=True, autoincrement=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    kind: Mapped[str] = mapped_column(String(20))
+    kind: Mapped[MovementKind] = mapped_column(StringEnum(MovementKind, 20))
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="RESTRICT"))
     lot_id: Mapped[int] = mapped_column(ForeignKey("lots.id", ondelete="RESTRICT"))
     warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouses.id", ondelete="RESTRICT"))
@@ -174,7 +176,9 @@ class Reservation(Base):
     lot_id: Mapped[int] = mapped_column(ForeignKey("lots.id", ondelete="RESTRICT"), index=True)
     warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouses.id", ondelete="RESTRICT"))
     quantity: Mapped[Decimal] = mapped_column(QUANTITY)
-    status: Mapped[str] = mapped_column(String(20), default=ReservationStatus.ACTIVE.value)
+    status: Mapped[ReservationStatus] = mapped_column(
+        StringEnum(ReservationStatus, 20), default=ReservationStatus.ACTIVE
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
 

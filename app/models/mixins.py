@@ -3,11 +3,13 @@
 import enum
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, DateTime, Numeric, TypeDecorator, type_coerce
+from sqlalchemy import ColumnElement, DateTime, Numeric, String, TypeDecorator, type_coerce
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Mapped, QueryableAttribute, mapped_column
+
+EnumT = TypeVar("EnumT", bound=enum.StrEnum)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -25,6 +27,23 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is not None and value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value
+
+
+class StringEnum(TypeDecorator[EnumT]):
+    """A StrEnum kept as its value in a plain VARCHAR column, read back as the member."""
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, kind: type[EnumT], length: int) -> None:
+        super().__init__(length)
+        self.kind = kind
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        return str(value) if value is not None else None
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> EnumT | None:
+        return self.kind(value) if value is not None else None
 
 
 class ExactDecimal(TypeDecorator[Decimal]):

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.core.database import Base
 from app.models.catalog import MONEY, QUANTITY, UNIT_COST, Product, Supplier, Warehouse
 from app.models.inventory import BIG_ID, Lot
-from app.models.mixins import UTCDateTime, utcnow, values_of
+from app.models.mixins import StringEnum, UTCDateTime, utcnow, values_of
 
 
 class PurchaseStatus(enum.StrEnum):
@@ -32,7 +32,7 @@ class PurchaseStatus(enum.StrEnum):
     CANCELLED = "cancelled"
 
 
-OPEN_PURCHASE_STATUSES = (PurchaseStatus.ORDERED.value, PurchaseStatus.PARTIALLY_RECEIVED.value)
+OPEN_PURCHASE_STATUSES = (PurchaseStatus.ORDERED, PurchaseStatus.PARTIALLY_RECEIVED)
 
 
 class PurchaseOrder(Base):
@@ -49,7 +49,9 @@ class PurchaseOrder(Base):
     number: Mapped[str | None] = mapped_column(String(20), unique=True, default=None)
     supplier_id: Mapped[int] = mapped_column(ForeignKey("suppliers.id", ondelete="RESTRICT"))
     warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouses.id", ondelete="RESTRICT"))
-    status: Mapped[str] = mapped_column(String(20), default=PurchaseStatus.DRAFT.value)
+    status: Mapped[PurchaseStatus] = mapped_column(
+        StringEnum(PurchaseStatus, 20), default=PurchaseStatus.DRAFT
+    )
     expected_date: Mapped[date | None] = mapped_column(Date, default=None)
     total: Mapped[Decimal] = mapped_column(MONEY, default=Decimal(0))
     notes: Mapped[str] = mapped_column(Text, default="")

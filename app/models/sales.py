@@ -19,7 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.core.database import Base
 from app.models.catalog import MONEY, QUANTITY, Product, Warehouse
 from app.models.inventory import Lot
-from app.models.mixins import TimestampMixin, UTCDateTime, utcnow, values_of
+from app.models.mixins import StringEnum, TimestampMixin, UTCDateTime, utcnow, values_of
 
 
 class CustomerType(enum.StrEnum):
@@ -67,13 +67,17 @@ class Customer(TimestampMixin, Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200), index=True)
-    customer_type: Mapped[str] = mapped_column(String(20), default=CustomerType.RETAIL.value)
+    customer_type: Mapped[CustomerType] = mapped_column(
+        StringEnum(CustomerType, 20), default=CustomerType.RETAIL
+    )
     email: Mapped[str] = mapped_column(String(254), default="")
     phone: Mapped[str] = mapped_column(String(100), default="")
     billing_address: Mapped[str] = mapped_column(Text, default="")
     shipping_address: Mapped[str] = mapped_column(Text, default="")
     min_shelf_life_days: Mapped[int] = mapped_column(Integer, default=0)
-    price_tier: Mapped[str] = mapped_column(String(20), default=PriceTier.RETAIL.value)
+    price_tier: Mapped[PriceTier] = mapped_column(
+        StringEnum(PriceTier, 20), default=PriceTier.RETAIL
+    )
     user_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), unique=True, default=None
     )
@@ -93,7 +97,7 @@ class TierPrice(TimestampMixin, Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
-    tier: Mapped[str] = mapped_column(String(20))
+    tier: Mapped[PriceTier] = mapped_column(StringEnum(PriceTier, 20))
     price: Mapped[Decimal] = mapped_column(MONEY)
 
 
@@ -116,7 +120,9 @@ class SalesOrder(Base):
     warehouse_id: Mapped[int | None] = mapped_column(
         ForeignKey("warehouses.id", ondelete="RESTRICT"), default=None
     )
-    status: Mapped[str] = mapped_column(String(20), default=OrderStatus.PENDING.value)
+    status: Mapped[OrderStatus] = mapped_column(
+        StringEnum(OrderStatus, 20), default=OrderStatus.PENDING
+    )
     total: Mapped[Decimal] = mapped_column(MONEY, default=Decimal(0))
     notes: Mapped[str] = mapped_column(Text, default="")
     created_by: Mapped[int | None] = mapped_column(
@@ -189,7 +195,7 @@ class SalesReturn(Base):
     warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouses.id", ondelete="RESTRICT"))
     quantity: Mapped[Decimal] = mapped_column(QUANTITY)
     credit: Mapped[Decimal] = mapped_column(MONEY)
-    disposition: Mapped[str] = mapped_column(String(20))
+    disposition: Mapped[ReturnDisposition] = mapped_column(StringEnum(ReturnDisposition, 20))
     reason: Mapped[str] = mapped_column(Text)
     group_id: Mapped[str] = mapped_column(String(36))
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from app.core.database import Base
 from app.core.emails import email_skeleton_hash
-from app.models.mixins import TimestampMixin, UTCDateTime, utcnow
+from app.models.mixins import StringEnum, TimestampMixin, UTCDateTime, utcnow, values_of
 
 
 class Role(enum.StrEnum):
@@ -28,15 +28,12 @@ class Role(enum.StrEnum):
     CUSTOMER = "customer"
 
 
-ROLE_VALUES = ", ".join(f"'{role.value}'" for role in Role)
-
-
 class User(TimestampMixin, Base):
     """A person who logs in: staff of the business or a customer."""
 
     __tablename__ = "users"
     __table_args__ = (
-        CheckConstraint(f"role IN ({ROLE_VALUES})", name="role_known"),
+        CheckConstraint(f"role IN ({values_of(Role)})", name="role_known"),
         CheckConstraint("failed_login_attempts >= 0", name="failed_login_attempts_nonnegative"),
     )
 
@@ -47,7 +44,7 @@ class User(TimestampMixin, Base):
     email_skeleton_hash: Mapped[str] = mapped_column(String(64), index=True)
     full_name: Mapped[str] = mapped_column(String(200), default="")
     hashed_password: Mapped[str] = mapped_column(String(255))
-    role: Mapped[str] = mapped_column(String(20), default=Role.STAFF.value)
+    role: Mapped[Role] = mapped_column(StringEnum(Role, 20), default=Role.STAFF)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     failed_login_attempts: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)

@@ -30,7 +30,7 @@ def _sellable_stock(today: date) -> Subquery:
     """Per product: available stock of sellable lots (available status, not past best-before)."""
     sellable = case(
         (
-            and_(Lot.status == LotStatus.AVAILABLE.value, Lot.best_before >= today),
+            and_(Lot.status == LotStatus.AVAILABLE, Lot.best_before >= today),
             StockLevel.on_hand - StockLevel.reserved,
         ),
         else_=0,
@@ -104,8 +104,8 @@ def _watched_lots(today: date) -> Select[Lot, str, Decimal]:
         .join(Product, Product.id == Lot.product_id)
         .join(StockLevel, StockLevel.lot_id == Lot.id)
         .where(
-            or_(Lot.best_before <= horizon, Lot.status == LotStatus.EXPIRED.value),
-            Lot.status != LotStatus.RECALLED.value,
+            or_(Lot.best_before <= horizon, Lot.status == LotStatus.EXPIRED),
+            Lot.status != LotStatus.RECALLED,
         )
         .group_by(Lot.id, Product.sku)
         .having(on_hand > 0)
@@ -130,7 +130,7 @@ def lots_to_watch(db: Session, today: date | None = None) -> tuple[list[LotAlert
             on_hand=Decimal(quantity),
             value=(Decimal(quantity) * lot.unit_cost).quantize(Decimal("0.01")),
         )
-        is_expired = lot.best_before < today or lot.status == LotStatus.EXPIRED.value
+        is_expired = lot.best_before < today or lot.status == LotStatus.EXPIRED
         (expired if is_expired else expiring).append(alert)
     return expiring, expired
 
@@ -153,7 +153,7 @@ def expire_lots(db: Session, actor: Actor, today: date | None = None) -> list[in
         db.scalars(
             select(Lot.id).where(
                 Lot.best_before < today,
-                Lot.status.in_([LotStatus.AVAILABLE.value, LotStatus.QUARANTINE.value]),
+                Lot.status.in_([LotStatus.AVAILABLE, LotStatus.QUARANTINE]),
             )
         ).all()
     )
@@ -161,7 +161,7 @@ def expire_lots(db: Session, actor: Actor, today: date | None = None) -> list[in
         db.execute(
             update(Lot)
             .where(Lot.id.in_(ids))
-            .values(status=LotStatus.EXPIRED.value)
+            .values(status=LotStatus.EXPIRED)
             .execution_options(synchronize_session=False)
         )
         for lot_id in ids:
@@ -173,7 +173,7 @@ def count_lots_to_watch(db: Session, today: date | None = None) -> tuple[int, in
     """How many lots expire within the window, and how many already did (one query)."""
     today = today or date.today()
     lots = _watched_lots(today).subquery()
-    expired = or_(lots.c.best_before < today, lots.c.status == LotStatus.EXPIRED.value)
+    expired = or_(lots.c.best_before < today, lots.c.status == LotStatus.EXPIRED)
     row = db.execute(
         select(
             func.count().filter(~expired),

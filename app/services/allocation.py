@@ -73,7 +73,7 @@ def reserve(
                 lot_id=level.lot_id,
                 warehouse_id=level.warehouse_id,
                 quantity=take,
-                status=ReservationStatus.ACTIVE.value,
+                status=ReservationStatus.ACTIVE,
             )
             db.add(reservation)
             reservations.append(reservation)
@@ -114,7 +114,7 @@ def active_reservations(db: Session, reference: str) -> Sequence[Reservation]:
         .options(joinedload(Reservation.lot))
         .where(
             Reservation.reference == reference,
-            Reservation.status == ReservationStatus.ACTIVE.value,
+            Reservation.status == ReservationStatus.ACTIVE,
         )
         .order_by(Reservation.id)
         .with_for_update(of=Reservation)
@@ -188,5 +188,5 @@ def _settle(db: Session, reservation: Reservation, status: ReservationStatus) ->
             f"Reservation {reservation.id} no longer matches the stock of lot "
             f"{reservation.lot.lot_code}; run 'dfims stock check'."
         )
-    reservation.status = status.value
+    reservation.status = status
     reservation.closed_at = utcnow()

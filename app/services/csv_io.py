@@ -221,7 +221,7 @@ def export_stock(db: Session) -> str:
                 "warehouse": level.warehouse_code,
                 "lot_code": level.lot_code,
                 "best_before": level.best_before,
-                "lot_status": level.lot_status.value,
+                "lot_status": level.lot_status,
                 "unit": level.unit,
                 "on_hand": level.on_hand,
                 "reserved": level.reserved,

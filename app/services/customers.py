@@ -43,7 +43,7 @@ def create_customer(db: Session, actor: Actor, values: Mapping[str, Any]) -> Cus
     """Add a customer; the price tier follows the type unless given."""
     values = _checked(db, values, None)
     kind = CustomerType(values.get("customer_type", CustomerType.RETAIL))
-    values.setdefault("price_tier", DEFAULT_TIER[kind].value)
+    values.setdefault("price_tier", DEFAULT_TIER[kind])
     customer = customer_crud.add(db, Customer(**values, is_active=True))
     audit.record(
         db,
@@ -110,8 +110,8 @@ def register(
         Customer(
             name=user.full_name or user.email,
             email=user.email,
-            customer_type=CustomerType.RETAIL.value,
-            price_tier=PriceTier.RETAIL.value,
+            customer_type=CustomerType.RETAIL,
+            price_tier=PriceTier.RETAIL,
             user_id=user.id,
             is_active=True,
         ),

@@ -45,7 +45,7 @@ def list_lots(
     if product_id is not None:
         where.append(Lot.product_id == product_id)
     if status is not None:
-        where.append(Lot.status == status.value)
+        where.append(Lot.status == status)
     if expiring_within_days is not None:
         where.append(Lot.best_before <= date.today() + timedelta(days=expiring_within_days))
     return lot_crud.page(
@@ -67,7 +67,7 @@ def change_status(db: Session, actor: Actor, lot: Lot, status: LotStatus, reason
         raise ConflictError(f"A {current} lot cannot become {status}.", field="status")
     if status == LotStatus.AVAILABLE and lot.best_before < date.today():
         raise ConflictError(f"Lot {lot.lot_code} is past its best-before date.", field="status")
-    lot.status = status.value
+    lot.status = status
     db.flush()
     audit.record(
         db,
@@ -75,8 +75,8 @@ def change_status(db: Session, actor: Actor, lot: Lot, status: LotStatus, reason
         "lot.status_changed",
         "lot",
         lot.id,
-        old=current.value,
-        new=status.value,
+        old=current,
+        new=status,
         reason=reason,
     )
     return lot

@@ -3,43 +3,42 @@
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 from app.core import problem_types
-from app.core.errors import ConflictError, InvalidRequestError, NotFoundError
+from app.core.errors import InvalidRequestError, NotFoundError
 from app.core.metrics import ORDERS_TOTAL, SALES_REVENUE, after_commit
-from app.crud.base import update_if_status
 from app.crud.crud_sales import order_crud, order_with_lines
-from app.models.catalog import MONEY_MAX, Product
+from app.models.catalog import Product
 from app.models.inventory import Reservation
 from app.models.mixins import utcnow
 from app.models.sales import Customer, OrderStatus, SalesOrder, SalesOrderLine
-from app.services import allocation, audit, pricing
+from app.services import allocation, audit, money, pricing
 from app.services.allocation import AllocationRequest
 from app.services.audit import Actor
 from app.services.catalog import products, warehouses
 from app.services.stock import InsufficientStockError, MovementContext, check_quantity
+from app.services.workflow import StateError, Workflow
 
-CENT = Decimal("0.01")
-# Where each transition may start from.
+# Where each move may start from, and the time it stamps.
 _FROM = {
     OrderStatus.CONFIRMED: (OrderStatus.PENDING,),
     OrderStatus.SHIPPED: (OrderStatus.CONFIRMED,),
     OrderStatus.DELIVERED: (OrderStatus.SHIPPED,),
     OrderStatus.CANCELLED: (OrderStatus.PENDING, OrderStatus.CONFIRMED),
 }
-_STAMP = {
-    OrderStatus.CONFIRMED: "confirmed_at",
-    OrderStatus.SHIPPED: "shipped_at",
-    OrderStatus.DELIVERED: "delivered_at",
-    OrderStatus.CANCELLED: "cancelled_at",
+_STAMPS = {
+    OrderStatus.CONFIRMED: ("confirmed_at", "updated_at"),
+    OrderStatus.SHIPPED: ("shipped_at", "updated_at"),
+    OrderStatus.DELIVERED: ("delivered_at", "updated_at"),
+    OrderStatus.CANCELLED: ("cancelled_at", "updated_at"),
 }
 
 
-class OrderStateError(ConflictError):
+class OrderStateError(StateError):
     """The order is not in a state that allows this."""
 
     problem = problem_types.ORDER_STATE
@@ -84,21 +83,9 @@ class OrderFilter:
     until: datetime | None = None
 
 
-def line_total(quantity: Decimal, unit_price: Decimal) -> Decimal:
-    """A line's value, rounded half up to the cent."""
-    return (quantity * unit_price).quantize(CENT, ROUND_HALF_UP)
-
-
 def order_total(lines: Sequence[SalesOrderLine]) -> Decimal:
     """The sum of the line totals, or a 422 when it is more than an amount can hold."""
-    total = sum((line.line_total for line in lines), Decimal(0))
-    if total > MONEY_MAX:
-        raise InvalidRequestError(
-            f"The order comes to {total}, more than the largest amount kept ({MONEY_MAX}); "
-            "split it into several orders.",
-            field="lines",
-        )
-    return total
+    return money.order_total((line.line_total for line in lines), "order")
 
 
 def get_order(db: Session, order_id: int, customer_id: int | None = None) -> SalesOrder:
@@ -109,13 +96,25 @@ def get_order(db: Session, order_id: int, customer_id: int | None = None) -> Sal
     return order
 
 
+_FLOW = Workflow(
+    SalesOrder,
+    _FROM,
+    _STAMPS,
+    OrderStateError,
+    lambda order: f"Order {order.number}",
+    get_order,
+)
+claim = _FLOW.claim
+move = _FLOW.move
+
+
 def list_orders(
     db: Session, where: OrderFilter, *, offset: int, limit: int
 ) -> tuple[Sequence[SalesOrder], int]:
     """A page of orders, newest first, customers loaded."""
     conditions = []
     if where.status is not None:
-        conditions.append(SalesOrder.status == where.status.value)
+        conditions.append(SalesOrder.status == where.status)
     if where.customer_id is not None:
         conditions.append(SalesOrder.customer_id == where.customer_id)
     if where.since is not None:
@@ -145,7 +144,7 @@ def create_order(
     order = SalesOrder(
         customer_id=customer.id,
         warehouse_id=draft.warehouse_id,
-        status=OrderStatus.PENDING.value,
+        status=OrderStatus.PENDING,
         notes=draft.notes,
         created_by=actor.user_id,
         created_at=at or utcnow(),
@@ -205,12 +204,12 @@ def change_order(db: Session, actor: Actor, order: SalesOrder, change: OrderChan
 
 def confirm(db: Session, actor: Actor, order: SalesOrder, at: datetime | None = None) -> SalesOrder:
     """Reserve every line FEFO (within the customer's shelf-life demand), all or nothing."""
-    order = _move(db, order, OrderStatus.CONFIRMED, at)
+    order = move(db, order, OrderStatus.CONFIRMED, at)
     if not order.lines:
         raise InvalidRequestError(f"Order {order.number} has no lines to confirm.", field="lines")
     customer = _orderable_customer(db, order.customer_id)
     shortages = []
-    for line in _lock_order(order):
+    for line in _lines_by_product(order):
         request = AllocationRequest(
             product_id=line.product_id,
             quantity=line.quantity,
@@ -252,11 +251,11 @@ def ship(
     Stock reserved in a lot that was quarantined, recalled or went out of date since the
     order was confirmed is first swapped for sellable stock (FEFO), or the shipment is refused.
     """
-    order = _move(db, order, OrderStatus.SHIPPED, at)
+    order = move(db, order, OrderStatus.SHIPPED, at)
     context = MovementContext(actor=actor, reference=_number(order), reason=reason, occurred_at=at)
     movement_ids: list[int] = []
     swapped: list[dict[str, object]] = []
-    for line in _lock_order(order):
+    for line in _lines_by_product(order):
         reference = line.reference(_number(order))
         request = AllocationRequest(
             line.product_id, line.quantity, reference, warehouse_id=order.warehouse_id
@@ -285,7 +284,7 @@ def ship(
 
 def deliver(db: Session, actor: Actor, order: SalesOrder, at: datetime | None = None) -> SalesOrder:
     """Record that the customer has the goods."""
-    order = _move(db, order, OrderStatus.DELIVERED, at)
+    order = move(db, order, OrderStatus.DELIVERED, at)
     audit.record(db, actor, "order.delivered", "sales_order", order.id, number=order.number)
     _count(db, OrderStatus.DELIVERED)
     return order
@@ -303,10 +302,10 @@ def cancel(
     """Cancel a pending or confirmed order (or, ``only_pending``, a pending one); its
     reservations are let go."""
     allowed = (OrderStatus.PENDING,) if only_pending else None
-    order = _move(db, order, OrderStatus.CANCELLED, at, allowed)
+    order = move(db, order, OrderStatus.CANCELLED, at, allowed)
     was = OrderStatus.CONFIRMED if order.confirmed_at is not None else OrderStatus.PENDING
     released = []
-    for line in _lock_order(order):
+    for line in _lines_by_product(order):
         released.extend(allocation.release(db, line.reference(_number(order))))
     audit.record(
         db,
@@ -315,7 +314,7 @@ def cancel(
         "sales_order",
         order.id,
         number=order.number,
-        was=was.value,
+        was=was,
         reason=reason,
         released=[
             {"lot_id": r.lot_id, "warehouse_id": r.warehouse_id, "quantity": str(r.quantity)}
@@ -330,7 +329,7 @@ def allocations(db: Session, order: SalesOrder) -> dict[str, list[Reservation]]:
     """The reservations of each line (active, issued or released), lots loaded, by reference;
     a pending order has none yet."""
     references = [line.reference(_number(order)) for line in order.lines]
-    if not references or order.status == OrderStatus.PENDING.value:
+    if not references or order.status == OrderStatus.PENDING:
         return {}
     query = (
         select(Reservation)
@@ -344,48 +343,7 @@ def allocations(db: Session, order: SalesOrder) -> dict[str, list[Reservation]]:
     return found
 
 
-def claim(
-    db: Session,
-    order: SalesOrder,
-    allowed: Sequence[OrderStatus],
-    purpose: str,
-    values: dict[str, object] | None = None,
-) -> SalesOrder:
-    """Lock the order in one of ``allowed`` with a guarded UPDATE; the order read afresh.
-
-    Two requests can never both act on the same state, and what follows works on the order
-    as it is once locked, not as it was read before.
-    """
-    states = [status.value for status in allowed]
-    current = update_if_status(db, SalesOrder, order.id, states, values or {})
-    if current is not None:
-        expected = " or ".join(s.value for s in allowed)
-        raise OrderStateError(
-            f"Order {order.number} is {current}; it must be {expected} to {purpose}.",
-            current_status=current,
-        )
-    return get_order(db, order.id)
-
-
-def _move(
-    db: Session,
-    order: SalesOrder,
-    target: OrderStatus,
-    at: datetime | None = None,
-    allowed: Sequence[OrderStatus] | None = None,
-) -> SalesOrder:
-    """Make a status transition, claimed so that two requests cannot both make it."""
-    moment = at or utcnow()
-    return claim(
-        db,
-        order,
-        allowed or _FROM[target],
-        f"become {target.value}",
-        {"status": target.value, _STAMP[target]: moment, "updated_at": moment},
-    )
-
-
-def _lock_order(order: SalesOrder) -> list[SalesOrderLine]:
+def _lines_by_product(order: SalesOrder) -> list[SalesOrderLine]:
     """The lines by product, so that orders touching the same stock lock it in one order."""
     return sorted(order.lines, key=lambda line: (line.product_id, line.line_no))
 
@@ -418,7 +376,7 @@ def _lines(db: Session, customer: Customer, drafts: Sequence[LineDraft]) -> list
                 product_id=product.id,
                 quantity=draft.quantity,
                 unit_price=price,
-                line_total=line_total(draft.quantity, price),
+                line_total=money.line_total(draft.quantity, price),
                 returned_quantity=Decimal(0),
             )
         )
@@ -443,4 +401,4 @@ def _number(order: SalesOrder) -> str:
 
 
 def _count(db: Session, status: OrderStatus) -> None:
-    after_commit(db, lambda: ORDERS_TOTAL.labels(status.value).inc())
+    after_commit(db, lambda: ORDERS_TOTAL.labels(status).inc())

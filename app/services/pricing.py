@@ -12,8 +12,7 @@ from app.models.catalog import Product
 from app.models.sales import PriceTier, TierPrice
 from app.services import audit
 from app.services.audit import Actor
-
-CENT = Decimal("0.01")
+from app.services.money import CENT
 
 
 @dataclass(frozen=True)
@@ -30,7 +29,7 @@ def price_list(db: Session, product: Product) -> list[TierPriceView]:
     rows = db.scalars(select(TierPrice).where(TierPrice.product_id == product.id))
     set_prices = {row.tier: row.price for row in rows}
     return [
-        TierPriceView(tier, set_prices.get(tier.value, product.price), tier.value not in set_prices)
+        TierPriceView(tier, set_prices.get(tier, product.price), tier not in set_prices)
         for tier in PriceTier
     ]
 
@@ -41,11 +40,11 @@ def set_price(
     """Set the product's price for ``tier``; audited with the price before."""
     price = price.quantize(CENT)  # "1e3" is stored, answered and audited as 1000.00
     row = db.scalar(
-        select(TierPrice).where(TierPrice.product_id == product.id, TierPrice.tier == tier.value)
+        select(TierPrice).where(TierPrice.product_id == product.id, TierPrice.tier == tier)
     )
     before = row.price if row is not None else None
     if row is None:
-        db.add(TierPrice(product_id=product.id, tier=tier.value, price=price))
+        db.add(TierPrice(product_id=product.id, tier=tier, price=price))
     else:
         row.price = price
     db.flush()
@@ -56,7 +55,7 @@ def set_price(
             "price.set",
             "product",
             product.id,
-            tier=tier.value,
+            tier=tier,
             changes={"price": {"before": audit.jsonable(before), "after": str(price)}},
         )
     return price_list(db, product)
@@ -65,7 +64,7 @@ def set_price(
 def remove_price(db: Session, actor: Actor, product: Product, tier: PriceTier) -> None:
     """Drop the product's price for ``tier`` (if set): it sells at list price again."""
     row = db.scalar(
-        select(TierPrice).where(TierPrice.product_id == product.id, TierPrice.tier == tier.value)
+        select(TierPrice).where(TierPrice.product_id == product.id, TierPrice.tier == tier)
     )
     if row is None:
         return
@@ -75,7 +74,7 @@ def remove_price(db: Session, actor: Actor, product: Product, tier: PriceTier) -
         "price.removed",
         "product",
         product.id,
-        tier=tier.value,
+        tier=tier,
         changes={"price": {"before": str(row.price), "after": None}},
     )
     db.delete(row)

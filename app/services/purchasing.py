@@ -3,27 +3,42 @@
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 from app.core import problem_types
-from app.core.errors import ConflictError, InvalidRequestError, NotFoundError
-from app.crud.base import update_if_status
+from app.core.errors import InvalidRequestError, NotFoundError
 from app.crud.crud_purchasing import purchase_crud, purchase_with_lines
-from app.models.catalog import MONEY_MAX
 from app.models.mixins import utcnow
-from app.models.purchasing import PurchaseOrder, PurchaseOrderLine, PurchaseStatus
-from app.services import audit
+from app.models.purchasing import (
+    OPEN_PURCHASE_STATUSES,
+    PurchaseOrder,
+    PurchaseOrderLine,
+    PurchaseStatus,
+)
+from app.services import audit, money
 from app.services.audit import Actor
 from app.services.catalog import products, suppliers, warehouses
 from app.services.stock import check_quantity
+from app.services.workflow import StateError, Workflow
 
-CENT = Decimal("0.01")
+# Where each move may start from, and the time it stamps.
+_FROM = {
+    PurchaseStatus.ORDERED: (PurchaseStatus.DRAFT,),
+    PurchaseStatus.PARTIALLY_RECEIVED: OPEN_PURCHASE_STATUSES,
+    PurchaseStatus.RECEIVED: OPEN_PURCHASE_STATUSES,
+    PurchaseStatus.CANCELLED: (PurchaseStatus.DRAFT, *OPEN_PURCHASE_STATUSES),
+}
+_STAMPS = {
+    PurchaseStatus.ORDERED: ("ordered_at",),
+    PurchaseStatus.RECEIVED: ("closed_at",),
+    PurchaseStatus.CANCELLED: ("closed_at",),
+}
 
 
-class PurchaseStateError(ConflictError):
+class PurchaseStateError(StateError):
     """The purchase order is not in a state that allows this."""
 
     problem = problem_types.PURCHASE_ORDER_STATE
@@ -73,13 +88,25 @@ def get_purchase(db: Session, order_id: int) -> PurchaseOrder:
     return order
 
 
+_FLOW = Workflow(
+    PurchaseOrder,
+    _FROM,
+    _STAMPS,
+    PurchaseStateError,
+    lambda order: f"{order.number}",
+    get_purchase,
+)
+claim = _FLOW.claim
+move = _FLOW.move
+
+
 def list_purchases(
     db: Session, where: PurchaseFilter, *, offset: int, limit: int
 ) -> tuple[Sequence[PurchaseOrder], int]:
     """A page of purchase orders, newest first, suppliers loaded."""
     conditions = []
     if where.status is not None:
-        conditions.append(PurchaseOrder.status == where.status.value)
+        conditions.append(PurchaseOrder.status == where.status)
     if where.supplier_id is not None:
         conditions.append(PurchaseOrder.supplier_id == where.supplier_id)
     return purchase_crud.page(
@@ -101,7 +128,7 @@ def create_purchase(
     order = PurchaseOrder(
         supplier_id=supplier.id,
         warehouse_id=warehouse.id,
-        status=PurchaseStatus.DRAFT.value,
+        status=PurchaseStatus.DRAFT,
         expected_date=draft.expected_date,
         notes=draft.notes,
         created_by=actor.user_id,
@@ -164,9 +191,7 @@ def send(
     """Send a draft to the supplier: it is now on order."""
     if not order.lines:
         raise InvalidRequestError(f"{order.number} has no lines to order.", field="lines")
-    order = move(
-        db, order, (PurchaseStatus.DRAFT,), PurchaseStatus.ORDERED, ordered_at=at or utcnow()
-    )
+    order = move(db, order, PurchaseStatus.ORDERED, at)
     audit.record(db, actor, "purchase_order.sent", "purchase_order", order.id, number=order.number)
     return order
 
@@ -174,13 +199,7 @@ def send(
 def cancel(db: Session, actor: Actor, order: PurchaseOrder, reason: str = "") -> PurchaseOrder:
     """Cancel a purchase order; what was already received stays received."""
     was = order.status
-    order = move(
-        db,
-        order,
-        (PurchaseStatus.DRAFT, PurchaseStatus.ORDERED, PurchaseStatus.PARTIALLY_RECEIVED),
-        PurchaseStatus.CANCELLED,
-        closed_at=utcnow(),
-    )
+    order = move(db, order, PurchaseStatus.CANCELLED)
     audit.record(
         db,
         actor,
@@ -194,49 +213,10 @@ def cancel(db: Session, actor: Actor, order: PurchaseOrder, reason: str = "") ->
     return order
 
 
-def claim(
-    db: Session,
-    order: PurchaseOrder,
-    allowed: Sequence[PurchaseStatus],
-    purpose: str,
-    values: dict[str, object] | None = None,
-) -> PurchaseOrder:
-    """Lock the order in one of ``allowed`` with a guarded UPDATE; the order read afresh."""
-    states = [status.value for status in allowed]
-    current = update_if_status(db, PurchaseOrder, order.id, states, values or {})
-    if current is not None:
-        expected = " or ".join(states)
-        raise PurchaseStateError(
-            f"{order.number} is {current}; it must be {expected} to {purpose}.",
-            current_status=current,
-        )
-    return get_purchase(db, order.id)
-
-
-def move(
-    db: Session,
-    order: PurchaseOrder,
-    allowed: Sequence[PurchaseStatus],
-    target: PurchaseStatus,
-    **stamps: object,
-) -> PurchaseOrder:
-    """Make a status change, claimed so that two requests cannot both make it."""
-    return claim(db, order, allowed, f"become {target.value}", {"status": target.value, **stamps})
-
-
 def purchase_total(lines: Sequence[PurchaseOrderLine]) -> Decimal:
     """The order's value: each line's quantity at its unit cost, to the cent (or a 422)."""
-    total = sum(
-        ((line.quantity * line.unit_cost).quantize(CENT, ROUND_HALF_UP) for line in lines),
-        Decimal(0),
-    )
-    if total > MONEY_MAX:
-        raise InvalidRequestError(
-            f"The purchase order comes to {total}, more than the largest amount kept "
-            f"({MONEY_MAX}); split it into several orders.",
-            field="lines",
-        )
-    return total
+    values = (money.line_total(line.quantity, line.unit_cost) for line in lines)
+    return money.order_total(values, "purchase order")
 
 
 def _lines(db: Session, drafts: Sequence[PurchaseLineDraft]) -> list[PurchaseOrderLine]:

@@ -154,13 +154,7 @@ def receive(
         )
     db.flush()
     status = _status_after(db, order)
-    order = move(
-        db,
-        order,
-        RECEIVABLE,
-        status,
-        closed_at=moment if status is PurchaseStatus.RECEIVED else None,
-    )
+    order = move(db, order, status, moment)
     audit.record(
         db,
         actor,
@@ -170,7 +164,7 @@ def receive(
         number=order.number,
         receipt_id=receipt.id,
         delivery_note=delivery.delivery_note,
-        status=status.value,
+        status=status,
         lines=[
             {"line_id": line.line_id, "quantity": str(line.quantity), "lot_code": line.lot_code}
             for line in delivery.lines

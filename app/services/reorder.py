@@ -125,7 +125,7 @@ def _shipped(db: Session, today: date) -> dict[int, tuple[Decimal, Decimal]]:
             func.sum(StockMovement.quantity),
         )
         .where(
-            StockMovement.kind == MovementKind.ISSUE.value,
+            StockMovement.kind == MovementKind.ISSUE,
             StockMovement.created_at >= since_90,
             StockMovement.created_at < start,
         )
@@ -142,7 +142,7 @@ def _available(db: Session, today: date) -> dict[int, Decimal]:
     query = (
         select(StockLevel.product_id, func.sum(StockLevel.on_hand - StockLevel.reserved))
         .join(Lot, Lot.id == StockLevel.lot_id)
-        .where(Lot.status == LotStatus.AVAILABLE.value, Lot.best_before >= today)
+        .where(Lot.status == LotStatus.AVAILABLE, Lot.best_before >= today)
         .group_by(StockLevel.product_id)
     )
     return {product_id: Decimal(total) for product_id, total in db.execute(query)}

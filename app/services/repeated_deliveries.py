@@ -75,7 +75,7 @@ def refuse_repeated(db: Session, delivery_note: str, lots: Iterable[tuple[int, s
         .join(Product, Product.id == Lot.product_id)
         .join(
             StockMovement,
-            (StockMovement.lot_id == Lot.id) & (StockMovement.kind == MovementKind.RECEIPT.value),
+            (StockMovement.lot_id == Lot.id) & (StockMovement.kind == MovementKind.RECEIPT),
         )
         .outerjoin(
             PurchaseReceiptLine,

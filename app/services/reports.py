@@ -2,7 +2,7 @@
 
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import ColumnElement, case, func, select
@@ -26,10 +26,10 @@ from app.schemas.reports import (
     ValuationReport,
     ValuationRow,
 )
+from app.services.money import round_cents
 
 ZERO = Decimal("0.000")
 NO_MONEY = Decimal("0.00")
-CENT = Decimal("0.01")
 MAX_DAYS = 366
 TOP_PRODUCTS = 10
 
@@ -68,7 +68,7 @@ def kpis(db: Session, since: date, until: date) -> KpiReport:
     # One pass over the period's ledger: every movement counts as a transaction, issues and
     # returns also cost their lot's unit cost.
     cost = scaled_product(StockMovement.quantity, Lot.unit_cost, 30, 7)
-    sold = StockMovement.kind.in_([MovementKind.ISSUE.value, MovementKind.RETURN.value])
+    sold = StockMovement.kind.in_([MovementKind.ISSUE, MovementKind.RETURN])
     moved_day = utc_day(db, StockMovement.created_at)
     moves: dict[date, int] = {}
     costs: dict[date, Decimal] = {}
@@ -88,7 +88,7 @@ def kpis(db: Session, since: date, until: date) -> KpiReport:
         count, revenue = shipped.get(day, (0, NO_MONEY))
         revenue = Decimal(revenue)
         credit = Decimal(credits.get(day, NO_MONEY))
-        cogs = _money(costs.get(day, NO_MONEY))
+        cogs = round_cents(costs.get(day, NO_MONEY))
         days.append(
             KpiDay(
                 day=day,
@@ -177,7 +177,7 @@ def stock_valuation(db: Session, warehouse_id: int | None = None) -> ValuationRe
             warehouse_code=code,
             on_hand=Decimal(on_hand),
             lots=lots,
-            value=_money(Decimal(total)),
+            value=round_cents(Decimal(total)),
         )
         for product_id, sku, name, wid, code, on_hand, lots, total in db.execute(query)
     ]
@@ -196,7 +196,7 @@ def stock_by_category(db: Session) -> list[CategoryStock]:
     )
     totals: dict[str, Decimal] = {}
     for name, unit, on_hand, packed in db.execute(query):
-        kilograms = Decimal(on_hand) if unit == UnitOfMeasure.KG.value else Decimal(packed)
+        kilograms = Decimal(on_hand) if unit == UnitOfMeasure.KG else Decimal(packed)
         key = name or "Uncategorised"
         totals[key] = totals.get(key, ZERO) + kilograms
     return [
@@ -230,7 +230,7 @@ def expiring_stock(db: Session, within_days: int, today: date | None = None) -> 
             status=lot.status,
             on_hand=on_hand,
             unit_cost=lot.unit_cost,
-            value=_money(Decimal(total)),
+            value=round_cents(Decimal(total)),
         )
         for lot, sku, wid, code, on_hand, total in db.execute(query)
     ]
@@ -261,7 +261,7 @@ def slow_movers(
                 func.max(StockMovement.created_at),
             )
             .where(
-                StockMovement.kind == MovementKind.ISSUE.value,
+                StockMovement.kind == MovementKind.ISSUE,
                 StockMovement.created_at >= since,
             )
             .group_by(StockMovement.product_id)
@@ -273,7 +273,7 @@ def slow_movers(
             sku=sku,
             name=name,
             on_hand=Decimal(on_hand),
-            value=_money(Decimal(total)),
+            value=round_cents(Decimal(total)),
             shipped=shipped.get(product_id, (ZERO, None))[0],
             last_shipped_at=shipped.get(product_id, (ZERO, None))[1],
         )
@@ -310,7 +310,7 @@ def _totals(days: list[KpiDay]) -> KpiTotals:
         net_revenue=net,
         cost_of_goods=cogs,
         gross_margin=margin,
-        gross_margin_pct=(margin * 100 / net).quantize(CENT, ROUND_HALF_UP) if net else None,
+        gross_margin_pct=round_cents(margin * 100 / net) if net else None,
         transactions=sum(day.transactions for day in days),
         new_customers=sum(day.new_customers for day in days),
     )
@@ -319,10 +319,6 @@ def _totals(days: list[KpiDay]) -> KpiTotals:
 def as_date(value: object) -> date:
     """A day read back from SQL (a date, or its ISO text on SQLite)."""
     return value if isinstance(value, date) else date.fromisoformat(str(value))
-
-
-def _money(value: Decimal) -> Decimal:
-    return value.quantize(CENT, ROUND_HALF_UP)
 
 
 def _sum(values: Iterable[Decimal]) -> Decimal:

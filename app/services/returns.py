@@ -19,7 +19,8 @@ from app.models.sales import (
 )
 from app.services import audit, stock
 from app.services.audit import Actor
-from app.services.orders import claim, line_total
+from app.services.money import line_total
+from app.services.orders import claim
 from app.services.stock import QUANTUM, MovementContext
 
 
@@ -75,7 +76,7 @@ def record_return(
                 warehouse_id=warehouse_id,
                 quantity=quantity.quantize(QUANTUM),
                 credit=_credit(line, quantity),
-                disposition=wanted.disposition.value,
+                disposition=wanted.disposition,
                 reason=reason,
                 group_id=movements[0].group_id,
                 actor_id=actor.user_id,
@@ -128,7 +129,7 @@ def _returnable(db: Session, order: SalesOrder) -> dict[int, dict[tuple[int, int
         )
         .where(
             Reservation.reference.in_(references),
-            Reservation.status == ReservationStatus.ISSUED.value,
+            Reservation.status == ReservationStatus.ISSUED,
         )
         .group_by(Reservation.reference, Reservation.lot_id, Reservation.warehouse_id)
         .order_by(func.max(Reservation.id).desc())

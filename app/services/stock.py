@@ -50,7 +50,7 @@ class MovementContext:
     ) -> StockMovement:
         """A ledger row for this context."""
         movement = StockMovement(
-            kind=kind.value,
+            kind=kind,
             product_id=product_id,
             lot_id=lot_id,
             warehouse_id=warehouse_id,
@@ -147,7 +147,7 @@ def _receiving_lot(db: Session, product: Product, line: ReceiptLine) -> Lot:
             unit_cost=line.unit_cost if line.unit_cost is not None else product.standard_cost,
             moisture_pct=line.moisture_pct,
             grade=line.grade or product.grade,
-            status=LotStatus.AVAILABLE.value,
+            status=LotStatus.AVAILABLE,
         )
         db.add(lot)
         db.flush()

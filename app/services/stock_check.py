@@ -102,7 +102,7 @@ def _active_reservations(db: Session) -> dict[Key, Decimal]:
             Reservation.lot_id,
             func.sum(Reservation.quantity),
         )
-        .where(Reservation.status == ReservationStatus.ACTIVE.value)
+        .where(Reservation.status == ReservationStatus.ACTIVE)
         .group_by(Reservation.product_id, Reservation.warehouse_id, Reservation.lot_id)
     )
     return {(p, w, lot): Decimal(total) for p, w, lot, total in db.execute(query).all()}

@@ -119,7 +119,7 @@ def list_movements(
         (StockMovement.product_id, where.product_id),
         (StockMovement.lot_id, where.lot_id),
         (StockMovement.warehouse_id, where.warehouse_id),
-        (StockMovement.kind, where.kind.value if where.kind else None),
+        (StockMovement.kind, where.kind),
         (StockMovement.reference, where.reference),
     ):
         if value is not None:

@@ -137,7 +137,7 @@ def trace_customer(db: Session, customer_id: int, sort: str = "occurred_at") -> 
         .outerjoin(Supplier, Supplier.id == Lot.supplier_id)
         .where(
             SalesOrder.customer_id == customer.id,
-            StockMovement.kind.in_([MovementKind.ISSUE.value, MovementKind.RETURN.value]),
+            StockMovement.kind.in_([MovementKind.ISSUE, MovementKind.RETURN]),
         )
         .order_by(*order_by(sort, CUSTOMER_ROW_SORTS, StockMovement.id))
     )
@@ -230,8 +230,8 @@ def _customer_shares(events: list[TraceEvent]) -> list[TraceCustomerShare]:
     orders: dict[int, set[str]] = defaultdict(set)
     for event in sorted(events, key=lambda e: (e.occurred_at, e.movement_id)):
         if event.customer_id is None or event.kind not in (
-            MovementKind.ISSUE.value,
-            MovementKind.RETURN.value,
+            MovementKind.ISSUE,
+            MovementKind.RETURN,
         ):
             continue
         share = shares.setdefault(
@@ -246,7 +246,7 @@ def _customer_shares(events: list[TraceEvent]) -> list[TraceCustomerShare]:
             },
         )
         orders[event.customer_id].add(event.order_number or "")
-        if event.kind == MovementKind.ISSUE.value:
+        if event.kind == MovementKind.ISSUE:
             share["shipped"] += -event.quantity
             share["last_shipped_at"] = event.occurred_at
         else:
@@ -322,7 +322,7 @@ def _reservations(db: Session, lot_id: int) -> list[TraceReservation]:
         select(Reservation)
         .where(
             Reservation.lot_id == lot_id,
-            Reservation.status == ReservationStatus.ACTIVE.value,
+            Reservation.status == ReservationStatus.ACTIVE,
         )
         .order_by(Reservation.id)
     ).all()

@@ -129,12 +129,12 @@ def add_user(
             email=email,
             full_name=full_name.strip(),
             hashed_password=hashed_password,
-            role=role.value,
+            role=role,
             is_active=True,
             failed_login_attempts=0,
         ),
     )
-    audit.record(db, actor, "user.created", "user", user.id, email=email, role=role.value)
+    audit.record(db, actor, "user.created", "user", user.id, email=email, role=role)
     return user
 
 
@@ -177,7 +177,7 @@ def list_users(
         db,
         offset=offset,
         limit=limit,
-        role=role.value if role else None,
+        role=role,
         is_active=is_active,
         search=search,
     )
@@ -252,14 +252,14 @@ def _set_password(
 
 def change_role(db: Session, actor: Actor, user: User, role: Role) -> User:
     """Give ``user`` another role; the last active admin keeps theirs."""
-    if role.value == user.role:
+    if role == user.role:
         return user
-    if user.role == Role.ADMIN.value and user.is_active:
+    if user.role == Role.ADMIN and user.is_active:
         _keep_an_admin(db, "demote")
     previous = user.role
-    user.role = role.value
+    user.role = role
     db.flush()
-    audit.record(db, actor, "user.role_changed", "user", user.id, old=previous, new=role.value)
+    audit.record(db, actor, "user.role_changed", "user", user.id, old=previous, new=role)
     return user
 
 
@@ -267,7 +267,7 @@ def deactivate(db: Session, actor: Actor, user: User) -> User:
     """Switch an account off and end its sessions; the last active admin stays."""
     if not user.is_active:
         return user
-    if user.role == Role.ADMIN.value:
+    if user.role == Role.ADMIN:
         _keep_an_admin(db, "deactivate")
     user.is_active = False
     session_crud.revoke_all(db, user_id=user.id, now=utcnow(), reason=REVOKED_DEACTIVATED)

@@ -19,5 +19,5 @@ def export_csv(dataset: Dataset, _: StockReader, db: DbSession) -> Response:
     return Response(
         csv_io.export(db, dataset),
         media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{dataset.value}.csv"'},
+        headers={"Content-Disposition": f'attachment; filename="{dataset}.csv"'},
     )

@@ -42,7 +42,7 @@ def list_products(
     if category_id is not None:
         where.append(Product.category_id == category_id)
     if unit is not None:
-        where.append(Product.unit == unit.value)
+        where.append(Product.unit == unit)
     rows, total = catalog.products.page(
         db, offset=paging.offset, limit=paging.limit, search=q, is_active=is_active, where=where
     )

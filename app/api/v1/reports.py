@@ -73,7 +73,7 @@ def top_products(
     else:
         rows.sort(key=lambda row: (-row.weight_kg, row.sku))
     if format_ is ReportFormat.CSV:
-        return csv_response(f"top-products-by-{by.value}", ProductSales, rows[:limit])
+        return csv_response(f"top-products-by-{by}", ProductSales, rows[:limit])
     return rows[:limit]
 
 

@@ -45,7 +45,7 @@ def _users_page(
         total=total,
         q=q,
         role=role,
-        roles=[value.value for value in Role],
+        roles=list(Role),
         values=values or {},
         errors=errors or {},
     )
@@ -106,7 +106,7 @@ def _user_page(
         status_code=status_code,
         account=user,
         sessions=users.list_sessions(db, user.id),
-        roles=[value.value for value in Role],
+        roles=list(Role),
         errors=errors or {},
         notice=request.query_params.get("done", ""),
         can_sessions=caller.can(Permission.SESSIONS_MANAGE),

@@ -38,7 +38,7 @@ def _lot_page(
         caller,
         status_code=status_code,
         report=report,
-        statuses=[status.value for status in LotStatus],
+        statuses=list(LotStatus),
         values=values or {},
         errors=errors or {},
         can_manage=caller.can(Permission.LOTS_MANAGE),

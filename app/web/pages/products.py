@@ -111,7 +111,7 @@ def _form_page(
         values=values,
         errors=errors,
         categories=categories,
-        units=[unit.value for unit in UnitOfMeasure],
+        units=list(UnitOfMeasure),
     )
 
 

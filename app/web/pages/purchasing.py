@@ -19,7 +19,7 @@ from app.web.templating import render
 router = page_router()
 NEW_ORDER_ROWS = 8
 PAGE_SIZE = 50
-OPEN = (PurchaseStatus.ORDERED.value, PurchaseStatus.PARTIALLY_RECEIVED.value)
+OPEN = (PurchaseStatus.ORDERED, PurchaseStatus.PARTIALLY_RECEIVED)
 RECEIVE_FIELDS = [
     "warehouse_id",
     "delivery_note",
@@ -46,8 +46,8 @@ def list_orders(
         caller,
         orders=orders,
         total=total,
-        status=status.value if status else "",
-        statuses=[value.value for value in PurchaseStatus],
+        status=status or "",
+        statuses=list(PurchaseStatus),
         can_write=caller.can(Permission.PURCHASING_WRITE),
     )
 

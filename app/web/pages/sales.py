@@ -70,7 +70,7 @@ def _customers_page(
         q=q,
         values=values,
         errors=errors,
-        types=[kind.value for kind in CustomerType],
+        types=list(CustomerType),
     )
 
 
@@ -122,8 +122,8 @@ def list_orders(
         caller,
         orders=rows,
         total=total,
-        status=status.value if status else "",
-        statuses=[value.value for value in OrderStatus],
+        status=status or "",
+        statuses=list(OrderStatus),
         sales_team=_sales_team(caller),
     )
 
@@ -231,7 +231,7 @@ def _order_page(
         errors=errors or {},
         notice=request.query_params.get("done", ""),
         sales_team=own is None,
-        dispositions=[value.value for value in ReturnDisposition],
+        dispositions=list(ReturnDisposition),
     )
 
 

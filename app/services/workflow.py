@@ -1,0 +1,77 @@
+"""Status workflows: which moves a record may make, each claimed by one guarded UPDATE."""
+
+import enum
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Generic, TypeVar
+
+from sqlalchemy.orm import Session
+
+from app.core.errors import ConflictError
+from app.crud.base import update_if_status
+from app.models.mixins import utcnow
+from app.models.purchasing import PurchaseOrder
+from app.models.sales import SalesOrder
+
+RecordT = TypeVar("RecordT", SalesOrder, PurchaseOrder)
+StatusT = TypeVar("StatusT", bound=enum.StrEnum)
+
+
+class StateError(ConflictError):
+    """The record is not in a state that allows this."""
+
+
+@dataclass(frozen=True)
+class Workflow(Generic[RecordT, StatusT]):
+    """A record's statuses: where each may be reached from, and what a move stamps."""
+
+    model: type[RecordT]
+    moves: Mapping[StatusT, Sequence[StatusT]]
+    stamps: Mapping[StatusT, Sequence[str]]
+    error: type[StateError]
+    name: Callable[[RecordT], str]
+    load: Callable[[Session, int], RecordT]
+
+    def claim(
+        self,
+        db: Session,
+        record: RecordT,
+        allowed: Sequence[StatusT],
+        purpose: str,
+        values: Mapping[str, object] | None = None,
+    ) -> RecordT:
+        """Lock the record in one of ``allowed`` with a guarded UPDATE; the record read afresh.
+
+        Two requests can never both act on the same state, and what follows works on the
+        record as it is once locked, not as it was read before.
+        """
+        current = update_if_status(db, self.model, record.id, allowed, values or {})
+        if current is not None:
+            expected = " or ".join(allowed)
+            raise self.error(
+                f"{self.name(record)} is {current}; it must be {expected} to {purpose}.",
+                current_status=current,
+            )
+        return self.load(db, record.id)
+
+    def move(
+        self,
+        db: Session,
+        record: RecordT,
+        target: StatusT,
+        at: datetime | None = None,
+        allowed: Sequence[StatusT] | None = None,
+    ) -> RecordT:
+        """Move the record to ``target`` (from where the table allows, or from ``allowed``),
+        claimed so that two requests cannot both make the move; its stamps get ``at``."""
+        moment = at or utcnow()
+        values: dict[str, object] = {"status": target}
+        values.update(dict.fromkeys(self.stamps.get(target, ()), moment))
+        return self.claim(
+            db,
+            record,
+            self.moves[target] if allowed is None else allowed,
+            f"become {target}",
+            values,
+        )
