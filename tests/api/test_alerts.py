@@ -23,7 +23,7 @@ from app.services.allocation import AllocationRequest
 from app.services.audit import Actor
 from app.services.stock import MovementContext, ReceiptLine
 from tests.conftest import AuthHeaders, MakeUser
-from tests.integration.helpers import error_lines, run_dfims
+from tests.support.servers import error_lines, run_dfims
 
 ALERTS = "/api/v1/alerts"
 ACTOR = Actor(user_id=None, label="alert-tests")

@@ -12,21 +12,20 @@ from fastapi.testclient import TestClient
 from httpx2 import Response
 
 from app.models.user import Role
-from tests.api.stock_helpers import (
+from tests.conftest import PASSWORD, MakeUser
+from tests.support.callers import SignedIn, sign_in
+from tests.support.problems import assert_problem
+from tests.support.stock import (
     ADJUSTMENTS,
     API,
     LOTS,
     MOVEMENTS,
     TRANSFERS,
     WASTE,
-    SignedIn,
     World,
-    assert_problem,
     make_world,
     receive,
-    sign_in,
 )
-from tests.conftest import PASSWORD, MakeUser
 
 AUDIT = f"{API}/audit"
 PRODUCTS = f"{API}/products"

@@ -30,7 +30,11 @@ from app.core.database import Base, engine
 from app.main import app
 from app.models.inventory import LotDocument
 from app.models.user import Role
-from tests.api.sales_helpers import (
+from tests.conftest import PASSWORD, MakeUser
+from tests.support.callers import SignedIn, sign_in
+from tests.support.pages import logged_in, page_of
+from tests.support.problems import assert_problem
+from tests.support.sales import (
     CUSTOMERS,
     ORDERS,
     PRODUCTS,
@@ -39,25 +43,19 @@ from tests.api.sales_helpers import (
     make_priced_product,
     place_order,
 )
-from tests.api.stock_helpers import (
+from tests.support.stock import (
     ADJUSTMENTS,
     API,
     LEVELS,
     LOTS,
     MOVEMENTS,
-    PROBLEM_JSON,
-    PROBLEM_TYPE,
     RECEIPTS,
     TRANSFERS,
-    SignedIn,
     make_supplier,
     make_warehouse,
     receipt_body,
     receive,
-    sign_in,
 )
-from tests.conftest import PASSWORD, MakeUser
-from tests.web.page_helpers import logged_in, page_of
 
 PURCHASES = f"{API}/purchase-orders"
 USERS = f"{API}/users"
@@ -74,7 +72,6 @@ MIB = 1024 * 1024
 HUGE_ID = str(10**20)
 FOUR_BYTES = "\U0001d507"  # MATHEMATICAL FRAKTUR CAPITAL D: one character, four UTF-8 bytes
 # Words in an answer that would show internals: a traceback, the driver, the ORM.
-LEAKS = ("traceback", 'file "/', "sqlalchemy", "psycopg", "sqlite3", "site-packages")
 # Login bookkeeping that any authenticated request may touch (last seen), not input's work.
 UNTRACKED_TABLES = frozenset({"user_sessions", "refresh_tokens"})
 
@@ -134,27 +131,12 @@ class Unchanged:
 # --------------------------------------------------------------------------- answers
 
 
-def assert_problem(response: Response, *statuses: int) -> dict[str, Any]:
-    """``response`` is an RFC 9457 problem of one of ``statuses`` that shows no internals."""
-    assert response.status_code in statuses, f"{response.status_code}: {response.text[:600]}"
-    assert response.headers["content-type"].startswith(PROBLEM_JSON), response.headers
-    problem = dict(response.json())
-    assert problem["status"] == response.status_code
-    assert problem["type"].startswith(PROBLEM_TYPE)
-    assert problem["title"]
-    assert problem["detail"]
-    lowered = response.text.lower()
-    for leak in LEAKS:
-        assert leak not in lowered, f"{leak!r} in {response.text[:600]}"
-    return problem
-
-
 CLIENT_ERRORS = tuple(range(400, 500))
 
 
 def assert_refusal(response: Response, field: str | None = None) -> dict[str, Any]:
     """A 4xx problem (never a 5xx or a success) that, when it names fields, names ``field``."""
-    problem = assert_problem(response, *CLIENT_ERRORS)
+    problem = assert_problem(response, CLIENT_ERRORS)
     named = {str(problem["field"])} if "field" in problem else set()
     named |= {str(error["field"]) for error in problem.get("errors", [])}
     if field is not None and named:
@@ -591,7 +573,7 @@ def test_a_json_endpoint_refuses_other_media_types(scene: Scene, subtests: pytes
             request["headers"] = {**scene.headers, **request.get("headers", {})}
             response = scene.client.post(RECEIPTS, **request)
             written = unchanged.written()
-            assert assert_problem(response, 415, 422)["status"] in documented
+            assert assert_problem(response, (415, 422))["status"] in documented
             assert written == []
 
 
@@ -647,7 +629,7 @@ def test_an_upload_endpoint_refuses_anything_but_a_multipart_file(
             sent = {key: value for key, value in request.items() if key != "headers"}
             response = scene.client.request(method, path, headers=headers, **sent)
             written = unchanged.written()
-            assert assert_problem(response, *CLIENT_ERRORS)["status"] in allowed
+            assert assert_problem(response, CLIENT_ERRORS)["status"] in allowed
             assert written == []
 
 
@@ -855,7 +837,7 @@ def test_a_file_path_parameter_cannot_reach_other_files(
             assert b"%PDF" not in response.content
             assert not response.content.startswith(PNG[:8])
             if response.headers["content-type"].startswith("application/"):
-                assert_problem(response, 404, 422)
+                assert_problem(response, (404, 422))
 
 
 STATIC_TRAVERSALS = [
@@ -1247,7 +1229,7 @@ def test_an_id_beyond_any_integer_column_is_a_4xx(scene: Scene, subtests: pytest
     unchanged = Unchanged()
     for name, path in HUGE_ID_PATHS.items():
         with subtests.test(name):
-            assert_problem(scene.client.get(path, headers=scene.headers), 404, 422)
+            assert_problem(scene.client.get(path, headers=scene.headers), (404, 422))
     for name, (call, field) in calls.items():
         with subtests.test(name):
             response = scene.send(call)
@@ -1284,7 +1266,7 @@ def test_a_hostile_login_name_is_a_clean_refusal(
         with subtests.test(name):
             response = client.post(LOGIN, data={"username": username, "password": "not it"})
             written = unchanged.written()
-            assert_problem(response, 401, 422)
+            assert_problem(response, (401, 422))
             assert written == []
 
 

@@ -16,7 +16,7 @@ from app.core.database import SessionLocal
 from app.models.audit import AuditLog
 from app.models.user import Role, User
 from tests.conftest import PASSWORD, AuthHeaders, MakeUser, bearer, login
-from tests.web.page_helpers import form_fields, logged_in, parse
+from tests.support.pages import form_fields, logged_in, parse
 
 API = "/api/v1"
 REGISTER = f"{API}/auth/register"

@@ -21,7 +21,11 @@ from app.main import app
 from app.models.audit import AuditLog
 from app.models.inventory import LotDocument
 from app.models.user import Role
-from tests.api.stock_helpers import (
+from tests.conftest import MakeUser, bearer, login
+from tests.support.callers import UNKNOWN_ID, SignedIn, sign_in
+from tests.support.pages import browser, logged_in
+from tests.support.problems import assert_problem
+from tests.support.stock import (
     ADJUSTMENTS,
     API,
     COUNTS,
@@ -31,21 +35,15 @@ from tests.api.stock_helpers import (
     RECEIPTS,
     STOCK,
     TRANSFERS,
-    UNKNOWN_ID,
     WASTE,
-    SignedIn,
     Stocked,
     World,
-    assert_problem,
     get_levels,
     make_stocked,
     make_world,
     receive,
-    sign_in,
     snapshot,
 )
-from tests.conftest import MakeUser, bearer, login
-from tests.web.page_helpers import browser, logged_in
 
 PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << >>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32

@@ -15,14 +15,17 @@ from fastapi.testclient import TestClient
 from app.models.catalog import UnitOfMeasure
 from app.models.sales import CustomerType, PriceTier
 from app.models.user import Role
-from tests.api.sales_helpers import (
+from tests.conftest import MakeUser
+from tests.support.audit import audit_rows
+from tests.support.callers import UNKNOWN_ID, SignedIn, sign_in
+from tests.support.problems import assert_problem
+from tests.support.sales import (
     ORDERS,
     REPLAYED,
     CustomerUser,
     Json,
     active_reserved_total,
     advance,
-    audit_entries,
     count_orders,
     count_returns,
     dec,
@@ -47,20 +50,15 @@ from tests.api.sales_helpers import (
     set_tier_price,
     stock_lot,
 )
-from tests.api.stock_helpers import (
+from tests.support.stock import (
     LOTS,
     PACK_WEIGHT,
-    UNKNOWN_ID,
-    SignedIn,
-    assert_problem,
     assert_projection_matches_ledger,
     get_movements,
     level_of,
     make_warehouse,
     set_lot_dates,
-    sign_in,
 )
-from tests.conftest import MakeUser
 
 DATES_PRICE = Decimal("12.50")
 APRICOTS_PRICE = Decimal("3.20")
@@ -284,7 +282,7 @@ def test_orders_created_by_staff_are_audited_with_the_actor(
 ) -> None:
     order = place_order(client, staff.headers, shop.customer, [order_line(shop.dates, "2")])
 
-    [entry] = audit_entries("order.created", order["id"])
+    [entry] = audit_rows("order.created", order["id"])
     assert entry.actor_id == staff.user.id
     assert entry.entity_type == "sales_order"
     assert entry.details["number"] == order["number"]
@@ -377,7 +375,7 @@ def test_patch_replaces_every_line_and_recomputes_the_total(
     ] == [(1, shop.apricots, 10, APRICOTS_PRICE), (2, shop.dates, Decimal("1.5"), 10)]
     assert total_of(changed) == Decimal("32.00") + Decimal("15.00")
     assert read_order(client, staff.headers, order["id"]) == changed
-    [entry] = audit_entries("order.updated", order["id"])
+    [entry] = audit_rows("order.updated", order["id"])
     assert entry.actor_id == staff.user.id
     assert set(entry.details["changes"]) == {"notes", "warehouse_id", "lines", "total"}
 
@@ -442,7 +440,7 @@ def test_confirm_reserves_earliest_best_before_first(
     ]
     assert levels(client, admin.headers, shop.main, early, mid, late) == [(4, 4), (5, 5), (10, 3)]
     assert read_order(client, staff.headers, order["id"]) == confirmed
-    assert [entry.actor_id for entry in audit_entries("order.confirmed", order["id"])] == [
+    assert [entry.actor_id for entry in audit_rows("order.confirmed", order["id"])] == [
         staff.user.id
     ]
 
@@ -595,7 +593,7 @@ def test_confirm_is_all_or_nothing_and_names_every_short_line(
     read = read_order(client, staff.headers, order["id"])
     assert read["confirmed_at"] is None
     assert all(line["allocations"] == [] for line in read["lines"])
-    assert audit_entries("order.confirmed") == []
+    assert audit_rows("order.confirmed") == []
     assert metric("orders_total", status="confirmed") == confirmed_before
 
 
@@ -695,7 +693,7 @@ def test_ship_issues_the_reserved_lots_under_the_order_number(
     assert levels(client, admin.headers, shop.spare, packs) == [(14, 0)]
     assert active_reserved_total() == 0
     assert_projection_matches_ledger()
-    [entry] = audit_entries("order.shipped", order["id"])
+    [entry] = audit_rows("order.shipped", order["id"])
     assert entry.actor_id == staff.user.id
     assert sorted(entry.details["movement_ids"]) == sorted(m["id"] for m in movements)
 
@@ -715,7 +713,7 @@ def test_deliver_marks_a_shipped_order_delivered(
     assert delivered["delivered_at"] is not None
     assert delivered["shipped_at"] is not None
     assert sales_snapshot().stock.movements == before
-    assert [e.actor_id for e in audit_entries("order.delivered", order["id"])] == [staff.user.id]
+    assert [e.actor_id for e in audit_rows("order.delivered", order["id"])] == [staff.user.id]
 
 
 # =========================================================================== cancelling
@@ -731,7 +729,7 @@ def test_cancel_a_pending_order(client: TestClient, staff: SignedIn, stocked: St
     assert response.status_code == 200, response.text
     assert response.json()["status"] == "cancelled"
     assert response.json()["cancelled_at"] is not None
-    [entry] = audit_entries("order.cancelled", order["id"])
+    [entry] = audit_rows("order.cancelled", order["id"])
     assert entry.actor_id == staff.user.id
     assert (entry.details["was"], entry.details["reason"]) == ("pending", "Duplicate")
     assert entry.details["released"] == []
@@ -767,7 +765,7 @@ def test_cancel_a_confirmed_order_releases_its_reservations(
     ]
     assert active_reserved_total() == 0
     assert sales_snapshot().stock.movements == movements_before
-    [entry] = audit_entries("order.cancelled", order["id"])
+    [entry] = audit_rows("order.cancelled", order["id"])
     assert entry.details["was"] == "confirmed"
     assert len(entry.details["released"]) == 2
     # The stock let go is available to the next order.
@@ -856,7 +854,7 @@ def test_restock_return_goes_back_into_the_original_lot(
     assert returned[0]["reason"] == "Wrong size"
     assert get_movements(client, admin.headers, reference=number, kind="waste") == []
     assert_projection_matches_ledger()
-    [entry] = audit_entries("order.returned", shipped.order["id"])
+    [entry] = audit_rows("order.returned", shipped.order["id"])
     assert entry.actor_id == staff.user.id
     assert Decimal(entry.details["credit"]) == Decimal("25.00")
 
@@ -1102,7 +1100,7 @@ def test_create_with_the_same_key_twice_places_one_order(
     assert second.headers[REPLAYED] == "true"
     assert second.json() == first.json()
     assert count_orders() == 1
-    assert len(audit_entries("order.created")) == 1
+    assert len(audit_rows("order.created")) == 1
     assert metric("orders_total", status="pending") == pending + 1
 
 
@@ -1357,12 +1355,12 @@ def test_audit_trail_names_the_actor_of_every_step(
         "order.returned": runner.user.id,
     }
     for action, actor in expected.items():
-        [entry] = audit_entries(action, order["id"])
+        [entry] = audit_rows(action, order["id"])
         assert (entry.actor_id, entry.entity_type) == (actor, "sales_order"), action
         assert entry.details["number"] == order["number"], action
-    [cancelled] = audit_entries("order.cancelled", other["id"])
+    [cancelled] = audit_rows("order.cancelled", other["id"])
     assert cancelled.actor_id == runner.user.id
-    assert audit_entries("order.cancelled", order["id"]) == []
+    assert audit_rows("order.cancelled", order["id"]) == []
 
 
 # --------------------------------------------------------------------------- customer users
@@ -1385,7 +1383,7 @@ def test_customer_user_orders_for_itself(
     assert order["customer"] == {"id": buyer.customer_id, "name": "Corner Shop"}
     assert dec(order["lines"][0]["unit_price"]) == DATES_PRICE  # retail: the list price
     assert order["status"] == "pending"
-    [entry] = audit_entries("order.created", order["id"])
+    [entry] = audit_rows("order.created", order["id"])
     assert entry.actor_id == buyer.user_id
     assert read_order(client, buyer.headers, order["id"]) == order
     naming_itself = place_order(
@@ -1498,7 +1496,7 @@ def test_customer_user_cancels_its_pending_order_but_not_a_confirmed_one(
 
     assert cancelled.status_code == 200, cancelled.text
     assert cancelled.json()["status"] == "cancelled"
-    [entry] = audit_entries("order.cancelled", pending["id"])
+    [entry] = audit_rows("order.cancelled", pending["id"])
     assert entry.actor_id == buyer.user_id
     problem = assert_problem(refused, 409, "order-state")
     assert problem["current_status"] == "confirmed"

@@ -14,7 +14,6 @@ from httpx2 import Response
 from sqlalchemy import func, select
 
 from app.core.database import SessionLocal
-from app.models.audit import AuditLog
 from app.models.catalog import UnitOfMeasure
 from app.models.purchasing import (
     PurchaseOrder,
@@ -26,19 +25,20 @@ from app.models.user import Role
 from app.services import allocation
 from app.services.allocation import AllocationRequest
 from app.services.stock import MovementContext
-from tests.api.stock_helpers import (
+from tests.conftest import MakeUser
+from tests.support.audit import audit_rows
+from tests.support.callers import UNKNOWN_ID, SignedIn, sign_in
+from tests.support.problems import assert_problem
+from tests.support.stock import (
     API,
     LOTS,
     PACK_WEIGHT,
     RECEIPTS,
     SETUP_ACTOR,
     SHELF_LIFE_DAYS,
-    UNKNOWN_ID,
     WASTE,
-    SignedIn,
     Snapshot,
     World,
-    assert_problem,
     assert_projection_matches_ledger,
     get_movements,
     level_of,
@@ -50,10 +50,8 @@ from tests.api.stock_helpers import (
     on_hand,
     receipt_body,
     receive,
-    sign_in,
     snapshot,
 )
-from tests.conftest import MakeUser
 
 PURCHASES = f"{API}/purchase-orders"
 SUGGESTIONS = f"{API}/reorder-suggestions"
@@ -179,15 +177,6 @@ def ordered_po(
         client, headers, world.supplier, world.main, po_line(world.kg_product, quantity)
     )
     return send_po(client, headers, draft["id"])
-
-
-def audit_rows(action: str, entity_id: int | None = None) -> list[AuditLog]:
-    """Committed audit entries for ``action`` (on one purchase order), oldest first."""
-    query = select(AuditLog).where(AuditLog.action == action).order_by(AuditLog.id)
-    if entity_id is not None:
-        query = query.where(AuditLog.entity_id == str(entity_id))
-    with SessionLocal() as db:
-        return list(db.scalars(query))
 
 
 # --------------------------------------------------------------------------- nothing written

@@ -24,16 +24,10 @@ from app.services.audit import Actor
 from app.services.orders import LineDraft, OrderDraft
 from app.services.returns import ReturnLine
 from app.services.stock import MovementContext, ReceiptLine
-from tests.api.stock_helpers import (
-    API,
-    SignedIn,
-    World,
-    assert_problem,
-    make_product,
-    make_world,
-    sign_in,
-)
 from tests.conftest import MakeUser
+from tests.support.callers import SignedIn, sign_in
+from tests.support.problems import assert_problem
+from tests.support.stock import API, World, make_product, make_world
 
 REPORTS = f"{API}/reports"
 ACTOR = Actor(user_id=None, label="report-tests")

@@ -15,7 +15,7 @@ from app.models.audit import AuditLog
 from app.models.user import Role, User, UserSession
 from app.services.users import REVOKED_PASSWORD_CHANGE
 from tests.conftest import PASSWORD, MakeUser, bearer, login
-from tests.integration.helpers import run_dfims
+from tests.support.servers import run_dfims
 
 API = "/api/v1"
 LOGIN = f"{API}/auth/login"

@@ -20,7 +20,10 @@ from app.core.database import SessionLocal, engine
 from app.main import app
 from app.models.inventory import IdempotencyRecord, StockMovement
 from app.models.user import Role
-from tests.api.stock_helpers import (
+from tests.conftest import MakeUser
+from tests.support.callers import UNKNOWN_ID, SignedIn, sign_in
+from tests.support.problems import assert_problem
+from tests.support.stock import (
     ADJUSTMENTS,
     COUNTS,
     KG_STOCK,
@@ -31,12 +34,9 @@ from tests.api.stock_helpers import (
     SHELF_LIFE_DAYS,
     STOCK,
     TRANSFERS,
-    UNKNOWN_ID,
     WASTE,
-    SignedIn,
     Stocked,
     World,
-    assert_problem,
     assert_projection_matches_ledger,
     assert_refused,
     get_levels,
@@ -50,10 +50,8 @@ from tests.api.stock_helpers import (
     receipt_body,
     receive,
     reserve,
-    sign_in,
     snapshot,
 )
-from tests.conftest import MakeUser
 
 IDEMPOTENCY_KEY = "Idempotency-Key"
 REPLAYED = "Idempotent-Replayed"

@@ -11,25 +11,23 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.models.user import Role
-from tests.api.stock_helpers import (
+from tests.conftest import MakeUser
+from tests.support.callers import UNKNOWN_ID, SignedIn, sign_in
+from tests.support.problems import assert_problem
+from tests.support.stock import (
     ADJUSTMENTS,
     LEVELS,
     MOVEMENTS,
     PACK_WEIGHT,
     TRANSFERS,
-    UNKNOWN_ID,
     WASTE,
-    SignedIn,
     World,
-    assert_problem,
     get_levels,
     get_movements,
     make_world,
     receive,
     reserve,
-    sign_in,
 )
-from tests.conftest import MakeUser
 
 
 @pytest.fixture

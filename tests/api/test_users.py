@@ -17,17 +17,17 @@ from app.core.config import get_settings
 from app.main import app
 from app.models.audit import AuditLog
 from app.models.user import Role, User, UserSession
-from tests.conftest import PASSWORD, MakeUser, bearer, login
+from tests.conftest import PASSWORD, MakeUser, bearer
+from tests.support.audit import audit_rows
+from tests.support.callers import UNKNOWN_ID, SignedIn, sign_in
+from tests.support.problems import assert_problem, error_fields
 
 API = "/api/v1"
 USERS = f"{API}/users"
 SESSIONS = f"{API}/sessions"
 LOGIN = f"{API}/auth/login"
 ME = f"{USERS}/me"
-PROBLEM_TYPE = "urn:dfims:problem:"
-PROBLEM_JSON = "application/problem+json"
 NEW_PASSWORD = "a brand new passphrase 42"
-UNKNOWN_ID = 987654
 TEST_CLIENT_IP = "testclient"  # the client address Starlette's TestClient reports
 SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 HTTP_METHODS = frozenset({"get", "put", "post", "patch", "delete", "head", "options", "trace"})
@@ -39,24 +39,6 @@ ADMIN_ONLY = frozenset({Role.ADMIN.value})
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-@dataclass(frozen=True)
-class SignedIn:
-    """A user with an open session and the headers that use it."""
-
-    user: User
-    token: str
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return bearer(self.token)
-
-
-def sign_in(client: TestClient, make_user: MakeUser, role: Role) -> SignedIn:
-    """Create a user of ``role`` and log them in."""
-    user = make_user(role=role)
-    return SignedIn(user, login(client, user.email)["access_token"])
 
 
 @pytest.fixture
@@ -88,30 +70,6 @@ def token_for(
 def me_status(client: TestClient, token: str) -> int:
     """The status GET /users/me answers with ``token``."""
     return client.get(ME, headers=bearer(token)).status_code
-
-
-def assert_problem(response: Response, status: int, slug: str) -> dict[str, Any]:
-    """``response`` is an RFC 9457 problem of ``status`` and type ``slug``; its body."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith(PROBLEM_JSON)
-    body: dict[str, Any] = response.json()
-    assert body["type"] == PROBLEM_TYPE + slug
-    assert body["status"] == status
-    assert body["title"]
-    assert body["detail"]
-    return body
-
-
-def error_fields(response: Response) -> list[str]:
-    """The ``errors[].field`` of a 422 validation problem."""
-    body = assert_problem(response, 422, "validation-error")
-    return [error["field"] for error in body["errors"]]
-
-
-def audit_rows(db: Session, action: str) -> list[AuditLog]:
-    """Audit entries for ``action``, oldest first, as committed now."""
-    db.rollback()  # end any earlier read so SQLite shows what the API committed since
-    return list(db.scalars(select(AuditLog).where(AuditLog.action == action).order_by(AuditLog.id)))
 
 
 def open_session_ids(db: Session, user_id: int) -> set[str]:
@@ -643,8 +601,8 @@ def test_the_last_active_admin_cannot_be_demoted_or_deactivated(
     assert me.status_code == 200
     assert me.json()["role"] == "admin"
     assert me.json()["is_active"] is True
-    assert audit_rows(db, "user.role_changed") == []
-    assert audit_rows(db, "user.deactivated") == []
+    assert audit_rows("user.role_changed") == []
+    assert audit_rows("user.deactivated") == []
 
 
 def test_an_inactive_admin_does_not_count_as_another_admin(
@@ -763,7 +721,7 @@ def test_revoke_all_sessions_counts_only_open_sessions(
 
     assert response.status_code == 200, response.text
     assert response.json() == {"revoked": 1}, "an expired session was already over"
-    [entry] = audit_rows(db, "session.revoked_all")
+    [entry] = audit_rows("session.revoked_all")
     assert entry.details == {"count": 1}
 
 
@@ -802,7 +760,7 @@ def test_a_session_of_another_user_is_not_found(
     assert_problem(unknown, 404, "not-found")
     assert me_status(client, owner_token) == 200
     assert open_session_ids(db, owner.id) == {owner_session}
-    assert audit_rows(db, "session.revoked") == []
+    assert audit_rows("session.revoked") == []
 
 
 # --------------------------------------------------------------------------- the audit trail
@@ -894,7 +852,7 @@ def test_admin_actions_are_audited(
     response = perform(client, admin.headers, target)
 
     assert 200 <= response.status_code < 300, response.text
-    [entry] = audit_rows(db, action)
+    [entry] = audit_rows(action)
     assert entry.actor_id == admin.user.id
     assert entry.actor_label == admin.user.email
     assert entry.entity_type == "user"
@@ -913,7 +871,7 @@ def test_creating_a_user_is_audited(client: TestClient, db: Session, admin: Sign
     )
 
     assert response.status_code == 201, response.text
-    [entry] = [row for row in audit_rows(db, "user.created") if row.actor_id is not None]
+    [entry] = [row for row in audit_rows("user.created") if row.actor_id is not None]
     assert entry.actor_id == admin.user.id
     assert entry.entity_type == "user"
     assert entry.entity_id == str(response.json()["id"])
@@ -930,7 +888,7 @@ def test_unlocking_a_locked_account_is_audited_as_such(
 
     response = client.post(f"{USERS}/{target.id}/unlock", headers=admin.headers)
 
-    [entry] = audit_rows(db, "user.unlocked")
+    [entry] = audit_rows("user.unlocked")
     assert entry.details == {"was_locked": True}
     assert entry.request_id == response.headers["x-request-id"]
 
@@ -946,7 +904,7 @@ def test_the_audit_trail_keeps_an_incoming_request_id(
     )
 
     assert response.headers["x-request-id"] == "trace-4711.a:b_c"
-    [entry] = audit_rows(db, "user.deactivated")
+    [entry] = audit_rows("user.deactivated")
     assert entry.request_id == "trace-4711.a:b_c"
 
 

@@ -24,7 +24,7 @@ from app.services import catalog, stock
 from app.services.audit import Actor
 from app.services.stock import MovementContext, ReceiptLine
 from tests.conftest import AuthHeaders
-from tests.integration.helpers import error_lines, run_dfims
+from tests.support.servers import error_lines, run_dfims
 
 ACTOR = Actor(user_id=None, label="csv-tests")
 EXPORTS = "/api/v1/exports"

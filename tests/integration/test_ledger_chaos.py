@@ -53,7 +53,7 @@ from tests.integration.chaos_load import (
     wait_until_serving,
 )
 from tests.integration.clusters import private_postgres
-from tests.integration.helpers import Server, migrate_with_admin, run_dfims, running_server
+from tests.support.servers import Server, migrate_with_admin, run_dfims, running_server
 
 pytestmark = [pytest.mark.postgres, pytest.mark.system]
 

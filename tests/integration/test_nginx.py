@@ -35,7 +35,8 @@ from tests.conftest import (
     create_postgres_database,
     drop_postgres_database,
 )
-from tests.integration.helpers import (
+from tests.support.problems import assert_problem
+from tests.support.servers import (
     COMMAND_TIMEOUT,
     HOST,
     STARTUP_TIMEOUT,
@@ -57,7 +58,6 @@ MAINTENANCE = ROOT / "scripts" / "maintenance.sh"
 TEMPLATE = ROOT / "nginx" / "nginx.conf"
 TOOL_PATH = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"])
 ADMIN_EMAIL = "nginx-admin@example.com"
-PROBLEM_JSON = "application/problem+json"
 LOGIN = "/api/v1/auth/login"
 REPLICAS = 3
 REQUESTS = 30
@@ -116,18 +116,6 @@ def read_answer(response: http.client.HTTPResponse, request_id: str = "") -> Ans
         body=response.read(),
         request_id=request_id,
     )
-
-
-def assert_problem(answer: HttpResponse, status: int, slug: str) -> dict[str, Any]:
-    """A problem+json answer of ``status`` whose type ends with ``slug``; its body."""
-    assert answer.status == status, answer.text
-    assert answer.headers["content-type"].startswith(PROBLEM_JSON), answer.headers
-    body: dict[str, Any] = answer.json()
-    assert body["status"] == status
-    assert body["type"].endswith(slug), body
-    assert body["title"]
-    assert body["detail"]
-    return body
 
 
 def assert_security_headers(answer: HttpResponse, policy: str = API_POLICY) -> None:

@@ -40,7 +40,10 @@ from app.services.audit import Actor
 from app.services.orders import LineDraft, OrderDraft, OrderStateError
 from app.services.returns import ReturnLine
 from app.services.stock import InsufficientStockError
-from tests.api.sales_helpers import (
+from tests.conftest import MakeUser
+from tests.integration.races import receive
+from tests.support.callers import sign_in
+from tests.support.sales import (
     ORDERS,
     make_customer,
     make_priced_product,
@@ -50,9 +53,7 @@ from tests.api.sales_helpers import (
     place_order,
     register_customer,
 )
-from tests.api.stock_helpers import make_warehouse, sign_in
-from tests.conftest import MakeUser
-from tests.integration.test_stock_concurrency import receive
+from tests.support.stock import make_warehouse
 
 ACTOR = Actor(user_id=None, label="order concurrency tests")
 WORKERS = 16

@@ -30,7 +30,7 @@ from tests.integration.clusters import (
     private_postgres,
     private_redis,
 )
-from tests.integration.helpers import (
+from tests.support.servers import (
     HttpResponse,
     Server,
     http_request,

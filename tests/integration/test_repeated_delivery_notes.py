@@ -16,7 +16,7 @@ from app.services import catalog, purchasing, receiving, stock
 from app.services.purchasing import PurchaseDraft, PurchaseLineDraft
 from app.services.receiving import Delivery, DeliveryLine
 from app.services.stock import MovementContext, ReceiptLine
-from tests.integration.test_stock_concurrency import (
+from tests.integration.races import (
     ACTOR,
     OK,
     WORKERS,

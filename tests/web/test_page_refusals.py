@@ -36,16 +36,11 @@ from app.services.receiving import Delivery, DeliveryLine
 from app.services.stock import InsufficientStockError, MovementContext, ReceiptLine
 from app.web import NOT_PAGES
 from app.web.pages import stock as stock_pages
-from tests.api.sales_helpers import make_customer
-from tests.api.stock_helpers import (
-    UNKNOWN_ID,
-    make_product,
-    make_supplier,
-    make_warehouse,
-    reserve,
-)
 from tests.conftest import PASSWORD, ROOT
-from tests.web.page_helpers import CSRF_FIELD, form_fields, login_form, page_login, page_of
+from tests.support.callers import UNKNOWN_ID
+from tests.support.pages import CSRF_FIELD, form_fields, login_form, page_login, page_of
+from tests.support.sales import make_customer
+from tests.support.stock import make_product, make_supplier, make_warehouse, reserve
 
 ACTOR = Actor(user_id=None, label="refusal-tests")
 WEB = ROOT / "app" / "web"

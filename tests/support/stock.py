@@ -7,19 +7,17 @@ from decimal import Decimal
 from typing import Any
 
 from fastapi.testclient import TestClient
-from httpx2 import Response
 from sqlalchemy import func, select
 
 from app.core.database import SessionLocal
 from app.models.audit import AuditLog
 from app.models.catalog import UnitOfMeasure
 from app.models.inventory import IdempotencyRecord, Lot, LotDocument, StockLevel, StockMovement
-from app.models.user import Role, User
 from app.schemas.catalog import CategoryCreate, ProductCreate, SupplierCreate, WarehouseCreate
 from app.services import allocation, catalog
 from app.services.allocation import AllocationRequest
 from app.services.audit import Actor
-from tests.conftest import MakeUser, bearer, login
+from tests.support.problems import assert_problem
 
 API = "/api/v1"
 STOCK = f"{API}/stock"
@@ -31,29 +29,12 @@ WASTE = f"{STOCK}/waste"
 COUNTS = f"{STOCK}/counts"
 LEVELS = f"{STOCK}/levels"
 MOVEMENTS = f"{STOCK}/movements"
-PROBLEM_JSON = "application/problem+json"
-PROBLEM_TYPE = "urn:dfims:problem:"
 PACK_WEIGHT = Decimal("0.5")
 SHELF_LIFE_DAYS = 180
-UNKNOWN_ID = 987654
 SETUP_ACTOR = Actor(user_id=None, label="stock-tests")
 
 
 # --------------------------------------------------------------------------- callers
-
-
-@dataclass(frozen=True)
-class SignedIn:
-    """A user with an open session and the headers that use it."""
-
-    user: User
-    headers: dict[str, str]
-
-
-def sign_in(client: TestClient, make_user: MakeUser, role: Role = Role.ADMIN) -> SignedIn:
-    """Create a user of ``role`` and log them in."""
-    user = make_user(role=role)
-    return SignedIn(user, bearer(login(client, user.email)["access_token"]))
 
 
 # --------------------------------------------------------------------------- catalog
@@ -276,7 +257,7 @@ class Snapshot:
     lots: int
     idempotency_keys: int
     documents: int
-    audit_entries: int
+    audit_rows: int
 
 
 def snapshot() -> Snapshot:
@@ -292,7 +273,7 @@ def snapshot() -> Snapshot:
         lots=count(Lot),
         idempotency_keys=count(IdempotencyRecord),
         documents=count(LotDocument),
-        audit_entries=count(AuditLog),
+        audit_rows=count(AuditLog),
     )
 
 
@@ -306,25 +287,6 @@ def lot_id_of(product_id: int, lot_code: str) -> int:
 
 
 # --------------------------------------------------------------------------- problems
-
-
-def assert_problem(
-    response: Response, status: int, slug: str | None = None, field: str | None = None
-) -> dict[str, Any]:
-    """``response`` is an RFC 9457 problem of ``status`` (and ``slug``, naming ``field``)."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith(PROBLEM_JSON)
-    problem = dict(response.json())
-    assert problem["status"] == status
-    assert problem["detail"]
-    if slug is not None:
-        assert problem["type"] == PROBLEM_TYPE + slug
-    if field is not None:
-        named = {problem.get("field")} | {
-            error["field"].rsplit(".", 1)[-1] for error in problem.get("errors", [])
-        }
-        assert field in named, problem
-    return problem
 
 
 # --------------------------------------------------------------------------- stocked scene

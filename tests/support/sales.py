@@ -15,11 +15,9 @@ from prometheus_client import REGISTRY
 from sqlalchemy import func, select
 
 from app.core.database import SessionLocal
-from app.models.audit import AuditLog
 from app.models.catalog import UnitOfMeasure
 from app.models.inventory import Reservation, ReservationStatus
 from app.models.sales import (
-    Customer,
     CustomerType,
     PriceTier,
     SalesOrder,
@@ -29,8 +27,8 @@ from app.models.sales import (
 from app.schemas.catalog import ProductCreate
 from app.services import catalog, customers
 from app.services.audit import Actor
-from tests.api.stock_helpers import API, SHELF_LIFE_DAYS, Snapshot, receive, snapshot
 from tests.conftest import PASSWORD, bearer, login
+from tests.support.stock import API, SHELF_LIFE_DAYS, Snapshot, receive, snapshot
 
 ORDERS = f"{API}/orders"
 CUSTOMERS = f"{API}/customers"
@@ -322,23 +320,6 @@ def active_reserved_total() -> Decimal:
             )
         )
         return Decimal(total) if total is not None else Decimal(0)
-
-
-def audit_entries(action: str, entity_id: int | None = None) -> list[AuditLog]:
-    """The audit rows of ``action`` (on sales order ``entity_id`` when given), oldest first."""
-    query = select(AuditLog).where(AuditLog.action == action).order_by(AuditLog.id)
-    if entity_id is not None:
-        query = query.where(AuditLog.entity_id == str(entity_id))
-    with SessionLocal() as db:
-        return list(db.scalars(query).all())
-
-
-def customer_record(customer_id: int) -> Customer:
-    """A customer read from the database."""
-    with SessionLocal() as db:
-        customer = db.get(Customer, customer_id)
-        assert customer is not None
-        return customer
 
 
 def metric(name: str, **labels: str) -> float:

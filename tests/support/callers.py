@@ -1,0 +1,28 @@
+"""Signed-in callers of the API and ids no record has."""
+
+from dataclasses import dataclass
+
+from fastapi.testclient import TestClient
+
+from app.models.user import Role, User
+from tests.conftest import MakeUser, bearer, login
+
+UNKNOWN_ID = 987654321
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """A user with an open session and the headers that use it."""
+
+    user: User
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return bearer(self.token)
+
+
+def sign_in(client: TestClient, make_user: MakeUser, role: Role = Role.ADMIN) -> SignedIn:
+    """Create a user of ``role`` and log them in."""
+    user = make_user(role=role)
+    return SignedIn(user, login(client, user.email)["access_token"])
