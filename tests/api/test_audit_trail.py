@@ -23,7 +23,6 @@ from tests.support.stock import (
     TRANSFERS,
     WASTE,
     World,
-    make_world,
     receive,
 )
 
@@ -70,24 +69,6 @@ def total(client: TestClient, caller: SignedIn) -> int:
 def when(entry: Json) -> datetime:
     """When an entry happened."""
     return datetime.fromisoformat(entry["occurred_at"])
-
-
-@pytest.fixture
-def admin(client: TestClient, make_user: MakeUser) -> SignedIn:
-    """A signed-in administrator."""
-    return sign_in(client, make_user, Role.ADMIN)
-
-
-@pytest.fixture
-def manager(client: TestClient, make_user: MakeUser) -> SignedIn:
-    """A signed-in manager."""
-    return sign_in(client, make_user, Role.MANAGER)
-
-
-@pytest.fixture
-def world() -> World:
-    """Two products (kg, and packs of 0.5 kg), two warehouses and a supplier."""
-    return make_world()
 
 
 def assert_by(entry: Json, caller: SignedIn) -> None:

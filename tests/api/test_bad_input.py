@@ -31,7 +31,7 @@ from app.main import app
 from app.models.inventory import LotDocument
 from app.models.user import Role
 from tests.conftest import PASSWORD, MakeUser
-from tests.support.callers import SignedIn, sign_in
+from tests.support.callers import SignedIn
 from tests.support.pages import logged_in, page_of
 from tests.support.problems import assert_problem
 from tests.support.sales import (
@@ -269,11 +269,6 @@ class Scene:
         return int(
             answer(upload(self, "lot-document", "cert.pdf", PDF, "application/pdf"), 201)["id"]
         )
-
-
-@pytest.fixture
-def admin(client: TestClient, make_user: MakeUser) -> SignedIn:
-    return sign_in(client, make_user, Role.ADMIN)
 
 
 @pytest.fixture

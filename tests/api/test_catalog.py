@@ -42,12 +42,6 @@ WRITERS = frozenset({Role.ADMIN.value, Role.MANAGER.value})
 # --------------------------------------------------------------------------- helpers
 
 
-@pytest.fixture
-def admin(client: TestClient, make_user: MakeUser) -> SignedIn:
-    """A signed-in administrator."""
-    return sign_in(client, make_user, Role.ADMIN)
-
-
 # --------------------------------------------------------------------------- the four kinds
 
 

@@ -34,18 +34,6 @@ LIST_PRICE = Decimal("12.50")
 
 
 @pytest.fixture
-def manager(client: TestClient, make_user: MakeUser) -> SignedIn:
-    """A signed-in manager."""
-    return sign_in(client, make_user, Role.MANAGER)
-
-
-@pytest.fixture
-def staff(client: TestClient, make_user: MakeUser) -> SignedIn:
-    """A signed-in member of staff (keeps customer records, cannot set prices)."""
-    return sign_in(client, make_user, Role.STAFF)
-
-
-@pytest.fixture
 def customer_user(client: TestClient, make_user: MakeUser) -> SignedIn:
     """A signed-in customer user linked to no customer record."""
     return sign_in(client, make_user, Role.CUSTOMER)

@@ -22,7 +22,7 @@ from app.models.audit import AuditLog
 from app.models.inventory import LotDocument
 from app.models.user import Role
 from tests.conftest import MakeUser, bearer, login
-from tests.support.callers import UNKNOWN_ID, SignedIn, sign_in
+from tests.support.callers import UNKNOWN_ID, SignedIn
 from tests.support.pages import browser, logged_in
 from tests.support.problems import assert_problem
 from tests.support.stock import (
@@ -40,7 +40,6 @@ from tests.support.stock import (
     World,
     get_levels,
     make_stocked,
-    make_world,
     receive,
     snapshot,
 )
@@ -49,18 +48,6 @@ PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << >>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 32
 HTTP_METHODS = frozenset({"get", "put", "post", "patch", "delete", "head", "options", "trace"})
-
-
-@pytest.fixture
-def admin(client: TestClient, make_user: MakeUser) -> SignedIn:
-    """A signed-in administrator."""
-    return sign_in(client, make_user, Role.ADMIN)
-
-
-@pytest.fixture
-def world() -> World:
-    """Two products (kg, and packs of 0.5 kg), two warehouses and a supplier."""
-    return make_world()
 
 
 def in_days(days: int) -> str:

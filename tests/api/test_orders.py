@@ -78,18 +78,6 @@ class Shop:
 
 
 @pytest.fixture
-def admin(client: TestClient, make_user: MakeUser) -> SignedIn:
-    """A signed-in administrator (receives stock, sets prices, changes lot status)."""
-    return sign_in(client, make_user, Role.ADMIN)
-
-
-@pytest.fixture
-def staff(client: TestClient, make_user: MakeUser) -> SignedIn:
-    """A signed-in member of staff: runs orders."""
-    return sign_in(client, make_user, Role.STAFF)
-
-
-@pytest.fixture
 def shop() -> Shop:
     """The catalog and a customer, without stock."""
     return Shop(

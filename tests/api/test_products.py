@@ -39,12 +39,6 @@ WEBP = b"RIFF\x24\x00\x00\x00WEBPVP8 " + bytes(range(32))
 MONEY_FIELDS = ("net_weight_kg", "price", "standard_cost", "reorder_point", "reorder_quantity")
 
 
-@pytest.fixture
-def admin(client: TestClient, make_user: MakeUser) -> SignedIn:
-    """A signed-in administrator."""
-    return sign_in(client, make_user, Role.ADMIN)
-
-
 def decimals(body: dict[str, Any]) -> dict[str, Decimal]:
     return {name: Decimal(body[name]) for name in MONEY_FIELDS}
 

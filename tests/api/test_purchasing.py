@@ -46,7 +46,6 @@ from tests.support.stock import (
     make_product,
     make_supplier,
     make_warehouse,
-    make_world,
     on_hand,
     receipt_body,
     receive,
@@ -63,24 +62,6 @@ STATE_PROBLEM = "purchase-order-state"
 IDEMPOTENCY_KEY = "Idempotency-Key"
 REPLAYED = "Idempotent-Replayed"
 STANDARD_COST = Decimal("2.5")  # what make_product gives every product
-
-
-@pytest.fixture
-def manager(client: TestClient, make_user: MakeUser) -> SignedIn:
-    """A signed-in manager: drafts, sends and cancels purchase orders."""
-    return sign_in(client, make_user, Role.MANAGER)
-
-
-@pytest.fixture
-def staff(client: TestClient, make_user: MakeUser) -> SignedIn:
-    """A signed-in warehouse worker: reads purchase orders and receives deliveries."""
-    return sign_in(client, make_user, Role.STAFF)
-
-
-@pytest.fixture
-def world() -> World:
-    """Two products (kg, and packs of 0.5 kg), two warehouses and a supplier."""
-    return make_world()
 
 
 def dec(value: Any) -> Decimal:

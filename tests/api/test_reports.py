@@ -175,12 +175,6 @@ def book() -> Book:
     return Book(world, fig, l1, l2, l3, f_old, f_soon, o1, o3, shipped_at)
 
 
-@pytest.fixture
-def manager(client: TestClient, make_user: MakeUser) -> SignedIn:
-    """A signed-in manager."""
-    return sign_in(client, make_user, Role.MANAGER)
-
-
 def report(client: TestClient, caller: SignedIn, path: str, **params: Any) -> Any:
     """A report as JSON."""
     response = client.get(f"{REPORTS}/{path}", params=params, headers=caller.headers)

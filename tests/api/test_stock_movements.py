@@ -45,7 +45,6 @@ from tests.support.stock import (
     level_of,
     lot_id_of,
     make_stocked,
-    make_world,
     on_hand,
     receipt_body,
     receive,
@@ -55,18 +54,6 @@ from tests.support.stock import (
 
 IDEMPOTENCY_KEY = "Idempotency-Key"
 REPLAYED = "Idempotent-Replayed"
-
-
-@pytest.fixture
-def admin(client: TestClient, make_user: MakeUser) -> SignedIn:
-    """A signed-in administrator."""
-    return sign_in(client, make_user, Role.ADMIN)
-
-
-@pytest.fixture
-def world() -> World:
-    """Two products (kg, and packs of 0.5 kg), two warehouses and a supplier."""
-    return make_world()
 
 
 @pytest.fixture

@@ -10,9 +10,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from app.models.user import Role
-from tests.conftest import MakeUser
-from tests.support.callers import UNKNOWN_ID, SignedIn, sign_in
+from tests.support.callers import UNKNOWN_ID, SignedIn
 from tests.support.problems import assert_problem
 from tests.support.stock import (
     ADJUSTMENTS,
@@ -24,22 +22,9 @@ from tests.support.stock import (
     World,
     get_levels,
     get_movements,
-    make_world,
     receive,
     reserve,
 )
-
-
-@pytest.fixture
-def admin(client: TestClient, make_user: MakeUser) -> SignedIn:
-    """A signed-in administrator."""
-    return sign_in(client, make_user, Role.ADMIN)
-
-
-@pytest.fixture
-def world() -> World:
-    """Two products (kg, and packs of 0.5 kg), two warehouses and a supplier."""
-    return make_world()
 
 
 def dec(value: Any) -> Decimal:

@@ -160,12 +160,6 @@ class Scene:
 
 
 @pytest.fixture
-def admin(client: TestClient, make_user: MakeUser) -> SignedIn:
-    """A signed-in administrator."""
-    return sign_in(client, make_user, Role.ADMIN)
-
-
-@pytest.fixture
 def scene(client: TestClient, admin: SignedIn) -> Scene:
     """Build the traced lot's history through the API."""
     h = admin.headers

@@ -41,12 +41,6 @@ ADMIN_ONLY = frozenset({Role.ADMIN.value})
 # --------------------------------------------------------------------------- helpers
 
 
-@pytest.fixture
-def admin(client: TestClient, make_user: MakeUser) -> SignedIn:
-    """A signed-in administrator (the only admin unless a test makes more)."""
-    return sign_in(client, make_user, Role.ADMIN)
-
-
 def login_response(
     client: TestClient, email: str, password: str = PASSWORD, user_agent: str = "pytest"
 ) -> Response:
