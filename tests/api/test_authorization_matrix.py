@@ -28,7 +28,7 @@ from app.main import app
 from app.models.user import Role, User, UserSession
 from app.services import users as user_service
 from tests.conftest import PASSWORD, TEST_ACTOR, bearer, empty_tables, login
-from tests.support.callers import UNKNOWN_ID
+from tests.support.callers import ANONYMOUS, UNKNOWN_ID
 from tests.support.problems import assert_problem
 from tests.support.sales import (
     CustomerUser,
@@ -39,7 +39,6 @@ from tests.support.sales import (
 )
 from tests.support.stock import API, make_category, make_supplier, make_warehouse, receive
 
-ANONYMOUS = "anonymous"
 ADMIN = Role.ADMIN.value
 MANAGER = Role.MANAGER.value
 STAFF = Role.STAFF.value

@@ -15,7 +15,7 @@ from app.models.audit import AuditLog
 from app.models.user import Role
 from tests.conftest import MakeUser
 from tests.support.audit import audit_rows
-from tests.support.callers import UNKNOWN_ID, SignedIn, sign_in
+from tests.support.callers import ANONYMOUS, CALLERS, HTTP_METHODS, UNKNOWN_ID, SignedIn, sign_in
 from tests.support.catalog import (
     CATEGORIES,
     JPEG,
@@ -31,15 +31,8 @@ from tests.support.catalog import (
 )
 from tests.support.problems import assert_problem, error_fields
 
-HTTP_METHODS = frozenset({"get", "put", "post", "patch", "delete", "head", "options", "trace"})
-
-ANONYMOUS = "anonymous"
-CALLERS = (*(role.value for role in Role), ANONYMOUS)
 READERS = frozenset({Role.ADMIN.value, Role.MANAGER.value, Role.STAFF.value})
 WRITERS = frozenset({Role.ADMIN.value, Role.MANAGER.value})
-
-
-# --------------------------------------------------------------------------- helpers
 
 
 # --------------------------------------------------------------------------- the four kinds

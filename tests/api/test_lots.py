@@ -22,7 +22,7 @@ from app.models.audit import AuditLog
 from app.models.inventory import LotDocument
 from app.models.user import Role
 from tests.conftest import MakeUser, bearer, login
-from tests.support.callers import UNKNOWN_ID, SignedIn
+from tests.support.callers import ANONYMOUS, CALLERS, HTTP_METHODS, UNKNOWN_ID, SignedIn
 from tests.support.pages import browser, logged_in
 from tests.support.problems import assert_problem
 from tests.support.stock import (
@@ -47,7 +47,6 @@ from tests.support.stock import (
 PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << >>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 32
-HTTP_METHODS = frozenset({"get", "put", "post", "patch", "delete", "head", "options", "trace"})
 
 
 def in_days(days: int) -> str:
@@ -604,8 +603,6 @@ def test_documents_belong_to_their_lot(client: TestClient, admin: SignedIn, worl
 # --------------------------------------------------------------------------- roles
 
 
-ANONYMOUS = "anonymous"
-CALLERS = (*(role.value for role in Role), ANONYMOUS)
 STAFF_AND_UP = frozenset({Role.ADMIN.value, Role.MANAGER.value, Role.STAFF.value})
 MANAGERS = frozenset({Role.ADMIN.value, Role.MANAGER.value})
 

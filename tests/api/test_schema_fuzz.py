@@ -36,6 +36,7 @@ from schemathesis.specs.openapi.schemas import OpenApiSchema
 from app.main import app
 from app.models.user import Role
 from tests.conftest import PASSWORD, MakeUser, bearer, login
+from tests.support.callers import ANONYMOUS
 from tests.support.sales import advance, make_customer, order_line, place_order
 from tests.support.stock import (
     API,
@@ -49,7 +50,6 @@ from tests.support.stock import (
 EXAMPLES = int(os.environ.get("DFIMS_FUZZ_EXAMPLES", "10"))
 PROBES = 3  # examples that tell whether the role may use the operation at all
 REFUSALS = {401, 403}
-ANONYMOUS = "anonymous"
 ROLES = [ANONYMOUS, *(role.value for role in Role)]
 ME = f"{API}/users/me"
 AUTH = f"{API}/auth/"

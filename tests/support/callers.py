@@ -1,4 +1,5 @@
-"""Signed-in callers of the API and ids no record has."""
+"""Callers of the API (signed in or anonymous), the methods they may try, and ids no record
+has."""
 
 from dataclasses import dataclass
 
@@ -8,6 +9,9 @@ from app.models.user import Role, User
 from tests.conftest import MakeUser, bearer, login
 
 UNKNOWN_ID = 987654321
+ANONYMOUS = "anonymous"
+CALLERS = (*(role.value for role in Role), ANONYMOUS)
+HTTP_METHODS = frozenset({"get", "put", "post", "patch", "delete", "head", "options", "trace"})
 
 
 @dataclass(frozen=True)

@@ -34,9 +34,6 @@ SHELF_LIFE_DAYS = 180
 SETUP_ACTOR = Actor(user_id=None, label="stock-tests")
 
 
-# --------------------------------------------------------------------------- callers
-
-
 # --------------------------------------------------------------------------- catalog
 
 
@@ -284,9 +281,6 @@ def lot_id_of(product_id: int, lot_code: str) -> int:
         lot_id = db.scalar(query)
         assert lot_id is not None
         return lot_id
-
-
-# --------------------------------------------------------------------------- problems
 
 
 # --------------------------------------------------------------------------- stocked scene
