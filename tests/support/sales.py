@@ -24,10 +24,10 @@ from app.models.sales import (
     SalesOrderLine,
     SalesReturn,
 )
-from app.schemas.catalog import ProductCreate
 from app.services import catalog, customers
 from app.services.audit import Actor
 from tests.conftest import PASSWORD, bearer, login
+from tests.support import factories
 from tests.support.stock import API, SHELF_LIFE_DAYS, Snapshot, receive, snapshot
 
 ORDERS = f"{API}/orders"
@@ -58,18 +58,13 @@ def make_priced_product(
     shelf_life_days: int = SHELF_LIFE_DAYS,
 ) -> int:
     """A committed active product with a list price; its id."""
-    values = ProductCreate(
+    return factories.create_product(
         sku=sku,
-        name=f"Product {sku}",
+        price=price,
         unit=unit,
         net_weight_kg=net_weight_kg,
         shelf_life_days=shelf_life_days,
-        price=Decimal(price),
-    ).model_dump()
-    with SessionLocal() as db:
-        product = catalog.create_product(db, SALES_ACTOR, values)
-        db.commit()
-        return product.id
+    )
 
 
 def set_product_active(product_id: int, active: bool) -> None:
@@ -122,19 +117,13 @@ def make_customer(
     active: bool = True,
 ) -> int:
     """A committed customer made through the service (inactive when asked); its id."""
-    values: dict[str, Any] = {
-        "name": name,
-        "customer_type": customer_type.value,
-        "min_shelf_life_days": min_shelf_life_days,
-    }
-    if price_tier is not None:
-        values["price_tier"] = price_tier.value
-    with SessionLocal() as db:
-        customer = customers.create_customer(db, SALES_ACTOR, values)
-        if not active:
-            customers.set_active(db, SALES_ACTOR, customer, False)
-        db.commit()
-        return customer.id
+    return factories.create_customer(
+        name=name,
+        customer_type=customer_type,
+        price_tier=price_tier,
+        min_shelf_life_days=min_shelf_life_days,
+        active=active,
+    )
 
 
 def create_customer(client: TestClient, headers: dict[str, str], **fields: Any) -> Json:

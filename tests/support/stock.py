@@ -13,10 +13,11 @@ from app.core.database import SessionLocal
 from app.models.audit import AuditLog
 from app.models.catalog import UnitOfMeasure
 from app.models.inventory import IdempotencyRecord, Lot, LotDocument, StockLevel, StockMovement
-from app.schemas.catalog import CategoryCreate, ProductCreate, SupplierCreate, WarehouseCreate
+from app.schemas.catalog import CategoryCreate
 from app.services import allocation, catalog
 from app.services.allocation import AllocationRequest
 from app.services.audit import Actor
+from tests.support import factories
 from tests.support.problems import assert_problem
 
 API = "/api/v1"
@@ -55,44 +56,27 @@ def make_product(
     standard_cost: Decimal = Decimal("2.5000"),
     grade: str = "A",
 ) -> int:
-    """A committed product (inactive when asked); its id."""
-    values = ProductCreate(
+    """A committed product without a list price (inactive when asked); its id."""
+    return factories.create_product(
         sku=sku,
-        name=f"Product {sku}",
+        price=None,
         unit=unit,
         net_weight_kg=net_weight_kg,
         shelf_life_days=shelf_life_days,
+        active=active,
         standard_cost=standard_cost,
         grade=grade,
-    ).model_dump()
-    with SessionLocal() as db:
-        product = catalog.create_product(db, SETUP_ACTOR, values)
-        if not active:
-            catalog.products.set_active(db, SETUP_ACTOR, product, False)
-        db.commit()
-        return product.id
+    )
 
 
 def make_warehouse(code: str, *, active: bool = True) -> int:
     """A committed warehouse (inactive when asked); its id."""
-    values = WarehouseCreate(code=code, name=f"Warehouse {code}").model_dump()
-    with SessionLocal() as db:
-        warehouse = catalog.warehouses.create(db, SETUP_ACTOR, values)
-        if not active:
-            catalog.warehouses.set_active(db, SETUP_ACTOR, warehouse, False)
-        db.commit()
-        return warehouse.id
+    return factories.create_warehouse(code=code, active=active)
 
 
 def make_supplier(code: str, *, active: bool = True) -> int:
     """A committed supplier (inactive when asked); its id."""
-    values = SupplierCreate(code=code, name=f"Supplier {code}").model_dump()
-    with SessionLocal() as db:
-        supplier = catalog.suppliers.create(db, SETUP_ACTOR, values)
-        if not active:
-            catalog.suppliers.set_active(db, SETUP_ACTOR, supplier, False)
-        db.commit()
-        return supplier.id
+    return factories.create_supplier(code=code, active=active)
 
 
 @dataclass(frozen=True)
