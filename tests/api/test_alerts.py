@@ -17,13 +17,14 @@ from app.models.catalog import Product, UnitOfMeasure
 from app.models.inventory import IdempotencyRecord, Lot, LotStatus
 from app.models.mixins import utcnow
 from app.models.user import Role
-from app.schemas.catalog import ProductCreate, WarehouseCreate
+from app.schemas.catalog import ProductCreate
 from app.services import allocation, catalog, lots, stock
 from app.services.allocation import AllocationRequest
 from app.services.audit import Actor
 from app.services.stock import MovementContext, ReceiptLine
 from tests.conftest import AuthHeaders, MakeUser
-from tests.integration.helpers import error_lines, run_dfims
+from tests.support.servers import error_lines, run_dfims
+from tests.support.stock import make_warehouse
 
 ALERTS = "/api/v1/alerts"
 ACTOR = Actor(user_id=None, label="alert-tests")
@@ -52,13 +53,6 @@ def make_product(
     ).model_dump()
     with session_scope() as db:
         return catalog.create_product(db, ACTOR, values).id
-
-
-def make_warehouse(code: str) -> int:
-    """A committed active warehouse; its id."""
-    with session_scope() as db:
-        values = WarehouseCreate(code=code, name=f"Warehouse {code}").model_dump()
-        return catalog.warehouses.create(db, ACTOR, values).id
 
 
 def receive(

@@ -12,21 +12,19 @@ from fastapi.testclient import TestClient
 from httpx2 import Response
 
 from app.models.user import Role
-from tests.api.stock_helpers import (
+from tests.conftest import PASSWORD, MakeUser
+from tests.support.callers import SignedIn, sign_in
+from tests.support.problems import assert_problem
+from tests.support.stock import (
     ADJUSTMENTS,
     API,
     LOTS,
     MOVEMENTS,
     TRANSFERS,
     WASTE,
-    SignedIn,
     World,
-    assert_problem,
-    make_world,
     receive,
-    sign_in,
 )
-from tests.conftest import PASSWORD, MakeUser
 
 AUDIT = f"{API}/audit"
 PRODUCTS = f"{API}/products"
@@ -71,24 +69,6 @@ def total(client: TestClient, caller: SignedIn) -> int:
 def when(entry: Json) -> datetime:
     """When an entry happened."""
     return datetime.fromisoformat(entry["occurred_at"])
-
-
-@pytest.fixture
-def admin(client: TestClient, make_user: MakeUser) -> SignedIn:
-    """A signed-in administrator."""
-    return sign_in(client, make_user, Role.ADMIN)
-
-
-@pytest.fixture
-def manager(client: TestClient, make_user: MakeUser) -> SignedIn:
-    """A signed-in manager."""
-    return sign_in(client, make_user, Role.MANAGER)
-
-
-@pytest.fixture
-def world() -> World:
-    """Two products (kg, and packs of 0.5 kg), two warehouses and a supplier."""
-    return make_world()
 
 
 def assert_by(entry: Json, caller: SignedIn) -> None:

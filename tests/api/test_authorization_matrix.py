@@ -27,17 +27,18 @@ from app.core.database import Base, SessionLocal, engine
 from app.main import app
 from app.models.user import Role, User, UserSession
 from app.services import users as user_service
-from tests.api.sales_helpers import (
+from tests.conftest import PASSWORD, TEST_ACTOR, bearer, empty_tables, login
+from tests.support.callers import ANONYMOUS, UNKNOWN_ID
+from tests.support.problems import assert_problem
+from tests.support.sales import (
     CustomerUser,
     make_priced_product,
     order_line,
     place_order,
     register_customer,
 )
-from tests.api.stock_helpers import API, make_category, make_supplier, make_warehouse, receive
-from tests.conftest import PASSWORD, TEST_ACTOR, bearer, empty_tables, login
+from tests.support.stock import API, make_category, make_supplier, make_warehouse, receive
 
-ANONYMOUS = "anonymous"
 ADMIN = Role.ADMIN.value
 MANAGER = Role.MANAGER.value
 STAFF = Role.STAFF.value
@@ -45,13 +46,10 @@ CUSTOMER = Role.CUSTOMER.value
 ROLES = (ADMIN, MANAGER, STAFF, CUSTOMER)
 CALLERS = (ANONYMOUS, *ROLES)
 
-PROBLEM_JSON = "application/problem+json"
-PROBLEM_TYPE = "urn:dfims:problem:"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(range(64))
 PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << >>\n%%EOF\n"
 NEW_PASSWORD = "a brand new passphrase 42"
 ORDERS = f"{API}/orders"
-UNKNOWN_ID = 987654321
 
 
 # --------------------------------------------------------------------------- the table
@@ -555,16 +553,6 @@ def send(client: TestClient, scene: Scene, rule: Rule, headers: dict[str, str]) 
         files=rule.files,
         headers=headers,
     )
-
-
-def assert_problem(response: Response, status: int, slug: str) -> None:
-    """``response`` is an RFC 9457 problem of ``status`` and type ``slug``."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith(PROBLEM_JSON), response.headers
-    problem = response.json()
-    assert problem["type"] == PROBLEM_TYPE + slug
-    assert problem["status"] == status
-    assert problem["detail"]
 
 
 def assert_refused(response: Response, caller: str) -> None:

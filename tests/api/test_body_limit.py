@@ -15,7 +15,7 @@ from app.main import app
 from app.models.catalog import Category
 from app.models.user import Role
 from tests.conftest import AuthHeaders, MakeUser
-from tests.web.page_helpers import browser, form_fields, logged_in
+from tests.support.pages import browser, form_fields, logged_in
 
 CATEGORIES = "/api/v1/categories"
 

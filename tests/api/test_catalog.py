@@ -7,136 +7,32 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from httpx2 import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.main import app
 from app.models.audit import AuditLog
-from app.models.user import Role, User
-from tests.conftest import MakeUser, bearer, login
+from app.models.user import Role
+from tests.conftest import MakeUser
+from tests.support.audit import audit_rows
+from tests.support.callers import ANONYMOUS, CALLERS, HTTP_METHODS, UNKNOWN_ID, SignedIn, sign_in
+from tests.support.catalog import (
+    CATEGORIES,
+    JPEG,
+    PNG,
+    PRODUCTS,
+    SUPPLIERS,
+    WAREHOUSES,
+    create_category,
+    ids_of,
+    ok,
+    post,
+    upload,
+)
+from tests.support.problems import assert_problem, error_fields
 
-API = "/api/v1"
-CATEGORIES = f"{API}/categories"
-SUPPLIERS = f"{API}/suppliers"
-WAREHOUSES = f"{API}/warehouses"
-PRODUCTS = f"{API}/products"
-RECEIPTS = f"{API}/stock/receipts"
-PROBLEM_TYPE = "urn:dfims:problem:"
-PROBLEM_JSON = "application/problem+json"
-UNKNOWN_ID = 987654
-HTTP_METHODS = frozenset({"get", "put", "post", "patch", "delete", "head", "options", "trace"})
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(range(64))
-JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(64, 128))
-
-ANONYMOUS = "anonymous"
-CALLERS = (*(role.value for role in Role), ANONYMOUS)
 READERS = frozenset({Role.ADMIN.value, Role.MANAGER.value, Role.STAFF.value})
 WRITERS = frozenset({Role.ADMIN.value, Role.MANAGER.value})
-
-
-# --------------------------------------------------------------------------- helpers
-
-
-@dataclass(frozen=True)
-class SignedIn:
-    """A user with an open session and the headers that use it."""
-
-    user: User
-    token: str
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return bearer(self.token)
-
-
-def sign_in(client: TestClient, make_user: MakeUser, role: Role) -> SignedIn:
-    """Create a user of ``role`` and log them in."""
-    user = make_user(role=role)
-    return SignedIn(user, login(client, user.email)["access_token"])
-
-
-@pytest.fixture
-def admin(client: TestClient, make_user: MakeUser) -> SignedIn:
-    """A signed-in administrator."""
-    return sign_in(client, make_user, Role.ADMIN)
-
-
-def assert_problem(response: Response, status: int, slug: str) -> dict[str, Any]:
-    """``response`` is an RFC 9457 problem of ``status`` and type ``slug``; its body."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith(PROBLEM_JSON)
-    body: dict[str, Any] = response.json()
-    assert body["type"] == PROBLEM_TYPE + slug
-    assert body["status"] == status
-    assert body["title"]
-    assert body["detail"]
-    return body
-
-
-def error_fields(response: Response) -> list[str]:
-    """The ``errors[].field`` of a 422 validation problem."""
-    body = assert_problem(response, 422, "validation-error")
-    return [error["field"] for error in body["errors"]]
-
-
-def ok(response: Response, status: int = 200) -> dict[str, Any]:
-    """The JSON body of a response that must have ``status``."""
-    assert response.status_code == status, response.text
-    body: dict[str, Any] = response.json()
-    return body
-
-
-def post(client: TestClient, path: str, headers: dict[str, str], **body: Any) -> dict[str, Any]:
-    """Create a record through the API; the created record."""
-    return ok(client.post(path, json=body, headers=headers), 201)
-
-
-def create_category(client: TestClient, headers: dict[str, str], name: str = "Dates") -> int:
-    return int(post(client, CATEGORIES, headers, name=name)["id"])
-
-
-def create_product(
-    client: TestClient, headers: dict[str, str], sku: str = "DATE-1", **fields: Any
-) -> dict[str, Any]:
-    return post(client, PRODUCTS, headers, **{"sku": sku, "name": f"Product {sku}", **fields})
-
-
-def create_warehouse(client: TestClient, headers: dict[str, str], code: str = "WH-1") -> int:
-    return int(post(client, WAREHOUSES, headers, code=code, name=f"Warehouse {code}")["id"])
-
-
-def create_supplier(client: TestClient, headers: dict[str, str], code: str = "SUP-1") -> int:
-    return int(post(client, SUPPLIERS, headers, code=code, name=f"Supplier {code}")["id"])
-
-
-def receive(
-    client: TestClient, headers: dict[str, str], product_id: int, warehouse_id: int, **extra: Any
-) -> Response:
-    """Post a goods receipt of 10 units into lot L1."""
-    body = {
-        "product_id": product_id,
-        "warehouse_id": warehouse_id,
-        "lot_code": "L1",
-        "quantity": "10",
-        **extra,
-    }
-    return client.post(RECEIPTS, json=body, headers=headers)
-
-
-def upload(client: TestClient, headers: dict[str, str], product_id: int, **files: Any) -> Response:
-    """PUT the product image; ``file=(filename, bytes, content type)``."""
-    return client.put(f"{PRODUCTS}/{product_id}/image", files=files, headers=headers)
-
-
-def audit_rows(db: Session, action: str) -> list[AuditLog]:
-    """Audit entries for ``action``, oldest first, as committed now."""
-    db.rollback()  # end any earlier read so SQLite shows what the API committed since
-    return list(db.scalars(select(AuditLog).where(AuditLog.action == action).order_by(AuditLog.id)))
-
-
-def ids_of(response: Response) -> list[int]:
-    return [item["id"] for item in ok(response)["items"]]
 
 
 # --------------------------------------------------------------------------- the four kinds
@@ -442,7 +338,7 @@ def test_a_duplicate_unique_field_is_a_409_problem(
     body = assert_problem(response, 409, "conflict")
     assert body["field"] == kind.key
     assert ok(client.get(kind.path, headers=admin.headers))["total"] == 1
-    assert len(audit_rows(db, f"{kind.label}.created")) == 1
+    assert len(audit_rows(f"{kind.label}.created")) == 1
 
 
 def test_renaming_a_category_onto_another_name_is_a_409(
@@ -652,13 +548,13 @@ def test_every_write_is_audited_with_the_caller(
     ok(client.post(f"{url}/activate", headers=manager.headers))  # already active: not audited
 
     for verb in ("created", "updated", "deactivated", "activated"):
-        [row] = audit_rows(db, f"{kind.label}.{verb}")
+        [row] = audit_rows(f"{kind.label}.{verb}")
         assert row.actor_id == manager.user.id
         assert row.actor_label == manager.user.email
         assert row.entity_type == kind.label
         assert row.entity_id == str(created["id"])
-    [created_row] = audit_rows(db, f"{kind.label}.created")
-    [updated_row] = audit_rows(db, f"{kind.label}.updated")
+    [created_row] = audit_rows(f"{kind.label}.created")
+    [updated_row] = audit_rows(f"{kind.label}.updated")
     assert created_row.details[kind.key] == created[kind.key]
     changes = updated_row.details["changes"]
     assert {k: changes[k]["after"] for k in kind.change} == kind.change

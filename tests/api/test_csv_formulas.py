@@ -16,19 +16,11 @@ from app.models.catalog import Product
 from app.models.user import Role
 from app.schemas.reports import ValuationRow
 from app.schemas.trace import TraceEvent
-from tests.api.stock_helpers import (
-    ADJUSTMENTS,
-    API,
-    SignedIn,
-    World,
-    make_product,
-    make_world,
-    receive,
-    sign_in,
-)
 from tests.conftest import MakeUser
-from tests.unit.csv_helpers import dangerous, is_number
-from tests.web.page_helpers import browser, logged_in
+from tests.support.callers import SignedIn
+from tests.support.csv_cells import dangerous, is_number
+from tests.support.pages import browser, logged_in
+from tests.support.stock import ADJUSTMENTS, API, World, make_product, receive
 
 HYPERLINK = '=HYPERLINK("http://evil.example","x")'
 # What the penetration test slipped past the guard, and what each must come out as.
@@ -38,18 +30,6 @@ HOSTILE = {
     "fullwidth": ("\uff1dHYPERLINK(1)", "'\uff1dHYPERLINK(1)"),
     "after-a-semicolon": ("a;" + HYPERLINK, "a;'" + HYPERLINK),
 }
-
-
-@pytest.fixture
-def admin(client: TestClient, make_user: MakeUser) -> SignedIn:
-    """A signed-in administrator."""
-    return sign_in(client, make_user, Role.ADMIN)
-
-
-@pytest.fixture
-def world() -> World:
-    """The small catalog of the stock tests."""
-    return make_world()
 
 
 @pytest.fixture

@@ -18,15 +18,11 @@ from app.core.database import SessionLocal
 from app.models.audit import AuditLog
 from app.models.sales import Customer, TierPrice
 from app.models.user import Role, User
-from tests.api.stock_helpers import (
-    API,
-    UNKNOWN_ID,
-    SignedIn,
-    assert_problem,
-    make_product,
-    sign_in,
-)
 from tests.conftest import PASSWORD, MakeUser, bearer, login
+from tests.support.audit import audit_rows
+from tests.support.callers import UNKNOWN_ID, SignedIn, sign_in
+from tests.support.problems import assert_problem
+from tests.support.stock import API, make_product
 
 CUSTOMERS = f"{API}/customers"
 ME = f"{CUSTOMERS}/me"
@@ -35,18 +31,6 @@ PRODUCTS = f"{API}/products"
 REGISTRATIONS = "customer_registrations_total"
 TIERS = ["retail", "wholesale", "distributor"]
 LIST_PRICE = Decimal("12.50")
-
-
-@pytest.fixture
-def manager(client: TestClient, make_user: MakeUser) -> SignedIn:
-    """A signed-in manager."""
-    return sign_in(client, make_user, Role.MANAGER)
-
-
-@pytest.fixture
-def staff(client: TestClient, make_user: MakeUser) -> SignedIn:
-    """A signed-in member of staff (keeps customer records, cannot set prices)."""
-    return sign_in(client, make_user, Role.STAFF)
 
 
 @pytest.fixture
@@ -77,15 +61,6 @@ def customer_ids(client: TestClient, headers: dict[str, str], **params: Any) -> 
     page = ok(client.get(CUSTOMERS, params={"limit": 200, **params}, headers=headers))
     assert page["total"] == len(page["items"])
     return [item["id"] for item in page["items"]]
-
-
-def audit_rows(action: str, entity_id: int | None = None) -> list[AuditLog]:
-    """Committed audit entries for ``action`` (on one entity), oldest first."""
-    query = select(AuditLog).where(AuditLog.action == action).order_by(AuditLog.id)
-    if entity_id is not None:
-        query = query.where(AuditLog.entity_id == str(entity_id))
-    with SessionLocal() as db:
-        return list(db.scalars(query))
 
 
 def stored_customers() -> list[tuple[Any, ...]]:

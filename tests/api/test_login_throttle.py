@@ -26,10 +26,10 @@ from app.main import app
 from app.models.user import User, UserSession
 from app.services import auth as auth_service
 from tests.conftest import PASSWORD, REDIS_TEST_URL, MakeUser
-from tests.web.page_helpers import SESSION_COOKIE, login_form, parse, post_login
+from tests.support.pages import SESSION_COOKIE, login_form, parse, post_login
+from tests.support.problems import PROBLEM_JSON
 
 LOGIN = "/api/v1/auth/login"
-PROBLEM_JSON = "application/problem+json"
 TOO_MANY = "urn:dfims:problem:too-many-attempts"
 AUTH_FAILED = "urn:dfims:problem:authentication-failed"
 ACCOUNT_LOCKED = "urn:dfims:problem:account-locked"

@@ -13,10 +13,10 @@ from httpx2 import Response
 from sqlalchemy import func, select
 
 from app.core.database import SessionLocal
-from app.models.audit import AuditLog
 from app.models.user import Role, User
 from tests.conftest import PASSWORD, AuthHeaders, MakeUser, bearer, login
-from tests.web.page_helpers import form_fields, logged_in, parse
+from tests.support.audit import audit_rows
+from tests.support.pages import form_fields, logged_in, parse
 
 API = "/api/v1"
 REGISTER = f"{API}/auth/register"
@@ -48,11 +48,6 @@ def _users() -> int:
         return db.scalar(select(func.count()).select_from(User)) or 0
 
 
-def _audited(action: str) -> list[AuditLog]:
-    with SessionLocal() as db:
-        return list(db.scalars(select(AuditLog).where(AuditLog.action == action)))
-
-
 def _shape(response: Response) -> tuple[int, str, list[str], list[str]]:
     body = response.json()
     names = sorted(
@@ -78,7 +73,7 @@ def test_registering_a_lookalike_of_a_staff_email_answers_as_a_taken_one(
     assert free.status_code == 202, free.text
     assert _shape(response) == _shape(free)
     assert _users() == users
-    attempts = _audited("auth.register_existing") + _audited("auth.register_lookalike")
+    attempts = audit_rows("auth.register_existing") + audit_rows("auth.register_lookalike")
     assert [entry.entity_id for entry in attempts] == [str(admin.id)]
     login(client, admin.email)
     refused = client.post(
@@ -94,8 +89,8 @@ def test_a_lookalike_is_audited_as_one(client: TestClient, make_user: MakeUser) 
     _register(client, f"se\u0107@{domain}")
     _register(client, f"{FULLWIDTH}@{domain}")
 
-    [lookalike] = _audited("auth.register_lookalike")
-    [same] = _audited("auth.register_existing")
+    [lookalike] = audit_rows("auth.register_lookalike")
+    [same] = audit_rows("auth.register_existing")
     assert (lookalike.entity_id, lookalike.details) == (
         str(owner.id),
         {"email": f"se\u0107@{domain}"},

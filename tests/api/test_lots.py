@@ -21,7 +21,11 @@ from app.main import app
 from app.models.audit import AuditLog
 from app.models.inventory import LotDocument
 from app.models.user import Role
-from tests.api.stock_helpers import (
+from tests.conftest import MakeUser, bearer, login
+from tests.support.callers import ANONYMOUS, CALLERS, HTTP_METHODS, UNKNOWN_ID, SignedIn
+from tests.support.pages import browser, logged_in
+from tests.support.problems import assert_problem
+from tests.support.stock import (
     ADJUSTMENTS,
     API,
     COUNTS,
@@ -31,38 +35,18 @@ from tests.api.stock_helpers import (
     RECEIPTS,
     STOCK,
     TRANSFERS,
-    UNKNOWN_ID,
     WASTE,
-    SignedIn,
     Stocked,
     World,
-    assert_problem,
     get_levels,
     make_stocked,
-    make_world,
     receive,
-    sign_in,
     snapshot,
 )
-from tests.conftest import MakeUser, bearer, login
-from tests.web.page_helpers import browser, logged_in
 
 PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << >>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 32
-HTTP_METHODS = frozenset({"get", "put", "post", "patch", "delete", "head", "options", "trace"})
-
-
-@pytest.fixture
-def admin(client: TestClient, make_user: MakeUser) -> SignedIn:
-    """A signed-in administrator."""
-    return sign_in(client, make_user, Role.ADMIN)
-
-
-@pytest.fixture
-def world() -> World:
-    """Two products (kg, and packs of 0.5 kg), two warehouses and a supplier."""
-    return make_world()
 
 
 def in_days(days: int) -> str:
@@ -619,8 +603,6 @@ def test_documents_belong_to_their_lot(client: TestClient, admin: SignedIn, worl
 # --------------------------------------------------------------------------- roles
 
 
-ANONYMOUS = "anonymous"
-CALLERS = (*(role.value for role in Role), ANONYMOUS)
 STAFF_AND_UP = frozenset({Role.ADMIN.value, Role.MANAGER.value, Role.STAFF.value})
 MANAGERS = frozenset({Role.ADMIN.value, Role.MANAGER.value})
 

@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.core.config import get_settings
-from tests.integration.helpers import running_server
+from tests.support.servers import running_server
 
 TOKEN = "a-metrics-token-of-some-length-0123456789"
 

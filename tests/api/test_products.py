@@ -14,38 +14,29 @@ from sqlalchemy.orm import Session
 from app.core.config import get_settings
 from app.models.catalog import Product
 from app.models.user import Role
-from tests.api.test_catalog import (
+from tests.conftest import MakeUser
+from tests.support.audit import audit_rows
+from tests.support.callers import UNKNOWN_ID, SignedIn, sign_in
+from tests.support.catalog import (
     CATEGORIES,
     JPEG,
     PNG,
     PRODUCTS,
     SUPPLIERS,
-    UNKNOWN_ID,
     WAREHOUSES,
-    SignedIn,
-    assert_problem,
-    audit_rows,
     create_category,
     create_product,
     create_supplier,
     create_warehouse,
-    error_fields,
     ids_of,
     ok,
     receive,
-    sign_in,
     upload,
 )
-from tests.conftest import MakeUser
+from tests.support.problems import assert_problem, error_fields
 
 WEBP = b"RIFF\x24\x00\x00\x00WEBPVP8 " + bytes(range(32))
 MONEY_FIELDS = ("net_weight_kg", "price", "standard_cost", "reorder_point", "reorder_quantity")
-
-
-@pytest.fixture
-def admin(client: TestClient, make_user: MakeUser) -> SignedIn:
-    """A signed-in administrator."""
-    return sign_in(client, make_user, Role.ADMIN)
 
 
 def decimals(body: dict[str, Any]) -> dict[str, Decimal]:
@@ -482,7 +473,7 @@ def test_a_file_that_is_not_an_image_is_a_415(
     assert_problem(response, 415, "unsupported-media-type")
     assert ok(client.get(f"{PRODUCTS}/{product['id']}", headers=admin.headers))["image_url"] is None
     assert uploaded_files() == files_before
-    assert audit_rows(db, "product.image_set") == []
+    assert audit_rows("product.image_set") == []
 
 
 def test_an_empty_file_is_a_422(client: TestClient, admin: SignedIn) -> None:
@@ -549,7 +540,7 @@ def test_setting_an_image_is_audited_with_the_caller(
 
     ok(upload(client, manager.headers, product["id"], file=("a.png", PNG, "image/png")))
 
-    [row] = audit_rows(db, "product.image_set")
+    [row] = audit_rows("product.image_set")
     assert row.actor_id == manager.user.id
     assert row.entity_type == "product"
     assert row.entity_id == str(product["id"])

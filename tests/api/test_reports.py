@@ -24,16 +24,10 @@ from app.services.audit import Actor
 from app.services.orders import LineDraft, OrderDraft
 from app.services.returns import ReturnLine
 from app.services.stock import MovementContext, ReceiptLine
-from tests.api.stock_helpers import (
-    API,
-    SignedIn,
-    World,
-    assert_problem,
-    make_product,
-    make_world,
-    sign_in,
-)
 from tests.conftest import MakeUser
+from tests.support.callers import SignedIn, sign_in
+from tests.support.problems import assert_problem
+from tests.support.stock import API, World, make_product, make_world
 
 REPORTS = f"{API}/reports"
 ACTOR = Actor(user_id=None, label="report-tests")
@@ -179,12 +173,6 @@ def book() -> Book:
         o3 = place_on(db, alpha, [(kg, "1")], D3)
         db.commit()
     return Book(world, fig, l1, l2, l3, f_old, f_soon, o1, o3, shipped_at)
-
-
-@pytest.fixture
-def manager(client: TestClient, make_user: MakeUser) -> SignedIn:
-    """A signed-in manager."""
-    return sign_in(client, make_user, Role.MANAGER)
 
 
 def report(client: TestClient, caller: SignedIn, path: str, **params: Any) -> Any:

@@ -35,8 +35,10 @@ from schemathesis.specs.openapi.schemas import OpenApiSchema
 
 from app.main import app
 from app.models.user import Role
-from tests.api.sales_helpers import advance, make_customer, order_line, place_order
-from tests.api.stock_helpers import (
+from tests.conftest import PASSWORD, MakeUser, bearer, login
+from tests.support.callers import ANONYMOUS
+from tests.support.sales import advance, make_customer, order_line, place_order
+from tests.support.stock import (
     API,
     make_category,
     make_product,
@@ -44,12 +46,10 @@ from tests.api.stock_helpers import (
     make_warehouse,
     receive,
 )
-from tests.conftest import PASSWORD, MakeUser, bearer, login
 
 EXAMPLES = int(os.environ.get("DFIMS_FUZZ_EXAMPLES", "10"))
 PROBES = 3  # examples that tell whether the role may use the operation at all
 REFUSALS = {401, 403}
-ANONYMOUS = "anonymous"
 ROLES = [ANONYMOUS, *(role.value for role in Role)]
 ME = f"{API}/users/me"
 AUTH = f"{API}/auth/"

@@ -23,18 +23,18 @@ from app.main import create_app
 from app.models.user import Role
 from bench.stack import running_api
 from tests.conftest import PASSWORD, ROOT, MakeUser, bearer, login
-from tests.integration.helpers import (
+from tests.support.pages import Node, logged_in, parse
+from tests.support.problems import assert_problem
+from tests.support.servers import (
     HOST,
     http_request,
     running_server,
 )
-from tests.web.page_helpers import Node, logged_in, parse
 
 API = "/api/v1"
 LOGIN = f"{API}/auth/login"
 ME = f"{API}/users/me"
 USERS = f"{API}/users"
-PROBLEM_JSON = "application/problem+json"
 EVIL_ORIGIN = "https://evil.example"
 ALLOWED_ORIGIN = "https://shop.example"
 ONE_YEAR = 365 * 24 * 3600
@@ -101,14 +101,6 @@ def assert_hsts(response: Response) -> None:
     match = re.fullmatch(r"max-age=(\d+)(;.*)?", hsts)
     assert match, hsts
     assert int(match.group(1)) >= ONE_YEAR
-
-
-def assert_problem(response: Response, status: int) -> dict[str, object]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith(PROBLEM_JSON)
-    body: dict[str, object] = response.json()
-    assert body["status"] == status
-    return body
 
 
 @dataclass(frozen=True)

@@ -11,11 +11,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from app.core.database import SessionLocal
-from app.models.audit import AuditLog
 from app.models.user import Role, User, UserSession
 from app.services.users import REVOKED_PASSWORD_CHANGE
 from tests.conftest import PASSWORD, MakeUser, bearer, login
-from tests.integration.helpers import run_dfims
+from tests.support.audit import audit_rows
+from tests.support.servers import run_dfims
 
 API = "/api/v1"
 LOGIN = f"{API}/auth/login"
@@ -39,18 +39,6 @@ def _sessions(user_id: int) -> list[UserSession]:
         for row in rows:
             session.expunge(row)
         return list(rows)
-
-
-def _resets(user_id: int) -> list[AuditLog]:
-    with SessionLocal() as session:
-        return list(
-            session.scalars(
-                select(AuditLog).where(
-                    AuditLog.action == "user.password_reset",
-                    AuditLog.entity_id == str(user_id),
-                )
-            ).all()
-        )
 
 
 def _assert_every_session_ended(
@@ -92,7 +80,7 @@ def test_an_admin_reset_ends_the_refresh_tokens_too(
 
     assert response.status_code == 204, response.text
     _assert_every_session_ended(client, user, tokens)
-    [entry] = _resets(user.id)
+    [entry] = audit_rows("user.password_reset", user.id)
     assert entry.actor_id == admin.id
     assert entry.request_id == response.headers["x-request-id"]
     # The administrator's own session goes on.
@@ -116,7 +104,7 @@ def test_a_refused_reset_ends_nothing_and_records_nothing(
     )
 
     assert response.status_code == 422, response.text
-    assert _resets(user.id) == []
+    assert audit_rows("user.password_reset", user.id) == []
     assert all(row.revoked_at is None for row in _sessions(user.id))
     refreshed = client.post(REFRESH, json={"refresh_token": tokens[0]["refresh_token"]})
     assert refreshed.status_code == 200, refreshed.text
@@ -133,6 +121,6 @@ def test_the_cli_reset_ends_the_refresh_tokens_too(
 
     assert result.returncode == 0, result.stderr
     _assert_every_session_ended(client, user, tokens)
-    [entry] = _resets(user.id)
+    [entry] = audit_rows("user.password_reset", user.id)
     assert entry.actor_id is None
     assert entry.actor_label.startswith("cli:")

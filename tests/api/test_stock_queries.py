@@ -10,38 +10,21 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from app.models.user import Role
-from tests.api.stock_helpers import (
+from tests.support.callers import UNKNOWN_ID, SignedIn
+from tests.support.problems import assert_problem
+from tests.support.stock import (
     ADJUSTMENTS,
     LEVELS,
     MOVEMENTS,
     PACK_WEIGHT,
     TRANSFERS,
-    UNKNOWN_ID,
     WASTE,
-    SignedIn,
     World,
-    assert_problem,
     get_levels,
     get_movements,
-    make_world,
     receive,
     reserve,
-    sign_in,
 )
-from tests.conftest import MakeUser
-
-
-@pytest.fixture
-def admin(client: TestClient, make_user: MakeUser) -> SignedIn:
-    """A signed-in administrator."""
-    return sign_in(client, make_user, Role.ADMIN)
-
-
-@pytest.fixture
-def world() -> World:
-    """Two products (kg, and packs of 0.5 kg), two warehouses and a supplier."""
-    return make_world()
 
 
 def dec(value: Any) -> Decimal:

@@ -16,21 +16,10 @@ from httpx2 import Response
 
 from app.models.user import Role
 from app.schemas.trace import CustomerLotRow, TraceEvent
-from tests.api.stock_helpers import (
-    API,
-    LOTS,
-    MOVEMENTS,
-    RECEIPTS,
-    TRANSFERS,
-    UNKNOWN_ID,
-    WASTE,
-    SignedIn,
-    World,
-    assert_problem,
-    make_world,
-    sign_in,
-)
 from tests.conftest import MakeUser
+from tests.support.callers import UNKNOWN_ID, SignedIn, sign_in
+from tests.support.problems import assert_problem
+from tests.support.stock import API, LOTS, MOVEMENTS, RECEIPTS, TRANSFERS, WASTE, World, make_world
 
 TRACE = f"{API}/trace"
 ORDERS = f"{API}/orders"
@@ -168,12 +157,6 @@ class Scene:
     orders: dict[str, Json]
     waste_movement: Json
     transfer_movements: list[Json]
-
-
-@pytest.fixture
-def admin(client: TestClient, make_user: MakeUser) -> SignedIn:
-    """A signed-in administrator."""
-    return sign_in(client, make_user, Role.ADMIN)
 
 
 @pytest.fixture

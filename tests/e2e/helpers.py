@@ -7,13 +7,15 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
-from playwright.sync_api import Locator, Page
+from playwright.sync_api import BrowserContext, Locator, Page
 
 from app.models.user import Role
+from app.web.session import SESSION_COOKIE
 from tests.conftest import PASSWORD, bearer
 from tests.e2e.conftest import Site
-from tests.integration.helpers import HttpResponse
+from tests.support.servers import HttpResponse
 
 # -- the API ---------------------------------------------------------------------------------
 
@@ -149,3 +151,35 @@ def press(page: Page, button: str) -> int:
     ) as answer:
         page.get_by_role("button", name=button, exact=True).click()
     return answer.value.status
+
+
+PAPER = "rgb(251, 248, 243)"  # --paper of app.css: the stylesheet was applied
+
+
+def at(path: str) -> re.Pattern[str]:
+    """The page's URL is ``path`` on this server, with any query or fragment."""
+    return re.compile(rf"^http://[^/]+{re.escape(path)}(?:[?#].*)?$")
+
+
+def query_of(page: Page) -> dict[str, list[str]]:
+    """The query string of the page's URL."""
+    return parse_qs(urlsplit(page.url).query)
+
+
+def log_in(page: Page, email: str, password: str = PASSWORD) -> None:
+    """Open the login page, fill the form and send it with its button."""
+    page.goto("/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+
+
+def assert_styled(page: Page) -> None:
+    """The page's stylesheet is applied."""
+    background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+    assert background == PAPER, f"app.css not applied: body background {background}"
+
+
+def session_cookies(context: BrowserContext) -> list[Any]:
+    """The browser's session cookies of the pages."""
+    return [cookie for cookie in context.cookies() if cookie["name"] == SESSION_COOKIE]

@@ -2,17 +2,15 @@
 width, the product list with its search, filter and pages, and the login form by keyboard."""
 
 import re
-from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from playwright.sync_api import BrowserContext, Locator, Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from app.models.user import Role
 from app.web.pages.products import PAGE_SIZE
-from app.web.session import SESSION_COOKIE
 from tests.conftest import PASSWORD
 from tests.e2e.conftest import FULL_NAMES, Site
+from tests.e2e.helpers import assert_styled, at, log_in, query_of, session_cookies
 
 pytestmark = [pytest.mark.system]
 
@@ -24,35 +22,10 @@ CHART_TITLES = [
     "Stock on hand by category",
     "Value expiring per week, next 30 days",
 ]
-PAPER = "rgb(251, 248, 243)"  # --paper of app.css: the stylesheet was applied
 SEARCH = "Prunes"
 
 
 # -- helpers -----------------------------------------------------------------------------------
-
-
-def at(path: str) -> re.Pattern[str]:
-    """The page's URL is ``path`` on this server, with any query or fragment."""
-    return re.compile(rf"^http://[^/]+{re.escape(path)}(?:[?#].*)?$")
-
-
-def query_of(page: Page) -> dict[str, list[str]]:
-    """The query string of the page's URL."""
-    return parse_qs(urlsplit(page.url).query)
-
-
-def log_in(page: Page, email: str, password: str = PASSWORD) -> None:
-    """Open the login page, fill the form and send it with its button."""
-    page.goto("/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
-
-
-def assert_styled(page: Page) -> None:
-    """The page's stylesheet is applied."""
-    background = page.evaluate("getComputedStyle(document.body).backgroundColor")
-    assert background == PAPER, f"app.css not applied: body background {background}"
 
 
 def horizontal_overflow(page: Page) -> int:
@@ -66,11 +39,6 @@ def horizontal_overflow(page: Page) -> int:
 def column(page: Page, index: int) -> list[str]:
     """The texts of one column (1-based) of the list's rows."""
     return page.locator(f"table.list tbody tr td:nth-child({index})").all_inner_texts()
-
-
-def session_cookies(context: BrowserContext) -> list[Any]:
-    """The browser's session cookies of the pages."""
-    return [cookie for cookie in context.cookies() if cookie["name"] == SESSION_COOKIE]
 
 
 def focused(page: Page) -> str:

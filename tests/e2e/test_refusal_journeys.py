@@ -15,9 +15,11 @@ from app.models.user import Role
 from tests.e2e.conftest import Site
 from tests.e2e.helpers import (
     Api,
+    at,
     body_rows,
     days_from_today,
     heading,
+    log_in,
     new_product,
     number_in_url,
     press,
@@ -27,7 +29,6 @@ from tests.e2e.helpers import (
     tag,
     warehouse_ids,
 )
-from tests.e2e.test_journeys import at, log_in
 
 pytestmark = [pytest.mark.system]
 

@@ -23,19 +23,23 @@ from tests.conftest import PASSWORD
 from tests.e2e.conftest import DESKTOP, WAIT_MS, Site
 from tests.e2e.helpers import (
     Api,
+    assert_styled,
+    at,
     body_rows,
     days_from_today,
     heading,
+    log_in,
     new_product,
     number_in_url,
     press,
+    query_of,
     receive,
     section,
+    session_cookies,
     stock_levels,
     tag,
     warehouse_ids,
 )
-from tests.e2e.test_journeys import assert_styled, at, log_in, query_of, session_cookies
 
 pytestmark = [pytest.mark.system]
 

@@ -26,7 +26,7 @@ from typing import Any
 import psycopg
 
 from tests.integration.clusters import PrivatePostgres
-from tests.integration.helpers import Server, http_request
+from tests.support.servers import Server, http_request
 
 ACKNOWLEDGED = "acknowledged"
 REFUSED = "refused"

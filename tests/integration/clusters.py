@@ -14,7 +14,7 @@ from pathlib import Path
 import psycopg
 import redis
 
-from tests.integration.helpers import HOST, free_port
+from tests.support.servers import HOST, free_port
 
 POSTGRES_BIN = max(
     Path("/usr/lib/postgresql").glob("*/bin"), key=lambda path: int(path.parent.name)

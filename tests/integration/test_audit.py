@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import ROOT
-from tests.integration.helpers import COMMAND_TIMEOUT, HOST, PYTHON, free_port
+from tests.support.servers import COMMAND_TIMEOUT, HOST, PYTHON, free_port
 
 pytestmark = pytest.mark.system
 

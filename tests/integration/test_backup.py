@@ -35,7 +35,7 @@ from app.services.audit import Actor
 from app.services.stock import MovementContext, ReceiptLine
 from tests.conftest import ROOT, USE_POSTGRES
 from tests.integration.clusters import private_postgres
-from tests.integration.helpers import COMMAND_TIMEOUT, error_lines, run_dfims
+from tests.support.servers import COMMAND_TIMEOUT, error_lines, run_dfims
 
 SCRIPT = ROOT / "scripts" / "backup.sh"
 ACTOR = Actor(user_id=None, label="backup-tests")

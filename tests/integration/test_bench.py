@@ -24,7 +24,7 @@ from bench.dataset import Dataset
 from bench.ledger import LedgerSize
 from bench.report import HEADER
 from tests.conftest import POSTGRES_ADMIN_URL
-from tests.integration.helpers import PYTHON, ROOT, error_lines
+from tests.support.servers import PYTHON, ROOT, error_lines
 
 # PostgreSQL (a throwaway database of its own, pgbench), Redis, gunicorn: the full stack.
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.system]

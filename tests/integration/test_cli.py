@@ -23,7 +23,7 @@ from tests.conftest import (
     login,
     long_password,
 )
-from tests.integration.helpers import DFIMS, ROOT, error_lines, free_port, run_dfims
+from tests.support.servers import DFIMS, ROOT, error_lines, free_port, run_dfims
 
 ADMIN_EMAIL = "ops.admin@example.com"
 ADMIN_PASSWORD = "a long operator passphrase 42"

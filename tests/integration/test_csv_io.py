@@ -19,12 +19,13 @@ from app.models.audit import AuditLog
 from app.models.catalog import Category, Product, Supplier, UnitOfMeasure, Warehouse
 from app.models.inventory import Lot, StockLevel, StockMovement
 from app.models.user import Role
-from app.schemas.catalog import CategoryCreate, ProductCreate, SupplierCreate, WarehouseCreate
+from app.schemas.catalog import ProductCreate, SupplierCreate
 from app.services import catalog, stock
 from app.services.audit import Actor
 from app.services.stock import MovementContext, ReceiptLine
 from tests.conftest import AuthHeaders
-from tests.integration.helpers import error_lines, run_dfims
+from tests.support.servers import error_lines, run_dfims
+from tests.support.stock import make_category, make_warehouse
 
 ACTOR = Actor(user_id=None, label="csv-tests")
 EXPORTS = "/api/v1/exports"
@@ -46,11 +47,6 @@ SUMMARY = re.compile(r"^Imported (\w+): (\d+) created, (\d+) updated\.$")
 # -- setup through the services ----------------------------------------------------------------
 
 
-def make_category(name: str) -> int:
-    with session_scope() as db:
-        return catalog.categories.create(db, ACTOR, CategoryCreate(name=name).model_dump()).id
-
-
 def make_product(
     sku: str,
     *,
@@ -70,12 +66,6 @@ def make_product(
     ).model_dump()
     with session_scope() as db:
         return catalog.create_product(db, ACTOR, values).id
-
-
-def make_warehouse(code: str) -> int:
-    with session_scope() as db:
-        values = WarehouseCreate(code=code, name=f"Warehouse {code}").model_dump()
-        return catalog.warehouses.create(db, ACTOR, values).id
 
 
 def make_supplier(code: str, *, name: str | None = None, **extra: Any) -> int:

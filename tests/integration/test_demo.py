@@ -40,7 +40,7 @@ from app.schemas.catalog import ProductCreate
 from app.services import catalog
 from app.services.audit import Actor
 from tests.conftest import AuthHeaders
-from tests.integration.helpers import error_lines, run_dfims
+from tests.support.servers import error_lines, run_dfims
 
 LOADED = re.compile(
     r"^Demo data loaded: (\d+) products, (\d+) lots, (\d+) stock movements\.$", re.MULTILINE

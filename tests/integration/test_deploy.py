@@ -29,7 +29,7 @@ from tests.conftest import (
     create_postgres_database,
     drop_postgres_database,
 )
-from tests.integration.helpers import (
+from tests.support.servers import (
     COMMAND_TIMEOUT,
     HOST,
     STOP_TIMEOUT,

@@ -20,7 +20,7 @@ import yaml
 from app.core.config import Settings
 from bench.stack import running_api
 from tests.conftest import ROOT
-from tests.integration.helpers import HOST, HttpResponse, http_request, running_server
+from tests.support.servers import HOST, HttpResponse, http_request, running_server
 
 LOGIN = "/api/v1/auth/login"
 LIMIT = 2

@@ -13,7 +13,7 @@ from sqlalchemy import make_url
 
 from app.core.database import engine
 from tests.conftest import ROOT, TEST_DATABASE_URL
-from tests.integration.helpers import COMMAND_TIMEOUT
+from tests.support.servers import COMMAND_TIMEOUT
 
 pytestmark = pytest.mark.postgres
 

@@ -17,14 +17,14 @@ from app.core.config import get_settings
 from app.core.database import engine
 from app.main import create_app
 from app.models.user import Role
-from tests.api.stock_helpers import make_world
 from tests.conftest import PASSWORD, MakeUser, bearer, login
-from tests.integration.helpers import running_server
+from tests.support.problems import PROBLEM_JSON, assert_problem
+from tests.support.servers import running_server
+from tests.support.stock import make_world
 
 DEAD_DATABASE_URL = "postgresql+psycopg://postgres@127.0.0.1:1/dfims"
 USER_ROUTE = "/api/v1/users/{user_id}"
 DATABASE_HEALTH_ROUTE = "/api/v1/health/database"
-PROBLEM_JSON = "application/problem+json"
 
 Labels = dict[str, str]
 
@@ -83,15 +83,6 @@ def request_log(request_id: str) -> dict[str, Any]:
     ]
     assert len(matches) == 1, matches
     return matches[0]
-
-
-def assert_problem(response: Any, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith(PROBLEM_JSON)
-    assert "Traceback" not in response.text
-    body: dict[str, Any] = response.json()
-    assert body["status"] == status
-    return body
 
 
 # -- health, in-process ------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from redis import Redis
 from app.core.counters import KEY_PREFIX, RETRY_REDIS_AFTER
 from tests.conftest import PASSWORD, MakeUser
 from tests.integration.clusters import PrivateRedis, private_redis
-from tests.integration.helpers import HttpResponse, Server, running_server
+from tests.support.servers import HttpResponse, Server, running_server
 
 pytestmark = [pytest.mark.redis, pytest.mark.system]
 

@@ -31,7 +31,7 @@ from tests.conftest import (
     create_postgres_database,
     drop_postgres_database,
 )
-from tests.integration.helpers import (
+from tests.support.servers import (
     COMMAND_TIMEOUT,
     HOST,
     HttpResponse,

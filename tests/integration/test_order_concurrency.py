@@ -37,10 +37,14 @@ from app.models.sales import ReturnDisposition, SalesOrder, SalesOrderLine, Sale
 from app.models.user import Role
 from app.services import orders, returns
 from app.services.audit import Actor
-from app.services.orders import LineDraft, OrderDraft, OrderStateError
+from app.services.orders import OrderStateError
 from app.services.returns import ReturnLine
 from app.services.stock import InsufficientStockError
-from tests.api.sales_helpers import (
+from tests.conftest import MakeUser
+from tests.integration.races import receive
+from tests.support.callers import sign_in
+from tests.support.factories import create_order
+from tests.support.sales import (
     ORDERS,
     make_customer,
     make_priced_product,
@@ -50,9 +54,7 @@ from tests.api.sales_helpers import (
     place_order,
     register_customer,
 )
-from tests.api.stock_helpers import make_warehouse, sign_in
-from tests.conftest import MakeUser
-from tests.integration.test_stock_concurrency import receive
+from tests.support.stock import make_warehouse
 
 ACTOR = Actor(user_id=None, label="order concurrency tests")
 WORKERS = 16
@@ -95,13 +97,6 @@ def make_lots(early: int = 30, mid: int = 30, late: int = 40) -> Lots:
     mid_lot = receive(product, south, "MID", mid, days=60)
     early_lot = receive(product, north, "EARLY", early, days=30)
     return Lots(product, make_customer(), early_lot, mid_lot, late_lot, north, south)
-
-
-def create_order(customer_id: int, *lines: tuple[int, str]) -> int:
-    """A committed pending order placed through the service; its id."""
-    drafts = [LineDraft(product, Decimal(quantity)) for product, quantity in lines]
-    with session_scope() as db:
-        return orders.create_order(db, ACTOR, OrderDraft(customer_id, drafts)).id
 
 
 # -- running many units of work at once -------------------------------------------------------
@@ -259,7 +254,9 @@ def best_before_rank(lot_ids: list[int]) -> dict[int, int]:
 def test_thirty_orders_confirm_against_one_hundred_kg_then_ship_together() -> None:
     """30 orders of 4 kg, 100 kg in three lots: 25 confirm, 5 are short; then all 25 ship."""
     lots = make_lots(30, 30, 40)
-    order_ids = [create_order(lots.customer, (lots.product, "4")) for _ in range(30)]
+    order_ids = [
+        create_order(customer_id=lots.customer, lines=[(lots.product, "4")]).id for _ in range(30)
+    ]
 
     outcomes = run_concurrently([transition(order_id, "confirm") for order_id in order_ids])
 
@@ -298,7 +295,9 @@ def test_thirty_orders_confirm_against_one_hundred_kg_then_ship_together() -> No
 def test_concurrent_confirmations_use_up_the_earliest_lots_first() -> None:
     """60 kg asked of 100: the two earliest lots (30 + 30) are taken, the latest is not."""
     lots = make_lots(30, 30, 40)
-    order_ids = [create_order(lots.customer, (lots.product, "4")) for _ in range(15)]
+    order_ids = [
+        create_order(customer_id=lots.customer, lines=[(lots.product, "4")]).id for _ in range(15)
+    ]
 
     outcomes = run_concurrently([transition(order_id, "confirm") for order_id in order_ids])
 
@@ -313,7 +312,10 @@ def test_concurrent_multi_line_orders_are_all_or_nothing() -> None:
     dates = make_lots(10, 10, 10)  # 30 kg: ten orders
     figs = make_priced_product(f"FIG-{uuid.uuid4().hex[:8]}")
     receive(figs, dates.north, "FIG-1", 21, days=60)  # 21 kg: seven orders
-    order_ids = [create_order(dates.customer, (dates.product, "3"), (figs, "3")) for _ in range(12)]
+    order_ids = [
+        create_order(customer_id=dates.customer, lines=[(dates.product, "3"), (figs, "3")]).id
+        for _ in range(12)
+    ]
 
     outcomes = run_concurrently([transition(order_id, "confirm") for order_id in order_ids])
 
@@ -333,7 +335,9 @@ def test_concurrent_confirmations_through_the_api(client: TestClient, make_user:
     200, 2 answered 409 insufficient-stock naming the line; the counter rises by 10."""
     lots = make_lots(15, 15, 10)
     staff = sign_in(client, make_user, Role.STAFF)
-    order_ids = [create_order(lots.customer, (lots.product, "4")) for _ in range(12)]
+    order_ids = [
+        create_order(customer_id=lots.customer, lines=[(lots.product, "4")]).id for _ in range(12)
+    ]
     confirmed_before = metric("orders_total", status="confirmed")
     start = threading.Event()
 
@@ -368,7 +372,7 @@ def test_concurrent_confirmations_through_the_api(client: TestClient, make_user:
 
 def test_one_order_confirmed_many_times_at_once_is_confirmed_once() -> None:
     lots = make_lots(30, 30, 40)
-    order_id = create_order(lots.customer, (lots.product, "10"))
+    order_id = create_order(customer_id=lots.customer, lines=[(lots.product, "10")]).id
 
     outcomes = run_concurrently([transition(order_id, "confirm") for _ in range(10)])
 
@@ -381,7 +385,7 @@ def test_one_order_confirmed_many_times_at_once_is_confirmed_once() -> None:
 
 def test_one_order_shipped_many_times_at_once_is_issued_once() -> None:
     lots = make_lots(30, 30, 40)
-    order_id = create_order(lots.customer, (lots.product, "35"))
+    order_id = create_order(customer_id=lots.customer, lines=[(lots.product, "35")]).id
     transition(order_id, "confirm")()
 
     outcomes = run_concurrently([transition(order_id, "ship") for _ in range(10)])
@@ -395,7 +399,9 @@ def test_one_order_shipped_many_times_at_once_is_issued_once() -> None:
 
 def test_ship_and_cancel_racing_on_one_order_let_exactly_one_win() -> None:
     lots = make_lots(30, 30, 40)
-    order_ids = [create_order(lots.customer, (lots.product, "5")) for _ in range(6)]
+    order_ids = [
+        create_order(customer_id=lots.customer, lines=[(lots.product, "5")]).id for _ in range(6)
+    ]
     for order_id in order_ids:
         transition(order_id, "confirm")()
     tasks = [
@@ -471,7 +477,7 @@ def test_patch_racing_a_confirmation_cannot_change_a_confirmed_order(
     lots = make_lots(30, 30, 40)
     staff = sign_in(client, make_user, Role.STAFF)
     other = make_priced_product(f"NUT-{uuid.uuid4().hex[:8]}")
-    order_id = create_order(lots.customer, (lots.product, "5"))
+    order_id = create_order(customer_id=lots.customer, lines=[(lots.product, "5")]).id
 
     with before_calling(
         monkeypatch, orders, "change_order", transition(order_id, "confirm")
@@ -517,7 +523,7 @@ def test_two_returns_at_once_cannot_bring_back_more_than_shipped(
 ) -> None:
     lots = make_lots(30, 30, 40)
     staff = sign_in(client, make_user, Role.STAFF)
-    order_id = create_order(lots.customer, (lots.product, "7"))
+    order_id = create_order(customer_id=lots.customer, lines=[(lots.product, "7")]).id
     transition(order_id, "confirm")()
     transition(order_id, "ship")()
     with session_scope() as db:
@@ -557,7 +563,10 @@ def test_orders_with_opposite_line_order_run_together_without_deadlock() -> None
     figs = make_priced_product(f"FIG-{uuid.uuid4().hex[:8]}")
     receive(figs, dates.south, "FIG-1", 100, days=60)
     order_ids = [
-        create_order(dates.customer, *[(dates.product, "4"), (figs, "4")][:: 1 if n % 2 else -1])
+        create_order(
+            customer_id=dates.customer,
+            lines=[(dates.product, "4"), (figs, "4")][:: 1 if n % 2 else -1],
+        ).id
         for n in range(20)
     ]
 

@@ -30,7 +30,8 @@ from tests.integration.clusters import (
     private_postgres,
     private_redis,
 )
-from tests.integration.helpers import (
+from tests.support.problems import PROBLEM_JSON
+from tests.support.servers import (
     HttpResponse,
     Server,
     http_request,
@@ -47,7 +48,6 @@ DATABASE_HEALTH = "/api/v1/health/database"
 REDIS_HEALTH = "/api/v1/health/redis"
 PRODUCTS = "/api/v1/products"
 STOCK_LEVELS = "/api/v1/stock/levels"
-PROBLEM_JSON = "application/problem+json"
 # An answer that takes longer than this counts as a hang.
 CLIENT_TIMEOUT = 15.0
 # How long a dependency that is back may take to be used again.

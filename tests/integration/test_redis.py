@@ -9,7 +9,7 @@ from redis import Redis
 from app.core.cache import get_redis
 from app.core.config import get_settings
 from tests.conftest import REDIS_TEST_URL
-from tests.integration.helpers import running_server
+from tests.support.servers import running_server
 
 pytestmark = pytest.mark.redis
 

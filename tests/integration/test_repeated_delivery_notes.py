@@ -3,7 +3,6 @@ receipt, and a delivery against a purchase order. The lock each takes before it 
 delivery note (the lot's level row; the purchase order) makes every copy wait for the first and
 see it, so the note is received once and every other copy is refused."""
 
-import uuid
 from collections import Counter
 from decimal import Decimal
 
@@ -11,12 +10,11 @@ from sqlalchemy import func, select
 
 from app.core.database import session_scope
 from app.models.inventory import MovementKind, StockMovement
-from app.models.purchasing import PurchaseReceipt
-from app.services import catalog, purchasing, receiving, stock
-from app.services.purchasing import PurchaseDraft, PurchaseLineDraft
+from app.models.purchasing import PurchaseReceipt, PurchaseStatus
+from app.services import purchasing, receiving, stock
 from app.services.receiving import Delivery, DeliveryLine
 from app.services.stock import MovementContext, ReceiptLine
-from tests.integration.test_stock_concurrency import (
+from tests.integration.races import (
     ACTOR,
     OK,
     WORKERS,
@@ -25,6 +23,7 @@ from tests.integration.test_stock_concurrency import (
     receive,
     run_concurrently,
 )
+from tests.support.factories import create_purchase_order
 
 REFUSED = "RepeatedDeliveryNoteError"
 
@@ -66,14 +65,10 @@ def test_copies_of_a_direct_receipt_sent_at_once_book_it_once() -> None:
 def test_copies_of_a_delivery_sent_at_once_book_it_once() -> None:
     product = make_product()
     warehouse = make_warehouse()
-    with session_scope() as db:
-        supplier = catalog.suppliers.create(
-            db, ACTOR, {"code": f"S-{uuid.uuid4().hex[:10]}", "name": "Race supplier"}
-        ).id
-        draft = PurchaseDraft(supplier, warehouse, [PurchaseLineDraft(product, Decimal(1000))])
-        order = purchasing.create_purchase(db, ACTOR, draft)
-        purchasing.send(db, ACTOR, order)
-        order_id, line_id = order.id, order.lines[0].id
+    purchase = create_purchase_order(
+        lines=[(product, "1000")], warehouse_id=warehouse, status=PurchaseStatus.ORDERED
+    )
+    order_id, line_id = purchase.id, purchase.line_ids[0]
     delivery = Delivery(lines=[DeliveryLine(line_id, Decimal(5), "LOT-PO")], delivery_note="DN-PO")
 
     def book() -> None:

@@ -16,7 +16,7 @@ from app.services import allocation, catalog, stock
 from app.services.allocation import AllocationRequest
 from app.services.audit import Actor
 from app.services.stock import MovementContext, ReceiptLine
-from tests.integration.helpers import error_lines, run_dfims
+from tests.support.servers import error_lines, run_dfims
 
 ACTOR = Actor(user_id=None, label="stock-check-tests")
 REPAIRED = "stock.projection_repaired"

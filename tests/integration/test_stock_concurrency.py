@@ -7,11 +7,9 @@ else, and leave the ledger and the projection in step.
 
 import json
 import threading
-import uuid
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date, timedelta
 from decimal import Decimal
 
 from sqlalchemy import func, select
@@ -27,48 +25,22 @@ from app.models.inventory import (
 from app.models.user import Role
 from app.services import allocation, stock
 from app.services.allocation import AllocationRequest
-from app.services.audit import Actor
-from app.services.catalog import products, warehouses
-from app.services.stock import InsufficientStockError, MovementContext, ReceiptLine
 from tests.conftest import PASSWORD, MakeUser, bearer
-from tests.integration.helpers import http_request, running_server
-
-ACTOR = Actor(user_id=None, label="concurrency tests")
-CONTEXT = MovementContext(actor=ACTOR, reference="RACE", reason="concurrency test")
-WORKERS = 16
-OK = "ok"
-REFUSED = "insufficient"
-
-Task = Callable[[], object]
-
+from tests.integration.races import (
+    CONTEXT,
+    OK,
+    REFUSED,
+    WORKERS,
+    Task,
+    make_product,
+    make_warehouse,
+    receive,
+    run_concurrently,
+)
+from tests.support.ledger import assert_consistent
+from tests.support.servers import http_request, running_server
 
 # -- setup and reading back --------------------------------------------------------------------
-
-
-def make_product() -> int:
-    with session_scope() as db:
-        return products.create(
-            db, ACTOR, {"sku": f"RACE-{uuid.uuid4().hex[:10]}", "name": "Dried apricots"}
-        ).id
-
-
-def make_warehouse() -> int:
-    with session_scope() as db:
-        return warehouses.create(
-            db, ACTOR, {"code": f"R-{uuid.uuid4().hex[:10]}", "name": "Race warehouse"}
-        ).id
-
-
-def receive(product_id: int, warehouse_id: int, lot_code: str, quantity: int, days: int) -> int:
-    line = ReceiptLine(
-        product_id=product_id,
-        warehouse_id=warehouse_id,
-        lot_code=lot_code,
-        quantity=Decimal(quantity),
-        best_before=date.today() + timedelta(days=days),
-    )
-    with session_scope() as db:
-        return stock.receive(db, CONTEXT, line).lot_id
 
 
 def level(product_id: int, warehouse_id: int, lot_id: int) -> tuple[Decimal, Decimal]:
@@ -95,41 +67,6 @@ def ledger_by_kind(product_id: int) -> dict[str, tuple[int, Decimal]]:
         return {kind: (count, total) for kind, count, total in rows}
 
 
-def assert_consistent(product_id: int) -> None:
-    """Ledger sums equal on-hand; 0 <= reserved <= on-hand; reserved equals active reservations."""
-    with session_scope() as db:
-        levels = db.scalars(select(StockLevel).where(StockLevel.product_id == product_id)).all()
-        ledger = {
-            (w, lot): total
-            for w, lot, total in db.execute(
-                select(
-                    StockMovement.warehouse_id,
-                    StockMovement.lot_id,
-                    func.sum(StockMovement.quantity),
-                )
-                .where(StockMovement.product_id == product_id)
-                .group_by(StockMovement.warehouse_id, StockMovement.lot_id)
-            ).all()
-        }
-        active = {
-            (w, lot): total
-            for w, lot, total in db.execute(
-                select(Reservation.warehouse_id, Reservation.lot_id, func.sum(Reservation.quantity))
-                .where(
-                    Reservation.product_id == product_id,
-                    Reservation.status == ReservationStatus.ACTIVE.value,
-                )
-                .group_by(Reservation.warehouse_id, Reservation.lot_id)
-            ).all()
-        }
-    assert {(row.warehouse_id, row.lot_id) for row in levels} == set(ledger)
-    for row in levels:
-        key = (row.warehouse_id, row.lot_id)
-        assert row.on_hand == ledger[key], (key, row.on_hand, ledger[key])
-        assert 0 <= row.reserved <= row.on_hand, (key, row.on_hand, row.reserved)
-        assert row.reserved == active.get(key, Decimal(0)), (key, row.reserved, active.get(key))
-
-
 def active_reservations(product_id: int) -> dict[str, Decimal]:
     """Total actively reserved per reference."""
     with session_scope() as db:
@@ -145,31 +82,6 @@ def active_reservations(product_id: int) -> dict[str, Decimal]:
 
 
 # -- running many units of work at once ---------------------------------------------------------
-
-
-def attempt(task: Task) -> str:
-    """OK, REFUSED for InsufficientStockError, or a description of any other exception."""
-    try:
-        task()
-    except InsufficientStockError:
-        return REFUSED
-    except Exception as exc:  # anything else is a failure the test reports
-        return f"{type(exc).__name__}: {exc}"
-    return OK
-
-
-def run_concurrently(tasks: list[Task]) -> list[str]:
-    """Run ``tasks`` on WORKERS threads, released together; their outcomes in task order."""
-    start = threading.Event()
-
-    def gated(task: Task) -> str:
-        start.wait()
-        return attempt(task)
-
-    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-        futures = [pool.submit(gated, task) for task in tasks]
-        start.set()
-        return [future.result() for future in futures]
 
 
 def reservation(

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from app.core import migrations
 from app.models.user import User
 from tests.conftest import PASSWORD, MakeUser, login
-from tests.integration.helpers import run_dfims, run_python
+from tests.support.servers import run_dfims, run_python
 
 SUPPORT_EMAIL = "user@example.com"
 

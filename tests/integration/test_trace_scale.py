@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from app.core.database import Base, SessionLocal, engine
 from app.services import reports, trace
 from bench.ledger import LedgerSize, build_history
-from tests.api.stock_helpers import make_product, make_supplier, make_warehouse
+from tests.support.stock import make_product, make_supplier, make_warehouse
 
 # A ledger of this size is built with PostgreSQL's generate_series: the SQLite pass leaves
 # this module out (see conftest), the PostgreSQL pass must run it.

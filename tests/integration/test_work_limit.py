@@ -23,7 +23,7 @@ from urllib.parse import urlencode
 import pytest
 
 from tests.conftest import PASSWORD, bearer, create_postgres_database, drop_postgres_database
-from tests.integration.helpers import http_request, migrate_with_admin, running_server
+from tests.support.servers import http_request, migrate_with_admin, running_server
 
 pytestmark = [pytest.mark.system, pytest.mark.postgres]
 

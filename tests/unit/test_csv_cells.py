@@ -13,7 +13,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from app.services.csv_writer import write_csv
-from tests.unit.csv_helpers import TRIGGERS, dangerous, is_number, starts_formula
+from tests.support.csv_cells import TRIGGERS, dangerous, is_number, starts_formula
 
 SEPARATORS = (";", "\t", "|")
 HYPERLINK = '=HYPERLINK("http://evil.example","x")'

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from app.core.config import PROJECT_ROOT, ConfigurationError, Settings
-from tests.integration.helpers import error_lines, free_port, run_dfims
+from tests.support.servers import error_lines, free_port, run_dfims
 
 GOOD_SECRET = "Zq8v3N0tA-default_but-random-enough-4f9c2e71b6"
 GOOD_METRICS_TOKEN = "mT4k9-another_random-enough-value-8d1e5a30c2"

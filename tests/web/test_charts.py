@@ -11,7 +11,7 @@ from markupsafe import Markup
 
 from app.web.charts import BOTTOM, HEIGHT, LEFT, RIGHT, TOP, WIDTH, Point, bar_chart, line_chart
 from app.web.templating import templates
-from tests.web.page_helpers import SVG, chart_texts, parse_svg, tooltips
+from tests.support.pages import SVG, chart_texts, parse_svg, tooltips
 
 PLOT_TOP = TOP
 PLOT_BOTTOM = HEIGHT - BOTTOM

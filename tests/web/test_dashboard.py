@@ -12,10 +12,9 @@ from app.core.database import SessionLocal
 from app.models.user import Role
 from app.services import alerts, reports
 from app.web.templating import money
-from tests.api.sales_helpers import advance, make_customer, order_line, place_order
-from tests.api.stock_helpers import API, SignedIn, make_warehouse, receive, set_lot_dates, sign_in
 from tests.conftest import MakeUser
-from tests.web.page_helpers import (
+from tests.support.callers import SignedIn, sign_in
+from tests.support.pages import (
     SVG,
     Node,
     category,
@@ -27,6 +26,8 @@ from tests.web.page_helpers import (
     product,
     tooltips,
 )
+from tests.support.sales import advance, make_customer, order_line, place_order
+from tests.support.stock import API, make_warehouse, receive, set_lot_dates
 
 CHARTS = [
     ("Revenue per day, last 30 days", "EUR"),

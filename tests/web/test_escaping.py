@@ -6,9 +6,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.models.user import Role
-from tests.api.stock_helpers import SignedIn, make_warehouse, receive, sign_in
 from tests.conftest import MakeUser
-from tests.web.page_helpers import (
+from tests.support.callers import SignedIn, sign_in
+from tests.support.pages import (
     category,
     chart_texts,
     charts_of,
@@ -21,6 +21,7 @@ from tests.web.page_helpers import (
     raw_product,
     tooltips,
 )
+from tests.support.stock import make_warehouse, receive
 
 SCRIPT = "<script>alert(1)</script>"
 ATTRIBUTE = '"onmouseover="x'

@@ -13,7 +13,7 @@ from app.models.user import Role
 from app.services import users as user_service
 from app.web.session import LOGIN_FORM
 from tests.conftest import PASSWORD, TEST_ACTOR, MakeUser
-from tests.web.page_helpers import (
+from tests.support.pages import (
     CSRF_FIELD,
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,

@@ -14,10 +14,11 @@ from fastapi.testclient import TestClient
 from app.main import app
 from app.models.user import Role
 from app.services.permissions import Permission, role_allows
-from tests.api.sales_helpers import order_line, place_order, register_customer
-from tests.api.stock_helpers import API, make_supplier, make_warehouse, receive, sign_in
 from tests.conftest import MakeUser, bearer, login
-from tests.web.page_helpers import page_login, page_of, product, title_of
+from tests.support.callers import sign_in
+from tests.support.pages import page_login, page_of, product, title_of
+from tests.support.sales import order_line, place_order, register_customer
+from tests.support.stock import API, make_supplier, make_warehouse, receive
 
 PUBLIC_PAGES = frozenset({"/", "/login"})
 PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << >>\n%%EOF\n"

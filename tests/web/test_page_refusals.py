@@ -14,7 +14,6 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -27,25 +26,25 @@ from app.core.database import Base, SessionLocal, engine
 from app.core.errors import DomainError
 from app.main import app
 from app.models.inventory import LotStatus
+from app.models.purchasing import PurchaseStatus
+from app.models.sales import OrderStatus
 from app.models.user import Role, User
-from app.services import customers, lots, orders, purchasing, receiving, stock, users
+from app.services import customers, lots, users
 from app.services.audit import Actor
-from app.services.orders import LineDraft, OrderDraft
-from app.services.purchasing import PurchaseDraft, PurchaseLineDraft
-from app.services.receiving import Delivery, DeliveryLine
-from app.services.stock import InsufficientStockError, MovementContext, ReceiptLine
+from app.services.stock import InsufficientStockError
 from app.web import NOT_PAGES
 from app.web.pages import stock as stock_pages
-from tests.api.sales_helpers import make_customer
-from tests.api.stock_helpers import (
-    UNKNOWN_ID,
-    make_product,
-    make_supplier,
-    make_warehouse,
-    reserve,
-)
 from tests.conftest import PASSWORD, ROOT
-from tests.web.page_helpers import CSRF_FIELD, form_fields, login_form, page_login, page_of
+from tests.support.callers import UNKNOWN_ID
+from tests.support.factories import (
+    create_lot,
+    create_order,
+    create_purchase_order,
+    create_stocked_product,
+)
+from tests.support.pages import CSRF_FIELD, form_fields, login_form, page_login, page_of
+from tests.support.sales import make_customer
+from tests.support.stock import make_product, make_supplier, make_warehouse, reserve
 
 ACTOR = Actor(user_id=None, label="refusal-tests")
 WEB = ROOT / "app" / "web"
@@ -103,23 +102,6 @@ def account(role: Role) -> User:
         return user
 
 
-def stock_in(
-    product_id: int, warehouse_id: int, lot_code: str, quantity: str = "10", **extra: Any
-) -> int:
-    """Receive ``quantity`` into a lot through the stock service; the lot id."""
-    line = ReceiptLine(
-        product_id=product_id,
-        warehouse_id=warehouse_id,
-        lot_code=lot_code,
-        quantity=Decimal(quantity),
-        **extra,
-    )
-    with SessionLocal() as db:
-        movement = stock.receive(db, MovementContext(actor=ACTOR), line)
-        db.commit()
-        return movement.lot_id
-
-
 def set_lot_status(lot_id: int, status: LotStatus) -> None:
     """Change a lot's status through the lot service."""
     with SessionLocal() as db:
@@ -127,49 +109,10 @@ def set_lot_status(lot_id: int, status: LotStatus) -> None:
         db.commit()
 
 
-def sales_order(customer_id: int, lines: list[tuple[int, str]], *steps: str) -> list[int]:
-    """An order placed and moved through ``steps`` (confirm, ship); its id, then its line ids."""
-    draft = OrderDraft(customer_id, [LineDraft(product, Decimal(qty)) for product, qty in lines])
-    with SessionLocal() as db:
-        order = orders.create_order(db, ACTOR, draft)
-        for step in steps:
-            move = orders.confirm if step == "confirm" else orders.ship
-            order = move(db, ACTOR, order)
-        db.commit()
-        return [order.id, *(line.id for line in sorted(order.lines, key=lambda x: x.line_no))]
-
-
 def own_customer(user: User) -> int:
     """The customer record of a customer user."""
     with SessionLocal() as db:
         return customers.own_customer(db, user).id
-
-
-def purchase_order(lines: list[tuple[int, str]], *, sent: bool = True) -> list[int]:
-    """A purchase order (sent unless told); its id, then its line ids."""
-    draft = PurchaseDraft(
-        supplier_id=make_supplier(f"S-{uuid.uuid4().hex[:6]}"),
-        warehouse_id=make_warehouse(f"W-{uuid.uuid4().hex[:6]}"),
-        lines=[PurchaseLineDraft(product, Decimal(qty)) for product, qty in lines],
-    )
-    with SessionLocal() as db:
-        order = purchasing.create_purchase(db, ACTOR, draft)
-        if sent:
-            order = purchasing.send(db, ACTOR, order)
-        db.commit()
-        return [order.id, *(line.id for line in order.lines)]
-
-
-def receive_all(order_id: int, line_ids: list[int], quantities: list[str]) -> None:
-    """Receive every line of a purchase order in full through the receiving service."""
-    arrived = [
-        DeliveryLine(line_id, Decimal(qty), f"PO-LOT-{number}")
-        for number, (line_id, qty) in enumerate(zip(line_ids, quantities, strict=True))
-    ]
-    with SessionLocal() as db:
-        order = purchasing.get_purchase(db, order_id)
-        receiving.receive(db, ACTOR, order, Delivery(lines=arrived))
-        db.commit()
 
 
 def in_days(days: int) -> str:
@@ -239,14 +182,14 @@ def nothing_to_reorder(_: User) -> Sent:
 
 def release_recalled_lot(_: User) -> Sent:
     """Making a recalled lot available again."""
-    lot = stock_in(make_product("DATE"), make_warehouse("MAIN"), "LOT-1")
+    lot = create_stocked_product(quantity="10").lot_id
     set_lot_status(lot, LotStatus.RECALLED)
     return Sent(f"/lots/{lot}/status", {"status": "available", "reason": "found"})
 
 
 def text_as_document(_: User) -> Sent:
     """A plain-text file attached to a lot as a certificate."""
-    lot = stock_in(make_product("DATE"), make_warehouse("MAIN"), "LOT-1")
+    lot = create_stocked_product(quantity="10").lot_id
     files = {"document": ("certificate.txt", b"not a pdf", "text/plain")}
     return Sent(f"/lots/{lot}/documents", {"description": "certificate"}, files)
 
@@ -260,7 +203,9 @@ def taken_sku(_: User) -> Sent:
 def unit_of_stocked_product(_: User) -> Sent:
     """Selling a product with stock by the pack instead of by the kilogram."""
     product = make_product("DATE")
-    stock_in(product, make_warehouse("MAIN"), "LOT-1")
+    create_lot(
+        product_id=product, warehouse_id=make_warehouse("MAIN"), lot_code="LOT-1", quantity="10"
+    )
     values = {"name": "Dates", "unit": "pack", "net_weight_kg": "0.5"}
     return Sent(f"/products/{product}/edit", values)
 
@@ -285,22 +230,27 @@ def purchase_of_retired_product(_: User) -> Sent:
 
 def send_sent_purchase(_: User) -> Sent:
     """Sending a purchase order that is already on order."""
-    order = purchase_order([(make_product("DATE"), "5")])[0]
+    order = create_purchase_order(
+        lines=[(make_product("DATE"), "5")], status=PurchaseStatus.ORDERED
+    ).id
     return Sent(f"/purchase-orders/{order}/send", {})
 
 
 def cancel_received_purchase(_: User) -> Sent:
     """Cancelling a purchase order that arrived in full."""
-    order, line = purchase_order([(make_product("DATE"), "5")])
-    receive_all(order, [line], ["5"])
+    order = create_purchase_order(
+        lines=[(make_product("DATE"), "5")], status=PurchaseStatus.RECEIVED
+    ).id
     return Sent(f"/purchase-orders/{order}/cancel", {"reason": "too late"})
 
 
 def over_delivery(_: User) -> Sent:
     """A delivery whose first line is fine and whose second brings more than was ordered."""
-    order, first, second = purchase_order(
-        [(make_product("DATE"), "10"), (make_product("FIG"), "5")]
+    purchase = create_purchase_order(
+        lines=[(make_product("DATE"), "10"), (make_product("FIG"), "5")],
+        status=PurchaseStatus.ORDERED,
     )
+    order, (first, second) = purchase.id, purchase.line_ids
     fields = ("line_id", "quantity", "lot_code")
     values = lines_of(fields, [(first, "10", "PO-LOT-1"), (second, "6", "PO-LOT-2")])
     return Sent(f"/purchase-orders/{order}/receive", values)
@@ -328,17 +278,21 @@ def shop_order_of_retired_product(_: User) -> Sent:
 def confirm_beyond_stock(_: User) -> Sent:
     """Confirming an order whose first line is in stock and whose second is not."""
     dates, figs, main = make_product("DATE"), make_product("FIG"), make_warehouse("MAIN")
-    stock_in(dates, main, "DATE-1")
-    stock_in(figs, main, "FIG-1")
-    order = sales_order(make_customer(), [(dates, "5"), (figs, "50")])[0]
+    create_lot(product_id=dates, warehouse_id=main, lot_code="DATE-1", quantity="10")
+    create_lot(product_id=figs, warehouse_id=main, lot_code="FIG-1", quantity="10")
+    order = create_order(customer_id=make_customer(), lines=[(dates, "5"), (figs, "50")]).id
     return Sent(f"/orders/{order}/confirm", {})
 
 
 def ship_from_quarantine(_: User) -> Sent:
     """Shipping an order whose only lot went into quarantine after it was confirmed."""
     dates = make_product("DATE")
-    lot = stock_in(dates, make_warehouse("MAIN"), "DATE-1")
-    order = sales_order(make_customer(), [(dates, "4")], "confirm")[0]
+    lot = create_lot(
+        product_id=dates, warehouse_id=make_warehouse("MAIN"), lot_code="DATE-1", quantity="10"
+    )
+    order = create_order(
+        customer_id=make_customer(), lines=[(dates, "4")], status=OrderStatus.CONFIRMED
+    ).id
     set_lot_status(lot, LotStatus.QUARANTINE)
     return Sent(f"/orders/{order}/ship", {"reason": "truck 1"})
 
@@ -346,35 +300,50 @@ def ship_from_quarantine(_: User) -> Sent:
 def deliver_unshipped(_: User) -> Sent:
     """Delivering an order that has not shipped."""
     dates = make_product("DATE")
-    stock_in(dates, make_warehouse("MAIN"), "DATE-1")
-    order = sales_order(make_customer(), [(dates, "4")], "confirm")[0]
+    create_lot(
+        product_id=dates, warehouse_id=make_warehouse("MAIN"), lot_code="DATE-1", quantity="10"
+    )
+    order = create_order(
+        customer_id=make_customer(), lines=[(dates, "4")], status=OrderStatus.CONFIRMED
+    ).id
     return Sent(f"/orders/{order}/deliver", {})
 
 
 def cancel_shipped(_: User) -> Sent:
     """Cancelling an order that has shipped."""
     dates = make_product("DATE")
-    stock_in(dates, make_warehouse("MAIN"), "DATE-1")
-    order = sales_order(make_customer(), [(dates, "4")], "confirm", "ship")[0]
+    create_lot(
+        product_id=dates, warehouse_id=make_warehouse("MAIN"), lot_code="DATE-1", quantity="10"
+    )
+    order = create_order(
+        customer_id=make_customer(), lines=[(dates, "4")], status=OrderStatus.SHIPPED
+    ).id
     return Sent(f"/orders/{order}/cancel", {"reason": "changed mind"})
 
 
 def cancel_own_confirmed(user: User) -> Sent:
     """A customer cancelling its own order once the sales team confirmed it."""
     dates = make_product("DATE")
-    stock_in(dates, make_warehouse("MAIN"), "DATE-1")
-    order = sales_order(own_customer(user), [(dates, "4")], "confirm")[0]
+    create_lot(
+        product_id=dates, warehouse_id=make_warehouse("MAIN"), lot_code="DATE-1", quantity="10"
+    )
+    order = create_order(
+        customer_id=own_customer(user), lines=[(dates, "4")], status=OrderStatus.CONFIRMED
+    ).id
     return Sent(f"/orders/{order}/cancel", {"reason": "changed mind"})
 
 
 def return_beyond_shipped(_: User) -> Sent:
     """A return whose first line is fine and whose second sends back more than shipped."""
     dates, figs, main = make_product("DATE"), make_product("FIG"), make_warehouse("MAIN")
-    stock_in(dates, main, "DATE-1")
-    stock_in(figs, main, "FIG-1")
-    order, first, second = sales_order(
-        make_customer(), [(dates, "2"), (figs, "2")], "confirm", "ship"
+    create_lot(product_id=dates, warehouse_id=main, lot_code="DATE-1", quantity="10")
+    create_lot(product_id=figs, warehouse_id=main, lot_code="FIG-1", quantity="10")
+    shipped = create_order(
+        customer_id=make_customer(),
+        lines=[(dates, "2"), (figs, "2")],
+        status=OrderStatus.SHIPPED,
     )
+    order, (first, second) = shipped.id, shipped.line_ids
     fields = ("line_id", "quantity", "disposition")
     values = lines_of(fields, [(first, "1", "restock"), (second, "5", "restock")])
     return Sent(f"/orders/{order}/return", {"reason": "damaged", **values})
@@ -383,7 +352,13 @@ def return_beyond_shipped(_: User) -> Sent:
 def receive_into_lot_of_other_date(_: User) -> Sent:
     """Goods received into an existing lot under another best-before date."""
     dates, main = make_product("DATE"), make_warehouse("MAIN")
-    stock_in(dates, main, "LOT-1", best_before=date.today() + timedelta(days=90))
+    create_lot(
+        product_id=dates,
+        warehouse_id=main,
+        lot_code="LOT-1",
+        quantity="10",
+        best_before=date.today() + timedelta(days=90),
+    )
     values = {"lot_code": "LOT-1", "quantity": "5", "best_before": in_days(91)}
     return Sent("/stock/receive", {**ids(dates, main), **values})
 
@@ -391,7 +366,7 @@ def receive_into_lot_of_other_date(_: User) -> Sent:
 def adjust_below_zero(_: User) -> Sent:
     """Removing more than a lot holds."""
     dates, main = make_product("DATE"), make_warehouse("MAIN")
-    lot = stock_in(dates, main, "LOT-1")
+    lot = create_lot(product_id=dates, warehouse_id=main, lot_code="LOT-1", quantity="10")
     values = {**ids(dates, main), "lot_id": str(lot), "quantity": "-50", "reason": "lost"}
     return Sent("/stock/adjust", values)
 
@@ -400,7 +375,7 @@ def transfer_beyond_stock(_: User) -> Sent:
     """Moving more than a lot holds to a warehouse of lower id (booked into it first)."""
     near, far = make_warehouse("NEAR"), make_warehouse("FAR")
     dates = make_product("DATE")
-    lot = stock_in(dates, far, "LOT-1")
+    lot = create_lot(product_id=dates, warehouse_id=far, lot_code="LOT-1", quantity="10")
     values = {
         "product_id": str(dates),
         "lot_id": str(lot),
@@ -414,7 +389,7 @@ def transfer_beyond_stock(_: User) -> Sent:
 def waste_beyond_stock(_: User) -> Sent:
     """Writing off more than a lot holds."""
     dates, main = make_product("DATE"), make_warehouse("MAIN")
-    lot = stock_in(dates, main, "LOT-1")
+    lot = create_lot(product_id=dates, warehouse_id=main, lot_code="LOT-1", quantity="10")
     values = {**ids(dates, main), "lot_id": str(lot), "quantity": "15", "reason": "pests"}
     return Sent("/stock/waste", values)
 
@@ -423,7 +398,10 @@ def count_below_reserved(_: User) -> Sent:
     """A count whose first lot is booked and whose second is counted below its reservations."""
     main = make_warehouse("MAIN")
     dates, figs = make_product("DATE"), make_product("FIG")
-    first, second = stock_in(dates, main, "DATE-1"), stock_in(figs, main, "FIG-1")
+    first, second = (
+        create_lot(product_id=dates, warehouse_id=main, lot_code="DATE-1", quantity="10"),
+        create_lot(product_id=figs, warehouse_id=main, lot_code="FIG-1", quantity="10"),
+    )
     reserve(figs, "5", "HOLD-1", main)
     values = {"warehouse_id": str(main), f"lot_{first}": "7", f"lot_{second}": "1"}
     return Sent("/count", values)
@@ -716,9 +694,11 @@ def receive_goods(_: User) -> Sent:
 
 def receive_delivery(_: User) -> Sent:
     """A delivery of every line of a purchase order."""
-    order, first, second = purchase_order(
-        [(make_product("DATE"), "10"), (make_product("FIG"), "5")]
+    purchase = create_purchase_order(
+        lines=[(make_product("DATE"), "10"), (make_product("FIG"), "5")],
+        status=PurchaseStatus.ORDERED,
     )
+    order, (first, second) = purchase.id, purchase.line_ids
     fields = ("line_id", "quantity", "lot_code")
     values = lines_of(fields, [(first, "10", "PO-LOT-1"), (second, "5", "PO-LOT-2")])
     return Sent(f"/purchase-orders/{order}/receive", values)
@@ -727,8 +707,10 @@ def receive_delivery(_: User) -> Sent:
 def confirm_order(_: User) -> Sent:
     """Confirming an order that is in stock."""
     dates = make_product("DATE")
-    stock_in(dates, make_warehouse("MAIN"), "DATE-1")
-    order = sales_order(make_customer(), [(dates, "4")])[0]
+    create_lot(
+        product_id=dates, warehouse_id=make_warehouse("MAIN"), lot_code="DATE-1", quantity="10"
+    )
+    order = create_order(customer_id=make_customer(), lines=[(dates, "4")]).id
     return Sent(f"/orders/{order}/confirm", {})
 
 

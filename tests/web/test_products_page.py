@@ -13,16 +13,10 @@ from app.core.database import SessionLocal
 from app.models.catalog import UnitOfMeasure
 from app.models.user import Role
 from app.services import alerts
-from tests.api.stock_helpers import (
-    SignedIn,
-    make_warehouse,
-    receive,
-    reserve,
-    set_lot_dates,
-    sign_in,
-)
 from tests.conftest import MakeUser
-from tests.web.page_helpers import Node, category, logged_in, page_of, product, title_of
+from tests.support.callers import SignedIn, sign_in
+from tests.support.pages import Node, category, logged_in, page_of, product, title_of
+from tests.support.stock import make_warehouse, receive, reserve, set_lot_dates
 
 PAGE_SIZE = 25
 

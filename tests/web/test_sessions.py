@@ -18,7 +18,7 @@ from app.main import app
 from app.models.user import Role, User, UserSession
 from app.services.auth import REVOKED_LOGOUT
 from tests.conftest import PASSWORD, AuthHeaders, MakeUser, bearer, login
-from tests.web.page_helpers import (
+from tests.support.pages import (
     CSRF_FIELD,
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,

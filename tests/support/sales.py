@@ -15,22 +15,20 @@ from prometheus_client import REGISTRY
 from sqlalchemy import func, select
 
 from app.core.database import SessionLocal
-from app.models.audit import AuditLog
 from app.models.catalog import UnitOfMeasure
 from app.models.inventory import Reservation, ReservationStatus
 from app.models.sales import (
-    Customer,
     CustomerType,
     PriceTier,
     SalesOrder,
     SalesOrderLine,
     SalesReturn,
 )
-from app.schemas.catalog import ProductCreate
 from app.services import catalog, customers
 from app.services.audit import Actor
-from tests.api.stock_helpers import API, SHELF_LIFE_DAYS, Snapshot, receive, snapshot
 from tests.conftest import PASSWORD, bearer, login
+from tests.support import factories
+from tests.support.stock import API, SHELF_LIFE_DAYS, Snapshot, receive, snapshot
 
 ORDERS = f"{API}/orders"
 CUSTOMERS = f"{API}/customers"
@@ -60,18 +58,13 @@ def make_priced_product(
     shelf_life_days: int = SHELF_LIFE_DAYS,
 ) -> int:
     """A committed active product with a list price; its id."""
-    values = ProductCreate(
+    return factories.create_product(
         sku=sku,
-        name=f"Product {sku}",
+        price=price,
         unit=unit,
         net_weight_kg=net_weight_kg,
         shelf_life_days=shelf_life_days,
-        price=Decimal(price),
-    ).model_dump()
-    with SessionLocal() as db:
-        product = catalog.create_product(db, SALES_ACTOR, values)
-        db.commit()
-        return product.id
+    )
 
 
 def set_product_active(product_id: int, active: bool) -> None:
@@ -124,19 +117,13 @@ def make_customer(
     active: bool = True,
 ) -> int:
     """A committed customer made through the service (inactive when asked); its id."""
-    values: dict[str, Any] = {
-        "name": name,
-        "customer_type": customer_type.value,
-        "min_shelf_life_days": min_shelf_life_days,
-    }
-    if price_tier is not None:
-        values["price_tier"] = price_tier.value
-    with SessionLocal() as db:
-        customer = customers.create_customer(db, SALES_ACTOR, values)
-        if not active:
-            customers.set_active(db, SALES_ACTOR, customer, False)
-        db.commit()
-        return customer.id
+    return factories.create_customer(
+        name=name,
+        customer_type=customer_type,
+        price_tier=price_tier,
+        min_shelf_life_days=min_shelf_life_days,
+        active=active,
+    )
 
 
 def create_customer(client: TestClient, headers: dict[str, str], **fields: Any) -> Json:
@@ -322,23 +309,6 @@ def active_reserved_total() -> Decimal:
             )
         )
         return Decimal(total) if total is not None else Decimal(0)
-
-
-def audit_entries(action: str, entity_id: int | None = None) -> list[AuditLog]:
-    """The audit rows of ``action`` (on sales order ``entity_id`` when given), oldest first."""
-    query = select(AuditLog).where(AuditLog.action == action).order_by(AuditLog.id)
-    if entity_id is not None:
-        query = query.where(AuditLog.entity_id == str(entity_id))
-    with SessionLocal() as db:
-        return list(db.scalars(query).all())
-
-
-def customer_record(customer_id: int) -> Customer:
-    """A customer read from the database."""
-    with SessionLocal() as db:
-        customer = db.get(Customer, customer_id)
-        assert customer is not None
-        return customer
 
 
 def metric(name: str, **labels: str) -> float:

@@ -7,19 +7,18 @@ from decimal import Decimal
 from typing import Any
 
 from fastapi.testclient import TestClient
-from httpx2 import Response
 from sqlalchemy import func, select
 
 from app.core.database import SessionLocal
 from app.models.audit import AuditLog
 from app.models.catalog import UnitOfMeasure
 from app.models.inventory import IdempotencyRecord, Lot, LotDocument, StockLevel, StockMovement
-from app.models.user import Role, User
-from app.schemas.catalog import CategoryCreate, ProductCreate, SupplierCreate, WarehouseCreate
+from app.schemas.catalog import CategoryCreate
 from app.services import allocation, catalog
 from app.services.allocation import AllocationRequest
 from app.services.audit import Actor
-from tests.conftest import MakeUser, bearer, login
+from tests.support import factories
+from tests.support.problems import assert_problem
 
 API = "/api/v1"
 STOCK = f"{API}/stock"
@@ -31,29 +30,9 @@ WASTE = f"{STOCK}/waste"
 COUNTS = f"{STOCK}/counts"
 LEVELS = f"{STOCK}/levels"
 MOVEMENTS = f"{STOCK}/movements"
-PROBLEM_JSON = "application/problem+json"
-PROBLEM_TYPE = "urn:dfims:problem:"
 PACK_WEIGHT = Decimal("0.5")
 SHELF_LIFE_DAYS = 180
-UNKNOWN_ID = 987654
 SETUP_ACTOR = Actor(user_id=None, label="stock-tests")
-
-
-# --------------------------------------------------------------------------- callers
-
-
-@dataclass(frozen=True)
-class SignedIn:
-    """A user with an open session and the headers that use it."""
-
-    user: User
-    headers: dict[str, str]
-
-
-def sign_in(client: TestClient, make_user: MakeUser, role: Role = Role.ADMIN) -> SignedIn:
-    """Create a user of ``role`` and log them in."""
-    user = make_user(role=role)
-    return SignedIn(user, bearer(login(client, user.email)["access_token"]))
 
 
 # --------------------------------------------------------------------------- catalog
@@ -77,44 +56,27 @@ def make_product(
     standard_cost: Decimal = Decimal("2.5000"),
     grade: str = "A",
 ) -> int:
-    """A committed product (inactive when asked); its id."""
-    values = ProductCreate(
+    """A committed product without a list price (inactive when asked); its id."""
+    return factories.create_product(
         sku=sku,
-        name=f"Product {sku}",
+        price=None,
         unit=unit,
         net_weight_kg=net_weight_kg,
         shelf_life_days=shelf_life_days,
+        active=active,
         standard_cost=standard_cost,
         grade=grade,
-    ).model_dump()
-    with SessionLocal() as db:
-        product = catalog.create_product(db, SETUP_ACTOR, values)
-        if not active:
-            catalog.products.set_active(db, SETUP_ACTOR, product, False)
-        db.commit()
-        return product.id
+    )
 
 
 def make_warehouse(code: str, *, active: bool = True) -> int:
     """A committed warehouse (inactive when asked); its id."""
-    values = WarehouseCreate(code=code, name=f"Warehouse {code}").model_dump()
-    with SessionLocal() as db:
-        warehouse = catalog.warehouses.create(db, SETUP_ACTOR, values)
-        if not active:
-            catalog.warehouses.set_active(db, SETUP_ACTOR, warehouse, False)
-        db.commit()
-        return warehouse.id
+    return factories.create_warehouse(code=code, active=active)
 
 
 def make_supplier(code: str, *, active: bool = True) -> int:
     """A committed supplier (inactive when asked); its id."""
-    values = SupplierCreate(code=code, name=f"Supplier {code}").model_dump()
-    with SessionLocal() as db:
-        supplier = catalog.suppliers.create(db, SETUP_ACTOR, values)
-        if not active:
-            catalog.suppliers.set_active(db, SETUP_ACTOR, supplier, False)
-        db.commit()
-        return supplier.id
+    return factories.create_supplier(code=code, active=active)
 
 
 @dataclass(frozen=True)
@@ -276,7 +238,7 @@ class Snapshot:
     lots: int
     idempotency_keys: int
     documents: int
-    audit_entries: int
+    audit_rows: int
 
 
 def snapshot() -> Snapshot:
@@ -292,7 +254,7 @@ def snapshot() -> Snapshot:
         lots=count(Lot),
         idempotency_keys=count(IdempotencyRecord),
         documents=count(LotDocument),
-        audit_entries=count(AuditLog),
+        audit_rows=count(AuditLog),
     )
 
 
@@ -303,28 +265,6 @@ def lot_id_of(product_id: int, lot_code: str) -> int:
         lot_id = db.scalar(query)
         assert lot_id is not None
         return lot_id
-
-
-# --------------------------------------------------------------------------- problems
-
-
-def assert_problem(
-    response: Response, status: int, slug: str | None = None, field: str | None = None
-) -> dict[str, Any]:
-    """``response`` is an RFC 9457 problem of ``status`` (and ``slug``, naming ``field``)."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith(PROBLEM_JSON)
-    problem = dict(response.json())
-    assert problem["status"] == status
-    assert problem["detail"]
-    if slug is not None:
-        assert problem["type"] == PROBLEM_TYPE + slug
-    if field is not None:
-        named = {problem.get("field")} | {
-            error["field"].rsplit(".", 1)[-1] for error in problem.get("errors", [])
-        }
-        assert field in named, problem
-    return problem
 
 
 # --------------------------------------------------------------------------- stocked scene

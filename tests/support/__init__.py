@@ -1,0 +1,1 @@
+"""Setup, calls and checks shared by the test folders."""
