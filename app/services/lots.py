@@ -1,11 +1,12 @@
 """Lots: listing, status changes (audited) and attached documents."""
 
 from collections.abc import Sequence
-from datetime import date, timedelta
+from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.core import clock
 from app.core.errors import ConflictError, NotFoundError
 from app.crud.base import CRUDBase
 from app.models.inventory import Lot, LotDocument, LotStatus
@@ -47,7 +48,7 @@ def list_lots(
     if status is not None:
         where.append(Lot.status == status.value)
     if expiring_within_days is not None:
-        where.append(Lot.best_before <= date.today() + timedelta(days=expiring_within_days))
+        where.append(Lot.best_before <= clock.today() + timedelta(days=expiring_within_days))
     return lot_crud.page(
         db,
         offset=offset,
@@ -65,7 +66,7 @@ def change_status(db: Session, actor: Actor, lot: Lot, status: LotStatus, reason
         return lot
     if status not in _ALLOWED[current]:
         raise ConflictError(f"A {current} lot cannot become {status}.", field="status")
-    if status == LotStatus.AVAILABLE and lot.best_before < date.today():
+    if status == LotStatus.AVAILABLE and lot.best_before < clock.today():
         raise ConflictError(f"Lot {lot.lot_code} is past its best-before date.", field="status")
     lot.status = status.value
     db.flush()

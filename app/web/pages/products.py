@@ -1,6 +1,5 @@
 """Products: the list, a product with its stock and ledger, the product form, its picture."""
 
-from datetime import date
 from decimal import Decimal
 from typing import Annotated
 
@@ -9,6 +8,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from sqlalchemy import ColumnElement
 from starlette.datastructures import UploadFile
 
+from app.core import clock
 from app.core.errors import InvalidRequestError, NotFoundError
 from app.kit.uploads import accepts_uploads
 from app.models.catalog import Product, UnitOfMeasure
@@ -171,7 +171,7 @@ def product_detail(
     movements, moved = stock_queries.list_movements(
         db, stock_queries.LedgerFilter(product_id=product_id), offset=0, limit=50
     )
-    today = date.today()
+    today = clock.today()
     history = stock_queries.on_hand_history(db, product_id, HISTORY_DAYS, today)
     chart = line_chart(
         f"On hand, last {HISTORY_DAYS} days",
