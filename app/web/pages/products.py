@@ -9,7 +9,7 @@ from sqlalchemy import ColumnElement
 from starlette.datastructures import UploadFile
 
 from app.core import clock
-from app.core.errors import InvalidRequestError, NotFoundError
+from app.core.errors import InvalidRequestError
 from app.kit.uploads import accepts_uploads
 from app.models.catalog import Product, UnitOfMeasure
 from app.schemas.catalog import ProductCreate, ProductFields
@@ -270,8 +270,5 @@ def product_image(
     _: PageCaller = page_require(Permission.CATALOG_READ),
 ) -> FileResponse:
     """The product's picture."""
-    product = catalog.products.get(db, product_id)
-    if not product.image_path:
-        raise NotFoundError(f"Product {product_id} has no picture.")
-    path = uploads.open_stored(product.image_path)
-    return FileResponse(path, media_type=uploads.sniff_type(path.read_bytes()[:16]))
+    path, media_type = catalog.product_image(db, product_id)
+    return FileResponse(path, media_type=media_type)

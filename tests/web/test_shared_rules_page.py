@@ -1,6 +1,6 @@
-"""Rules the order pages share with the API, through the pages: whom an order is for, and the
-reason of a status change (the API's side is tests/api/test_order_rules.py). A refusal is
-shown on the form in the API's words and leaves every table as it was."""
+"""Rules the pages share with the API, through the pages: whom an order is for, the reason of
+a status change, a product without a picture (the API's side is tests/api/test_shared_rules.py).
+A refusal is shown on the form in the API's words and leaves every table as it was."""
 
 from fastapi.testclient import TestClient
 from httpx2 import Response
@@ -121,3 +121,13 @@ def test_a_purchase_cancel_reason_with_a_control_character_is_refused(
     assert alerts == ["Please correct the fields marked below."]
     assert beside == ["must not contain control characters"]
     assert changed(before, fingerprint()) == []
+
+
+def test_a_product_without_a_picture_is_a_404_in_the_apis_words(client: TestClient) -> None:
+    signed_in(client, Role.STAFF)
+    dates = make_product("DATE")
+
+    response = client.get(f"/products/{dates}/image")
+
+    page = page_of(response, 404)
+    assert f"Product {dates} has no image." in page.text

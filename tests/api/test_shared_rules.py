@@ -1,5 +1,5 @@
-"""Rules the order pages share with the API, through the API: whom an order is for, and the
-reason of a status change (the pages' side is tests/web/test_order_rules_page.py)."""
+"""Rules the pages share with the API, through the API: whom an order is for, and the reason
+of a status change (the pages' side is tests/web/test_shared_rules_page.py)."""
 
 import pytest
 from fastapi.testclient import TestClient
