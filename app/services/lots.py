@@ -3,17 +3,20 @@
 from collections.abc import Sequence
 from datetime import timedelta
 
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.core import clock
-from app.core.errors import ConflictError, NotFoundError
+from app.core.errors import ConflictError, InvalidRequestError, NotFoundError
 from app.crud.base import CRUDBase
 from app.models.inventory import Lot, LotDocument, LotStatus
+from app.schemas.types import NoteText
 from app.services import audit, uploads
 from app.services.audit import Actor
 
 lot_crud = CRUDBase(Lot, search=[Lot.lot_code])
+NOTE: TypeAdapter[str] = TypeAdapter(NoteText)
 
 _ALLOWED = {
     LotStatus.AVAILABLE: {LotStatus.QUARANTINE, LotStatus.RECALLED, LotStatus.EXPIRED},
@@ -86,7 +89,8 @@ def change_status(db: Session, actor: Actor, lot: Lot, status: LotStatus, reason
 def attach_document(
     db: Session, actor: Actor, lot: Lot, *, filename: str, data: bytes, description: str
 ) -> LotDocument:
-    """Keep a certificate or other document with a lot."""
+    """Keep a certificate or other document with a lot (its description a NoteText)."""
+    description = _note(description)
     stored = uploads.store(
         db, data, folder="lots", allowed=uploads.DOCUMENT_TYPES, max_bytes=uploads.document_limit()
     )
@@ -128,6 +132,15 @@ def document_download(db: Session, lot_id: int, document_id: int) -> uploads.Dow
         media_type=document.content_type,
         filename=uploads.download_name(document.filename, document.content_type),
     )
+
+
+def _note(description: str) -> str:
+    """``description`` as the API takes it, or a 422 in the words of its check."""
+    try:
+        return NOTE.validate_python(description)
+    except ValidationError as exc:
+        problem = exc.errors()[0]["msg"].removeprefix("Value error, ")
+        raise InvalidRequestError(f"Description: {problem}.", field="description") from None
 
 
 def _safe_filename(filename: str) -> str:

@@ -1,13 +1,15 @@
 """Rules the pages share with the API, through the pages: whom an order is for, the reason of
-a status change, a product without a picture (the API's side is tests/api/test_shared_rules.py).
-A refusal is shown on the form in the API's words and leaves every table as it was."""
+a status change, a document's description, a product without a picture (the API's side is
+tests/api/test_shared_rules.py and tests/api/test_lots.py). A refusal is shown in the API's
+words and leaves every table as it was."""
 
+import pytest
 from fastapi.testclient import TestClient
 from httpx2 import Response
 
 from app.models.user import Role, User
 from tests.api.sales_helpers import audit_entries, make_customer
-from tests.api.stock_helpers import make_product
+from tests.api.stock_helpers import make_product, make_warehouse
 from tests.web.page_helpers import form_fields, page_login, page_of
 from tests.web.test_page_refusals import (
     Sent,
@@ -17,7 +19,10 @@ from tests.web.test_page_refusals import (
     lines_of,
     purchase_order,
     sales_order,
+    stock_in,
 )
+
+PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << >>\n%%EOF\n"
 
 
 def signed_in(client: TestClient, role: Role) -> tuple[User, dict[str, str]]:
@@ -131,3 +136,28 @@ def test_a_product_without_a_picture_is_a_404_in_the_apis_words(client: TestClie
 
     page = page_of(response, 404)
     assert f"Product {dates} has no image." in page.text
+
+
+@pytest.mark.parametrize(
+    ("description", "message"),
+    [
+        ("Lab\x07", "Description: must not contain control characters."),
+        ("x" * 301, "Description: String should have at most 300 characters."),
+    ],
+)
+def test_a_document_description_the_api_refuses_is_refused(
+    client: TestClient, description: str, message: str
+) -> None:
+    _, hidden = signed_in(client, Role.STAFF)
+    lot = stock_in(make_product("DATE"), make_warehouse("MAIN"), "LOT-1")
+    before = fingerprint()
+
+    response = client.post(
+        f"/lots/{lot}/documents",
+        data={**hidden, "description": description},
+        files={"document": ("certificate.pdf", PDF, "application/pdf")},
+        follow_redirects=False,
+    )
+
+    assert message in page_of(response, 422).text
+    assert changed(before, fingerprint()) == []
