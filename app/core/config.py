@@ -2,9 +2,11 @@
 
 import os
 import secrets
+from datetime import UTC, tzinfo
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -96,6 +98,9 @@ class Settings(BaseSettings):
     MAX_DOCUMENT_BYTES: int = Field(default=20 * 1024 * 1024, ge=1024)
     IDEMPOTENCY_TTL_HOURS: int = Field(default=48, ge=24)
     EXPIRY_ALERT_DAYS: int = Field(default=30, ge=1, le=3650)
+    # The company's time zone (an IANA name): where "today" is for best-before dates, alerts,
+    # reports and the dashboard. Timestamps are kept in UTC whatever it is.
+    COMPANY_TIMEZONE: str = "UTC"
     CORS_ORIGINS: list[str] = []
     # The proxies whose X-Forwarded-For and X-Forwarded-Proto are believed (addresses or
     # networks, comma separated; * for any): the client address the login throttle, the logs
@@ -114,6 +119,17 @@ class Settings(BaseSettings):
         if value and not value.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError("must start with redis://, rediss:// or unix://")
         return value or None
+
+    @field_validator("COMPANY_TIMEZONE")
+    @classmethod
+    def _known_time_zone(cls, value: str) -> str:
+        try:
+            time_zone(value)
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            raise ValueError(
+                f"must be an IANA time zone name such as UTC or Europe/Istanbul, not {value!r}"
+            ) from None
+        return value
 
     @field_validator("LOG_LEVEL", mode="before")
     @classmethod
@@ -162,11 +178,21 @@ class Settings(BaseSettings):
         return self.ENVIRONMENT == "production"
 
     @property
+    def company_zone(self) -> tzinfo:
+        """The time zone of COMPANY_TIMEZONE."""
+        return time_zone(self.COMPANY_TIMEZONE)
+
+    @property
     def signing_key(self) -> str:
         """The key that signs tokens: SECRET_KEY, or outside production one kept in DATA_DIR."""
         if self.SECRET_KEY:
             return self.SECRET_KEY
         return _local_secret_key(self.DATA_DIR)
+
+
+def time_zone(name: str) -> tzinfo:
+    """The IANA time zone ``name`` (UTC needs no time zone database)."""
+    return UTC if name == "UTC" else ZoneInfo(name)
 
 
 @lru_cache

@@ -14,6 +14,7 @@ import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from app.core import clock
 from app.core.config import get_settings
 
 ACCESS_TOKEN_TYPE = "access"  # noqa: S105 (a claim value, not a secret)
@@ -112,7 +113,7 @@ def csrf_matches(purpose: str, binding: str, token: str) -> bool:
 
 def _sign(kind: str, user_id: int, session_id: str, role: str, lifetime: timedelta) -> str:
     settings = get_settings()
-    now = datetime.now(UTC)
+    now = clock.utcnow()
     claims = {
         "sub": str(user_id),
         "sid": session_id,

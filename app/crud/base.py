@@ -7,8 +7,8 @@ from sqlalchemy import ColumnElement, Select, func, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import InstrumentedAttribute
 
+from app.core.clock import utcnow
 from app.core.database import Base
-from app.models.mixins import utcnow
 
 ModelT = TypeVar("ModelT", bound=Base)
 

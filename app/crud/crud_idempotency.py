@@ -7,8 +7,8 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from app.core.clock import utcnow
 from app.models.inventory import IdempotencyRecord
-from app.models.mixins import utcnow
 
 
 def get(db: Session, user_id: int, key: str) -> IdempotencyRecord | None:

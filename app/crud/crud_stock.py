@@ -13,8 +13,8 @@ from sqlalchemy import ColumnElement, Update, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, joinedload
 
+from app.core.clock import utcnow
 from app.models.inventory import Lot, LotStatus, StockLevel, StockMovement
-from app.models.mixins import utcnow
 
 
 def _level_key(product_id: int, warehouse_id: int, lot_id: int) -> list[ColumnElement[bool]]:

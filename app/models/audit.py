@@ -6,8 +6,9 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.core.clock import utcnow
 from app.core.database import Base
-from app.models.mixins import UTCDateTime, utcnow
+from app.models.mixins import UTCDateTime
 
 
 class AuditLog(Base):

@@ -18,9 +18,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.core.clock import utcnow
 from app.core.database import Base
 from app.models.catalog import QUANTITY, UNIT_COST, Product, Supplier, Warehouse
-from app.models.mixins import ExactDecimal, StringEnum, UTCDateTime, utcnow, values_of
+from app.models.mixins import ExactDecimal, StringEnum, UTCDateTime, values_of
 
 BIG_ID = BigInteger().with_variant(Integer, "sqlite")
 

@@ -9,6 +9,8 @@ from sqlalchemy import ColumnElement, DateTime, Numeric, String, TypeDecorator, 
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Mapped, QueryableAttribute, mapped_column
 
+from app.core.clock import utcnow
+
 EnumT = TypeVar("EnumT", bound=enum.StrEnum)
 
 
@@ -94,11 +96,6 @@ def scaled_product(
 def values_of(kind: type[enum.StrEnum]) -> str:
     """The members of ``kind`` as a SQL list, for CHECK constraints."""
     return ", ".join(f"'{member.value}'" for member in kind)
-
-
-def utcnow() -> datetime:
-    """The current time, aware, in UTC."""
-    return datetime.now(UTC)
 
 
 class TimestampMixin:

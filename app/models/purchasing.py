@@ -16,10 +16,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.core.clock import utcnow
 from app.core.database import Base
 from app.models.catalog import MONEY, QUANTITY, UNIT_COST, Product, Supplier, Warehouse
 from app.models.inventory import BIG_ID, Lot
-from app.models.mixins import StringEnum, UTCDateTime, utcnow, values_of
+from app.models.mixins import StringEnum, UTCDateTime, values_of
 
 
 class PurchaseStatus(enum.StrEnum):

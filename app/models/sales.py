@@ -16,10 +16,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.core.clock import utcnow
 from app.core.database import Base
 from app.models.catalog import MONEY, QUANTITY, Product, Warehouse
 from app.models.inventory import Lot
-from app.models.mixins import StringEnum, TimestampMixin, UTCDateTime, utcnow, values_of
+from app.models.mixins import StringEnum, TimestampMixin, UTCDateTime, values_of
 
 
 class CustomerType(enum.StrEnum):

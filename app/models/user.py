@@ -14,9 +14,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
+from app.core.clock import utcnow
 from app.core.database import Base
 from app.core.emails import email_skeleton_hash
-from app.models.mixins import StringEnum, TimestampMixin, UTCDateTime, utcnow, values_of
+from app.models.mixins import StringEnum, TimestampMixin, UTCDateTime, values_of
 
 
 class Role(enum.StrEnum):

@@ -10,6 +10,7 @@ from sqlalchemy import Select, Subquery, and_, case, func, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from app.core import clock
 from app.core.config import get_settings
 from app.core.database import session_scope
 from app.core.metrics import (
@@ -56,7 +57,7 @@ def _low_stock_query(today: date) -> Select[Product, Any]:
 
 def low_stock(db: Session, today: date | None = None) -> list[LowStockAlert]:
     """Active products whose sellable stock is at or below their reorder point."""
-    rows = db.execute(_low_stock_query(today or date.today()).order_by(Product.sku)).all()
+    rows = db.execute(_low_stock_query(today or clock.today()).order_by(Product.sku)).all()
     return [
         LowStockAlert(
             product_id=product.id,
@@ -79,19 +80,19 @@ def sellable_by_product(
     """Available stock of sellable lots per product of ``product_ids`` (absent: none)."""
     if not product_ids:
         return {}
-    stock = _sellable_stock(today or date.today())
+    stock = _sellable_stock(today or clock.today())
     query = select(stock.c.product_id, stock.c.available).where(stock.c.product_id.in_(product_ids))
     return {product_id: Decimal(available) for product_id, available in db.execute(query)}
 
 
 def low_stock_ids(db: Session, today: date | None = None) -> Select[tuple[int]]:
     """A query of the ids of the products low on stock, to filter lists with."""
-    return select(_low_stock_query(today or date.today()).subquery().c.id)
+    return select(_low_stock_query(today or clock.today()).subquery().c.id)
 
 
 def count_low_stock(db: Session, today: date | None = None) -> int:
     """How many products are low on stock (one aggregate query)."""
-    query = _low_stock_query(today or date.today()).subquery()
+    query = _low_stock_query(today or clock.today()).subquery()
     return db.scalar(select(func.count()).select_from(query)) or 0
 
 
@@ -114,7 +115,7 @@ def _watched_lots(today: date) -> Select[Lot, str, Decimal]:
 
 def lots_to_watch(db: Session, today: date | None = None) -> tuple[list[LotAlert], list[LotAlert]]:
     """Lots holding stock that expire within EXPIRY_ALERT_DAYS, and those already expired."""
-    today = today or date.today()
+    today = today or clock.today()
     query = _watched_lots(today).order_by(Lot.best_before, Lot.id)
     expiring: list[LotAlert] = []
     expired: list[LotAlert] = []
@@ -148,7 +149,7 @@ def current(db: Session, today: date | None = None) -> Alerts:
 
 def expire_lots(db: Session, actor: Actor, today: date | None = None) -> list[int]:
     """Mark lots past their best-before date as expired (audited); their ids."""
-    today = today or date.today()
+    today = today or clock.today()
     ids = list(
         db.scalars(
             select(Lot.id).where(
@@ -171,7 +172,7 @@ def expire_lots(db: Session, actor: Actor, today: date | None = None) -> list[in
 
 def count_lots_to_watch(db: Session, today: date | None = None) -> tuple[int, int]:
     """How many lots expire within the window, and how many already did (one query)."""
-    today = today or date.today()
+    today = today or clock.today()
     lots = _watched_lots(today).subquery()
     expired = or_(lots.c.best_before < today, lots.c.status == LotStatus.EXPIRED)
     row = db.execute(

@@ -8,6 +8,8 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
+from app.core import clock
+from app.core.clock import utcnow
 from app.core.errors import ConflictError, InvalidRequestError
 from app.crud import crud_stock
 from app.models.inventory import (
@@ -17,7 +19,6 @@ from app.models.inventory import (
     ReservationStatus,
     StockMovement,
 )
-from app.models.mixins import utcnow
 from app.services import stock
 from app.services.catalog import products
 from app.services.stock import InsufficientStockError, MovementContext, check_quantity
@@ -52,7 +53,7 @@ def reserve(
         raise InvalidRequestError("A reservation needs a reference.", field="reference")
     product = products.get_active(db, request.product_id, "product_id")
     check_quantity(product, request.quantity)
-    good_until = (today or date.today()) + timedelta(days=request.min_shelf_life_days)
+    good_until = (today or clock.today()) + timedelta(days=request.min_shelf_life_days)
     reservations: list[Reservation] = []
     remaining = request.quantity
     for _ in range(MAX_ATTEMPTS):
@@ -128,7 +129,7 @@ def renew_unsellable(
     """Swap the reservations of ``request.reference`` held in lots that can no longer be sold
     (quarantined, recalled, expired or past best-before) for fresh FEFO ones, all or nothing;
     the ones let go. ``request.quantity`` is not used: the swapped quantity is."""
-    today = today or date.today()
+    today = today or clock.today()
     stale = [
         reservation
         for reservation in active_reservations(db, request.reference)

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
+from app.core.clock import utcnow
 from app.core.config import get_settings
 from app.core.emails import normalize_email
 from app.core.errors import (
@@ -27,7 +28,6 @@ from app.core.security import (
 )
 from app.crud.crud_session import session_crud
 from app.crud.crud_user import user_crud
-from app.models.mixins import utcnow
 from app.models.user import User, UserSession
 from app.services import login_throttle
 

@@ -32,7 +32,7 @@ from sqlalchemy import create_engine, func, inspect, select, table, text
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.pool import NullPool
 
-from app.core import problem_types
+from app.core import clock, problem_types
 from app.core.config import PROJECT_ROOT, Settings
 from app.core.errors import DomainError
 
@@ -153,7 +153,7 @@ def dump_database(database_url: str, folder: Path, stamp: str) -> tuple[Path, Ma
         file=archive.name,
         sha256=_sha256(archive),
         size_bytes=archive.stat().st_size,
-        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        created_at=clock.utcnow().isoformat(timespec="seconds"),
         dialect=url.get_backend_name(),
         revision=revision,
         tables=tables,
@@ -249,7 +249,7 @@ def restore(
 
 def cleanup(folders: Folders, days: int, now: datetime | None = None) -> list[Path]:
     """Remove backups (and their manifests) older than ``days``."""
-    limit = (now or datetime.now(UTC)) - timedelta(days=days)
+    limit = (now or clock.utcnow()) - timedelta(days=days)
     removed = []
     for folder in (folders.database, folders.uploads, folders.logs):
         if not folder.is_dir():
@@ -514,7 +514,7 @@ def _partial(final: Path) -> Iterator[Path]:
 
 
 def _free_stamp(folders: Folders) -> str:
-    now = datetime.now(UTC)
+    now = clock.utcnow()
     while True:
         stamp = now.strftime(STAMP_FORMAT)
         if not (folders.database / f"{DATABASE_PREFIX}{stamp}.sql.gz").exists():

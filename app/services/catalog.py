@@ -3,6 +3,7 @@
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import ColumnElement, func, select
@@ -167,6 +168,15 @@ def set_product_image(db: Session, actor: Actor, product: Product, data: bytes) 
     db.flush()
     audit.record(db, actor, "product.image_set", "product", product.id, sha256=stored.sha256)
     return product
+
+
+def product_image(db: Session, product_id: int) -> tuple[Path, str | None]:
+    """The kept image of the product and its type, or a 404 when it has none."""
+    product = products.get(db, product_id)
+    if not product.image_path:
+        raise NotFoundError(f"Product {product_id} has no image.")
+    path = uploads.open_stored(product.image_path)
+    return path, uploads.sniff_type(path.read_bytes()[:16])
 
 
 def _has_stock_history(db: Session, product: Product) -> bool:

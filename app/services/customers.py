@@ -148,6 +148,19 @@ def order_scope(db: Session, user: User) -> int | None:
     return own_customer(db, user).id
 
 
+def ordering_customer(db: Session, user: User, customer_id: int | None) -> int:
+    """Whom ``user`` places an order for: the sales team names the customer (none is a 422),
+    a customer user orders for itself (naming another customer is a 404)."""
+    own = order_scope(db, user)
+    if own is not None:
+        if customer_id not in (None, own):
+            raise NotFoundError(f"Customer {customer_id} does not exist.")
+        return own
+    if customer_id is None:
+        raise InvalidRequestError("customer_id is required.", field="customer_id")
+    return customer_id
+
+
 def _checked(db: Session, values: Mapping[str, Any], current: Customer | None) -> dict[str, Any]:
     checked = dict(values)
     if checked.get("email"):

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from sqlalchemy.orm import Session
 
+from app.core import clock
 from app.core.config import get_settings
 from app.schemas.reports import CategoryStock, KpiDay
 from app.services import alerts, reports
@@ -40,7 +41,7 @@ class Dashboard:
 
 def build(db: Session, today: date | None = None) -> Dashboard:
     """Every figure of the dashboard, in a handful of aggregate queries."""
-    today = today or date.today()
+    today = today or clock.today()
     trend = reports.kpis(db, today - timedelta(days=TREND_DAYS - 1), today)
     upcoming, _ = alerts.lots_to_watch(db, today)
     weeks: dict[date, Decimal] = {}

@@ -10,6 +10,7 @@ from functools import partial
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from app.core import clock
 from app.core.database import Base
 from app.core.errors import ConflictError, DomainError
 from app.models.catalog import Category, Product, Supplier, Warehouse
@@ -165,7 +166,7 @@ def load(db: Session, actor: Actor, today: date | None = None) -> DemoReport:
     """Fill an empty database with the demo catalog, customers and about five months of trade."""
     if not is_empty(db):
         raise ConflictError("The database already has products; the demo loads into an empty one.")
-    today = today or date.today()
+    today = today or clock.today()
     rng = random.Random(SEED)
     category_ids = {
         name: catalog.categories.create(db, actor, {"name": name, "description": text}).id

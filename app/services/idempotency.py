@@ -6,10 +6,10 @@ from datetime import timedelta
 
 from sqlalchemy.orm import Session
 
+from app.core.clock import utcnow
 from app.core.config import get_settings
 from app.core.errors import InvalidRequestError
 from app.crud import crud_idempotency
-from app.models.mixins import utcnow
 
 
 @dataclass(frozen=True)

@@ -1,18 +1,22 @@
 """Lots: listing, status changes (audited) and attached documents."""
 
 from collections.abc import Sequence
-from datetime import date, timedelta
+from datetime import timedelta
 
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.core.errors import ConflictError, NotFoundError
+from app.core import clock
+from app.core.errors import ConflictError, InvalidRequestError, NotFoundError
 from app.crud.base import CRUDBase
 from app.models.inventory import Lot, LotDocument, LotStatus
+from app.schemas.types import NoteText
 from app.services import audit, uploads
 from app.services.audit import Actor
 
 lot_crud = CRUDBase(Lot, search=[Lot.lot_code])
+NOTE: TypeAdapter[str] = TypeAdapter(NoteText)
 
 _ALLOWED = {
     LotStatus.AVAILABLE: {LotStatus.QUARANTINE, LotStatus.RECALLED, LotStatus.EXPIRED},
@@ -47,7 +51,7 @@ def list_lots(
     if status is not None:
         where.append(Lot.status == status)
     if expiring_within_days is not None:
-        where.append(Lot.best_before <= date.today() + timedelta(days=expiring_within_days))
+        where.append(Lot.best_before <= clock.today() + timedelta(days=expiring_within_days))
     return lot_crud.page(
         db,
         offset=offset,
@@ -65,7 +69,7 @@ def change_status(db: Session, actor: Actor, lot: Lot, status: LotStatus, reason
         return lot
     if status not in _ALLOWED[current]:
         raise ConflictError(f"A {current} lot cannot become {status}.", field="status")
-    if status == LotStatus.AVAILABLE and lot.best_before < date.today():
+    if status == LotStatus.AVAILABLE and lot.best_before < clock.today():
         raise ConflictError(f"Lot {lot.lot_code} is past its best-before date.", field="status")
     lot.status = status
     db.flush()
@@ -85,7 +89,8 @@ def change_status(db: Session, actor: Actor, lot: Lot, status: LotStatus, reason
 def attach_document(
     db: Session, actor: Actor, lot: Lot, *, filename: str, data: bytes, description: str
 ) -> LotDocument:
-    """Keep a certificate or other document with a lot."""
+    """Keep a certificate or other document with a lot (its description a NoteText)."""
+    description = _note(description)
     stored = uploads.store(
         db, data, folder="lots", allowed=uploads.DOCUMENT_TYPES, max_bytes=uploads.document_limit()
     )
@@ -127,6 +132,15 @@ def document_download(db: Session, lot_id: int, document_id: int) -> uploads.Dow
         media_type=document.content_type,
         filename=uploads.download_name(document.filename, document.content_type),
     )
+
+
+def _note(description: str) -> str:
+    """``description`` as the API takes it, or a 422 in the words of its check."""
+    try:
+        return NOTE.validate_python(description)
+    except ValidationError as exc:
+        problem = exc.errors()[0]["msg"].removeprefix("Value error, ")
+        raise InvalidRequestError(f"Description: {problem}.", field="description") from None
 
 
 def _safe_filename(filename: str) -> str:

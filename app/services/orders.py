@@ -9,12 +9,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 from app.core import problem_types
+from app.core.clock import utcnow
 from app.core.errors import InvalidRequestError, NotFoundError
 from app.core.metrics import ORDERS_TOTAL, SALES_REVENUE, after_commit
 from app.crud.crud_sales import order_crud, order_with_lines
 from app.models.catalog import Product
 from app.models.inventory import Reservation
-from app.models.mixins import utcnow
 from app.models.sales import Customer, OrderStatus, SalesOrder, SalesOrderLine
 from app.services import allocation, audit, money, pricing
 from app.services.allocation import AllocationRequest

@@ -9,9 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 from app.core import problem_types
+from app.core.clock import utcnow
 from app.core.errors import InvalidRequestError, NotFoundError
 from app.crud.crud_purchasing import purchase_crud, purchase_with_lines
-from app.models.mixins import utcnow
 from app.models.purchasing import (
     OPEN_PURCHASE_STATUSES,
     PurchaseOrder,

@@ -8,10 +8,10 @@ from decimal import Decimal
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from app.core.clock import utcnow
 from app.core.errors import ConflictError, InvalidRequestError
 from app.core.metrics import PURCHASE_RECEIPTS, after_commit
 from app.crud.crud_purchasing import receipts_of
-from app.models.mixins import utcnow
 from app.models.purchasing import (
     PurchaseOrder,
     PurchaseOrderLine,

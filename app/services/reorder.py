@@ -6,6 +6,7 @@ from decimal import ROUND_CEILING, Decimal
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
+from app.core import clock
 from app.core.errors import ConflictError
 from app.models.catalog import Product, UnitOfMeasure
 from app.models.inventory import Lot, LotStatus, MovementKind, StockLevel, StockMovement
@@ -35,7 +36,7 @@ def suggestions(
     not last ``cover_days`` on top of it; the suggestion tops it up to reorder point plus
     ``cover_days`` of demand, and is never less than the product's reorder quantity.
     """
-    today = today or date.today()
+    today = today or clock.today()
     sold = _shipped(db, today)
     available = _available(db, today)
     on_order = _on_order(db)

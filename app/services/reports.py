@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import Session
 
+from app.core import clock
 from app.core.errors import InvalidRequestError
 from app.models.catalog import Category, Product, UnitOfMeasure, Warehouse
 from app.models.inventory import Lot, MovementKind, StockLevel, StockMovement
@@ -207,7 +208,7 @@ def stock_by_category(db: Session) -> list[CategoryStock]:
 
 def expiring_stock(db: Session, within_days: int, today: date | None = None) -> ExpiringReport:
     """Stock of lots whose best-before falls within ``within_days`` (or has passed), valued."""
-    today = today or date.today()
+    today = today or clock.today()
     value = scaled_product(StockLevel.on_hand, Lot.unit_cost, 30, 7)
     query = (
         select(Lot, Product.sku, StockLevel.warehouse_id, Warehouse.code, StockLevel.on_hand, value)
@@ -243,7 +244,7 @@ def slow_movers(
     db: Session, days: int, limit: int = 50, today: date | None = None
 ) -> SlowMoverReport:
     """Products holding stock, the least shipped over the last ``days`` first (two queries)."""
-    since = datetime.combine(today or date.today(), time.min, UTC) - timedelta(days=days - 1)
+    since = datetime.combine(today or clock.today(), time.min, UTC) - timedelta(days=days - 1)
     value = func.sum(scaled_product(StockLevel.on_hand, Lot.unit_cost, 30, 7))
     stock = db.execute(
         select(Product.id, Product.sku, Product.name, func.sum(StockLevel.on_hand), value)

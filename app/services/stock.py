@@ -8,7 +8,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from app.core import problem_types
+from app.core import clock, problem_types
 from app.core.errors import ConflictError, InvalidRequestError
 from app.core.metrics import STOCK_MOVEMENTS_TOTAL, after_commit
 from app.crud import crud_stock
@@ -126,8 +126,8 @@ def receive(db: Session, context: MovementContext, line: ReceiptLine) -> StockMo
 
 
 def _receiving_lot(db: Session, product: Product, line: ReceiptLine) -> Lot:
-    received = line.received_date or date.today()
-    if received > date.today():
+    received = line.received_date or clock.today()
+    if received > clock.today():
         raise InvalidRequestError("received_date cannot be in the future.", field="received_date")
     best_before = line.best_before or received + timedelta(days=product.shelf_life_days)
     if best_before < received:

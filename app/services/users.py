@@ -7,12 +7,12 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.core.clock import utcnow
 from app.core.emails import mixes_scripts, normalize_email
 from app.core.errors import ConflictError, InvalidRequestError, NotFoundError
 from app.core.security import get_password_hash, verify_password
 from app.crud.crud_session import session_crud
 from app.crud.crud_user import user_crud
-from app.models.mixins import utcnow
 from app.models.user import Role, User, UserSession
 from app.services import audit, auth
 from app.services.audit import Actor

@@ -8,9 +8,9 @@ from typing import Generic, TypeVar
 
 from sqlalchemy.orm import Session
 
+from app.core.clock import utcnow
 from app.core.errors import ConflictError
 from app.crud.base import update_if_status
-from app.models.mixins import utcnow
 from app.models.purchasing import PurchaseOrder
 from app.models.sales import SalesOrder
 

@@ -10,12 +10,12 @@ from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select
 
+from app.core.clock import utcnow
 from app.core.config import get_settings
 from app.core.database import session_scope
 from app.models.audit import AuditLog
 from app.models.catalog import Product, UnitOfMeasure
 from app.models.inventory import IdempotencyRecord, Lot, LotStatus
-from app.models.mixins import utcnow
 from app.models.user import Role
 from app.schemas.catalog import ProductCreate
 from app.services import allocation, catalog, lots, stock

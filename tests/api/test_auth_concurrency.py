@@ -3,11 +3,11 @@
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
+from app.core.clock import utcnow
 from app.core.config import get_settings
 from app.core.database import SessionLocal, session_scope
 from app.core.errors import AccountLockedError, AuthenticationError, LoginFailedError
 from app.crud.crud_user import user_crud
-from app.models.mixins import utcnow
 from app.models.user import Role, User, UserSession
 from app.services import auth
 from app.services.auth import ClientInfo

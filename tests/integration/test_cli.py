@@ -12,8 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.core import migrations
+from app.core.clock import utcnow
 from app.models.audit import AuditLog
-from app.models.mixins import utcnow
 from app.models.user import Role, User
 from tests.conftest import (
     LONG_PASSWORD_LENGTHS,

@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import InstrumentedAttribute, Session, selectinload
 
+from app.core.clock import utcnow
 from app.core.database import session_scope
 from app.models.audit import AuditLog
 from app.models.catalog import Category, Product, Supplier, Warehouse
@@ -26,7 +27,7 @@ from app.models.inventory import (
     StockLevel,
     StockMovement,
 )
-from app.models.mixins import UTCDateTime, utcnow
+from app.models.mixins import UTCDateTime
 from app.models.purchasing import (
     PurchaseOrder,
     PurchaseOrderLine,

@@ -10,7 +10,7 @@ from app.api.deps import DbSession, OrderCaller, SalesManager
 from app.api.idempotency import Idempotent
 from app.api.pagination import PageQuery
 from app.api.responses import responses
-from app.core.errors import InvalidRequestError, NotFoundError, PermissionDeniedError
+from app.core.errors import PermissionDeniedError
 from app.kit.callers import Caller
 from app.models.sales import OrderStatus
 from app.schemas.common import Page
@@ -81,12 +81,7 @@ def create_order(
 
     def act() -> OrderRead:
         _staff_only_fields(caller, body)
-        own = customers.order_scope(db, caller.user)
-        if own is not None and body.customer_id not in (None, own):
-            raise NotFoundError(f"Customer {body.customer_id} does not exist.")
-        customer_id = own if own is not None else body.customer_id
-        if customer_id is None:
-            raise InvalidRequestError("customer_id is required.", field="customer_id")
+        customer_id = customers.ordering_customer(db, caller.user, body.customer_id)
         draft = OrderDraft(customer_id, _drafts(body.lines), body.warehouse_id, body.notes)
         return order_views.read(db, orders.create_order(db, caller.actor, draft))
 

@@ -8,7 +8,6 @@ from fastapi.responses import FileResponse
 from app.api.deps import CatalogReader, CatalogWriter, DbSession
 from app.api.pagination import PageQuery
 from app.api.responses import responses
-from app.core.errors import NotFoundError
 from app.kit.uploads import accepts_uploads
 from app.models.catalog import Product, UnitOfMeasure
 from app.schemas.catalog import ProductCreate, ProductRead, ProductUpdate
@@ -108,8 +107,5 @@ def upload_image(
 )
 def read_image(product_id: RecordId, _: CatalogReader, db: DbSession) -> FileResponse:
     """The product image."""
-    product = catalog.products.get(db, product_id)
-    if not product.image_path:
-        raise NotFoundError(f"Product {product_id} has no image.")
-    path = uploads.open_stored(product.image_path)
-    return FileResponse(path, media_type=uploads.sniff_type(path.read_bytes()[:16]))
+    path, media_type = catalog.product_image(db, product_id)
+    return FileResponse(path, media_type=media_type)

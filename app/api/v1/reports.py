@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Response
 
 from app.api.csv_responses import CSV_CONTENT, Format, ReportFormat
 from app.api.deps import DbSession, ReportReader
+from app.core import clock
 from app.kit.downloads import csv_response
 from app.schemas.reports import (
     ExpiringReport,
@@ -47,7 +48,7 @@ def kpis(
     format_: Format = ReportFormat.JSON,
 ) -> KpiReport | Response:
     """Orders, revenue, cost of goods, margin, transactions and new customers per day."""
-    last = until or date.today()
+    last = until or clock.today()
     report = reports.kpis(db, _since(since, last), last)
     if format_ is ReportFormat.CSV:
         return csv_response(f"kpis-{report.since}-{report.until}", KpiDay, report.days)
@@ -65,7 +66,7 @@ def top_products(
     format_: Format = ReportFormat.JSON,
 ) -> list[ProductSales] | Response:
     """Products shipped in a period, ranked by revenue or by weight."""
-    last = until or date.today()
+    last = until or clock.today()
     start, end = reports.day_range(_since(since, last), last)
     rows = reports.product_sales(db, start, end)
     if by is SalesRanking.REVENUE:

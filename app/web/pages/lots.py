@@ -114,7 +114,7 @@ def attach_document(
         lots.get_lot(db, lot_id),
         filename=upload.filename,
         data=data,
-        description=str(form.get("description", ""))[:300],
+        description=str(form.get("description", "")),
     )
     return RedirectResponse(f"/lots/{lot_id}?done=document", status_code=303)
 

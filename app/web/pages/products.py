@@ -1,6 +1,5 @@
 """Products: the list, a product with its stock and ledger, the product form, its picture."""
 
-from datetime import date
 from decimal import Decimal
 from typing import Annotated
 
@@ -9,7 +8,8 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from sqlalchemy import ColumnElement
 from starlette.datastructures import UploadFile
 
-from app.core.errors import InvalidRequestError, NotFoundError
+from app.core import clock
+from app.core.errors import InvalidRequestError
 from app.kit.uploads import accepts_uploads
 from app.models.catalog import Product, UnitOfMeasure
 from app.schemas.catalog import ProductCreate, ProductFields
@@ -171,7 +171,7 @@ def product_detail(
     movements, moved = stock_queries.list_movements(
         db, stock_queries.LedgerFilter(product_id=product_id), offset=0, limit=50
     )
-    today = date.today()
+    today = clock.today()
     history = stock_queries.on_hand_history(db, product_id, HISTORY_DAYS, today)
     chart = line_chart(
         f"On hand, last {HISTORY_DAYS} days",
@@ -270,8 +270,5 @@ def product_image(
     _: PageCaller = page_require(Permission.CATALOG_READ),
 ) -> FileResponse:
     """The product's picture."""
-    product = catalog.products.get(db, product_id)
-    if not product.image_path:
-        raise NotFoundError(f"Product {product_id} has no picture.")
-    path = uploads.open_stored(product.image_path)
-    return FileResponse(path, media_type=uploads.sniff_type(path.read_bytes()[:16]))
+    path, media_type = catalog.product_image(db, product_id)
+    return FileResponse(path, media_type=media_type)

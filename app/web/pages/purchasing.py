@@ -7,6 +7,7 @@ from starlette.datastructures import FormData
 from app.core.errors import InvalidRequestError, NotFoundError
 from app.models.purchasing import PurchaseStatus
 from app.schemas.purchasing import DeliveryCreate, PurchaseCreate
+from app.schemas.sales import OrderAction
 from app.schemas.types import RecordId
 from app.services import catalog, purchasing, receiving
 from app.services.permissions import Permission
@@ -179,7 +180,8 @@ def change_order(
             purchasing.send(db, caller.actor, order)
         elif action == "cancel":
             caller.require(Permission.PURCHASING_WRITE, what="cancel purchase orders")
-            purchasing.cancel(db, caller.actor, order, str(form.get("reason", "")).strip()[:500])
+            reason = checked(OrderAction, form_values(form, ["reason"])).reason
+            purchasing.cancel(db, caller.actor, order, reason)
         else:
             raise NotFoundError("There is no such action.")
         return RedirectResponse(f"/purchase-orders/{order_id}?done={action}", status_code=303)

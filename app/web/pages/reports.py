@@ -6,6 +6,7 @@ from typing import Annotated
 from fastapi import Query, Request
 from fastapi.responses import HTMLResponse, Response
 
+from app.core import clock
 from app.core.errors import NotFoundError
 from app.kit.downloads import csv_response
 from app.schemas.reports import ExpiringRow, KpiDay, ProductSales, SlowMoverRow, ValuationRow
@@ -23,7 +24,7 @@ SLOW_MOVER_DAYS = 90
 
 
 def _range(since: date | None, until: date | None) -> tuple[date, date]:
-    last = until or date.today()
+    last = until or clock.today()
     return since or last - timedelta(days=29), last
 
 

@@ -8,7 +8,7 @@ from starlette.datastructures import FormData
 
 from app.core.errors import InvalidRequestError, NotFoundError
 from app.models.sales import CustomerType, OrderStatus, ReturnDisposition
-from app.schemas.sales import CustomerCreate, OrderCreate, ReturnCreate
+from app.schemas.sales import CustomerCreate, OrderAction, OrderCreate, ReturnCreate
 from app.schemas.types import RecordId
 from app.services import alerts, catalog, customers, order_views, orders, pricing, returns
 from app.services.orders import LineDraft, OrderDraft, OrderFilter
@@ -180,16 +180,13 @@ def place_order(
 ) -> Response:
     """Place the order of the form; a customer orders for itself at its own prices."""
     team = _sales_team(caller)
-    values = form_values(form, ["customer_id", "notes"] if team else ["notes"])
+    values = form_values(form, ["customer_id", "notes"])
     fields = ["product_id", "quantity", "unit_price"] if team else ["product_id", "quantity"]
     # The shop lists every product with its id: only the rows given a quantity are ordered.
     rows, numbers = line_values(form, fields, needs=None if team else "quantity")
     with refusals(db, numbers) as refused:
         body = checked(OrderCreate, {**values, "lines": rows})
-        own = customers.order_scope(db, caller.user)
-        customer_id = own if own is not None else body.customer_id
-        if customer_id is None:
-            raise InvalidRequestError("Choose the customer.", field="customer_id")
+        customer_id = customers.ordering_customer(db, caller.user, body.customer_id)
         lines = [LineDraft(line.product_id, line.quantity, line.unit_price) for line in body.lines]
         order = orders.create_order(
             db, caller.actor, OrderDraft(customer_id, lines, None, body.notes)
@@ -260,8 +257,8 @@ def change_order(
     order = orders.get_order(db, order_id, own)
     if action == "return":
         return _take_back(request, db, caller, order_id, form)
-    reason = str(form.get("reason", "")).strip()[:500]
     with refusals(db) as refused:
+        reason = checked(OrderAction, form_values(form, ["reason"])).reason
         if action == "cancel":
             orders.cancel(db, caller.actor, order, reason, only_pending=own is not None)
         elif own is not None:

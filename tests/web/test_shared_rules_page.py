@@ -1,0 +1,163 @@
+"""Rules the pages share with the API, through the pages: whom an order is for, the reason of
+a status change, a document's description, a product without a picture (the API's side is
+tests/api/test_shared_rules.py and tests/api/test_lots.py). A refusal is shown in the API's
+words and leaves every table as it was."""
+
+import pytest
+from fastapi.testclient import TestClient
+from httpx2 import Response
+
+from app.models.user import Role, User
+from tests.api.sales_helpers import audit_entries, make_customer
+from tests.api.stock_helpers import make_product, make_warehouse
+from tests.web.page_helpers import form_fields, page_login, page_of
+from tests.web.test_page_refusals import (
+    Sent,
+    account,
+    changed,
+    fingerprint,
+    lines_of,
+    purchase_order,
+    sales_order,
+    stock_in,
+)
+
+PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << >>\n%%EOF\n"
+
+
+def signed_in(client: TestClient, role: Role) -> tuple[User, dict[str, str]]:
+    """A new user of ``role`` logged in to the pages, and the hidden fields of its forms."""
+    user = account(role)
+    page_login(client, user.email)
+    return user, form_fields(client, "/orders")
+
+
+def send(client: TestClient, sent: Sent, hidden: dict[str, str]) -> Response:
+    """POST the form with its hidden fields, not following a redirect."""
+    return client.post(sent.url, data={**hidden, **sent.data}, follow_redirects=False)
+
+
+def refusal(response: Response, status: int) -> tuple[list[str], list[str]]:
+    """The alerts of the refused form's page, and the messages beside its fields."""
+    page = page_of(response, status)
+    alerts = [node.text for node in page.find_all(role="alert")]
+    beside = [node.text for node in page.find_all("p", class_="field-error")]
+    return alerts, beside
+
+
+def test_an_order_without_a_customer_is_refused_as_the_api_refuses_it(
+    client: TestClient,
+) -> None:
+    _, hidden = signed_in(client, Role.STAFF)
+    lines = lines_of(("product_id", "quantity"), [(make_product("DATE"), "2")])
+    before = fingerprint()
+
+    response = send(client, Sent("/orders/new", {"customer_id": "", **lines}), hidden)
+
+    alerts, beside = refusal(response, 422)
+    assert alerts == ["customer_id is required."]
+    assert beside == ["customer_id is required."]
+    assert changed(before, fingerprint()) == []
+
+
+def test_a_customer_naming_another_customer_is_refused_as_the_api_refuses_it(
+    client: TestClient,
+) -> None:
+    _, hidden = signed_in(client, Role.CUSTOMER)
+    other = make_customer("Oasis Foods")
+    lines = lines_of(("product_id", "quantity"), [(make_product("DATE"), "2")])
+    before = fingerprint()
+
+    response = send(client, Sent("/orders/new", {"customer_id": str(other), **lines}), hidden)
+
+    alerts, _ = refusal(response, 404)
+    assert alerts == [f"Customer {other} does not exist."]
+    assert changed(before, fingerprint()) == []
+
+
+def test_a_cancel_reason_with_a_control_character_is_refused(client: TestClient) -> None:
+    _, hidden = signed_in(client, Role.STAFF)
+    order = sales_order(make_customer(), [(make_product("DATE"), "2")])[0]
+    before = fingerprint()
+
+    response = send(client, Sent(f"/orders/{order}/cancel", {"reason": "Late\x07"}), hidden)
+
+    alerts, beside = refusal(response, 422)
+    assert alerts == ["Please correct the fields marked below."]
+    assert beside == ["must not contain control characters"]
+    assert changed(before, fingerprint()) == []
+
+
+def test_a_cancel_reason_longer_than_the_api_takes_is_refused(client: TestClient) -> None:
+    _, hidden = signed_in(client, Role.STAFF)
+    order = sales_order(make_customer(), [(make_product("DATE"), "2")])[0]
+    before = fingerprint()
+
+    response = send(client, Sent(f"/orders/{order}/cancel", {"reason": "x" * 2001}), hidden)
+
+    _, beside = refusal(response, 422)
+    assert beside == ["String should have at most 2000 characters"]
+    assert changed(before, fingerprint()) == []
+
+
+def test_a_long_cancel_reason_is_kept_whole(client: TestClient) -> None:
+    _, hidden = signed_in(client, Role.STAFF)
+    order = sales_order(make_customer(), [(make_product("DATE"), "2")])[0]
+
+    response = send(client, Sent(f"/orders/{order}/cancel", {"reason": "y" * 600}), hidden)
+
+    assert response.status_code == 303, response.text[:2000]
+    [entry] = audit_entries("order.cancelled", order)
+    assert entry.details["reason"] == "y" * 600
+
+
+def test_a_purchase_cancel_reason_with_a_control_character_is_refused(
+    client: TestClient,
+) -> None:
+    _, hidden = signed_in(client, Role.MANAGER)
+    order = purchase_order([(make_product("DATE"), "5")])[0]
+    before = fingerprint()
+
+    response = send(
+        client, Sent(f"/purchase-orders/{order}/cancel", {"reason": "Late\x07"}), hidden
+    )
+
+    alerts, beside = refusal(response, 422)
+    assert alerts == ["Please correct the fields marked below."]
+    assert beside == ["must not contain control characters"]
+    assert changed(before, fingerprint()) == []
+
+
+def test_a_product_without_a_picture_is_a_404_in_the_apis_words(client: TestClient) -> None:
+    signed_in(client, Role.STAFF)
+    dates = make_product("DATE")
+
+    response = client.get(f"/products/{dates}/image")
+
+    page = page_of(response, 404)
+    assert f"Product {dates} has no image." in page.text
+
+
+@pytest.mark.parametrize(
+    ("description", "message"),
+    [
+        ("Lab\x07", "Description: must not contain control characters."),
+        ("x" * 301, "Description: String should have at most 300 characters."),
+    ],
+)
+def test_a_document_description_the_api_refuses_is_refused(
+    client: TestClient, description: str, message: str
+) -> None:
+    _, hidden = signed_in(client, Role.STAFF)
+    lot = stock_in(make_product("DATE"), make_warehouse("MAIN"), "LOT-1")
+    before = fingerprint()
+
+    response = client.post(
+        f"/lots/{lot}/documents",
+        data={**hidden, "description": description},
+        files={"document": ("certificate.pdf", PDF, "application/pdf")},
+        follow_redirects=False,
+    )
+
+    assert message in page_of(response, 422).text
+    assert changed(before, fingerprint()) == []
