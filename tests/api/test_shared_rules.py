@@ -5,9 +5,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.models.user import Role
-from tests.api.sales_helpers import (
+from tests.conftest import MakeUser
+from tests.support.audit import audit_rows
+from tests.support.callers import sign_in
+from tests.support.problems import assert_problem
+from tests.support.sales import (
     ORDERS,
-    audit_entries,
     count_orders,
     make_customer,
     make_priced_product,
@@ -18,8 +21,6 @@ from tests.api.sales_helpers import (
     place_order,
     register_customer,
 )
-from tests.api.stock_helpers import assert_problem, sign_in
-from tests.conftest import MakeUser
 
 
 def test_an_order_without_a_customer_is_a_422_naming_customer_id(
@@ -67,7 +68,7 @@ def test_a_reason_the_text_rules_refuse_changes_nothing(
     problem = assert_problem(response, 422, "validation-error", "reason")
     assert message in problem["errors"][0]["message"]
     assert order_status(order["id"]) == "pending"
-    assert audit_entries("order.cancelled", order["id"]) == []
+    assert audit_rows("order.cancelled", order["id"]) == []
 
 
 def test_a_long_reason_is_kept_whole(client: TestClient, make_user: MakeUser) -> None:
@@ -79,5 +80,5 @@ def test_a_long_reason_is_kept_whole(client: TestClient, make_user: MakeUser) ->
     response = order_action(client, staff.headers, order["id"], "cancel", {"reason": "y" * 600})
 
     assert response.status_code == 200, response.text
-    [entry] = audit_entries("order.cancelled", order["id"])
+    [entry] = audit_rows("order.cancelled", order["id"])
     assert entry.details["reason"] == "y" * 600

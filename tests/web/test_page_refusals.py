@@ -5,12 +5,10 @@
 # must be as it was. Only ``refusals`` in app/web/forms.py catches a refusal, after undoing.
 
 import ast
-import hashlib
 import importlib
 import inspect
 import re
 import textwrap
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -20,17 +18,15 @@ import pytest
 from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
 from httpx2 import Response
-from sqlalchemy import select
 
-from app.core.database import Base, SessionLocal, engine
+from app.core.database import SessionLocal
 from app.core.errors import DomainError
 from app.main import app
 from app.models.inventory import LotStatus
 from app.models.purchasing import PurchaseStatus
 from app.models.sales import OrderStatus
 from app.models.user import Role, User
-from app.services import customers, lots, users
-from app.services.audit import Actor
+from app.services import customers, lots
 from app.services.stock import InsufficientStockError
 from app.web import NOT_PAGES
 from app.web.pages import stock as stock_pages
@@ -43,26 +39,16 @@ from tests.support.factories import (
     create_stocked_product,
 )
 from tests.support.pages import CSRF_FIELD, form_fields, login_form, page_login, page_of
+from tests.support.refusals import ACTOR, Sent, account, changed, fingerprint, lines_of
 from tests.support.sales import make_customer
 from tests.support.stock import make_product, make_supplier, make_warehouse, reserve
 
-ACTOR = Actor(user_id=None, label="refusal-tests")
 WEB = ROOT / "app" / "web"
 # Forms whose {slug} is looked up in a table rather than compared in the handler.
 FORM_TABLES: dict[str, dict[str, Any]] = {"/stock/{slug}": stock_pages.FORMS}
-Fingerprint = dict[str, tuple[int, str]]
 
 
 # --------------------------------------------------------------------------- the table
-
-
-@dataclass(frozen=True)
-class Sent:
-    """A submission: its address, its fields (besides the hidden ones) and its files."""
-
-    url: str
-    data: dict[str, str]
-    files: dict[str, tuple[str, bytes, str]] | None = None
 
 
 @dataclass(frozen=True)
@@ -88,18 +74,6 @@ class Refused:
 
 
 # --------------------------------------------------------------------------- setup helpers
-
-
-def account(role: Role) -> User:
-    """A committed user of ``role`` (a customer user owns its customer record)."""
-    email = f"{role.value}-{uuid.uuid4().hex[:8]}@example.com"
-    with SessionLocal() as db:
-        if role == Role.CUSTOMER:
-            user = customers.register(db, email=email, password=PASSWORD, full_name="Corner Shop")
-        else:
-            user = users.create_user(db, ACTOR, email=email, password=PASSWORD, role=role)
-        db.commit()
-        return user
 
 
 def set_lot_status(lot_id: int, status: LotStatus) -> None:
@@ -412,15 +386,6 @@ def ids(product_id: int, warehouse_id: int) -> dict[str, str]:
     return {"product_id": str(product_id), "warehouse_id": str(warehouse_id)}
 
 
-def lines_of(names: tuple[str, ...], rows: list[tuple[Any, ...]]) -> dict[str, str]:
-    """The fields of a table form: ``lines.N.name`` for each row."""
-    return {
-        f"lines.{number}.{name}": str(value)
-        for number, row in enumerate(rows)
-        for name, value in zip(names, row, strict=True)
-    }
-
-
 # Every POST page route, and every action or form of the routes that take one. A new page
 # form needs its row here before the suite passes.
 ADMIN, MANAGER, STAFF, CUSTOMER = Role.ADMIN, Role.MANAGER, Role.STAFF, Role.CUSTOMER
@@ -553,31 +518,6 @@ ROWS = [
     ),
 ]
 # fmt: on
-
-
-# --------------------------------------------------------------------------- the database
-
-
-def fingerprint(kept: tuple[str, ...] = ()) -> Fingerprint:
-    """Per table, its row count and a hash of its rows in primary-key order, less ``kept``."""
-    prints: Fingerprint = {}
-    with engine.connect() as connection:
-        for table in Base.metadata.sorted_tables:
-            columns = [c for c in table.columns if f"{table.name}.{c.name}" not in kept]
-            order = list(table.primary_key.columns) or columns
-            rows = connection.execute(select(*columns).order_by(*order)).all()
-            digest = hashlib.sha256(repr([tuple(row) for row in rows]).encode()).hexdigest()
-            prints[table.name] = (len(rows), digest)
-    return prints
-
-
-def changed(before: Fingerprint, after: Fingerprint) -> list[str]:
-    """The tables whose rows differ, with their row counts before and after."""
-    return [
-        f"{name}: {before[name][0]} -> {after[name][0]} rows"
-        for name in before
-        if before[name] != after[name]
-    ]
 
 
 # --------------------------------------------------------------------------- sending forms

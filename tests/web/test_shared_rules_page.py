@@ -7,20 +7,14 @@ import pytest
 from fastapi.testclient import TestClient
 from httpx2 import Response
 
+from app.models.purchasing import PurchaseStatus
 from app.models.user import Role, User
-from tests.api.sales_helpers import audit_entries, make_customer
-from tests.api.stock_helpers import make_product, make_warehouse
-from tests.web.page_helpers import form_fields, page_login, page_of
-from tests.web.test_page_refusals import (
-    Sent,
-    account,
-    changed,
-    fingerprint,
-    lines_of,
-    purchase_order,
-    sales_order,
-    stock_in,
-)
+from tests.support.audit import audit_rows
+from tests.support.factories import create_lot, create_order, create_purchase_order
+from tests.support.pages import form_fields, page_login, page_of
+from tests.support.refusals import Sent, account, changed, fingerprint, lines_of
+from tests.support.sales import make_customer
+from tests.support.stock import make_product, make_warehouse
 
 PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << >>\n%%EOF\n"
 
@@ -77,7 +71,7 @@ def test_a_customer_naming_another_customer_is_refused_as_the_api_refuses_it(
 
 def test_a_cancel_reason_with_a_control_character_is_refused(client: TestClient) -> None:
     _, hidden = signed_in(client, Role.STAFF)
-    order = sales_order(make_customer(), [(make_product("DATE"), "2")])[0]
+    order = create_order(customer_id=make_customer(), lines=[(make_product("DATE"), "2")]).id
     before = fingerprint()
 
     response = send(client, Sent(f"/orders/{order}/cancel", {"reason": "Late\x07"}), hidden)
@@ -90,7 +84,7 @@ def test_a_cancel_reason_with_a_control_character_is_refused(client: TestClient)
 
 def test_a_cancel_reason_longer_than_the_api_takes_is_refused(client: TestClient) -> None:
     _, hidden = signed_in(client, Role.STAFF)
-    order = sales_order(make_customer(), [(make_product("DATE"), "2")])[0]
+    order = create_order(customer_id=make_customer(), lines=[(make_product("DATE"), "2")]).id
     before = fingerprint()
 
     response = send(client, Sent(f"/orders/{order}/cancel", {"reason": "x" * 2001}), hidden)
@@ -102,12 +96,12 @@ def test_a_cancel_reason_longer_than_the_api_takes_is_refused(client: TestClient
 
 def test_a_long_cancel_reason_is_kept_whole(client: TestClient) -> None:
     _, hidden = signed_in(client, Role.STAFF)
-    order = sales_order(make_customer(), [(make_product("DATE"), "2")])[0]
+    order = create_order(customer_id=make_customer(), lines=[(make_product("DATE"), "2")]).id
 
     response = send(client, Sent(f"/orders/{order}/cancel", {"reason": "y" * 600}), hidden)
 
     assert response.status_code == 303, response.text[:2000]
-    [entry] = audit_entries("order.cancelled", order)
+    [entry] = audit_rows("order.cancelled", order)
     assert entry.details["reason"] == "y" * 600
 
 
@@ -115,7 +109,9 @@ def test_a_purchase_cancel_reason_with_a_control_character_is_refused(
     client: TestClient,
 ) -> None:
     _, hidden = signed_in(client, Role.MANAGER)
-    order = purchase_order([(make_product("DATE"), "5")])[0]
+    order = create_purchase_order(
+        lines=[(make_product("DATE"), "5")], status=PurchaseStatus.ORDERED
+    ).id
     before = fingerprint()
 
     response = send(
@@ -149,7 +145,12 @@ def test_a_document_description_the_api_refuses_is_refused(
     client: TestClient, description: str, message: str
 ) -> None:
     _, hidden = signed_in(client, Role.STAFF)
-    lot = stock_in(make_product("DATE"), make_warehouse("MAIN"), "LOT-1")
+    lot = create_lot(
+        product_id=make_product("DATE"),
+        warehouse_id=make_warehouse("MAIN"),
+        lot_code="LOT-1",
+        quantity="10",
+    )
     before = fingerprint()
 
     response = client.post(
