@@ -23,6 +23,7 @@ from app.models.inventory import Lot, LotStatus, StockLevel
 from app.schemas.alerts import Alerts, LotAlert, LowStockAlert
 from app.services import audit
 from app.services.audit import Actor
+from app.services.money import CENT
 
 logger = logging.getLogger("app.alerts")
 
@@ -129,7 +130,7 @@ def lots_to_watch(db: Session, today: date | None = None) -> tuple[list[LotAlert
             days_left=(lot.best_before - today).days,
             status=lot.status,
             on_hand=Decimal(quantity),
-            value=(Decimal(quantity) * lot.unit_cost).quantize(Decimal("0.01")),
+            value=(Decimal(quantity) * lot.unit_cost).quantize(CENT),
         )
         is_expired = lot.best_before < today or lot.status == LotStatus.EXPIRED
         (expired if is_expired else expiring).append(alert)

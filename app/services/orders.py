@@ -8,7 +8,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from app.core import problem_types
+from app.core import clock, problem_types
 from app.core.clock import utcnow
 from app.core.errors import InvalidRequestError, NotFoundError
 from app.core.metrics import ORDERS_TOTAL, SALES_REVENUE, after_commit
@@ -218,7 +218,7 @@ def confirm(db: Session, actor: Actor, order: SalesOrder, at: datetime | None = 
             warehouse_id=order.warehouse_id,
         )
         try:
-            allocation.reserve(db, request, at.date() if at else None)
+            allocation.reserve(db, request, clock.today(at) if at else None)
         except InsufficientStockError as exc:
             shortages.append(
                 {
@@ -260,7 +260,7 @@ def ship(
         request = AllocationRequest(
             line.product_id, line.quantity, reference, warehouse_id=order.warehouse_id
         )
-        for stale in allocation.renew_unsellable(db, request, at.date() if at else None):
+        for stale in allocation.renew_unsellable(db, request, clock.today(at) if at else None):
             swapped.append(
                 {"line_no": line.line_no, "lot_id": stale.lot_id, "lot_status": stale.lot.status}
             )

@@ -8,11 +8,13 @@ from decimal import Decimal
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from app.core import clock
 from app.core.clock import utcnow
 from app.core.errors import ConflictError, InvalidRequestError
 from app.core.metrics import PURCHASE_RECEIPTS, after_commit
 from app.crud.crud_purchasing import receipts_of
 from app.models.purchasing import (
+    OPEN_PURCHASE_STATUSES,
     PurchaseOrder,
     PurchaseOrderLine,
     PurchaseReceipt,
@@ -26,8 +28,6 @@ from app.services.catalog import warehouses
 from app.services.purchasing import claim, move
 from app.services.repeated_deliveries import refuse_repeated
 from app.services.stock import MovementContext, ReceiptLine
-
-RECEIVABLE = (PurchaseStatus.ORDERED, PurchaseStatus.PARTIALLY_RECEIVED)
 
 
 @dataclass(frozen=True)
@@ -93,7 +93,7 @@ def receive(
     """
     if not delivery.lines:
         raise InvalidRequestError("A delivery needs at least one line.", field="lines")
-    order = claim(db, order, RECEIVABLE, "take deliveries")
+    order = claim(db, order, OPEN_PURCHASE_STATUSES, "take deliveries")
     warehouse_id = delivery.warehouse_id or order.warehouse_id
     warehouses.get_active(db, warehouse_id, "warehouse_id")
     by_id = {line.id: line for line in order.lines}
@@ -135,7 +135,7 @@ def receive(
                 warehouse_id=warehouse_id,
                 lot_code=arrived.lot_code,
                 quantity=arrived.quantity,
-                received_date=delivery.received_date or (at.date() if at else None),
+                received_date=delivery.received_date or (clock.today(at) if at else None),
                 best_before=arrived.best_before,
                 supplier_id=order.supplier_id,
                 unit_cost=arrived.unit_cost if arrived.unit_cost is not None else line.unit_cost,

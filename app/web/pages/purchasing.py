@@ -5,7 +5,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
 from app.core.errors import InvalidRequestError, NotFoundError
-from app.models.purchasing import PurchaseStatus
+from app.models.purchasing import OPEN_PURCHASE_STATUSES, PurchaseStatus
 from app.schemas.purchasing import DeliveryCreate, PurchaseCreate
 from app.schemas.sales import OrderAction
 from app.schemas.types import RecordId
@@ -20,7 +20,6 @@ from app.web.templating import render
 router = page_router()
 NEW_ORDER_ROWS = 8
 PAGE_SIZE = 50
-OPEN = (PurchaseStatus.ORDERED, PurchaseStatus.PARTIALLY_RECEIVED)
 RECEIVE_FIELDS = [
     "warehouse_id",
     "delivery_note",
@@ -145,7 +144,8 @@ def _order_page(
         errors=errors or {},
         notice=request.query_params.get("done", ""),
         can_write=caller.can(Permission.PURCHASING_WRITE),
-        can_receive=caller.can(Permission.PURCHASING_RECEIVE) and order.status in OPEN,
+        can_receive=caller.can(Permission.PURCHASING_RECEIVE)
+        and order.status in OPEN_PURCHASE_STATUSES,
     )
 
 
