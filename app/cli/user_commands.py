@@ -1,10 +1,14 @@
 """``dfims users``: accounts, passwords, lockouts."""
 
+import sys
 from typing import Annotated
 
 import typer
 
 from app.cli.common import fail, operator
+from app.core.database import session_scope
+from app.models.user import Role
+from app.services import users
 
 app = typer.Typer(help="User accounts.", no_args_is_help=True)
 
@@ -17,8 +21,6 @@ PasswordOption = Annotated[
 def _password_or_prompt(password: str | None) -> str:
     if password is not None:
         return password
-    import sys
-
     if not sys.stdin.isatty():
         fail("no --password given and no terminal to ask for one")
     return str(typer.prompt("Password", hide_input=True, confirmation_prompt=True))
@@ -31,10 +33,6 @@ def create_admin(
     full_name: Annotated[str, typer.Option(help="Full name.")] = "Administrator",
 ) -> None:
     """Create an admin account."""
-    from app.core.database import session_scope
-    from app.models.user import Role
-    from app.services import users
-
     secret = _password_or_prompt(password)
     with session_scope() as db:
         user = users.create_user(
@@ -49,9 +47,6 @@ def reset_password(
     password: PasswordOption = None,
 ) -> None:
     """Set a new password, lift any lockout and end the user's sessions."""
-    from app.core.database import session_scope
-    from app.services import users
-
     secret = _password_or_prompt(password)
     with session_scope() as db:
         user = users.get_user_by_email(db, email)
@@ -62,9 +57,6 @@ def reset_password(
 @app.command()
 def show(email: Annotated[str, typer.Argument(help="Email of the account.")]) -> None:
     """Show role, state, last login, failed attempts and open sessions of an account."""
-    from app.core.database import session_scope
-    from app.services import users
-
     with session_scope() as db:
         summary = users.describe(db, email)
         user = summary.user
@@ -94,9 +86,6 @@ def show(email: Annotated[str, typer.Argument(help="Email of the account.")]) ->
 @app.command()
 def unlock(email: Annotated[str, typer.Argument(help="Email of the account.")]) -> None:
     """Lift a lockout after failed logins."""
-    from app.core.database import session_scope
-    from app.services import users
-
     with session_scope() as db:
         user = users.unlock(db, operator(), users.get_user_by_email(db, email))
         typer.echo(f"{user.email} unlocked.")
@@ -105,9 +94,6 @@ def unlock(email: Annotated[str, typer.Argument(help="Email of the account.")]) 
 @app.command()
 def deactivate(email: Annotated[str, typer.Argument(help="Email of the account.")]) -> None:
     """Switch an account off and end its sessions."""
-    from app.core.database import session_scope
-    from app.services import users
-
     with session_scope() as db:
         user = users.deactivate(db, operator(), users.get_user_by_email(db, email))
         typer.echo(f"{user.email} deactivated.")
