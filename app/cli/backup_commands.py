@@ -8,7 +8,6 @@ import typer
 
 from app.cli.common import fail
 from app.core.config import get_settings
-from app.services import backup
 
 app = typer.Typer(help="Backups of the database, uploads and logs.", no_args_is_help=True)
 
@@ -21,6 +20,8 @@ def create(
     ),
 ) -> None:
     """Back up the database (with a manifest), the uploads and the logs; expire old backups."""
+    from app.services import backup
+
     result = backup.backup(get_settings(), skip_logs=skip_logs, skip_cleanup=skip_cleanup)
     rows = sum(result.manifest.tables.values())
     typer.echo(
@@ -40,6 +41,8 @@ def verify(
     file: Path | None = typer.Argument(None, help="A db_backup_*.sql.gz; the newest by default."),
 ) -> None:
     """Check an archive and its checksum, restore it into a scratch database, compare rows."""
+    from app.services import backup
+
     archive, manifest = backup.verify(get_settings(), file)
     typer.echo(
         f"{archive.name}: checksum good, restores with the row counts of its manifest "
@@ -59,7 +62,7 @@ def restore(
     ),
 ) -> None:
     """Replace the database (and uploads) with a backup, after a safety backup."""
-    from app.services import health
+    from app.services import backup, health
 
     settings = get_settings()
     backup.check_archive(file)

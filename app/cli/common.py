@@ -1,7 +1,7 @@
 """What every command shares: the acting operator and clean one-line errors."""
 
 import getpass
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import typer
 from pydantic import ValidationError
@@ -9,11 +9,15 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app.core.config import ConfigurationError
 from app.core.errors import DomainError
-from app.services.audit import Actor
+
+if TYPE_CHECKING:
+    from app.services.audit import Actor
 
 
-def operator() -> Actor:
+def operator() -> "Actor":
     """The person at the terminal, as the audit trail names them."""
+    from app.services.audit import Actor
+
     return Actor(user_id=None, label=f"cli:{getpass.getuser()}")
 
 

@@ -5,13 +5,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import Progress
 
 from app.cli.common import fail, operator
-from app.core.database import session_scope
 from app.schemas.exports import Dataset
-from app.services import csv_io
 
 import_app = typer.Typer(help="Import CSV files (all rows or none).", no_args_is_help=True)
 
@@ -21,6 +17,12 @@ FileArgument = Annotated[
 
 
 def _import(kind: Dataset, path: Path) -> None:
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from app.core.database import session_scope
+    from app.services import csv_io
+
     importers = {
         Dataset.PRODUCTS: csv_io.import_products,
         Dataset.SUPPLIERS: csv_io.import_suppliers,
@@ -74,6 +76,9 @@ def export(
     ] = None,
 ) -> None:
     """Write a CSV export to stdout or a file."""
+    from app.core.database import session_scope
+    from app.services import csv_io
+
     with session_scope() as db:
         text = csv_io.export(db, dataset)
     if output is None:

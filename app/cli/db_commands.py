@@ -3,7 +3,6 @@
 import typer
 
 from app.cli.common import fail
-from app.core import migrations
 
 app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
 
@@ -13,6 +12,8 @@ def upgrade(
     revision: str = typer.Argument("head", help="Target revision."),
 ) -> None:
     """Migrate the database to the newest schema (or to REVISION)."""
+    from app.core import migrations
+
     before = migrations.current_revision()
     migrations.upgrade(revision)
     after = migrations.current_revision()
@@ -27,6 +28,8 @@ def downgrade(
     revision: str = typer.Argument(..., help="Revision to go back to (see 'dfims db current')."),
 ) -> None:
     """Take the database back to REVISION, undoing the migrations after it."""
+    from app.core import migrations
+
     before = migrations.current_revision()
     migrations.downgrade(revision)
     typer.echo(f"Database taken back from {before} to {migrations.current_revision()}.")
@@ -35,6 +38,8 @@ def downgrade(
 @app.command()
 def current() -> None:
     """Show the revision the database is at, and whether it is the newest."""
+    from app.core import migrations
+
     revision = migrations.current_revision()
     head = migrations.head_revision()
     if revision is None:

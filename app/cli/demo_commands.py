@@ -3,8 +3,6 @@
 import typer
 
 from app.cli.common import operator
-from app.core.database import session_scope
-from app.services import demo
 
 app = typer.Typer(help="Demo data.", no_args_is_help=True)
 
@@ -16,6 +14,9 @@ def load(
     ),
 ) -> None:
     """Load about 40 products, 5 suppliers, 10 customers, lots and five months of trade."""
+    from app.core.database import session_scope
+    from app.services import demo
+
     with session_scope() as db:
         if if_empty and not demo.is_empty(db):
             typer.echo("The catalog has products; demo data not loaded.")

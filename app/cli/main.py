@@ -4,7 +4,6 @@ import sys
 from typing import Annotated, NoReturn
 
 import typer
-import uvicorn
 
 from app.cli import (
     backup_commands,
@@ -15,11 +14,7 @@ from app.cli import (
     user_commands,
 )
 from app.cli.common import fail, operator, run_safely
-from app.cli.serving import prepare_metrics_dir
 from app.core.config import get_settings
-from app.core.database import session_scope
-from app.core.logging import configure_logging
-from app.services.bootstrap import ensure_admin, ensure_folders
 
 app = typer.Typer(
     help="Dried Fruits Inventory Management System.",
@@ -45,6 +40,11 @@ def serve(
     reload: Annotated[bool, typer.Option(help="Restart on code changes (development).")] = False,
 ) -> None:
     """Serve the API (and the docs at /docs)."""
+    import uvicorn
+
+    from app.cli.serving import prepare_metrics_dir
+    from app.core.logging import configure_logging
+
     settings = get_settings()
     if reload and settings.ENVIRONMENT == "production":
         fail("--reload is for development; ENVIRONMENT=production refuses it")
@@ -72,6 +72,9 @@ def serve(
 @app.command()
 def bootstrap() -> None:
     """Make the upload and backup folders, and the first admin (DFIMS_ADMIN_*) if there is none."""
+    from app.core.database import session_scope
+    from app.services.bootstrap import ensure_admin, ensure_folders
+
     settings = get_settings()
     for folder in ensure_folders(settings):
         typer.echo(f"Created {folder}")

@@ -3,8 +3,6 @@
 import typer
 
 from app.cli.common import fail, operator
-from app.core.database import session_scope
-from app.services import alerts, idempotency, stock_check
 
 stock_app = typer.Typer(help="Stock ledger and levels.", no_args_is_help=True)
 alerts_app = typer.Typer(help="Inventory alerts.", no_args_is_help=True)
@@ -15,6 +13,9 @@ def check(
     fix: bool = typer.Option(False, "--fix", help="Rewrite the levels from the ledger."),
 ) -> None:
     """Rebuild the levels from the ledger and report every difference (exit 1 if any)."""
+    from app.core.database import session_scope
+    from app.services import stock_check
+
     with session_scope() as db:
         found = stock_check.differences(db)
         for item in found:
@@ -40,6 +41,9 @@ def check(
 @alerts_app.command()
 def scan() -> None:
     """Mark lots past best-before as expired, purge old idempotency keys, print the alerts."""
+    from app.core.database import session_scope
+    from app.services import alerts, idempotency
+
     with session_scope() as db:
         expired_ids = alerts.expire_lots(db, operator())
         purged = idempotency.purge_expired(db)

@@ -6,9 +6,6 @@ from typing import Annotated
 import typer
 
 from app.cli.common import fail, operator
-from app.core.database import session_scope
-from app.models.user import Role
-from app.services import users
 
 app = typer.Typer(help="User accounts.", no_args_is_help=True)
 
@@ -33,6 +30,10 @@ def create_admin(
     full_name: Annotated[str, typer.Option(help="Full name.")] = "Administrator",
 ) -> None:
     """Create an admin account."""
+    from app.core.database import session_scope
+    from app.models.user import Role
+    from app.services import users
+
     secret = _password_or_prompt(password)
     with session_scope() as db:
         user = users.create_user(
@@ -47,6 +48,9 @@ def reset_password(
     password: PasswordOption = None,
 ) -> None:
     """Set a new password, lift any lockout and end the user's sessions."""
+    from app.core.database import session_scope
+    from app.services import users
+
     secret = _password_or_prompt(password)
     with session_scope() as db:
         user = users.get_user_by_email(db, email)
@@ -57,6 +61,9 @@ def reset_password(
 @app.command()
 def show(email: Annotated[str, typer.Argument(help="Email of the account.")]) -> None:
     """Show role, state, last login, failed attempts and open sessions of an account."""
+    from app.core.database import session_scope
+    from app.services import users
+
     with session_scope() as db:
         summary = users.describe(db, email)
         user = summary.user
@@ -86,6 +93,9 @@ def show(email: Annotated[str, typer.Argument(help="Email of the account.")]) ->
 @app.command()
 def unlock(email: Annotated[str, typer.Argument(help="Email of the account.")]) -> None:
     """Lift a lockout after failed logins."""
+    from app.core.database import session_scope
+    from app.services import users
+
     with session_scope() as db:
         user = users.unlock(db, operator(), users.get_user_by_email(db, email))
         typer.echo(f"{user.email} unlocked.")
@@ -94,6 +104,9 @@ def unlock(email: Annotated[str, typer.Argument(help="Email of the account.")]) 
 @app.command()
 def deactivate(email: Annotated[str, typer.Argument(help="Email of the account.")]) -> None:
     """Switch an account off and end its sessions."""
+    from app.core.database import session_scope
+    from app.services import users
+
     with session_scope() as db:
         user = users.deactivate(db, operator(), users.get_user_by_email(db, email))
         typer.echo(f"{user.email} deactivated.")
