@@ -34,7 +34,6 @@ PASSWORD = "correct horse battery staple"
 TEST_ACTOR = Actor(user_id=None, label="tests")
 # Password lengths around zxcvbn's limit (72) up to the longest the API accepts (128).
 LONG_PASSWORD_LENGTHS = (72, 73, 128)
-SERIAL_GROUP = "serial"
 
 
 def long_password(length: int) -> str:
@@ -42,14 +41,8 @@ def long_password(length: int) -> str:
     return ("Sun-dried apricots, 7 figs & 3 dates! " * 4)[:length]
 
 
-@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The SQLite pass leaves out the tests marked postgres; the PostgreSQL pass runs them. Tests
-    of Redis and of programs beyond Python (ports, Redis flushes, nginx, the browser) run one
-    after another on one xdist worker (``--dist loadgroup``)."""
-    for item in items:
-        if item.get_closest_marker("redis") or item.get_closest_marker("system"):
-            item.add_marker(pytest.mark.xdist_group(SERIAL_GROUP))
+    """The SQLite pass leaves out the tests marked postgres; the PostgreSQL pass runs them."""
     if USE_POSTGRES:
         return
     left_out = [item for item in items if item.get_closest_marker("postgres")]
