@@ -7,6 +7,7 @@ from urllib.request import urlopen
 import typer
 
 from app.cli.common import fail
+from app.core.config import get_settings
 
 app = typer.Typer(help="Backups of the database, uploads and logs.", no_args_is_help=True)
 
@@ -19,7 +20,6 @@ def create(
     ),
 ) -> None:
     """Back up the database (with a manifest), the uploads and the logs; expire old backups."""
-    from app.core.config import get_settings
     from app.services import backup
 
     result = backup.backup(get_settings(), skip_logs=skip_logs, skip_cleanup=skip_cleanup)
@@ -41,7 +41,6 @@ def verify(
     file: Path | None = typer.Argument(None, help="A db_backup_*.sql.gz; the newest by default."),
 ) -> None:
     """Check an archive and its checksum, restore it into a scratch database, compare rows."""
-    from app.core.config import get_settings
     from app.services import backup
 
     archive, manifest = backup.verify(get_settings(), file)
@@ -63,7 +62,6 @@ def restore(
     ),
 ) -> None:
     """Replace the database (and uploads) with a backup, after a safety backup."""
-    from app.core.config import get_settings
     from app.services import backup, health
 
     settings = get_settings()

@@ -14,6 +14,7 @@ from app.cli import (
     user_commands,
 )
 from app.cli.common import fail, operator, run_safely
+from app.core.config import get_settings
 
 app = typer.Typer(
     help="Dried Fruits Inventory Management System.",
@@ -42,7 +43,6 @@ def serve(
     import uvicorn
 
     from app.cli.serving import prepare_metrics_dir
-    from app.core.config import get_settings
     from app.core.logging import configure_logging
 
     settings = get_settings()
@@ -72,7 +72,6 @@ def serve(
 @app.command()
 def bootstrap() -> None:
     """Make the upload and backup folders, and the first admin (DFIMS_ADMIN_*) if there is none."""
-    from app.core.config import get_settings
     from app.core.database import session_scope
     from app.services.bootstrap import ensure_admin, ensure_folders
 

@@ -1,5 +1,6 @@
 """``dfims users``: accounts, passwords, lockouts."""
 
+import sys
 from typing import Annotated
 
 import typer
@@ -17,8 +18,6 @@ PasswordOption = Annotated[
 def _password_or_prompt(password: str | None) -> str:
     if password is not None:
         return password
-    import sys
-
     if not sys.stdin.isatty():
         fail("no --password given and no terminal to ask for one")
     return str(typer.prompt("Password", hide_input=True, confirmation_prompt=True))

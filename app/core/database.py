@@ -1,8 +1,15 @@
-"""The engine, the session factory, the declarative base and the unit-of-work dependency."""
+"""The engine, the session factory, the declarative base and the unit-of-work dependency.
+
+The engine is built on first use, from the settings of that moment: importing this module
+reads no settings and opens nothing. ``engine`` is still importable by name (the operations
+guide's snippets use it); ``get_engine()`` is the same engine.
+"""
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
+from threading import Lock
 from typing import Any
 
 from sqlalchemy import Connection, Engine, MetaData, Table, create_engine, event, inspect
@@ -94,8 +101,40 @@ def make_engine(settings: Settings) -> Engine:
     return engine
 
 
-engine: Engine = make_engine(get_settings())
-SessionLocal = sessionmaker(bind=engine, autoflush=False, expire_on_commit=False)
+@cache
+def _engine() -> Engine:
+    return make_engine(get_settings())
+
+
+_engine_lock = Lock()
+
+
+def get_engine() -> Engine:
+    """The engine of this process, built from the settings on first use."""
+    with _engine_lock:
+        return _engine()
+
+
+engine: Engine
+"""The engine of this process (``get_engine()``), built when first looked up."""
+
+
+def __getattr__(name: str) -> Any:
+    if name == "engine":
+        return get_engine()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+class _LazySessionmaker(sessionmaker[Session]):
+    """A session factory bound to ``get_engine()`` when it makes its first session."""
+
+    def __call__(self, **local_kw: Any) -> Session:
+        if self.kw.get("bind") is None:
+            self.configure(bind=get_engine())
+        return super().__call__(**local_kw)
+
+
+SessionLocal: sessionmaker[Session] = _LazySessionmaker(autoflush=False, expire_on_commit=False)
 
 
 def unit_of_work(keep: Callable[[], bool] = lambda: True) -> Iterator[Session]:

@@ -10,7 +10,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import text
 
 from app.core.config import PROJECT_ROOT
-from app.core.database import engine
+from app.core.database import get_engine
 
 ALEMBIC_INI = PROJECT_ROOT / "alembic.ini"
 MIGRATION_LOCK = 0x0DF1_0001
@@ -25,7 +25,7 @@ def alembic_config() -> Config:
 
 def _run(step: Callable[[Config, str], None], revision: str) -> None:
     """Run an Alembic step in one transaction; replicas doing it together take turns."""
-    with engine.begin() as connection:
+    with get_engine().begin() as connection:
         if connection.dialect.name == "postgresql":
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         config = alembic_config()
@@ -45,7 +45,7 @@ def downgrade(revision: str) -> None:
 
 def current_revision() -> str | None:
     """The revision the database is at, or None before the first migration."""
-    with engine.connect() as connection:
+    with get_engine().connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
 
 
