@@ -8,7 +8,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.core.cache import get_redis
-from app.core.database import engine
+from app.core.database import get_engine
 from app.schemas.health import DependencyHealth
 
 logger = logging.getLogger("app.health")
@@ -18,7 +18,7 @@ def check_database() -> DependencyHealth:
     """Run ``SELECT 1`` on a pooled connection."""
     started = time.perf_counter()
     try:
-        with engine.connect() as connection:
+        with get_engine().connect() as connection:
             connection.execute(text("SELECT 1"))
     except SQLAlchemyError as exc:
         logger.warning("database health check failed: %s", type(exc).__name__)

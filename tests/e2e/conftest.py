@@ -23,7 +23,7 @@ from tests.conftest import (
     create_postgres_database,
     drop_postgres_database,
 )
-from tests.integration.helpers import HOST, Server, error_lines, run_dfims, running_server
+from tests.support.servers import HOST, Server, error_lines, run_dfims, running_server
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = ROOT / "test-output" / "screenshots"
