@@ -42,15 +42,7 @@ class CRUDBase(Generic[ModelT]):
         for condition in where:
             statement = statement.where(condition)
         if search:
-            needle = search.lower()
-            statement = statement.where(
-                or_(
-                    *(
-                        func.lower(column).contains(needle, autoescape=True)
-                        for column in self.search
-                    )
-                )
-            )
+            statement = statement.where(text_match(self.search, search))
         total = db.scalar(select(func.count()).select_from(statement.subquery())) or 0
         ordering = order_by or (self.model.__table__.c.id,)
         rows = db.scalars(statement.order_by(*ordering).offset(offset).limit(limit)).all()
@@ -62,6 +54,12 @@ class CRUDBase(Generic[ModelT]):
         db.flush()
         db.refresh(item)
         return item
+
+
+def text_match(columns: Sequence[Any], search: str) -> ColumnElement[bool]:
+    """Whether any of ``columns`` holds ``search``, in any case (wildcards taken literally)."""
+    needle = search.lower()
+    return or_(*(func.lower(column).contains(needle, autoescape=True) for column in columns))
 
 
 def update_if_status(

@@ -2,6 +2,7 @@
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, or_, select, text, update
 from sqlalchemy.orm import Session
@@ -50,8 +51,9 @@ class CRUDUser:
         role: str | None = None,
         is_active: bool | None = None,
         search: str | None = None,
+        order_by: Sequence[Any] = (),
     ) -> tuple[Sequence[User], int]:
-        """A page of users, filtered, with the total that matched."""
+        """A page of users, filtered, with the total that matched (by id unless ``order_by``)."""
         query = select(User)
         if role is not None:
             query = query.where(User.role == role)
@@ -66,7 +68,8 @@ class CRUDUser:
                 )
             )
         total = db.scalar(select(func.count()).select_from(query.subquery())) or 0
-        rows = db.scalars(query.order_by(User.id).offset(offset).limit(limit)).all()
+        ordering = order_by or (User.id,)
+        rows = db.scalars(query.order_by(*ordering).offset(offset).limit(limit)).all()
         return rows, total
 
     def count_active_admins(self, db: Session, *, lock: bool = False) -> int:

@@ -7,11 +7,13 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
+from sqlalchemy import func
 from sqlalchemy.orm import Session
 
 from app.core.logging import request_id_var
 from app.crud.crud_audit import audit_crud
 from app.models.audit import AuditLog
+from app.services.sorting import Sort, order_by
 
 
 @dataclass(frozen=True)
@@ -57,10 +59,20 @@ class AuditFilter:
     until: datetime | None = None
 
 
+# The audit entries a listing may be sorted by, by the key a page names.
+AUDIT_SORTS: Mapping[str, Any] = {
+    "when": AuditLog.occurred_at,
+    "who": func.lower(AuditLog.actor_label),
+    "action": AuditLog.action,
+    "record": AuditLog.entity_type,
+}
+
+
 def search(
-    db: Session, where: AuditFilter, *, offset: int, limit: int
+    db: Session, where: AuditFilter, *, offset: int, limit: int, sort: Sort | None = None
 ) -> tuple[Sequence[AuditLog], int]:
-    """A page of the audit trail, newest first, filtered by entity, user, action and time."""
+    """A page of the audit trail (newest first unless ``sort`` says), filtered by entity, user,
+    action and time."""
     conditions = []
     if where.entity_type is not None:
         conditions.append(AuditLog.entity_type == where.entity_type)
@@ -74,6 +86,9 @@ def search(
         conditions.append(AuditLog.occurred_at >= where.since)
     if where.until is not None:
         conditions.append(AuditLog.occurred_at < where.until)
+    if sort is not None:
+        ordering = order_by(sort, AUDIT_SORTS, AuditLog.id)
+        return audit_crud.page(db, offset=offset, limit=limit, where=conditions, order_by=ordering)
     return audit_crud.newest_first(db, where=conditions, offset=offset, limit=limit)
 
 

@@ -1,7 +1,7 @@
 """Catalog rules: unique codes, existing references, audited changes, deactivation."""
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -16,6 +16,7 @@ from app.models.catalog import Category, Product, Supplier, UnitOfMeasure, Wareh
 from app.models.inventory import StockLevel
 from app.services import audit, uploads
 from app.services.audit import Actor
+from app.services.sorting import Sort, order_by
 
 ModelT = TypeVar("ModelT", Category, Product, Supplier, Warehouse)
 
@@ -27,6 +28,7 @@ class CatalogKind(Generic[ModelT]):
     crud: CRUDBase[ModelT]
     label: str
     unique_field: str
+    sorts: Mapping[str, Any] = field(default_factory=dict)
 
     def get(self, db: Session, item_id: int) -> ModelT:
         """The record with ``item_id``, or a 404."""
@@ -57,12 +59,17 @@ class CatalogKind(Generic[ModelT]):
         search: str | None,
         is_active: bool | None,
         where: Sequence[ColumnElement[bool]] = (),
+        sort: Sort | None = None,
     ) -> tuple[Sequence[ModelT], int]:
-        """A page of records, optionally only active or inactive ones."""
+        """A page of records, optionally only active or inactive ones, in the order of ``sort``
+        (a key of ``sorts``; by id when None)."""
         conditions = list(where)
         if is_active is not None:
             conditions.append(self.crud.model.is_active.is_(is_active))
-        return self.crud.page(db, offset=offset, limit=limit, search=search, where=conditions)
+        ordering = order_by(sort, self.sorts, self.crud.model.__table__.c.id) if sort else ()
+        return self.crud.page(
+            db, offset=offset, limit=limit, search=search, where=conditions, order_by=ordering
+        )
 
     def options(self, db: Session, *, active_only: bool = True) -> Sequence[ModelT]:
         """Every record (the active ones by default), for a form's pick list."""
@@ -122,8 +129,17 @@ class CatalogKind(Generic[ModelT]):
 
 PICK_LIST_LIMIT = 5000
 
+# The products a listing may be sorted by, by the key a page names.
+PRODUCT_SORTS: Mapping[str, Any] = {
+    "sku": Product.sku,
+    "name": func.lower(Product.name),
+    "unit": Product.unit,
+    "reorder_point": Product.reorder_point,
+    "price": Product.price,
+}
+
 categories = CatalogKind(category_crud, "category", "name")
-products = CatalogKind(product_crud, "product", "sku")
+products = CatalogKind(product_crud, "product", "sku", PRODUCT_SORTS)
 suppliers = CatalogKind(supplier_crud, "supplier", "code")
 warehouses = CatalogKind(warehouse_crud, "warehouse", "code")
 

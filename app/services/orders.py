@@ -1,17 +1,19 @@
 """Sales orders: placing, FEFO confirmation, shipping, delivery and cancellation."""
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, contains_eager, joinedload
 
 from app.core import clock, problem_types
 from app.core.clock import utcnow
 from app.core.errors import InvalidRequestError, NotFoundError
 from app.core.metrics import ORDERS_TOTAL, SALES_REVENUE, after_commit
+from app.crud.base import text_match
 from app.crud.crud_sales import order_crud, order_with_lines
 from app.models.catalog import Product
 from app.models.inventory import Reservation
@@ -20,6 +22,7 @@ from app.services import allocation, audit, money, pricing
 from app.services.allocation import AllocationRequest
 from app.services.audit import Actor
 from app.services.catalog import products, warehouses
+from app.services.sorting import Sort, order_by
 from app.services.stock import InsufficientStockError, MovementContext, check_quantity
 from app.services.workflow import StateError, Workflow
 
@@ -81,6 +84,17 @@ class OrderFilter:
     customer_id: int | None = None
     since: datetime | None = None
     until: datetime | None = None
+    search: str | None = None
+
+
+# The orders a listing may be sorted by, by the key a page names.
+ORDER_SORTS: Mapping[str, Any] = {
+    "number": SalesOrder.number,
+    "customer": func.lower(Customer.name),
+    "status": SalesOrder.status,
+    "total": SalesOrder.total,
+    "placed": SalesOrder.created_at,
+}
 
 
 def order_total(lines: Sequence[SalesOrderLine]) -> Decimal:
@@ -109,9 +123,10 @@ move = _FLOW.move
 
 
 def list_orders(
-    db: Session, where: OrderFilter, *, offset: int, limit: int
+    db: Session, where: OrderFilter, *, offset: int, limit: int, sort: Sort | None = None
 ) -> tuple[Sequence[SalesOrder], int]:
-    """A page of orders, newest first, customers loaded."""
+    """A page of orders (newest first unless ``sort`` says), found by number or customer
+    name, customers loaded."""
     conditions = []
     if where.status is not None:
         conditions.append(SalesOrder.status == where.status)
@@ -121,13 +136,17 @@ def list_orders(
         conditions.append(SalesOrder.created_at >= where.since)
     if where.until is not None:
         conditions.append(SalesOrder.created_at < where.until)
+    if where.search:
+        conditions.append(text_match([SalesOrder.number, Customer.name], where.search))
     return order_crud.page(
         db,
         offset=offset,
         limit=limit,
         where=conditions,
-        query=select(SalesOrder).options(joinedload(SalesOrder.customer)),
-        order_by=(SalesOrder.created_at.desc(), SalesOrder.id.desc()),
+        query=select(SalesOrder)
+        .join(SalesOrder.customer)
+        .options(contains_eager(SalesOrder.customer)),
+        order_by=order_by(sort or Sort("placed", descending=True), ORDER_SORTS, SalesOrder.id),
     )
 
 

@@ -1,17 +1,20 @@
 """Purchase orders: drafting, sending to the supplier, cancelling."""
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, contains_eager
 
 from app.core import problem_types
 from app.core.clock import utcnow
 from app.core.errors import InvalidRequestError, NotFoundError
+from app.crud.base import text_match
 from app.crud.crud_purchasing import purchase_crud, purchase_with_lines
+from app.models.catalog import Supplier
 from app.models.purchasing import (
     OPEN_PURCHASE_STATUSES,
     PurchaseOrder,
@@ -21,6 +24,7 @@ from app.models.purchasing import (
 from app.services import audit, money
 from app.services.audit import Actor
 from app.services.catalog import products, suppliers, warehouses
+from app.services.sorting import Sort, order_by
 from app.services.stock import check_quantity
 from app.services.workflow import StateError, Workflow
 
@@ -78,6 +82,18 @@ class PurchaseFilter:
 
     status: PurchaseStatus | None = None
     supplier_id: int | None = None
+    search: str | None = None
+
+
+# The purchase orders a listing may be sorted by, by the key a page names.
+PURCHASE_SORTS: Mapping[str, Any] = {
+    "number": PurchaseOrder.number,
+    "supplier": func.lower(Supplier.name),
+    "status": PurchaseOrder.status,
+    "expected": PurchaseOrder.expected_date,
+    "total": PurchaseOrder.total,
+    "created": PurchaseOrder.created_at,
+}
 
 
 def get_purchase(db: Session, order_id: int) -> PurchaseOrder:
@@ -101,21 +117,29 @@ move = _FLOW.move
 
 
 def list_purchases(
-    db: Session, where: PurchaseFilter, *, offset: int, limit: int
+    db: Session, where: PurchaseFilter, *, offset: int, limit: int, sort: Sort | None = None
 ) -> tuple[Sequence[PurchaseOrder], int]:
-    """A page of purchase orders, newest first, suppliers loaded."""
+    """A page of purchase orders (newest first unless ``sort`` says), found by number or
+    supplier, suppliers loaded."""
     conditions = []
     if where.status is not None:
         conditions.append(PurchaseOrder.status == where.status)
     if where.supplier_id is not None:
         conditions.append(PurchaseOrder.supplier_id == where.supplier_id)
+    if where.search:
+        columns = [PurchaseOrder.number, Supplier.code, Supplier.name]
+        conditions.append(text_match(columns, where.search))
     return purchase_crud.page(
         db,
         offset=offset,
         limit=limit,
         where=conditions,
-        query=select(PurchaseOrder).options(joinedload(PurchaseOrder.supplier)),
-        order_by=(PurchaseOrder.created_at.desc(), PurchaseOrder.id.desc()),
+        query=select(PurchaseOrder)
+        .join(PurchaseOrder.supplier)
+        .options(contains_eager(PurchaseOrder.supplier)),
+        order_by=order_by(
+            sort or Sort("created", descending=True), PURCHASE_SORTS, PurchaseOrder.id
+        ),
     )
 
 

@@ -1,10 +1,11 @@
 """User management: registration, accounts, roles, lockouts, passwords and sessions."""
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.core.clock import utcnow
@@ -18,6 +19,7 @@ from app.services import audit, auth
 from app.services.audit import Actor
 from app.services.auth import ClientInfo
 from app.services.passwords import check_password_policy
+from app.services.sorting import Sort, order_by
 
 
 class WrongCurrentPasswordError(InvalidRequestError):
@@ -163,6 +165,15 @@ def update_user(
     return user
 
 
+# The users a listing may be sorted by, by the key a page names.
+USER_SORTS: Mapping[str, Any] = {
+    "email": User.email,
+    "name": func.lower(User.full_name),
+    "role": User.role,
+    "last_login": User.last_login,
+}
+
+
 def list_users(
     db: Session,
     *,
@@ -171,8 +182,9 @@ def list_users(
     role: Role | None = None,
     is_active: bool | None = None,
     search: str | None = None,
+    sort: Sort | None = None,
 ) -> tuple[Sequence[User], int]:
-    """A page of users and the total that matched."""
+    """A page of users (by id unless ``sort`` says) and the total that matched."""
     return user_crud.list(
         db,
         offset=offset,
@@ -180,6 +192,7 @@ def list_users(
         role=role,
         is_active=is_active,
         search=search,
+        order_by=order_by(sort, USER_SORTS, User.id) if sort else (),
     )
 
 

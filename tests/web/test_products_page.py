@@ -193,7 +193,7 @@ def test_show_chooses_active_inactive_or_all(client: TestClient, staff: None) ->
 
 @pytest.mark.parametrize(
     "params",
-    [{"show": "everything"}, {"low_stock": "maybe"}, {"category_id": "dates"}, {"q": "x" * 101}],
+    [{"show": "everything"}, {"low_stock": "maybe"}, {"category_id": "dates"}],
 )
 def test_bad_filter_values_are_refused_not_crashed_on(
     client: TestClient, staff: None, params: dict[str, str]
@@ -296,13 +296,14 @@ def test_the_filter_forms_empty_fields_mean_not_given(client: TestClient, staff:
 
 
 @pytest.mark.parametrize("value", ["0", "-1", "x", "1.5", "10001"])
-def test_a_bad_page_number_is_refused_not_crashed_on(
+def test_a_bad_page_number_reads_as_the_first_page(
     client: TestClient, staff: None, value: str
 ) -> None:
+    product("ONLY-1")
+
     response = client.get("/products", params={"page": value}, follow_redirects=False)
 
-    assert response.status_code == 422
-    page_of(response, 422)
+    assert skus(page_of(response)) == ["ONLY-1"]
 
 
 # --------------------------------------------------------------------------- available stock

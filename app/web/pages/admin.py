@@ -10,6 +10,7 @@ from app.schemas.user import PasswordReset, RoleChange, UserCreate
 from app.services import users
 from app.services.permissions import Permission
 from app.web.forms import checked, form_values, refusals
+from app.web.listing import list_query, listing
 from app.web.routing import PageDb, page_router
 from app.web.session import PageCaller, SubmittedForm, form_require, page_require
 from app.web.templating import render
@@ -23,19 +24,23 @@ def _users_page(
     db: PageDb,
     caller: PageCaller,
     *,
-    q: str = "",
     role: str = "",
     values: dict[str, str] | None = None,
     errors: dict[str, str] | None = None,
     status_code: int = 200,
-) -> HTMLResponse:
+) -> Response:
+    asked = list_query(request, size=PAGE_SIZE, sorts=users.USER_SORTS)
     rows, total = users.list_users(
         db,
-        offset=0,
+        offset=asked.offset,
         limit=PAGE_SIZE,
         role=Role(role) if role in set(Role) else None,
-        search=q or None,
+        search=asked.q or None,
+        sort=asked.sort,
     )
+    shown = listing(request, asked, total)
+    if request.method == "GET" and (past_end := shown.past_end(request)) is not None:
+        return past_end
     return render(
         request,
         "admin/users.html",
@@ -43,7 +48,7 @@ def _users_page(
         status_code=status_code,
         users=rows,
         total=total,
-        q=q,
+        listing=shown,
         role=role,
         roles=list(Role),
         values=values or {},
@@ -56,11 +61,10 @@ def list_users(
     request: Request,
     db: PageDb,
     caller: PageCaller = page_require(Permission.USERS_MANAGE),
-    q: str = "",
     role: str = "",
-) -> HTMLResponse:
-    """Accounts, searched and filtered by role, and the form for a new one."""
-    return _users_page(request, db, caller, q=q[:100], role=role)
+) -> Response:
+    """Accounts, searched, filtered by role and sorted, and the form for a new one."""
+    return _users_page(request, db, caller, role=role)
 
 
 @router.post("/admin/users", response_class=HTMLResponse)

@@ -38,6 +38,11 @@ def _lot_page(
         caller,
         status_code=status_code,
         report=report,
+        order_ids={
+            event.order_number: event.order_id
+            for event in report.events
+            if event.order_number and event.order_id
+        },
         statuses=list(LotStatus),
         values=values or {},
         errors=errors or {},

@@ -14,13 +14,15 @@ from app.kit.uploads import accepts_uploads
 from app.models.catalog import Product, UnitOfMeasure
 from app.schemas.catalog import ProductCreate, ProductFields
 from app.schemas.types import RecordId
-from app.services import alerts, catalog, stock_queries, uploads
+from app.services import alerts, catalog, references, stock_queries, uploads
 from app.services.permissions import Permission
 from app.web.charts import Point, line_chart
 from app.web.forms import checked, form_values, refusals
+from app.web.links import record_url
+from app.web.listing import list_query, listing
 from app.web.routing import PageDb, page_router
 from app.web.session import PageCaller, SubmittedForm, form_require, page_require
-from app.web.templating import last_page_redirect, render
+from app.web.templating import render
 
 router = page_router()
 PAGE_SIZE = 25
@@ -31,13 +33,13 @@ def list_products(
     request: Request,
     db: PageDb,
     caller: PageCaller = page_require(Permission.CATALOG_READ),
-    q: Annotated[str, Query(max_length=100)] = "",
     category_id: Annotated[int | None, Query()] = None,
     low_stock: bool = False,
     show: Annotated[str, Query(pattern="^(active|inactive|all)$")] = "active",
-    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
 ) -> Response:
-    """Products matching the search and filters, a page at a time, with available stock."""
+    """Products matching the search and filters, a page at a time, sorted, with available
+    stock."""
+    asked = list_query(request, size=PAGE_SIZE, sorts=catalog.PRODUCT_SORTS)
     where: list[ColumnElement[bool]] = []
     if category_id is not None:
         where.append(Product.category_id == category_id)
@@ -46,14 +48,15 @@ def list_products(
     is_active = {"active": True, "inactive": False, "all": None}[show]
     rows, total = catalog.products.page(
         db,
-        offset=(page - 1) * PAGE_SIZE,
+        offset=asked.offset,
         limit=PAGE_SIZE,
-        search=q or None,
+        search=asked.q or None,
         is_active=is_active,
         where=where,
+        sort=asked.sort,
     )
-    pages = max(1, -(-total // PAGE_SIZE))
-    if (past_end := last_page_redirect(request, page, pages)) is not None:
+    shown = listing(request, asked, total)
+    if (past_end := shown.past_end(request)) is not None:
         return past_end
     available = alerts.sellable_by_product(db, [row.id for row in rows])
     categories = catalog.categories.options(db, active_only=False)
@@ -64,10 +67,10 @@ def list_products(
         products=rows,
         available=available,
         total=total,
-        page=page,
-        pages=pages,
+        listing=shown,
         categories=categories,
-        filters={"q": q, "category_id": category_id, "low_stock": low_stock, "show": show},
+        filters={"category_id": category_id, "low_stock": low_stock, "show": show},
+        can_create=caller.can(Permission.CATALOG_WRITE),
     )
 
 
@@ -193,6 +196,8 @@ def product_detail(
         warehouses=warehouses,
         movements=movements,
         moved=moved,
+        named=references.orders_named(db, (movement.reference for movement in movements)),
+        record_url=record_url,
         chart=chart,
         today=today,
         can_edit=caller.can(Permission.CATALOG_WRITE),

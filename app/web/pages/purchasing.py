@@ -12,7 +12,9 @@ from app.schemas.types import RecordId
 from app.services import catalog, purchasing, receiving
 from app.services.permissions import Permission
 from app.services.purchasing import PurchaseDraft, PurchaseFilter, PurchaseLineDraft
+from app.services.sorting import Sort
 from app.web.forms import checked, form_values, line_values, refusals
+from app.web.listing import list_query, listing
 from app.web.routing import PageDb, page_router
 from app.web.session import FormUser, PageCaller, SubmittedForm, form_require, page_require
 from app.web.templating import render
@@ -20,6 +22,7 @@ from app.web.templating import render
 router = page_router()
 NEW_ORDER_ROWS = 8
 PAGE_SIZE = 50
+NEWEST_ORDERS = Sort("created", descending=True)
 RECEIVE_FIELDS = [
     "warehouse_id",
     "delivery_note",
@@ -35,17 +38,28 @@ def list_orders(
     db: PageDb,
     caller: PageCaller = page_require(Permission.PURCHASING_READ),
     status: PurchaseStatus | None = None,
-) -> HTMLResponse:
-    """Purchase orders, newest first, by status."""
-    orders, total = purchasing.list_purchases(
-        db, PurchaseFilter(status=status), offset=0, limit=PAGE_SIZE
+) -> Response:
+    """Purchase orders, newest first or sorted, by status, found by number or supplier."""
+    asked = list_query(
+        request, size=PAGE_SIZE, sorts=purchasing.PURCHASE_SORTS, default=NEWEST_ORDERS
     )
+    orders, total = purchasing.list_purchases(
+        db,
+        PurchaseFilter(status=status, search=asked.q or None),
+        offset=asked.offset,
+        limit=PAGE_SIZE,
+        sort=asked.sort,
+    )
+    shown = listing(request, asked, total)
+    if (past_end := shown.past_end(request)) is not None:
+        return past_end
     return render(
         request,
         "purchasing/list.html",
         caller,
         orders=orders,
         total=total,
+        listing=shown,
         status=status or "",
         statuses=list(PurchaseStatus),
         can_write=caller.can(Permission.PURCHASING_WRITE),

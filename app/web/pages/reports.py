@@ -14,12 +14,24 @@ from app.schemas.types import RecordId
 from app.services import audit, reports
 from app.services.audit import AuditFilter
 from app.services.permissions import Permission
+from app.services.sorting import Sort
+from app.web.links import record_url
+from app.web.listing import list_query, listing
 from app.web.routing import PageDb, page_router
 from app.web.session import PageCaller, page_require
-from app.web.templating import last_page_redirect, render
+from app.web.templating import render
 
 router = page_router()
 AUDIT_PAGE = 100
+NEWEST = Sort("when", descending=True)
+# The records an audit entry links to, by kind, with what opens their pages.
+LINKED_RECORDS = {
+    "product": Permission.CATALOG_READ,
+    "lot": Permission.TRACE_READ,
+    "sales_order": Permission.SALES_MANAGE,
+    "purchase_order": Permission.PURCHASING_READ,
+    "user": Permission.USERS_MANAGE,
+}
 SLOW_MOVER_DAYS = 90
 
 
@@ -90,9 +102,9 @@ def show_audit(
     actor_id: RecordId | None = None,
     since: date | None = None,
     until: date | None = None,
-    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
 ) -> Response:
-    """Who changed what and when, newest first, filtered."""
+    """Who changed what and when, newest first or sorted, filtered; records linked."""
+    asked = list_query(request, size=AUDIT_PAGE, sorts=audit.AUDIT_SORTS, default=NEWEST)
     where = AuditFilter(
         entity_type=entity_type or None,
         entity_id=entity_id or None,
@@ -101,18 +113,20 @@ def show_audit(
         since=datetime.combine(since, time.min, tzinfo=UTC) if since else None,
         until=datetime.combine(until + timedelta(days=1), time.min, tzinfo=UTC) if until else None,
     )
-    rows, total = audit.search(db, where, offset=(page - 1) * AUDIT_PAGE, limit=AUDIT_PAGE)
-    pages = max(1, -(-total // AUDIT_PAGE))
-    if (past_end := last_page_redirect(request, page, pages)) is not None:
+    rows, total = audit.search(db, where, offset=asked.offset, limit=AUDIT_PAGE, sort=asked.sort)
+    shown = listing(request, asked, total)
+    if (past_end := shown.past_end(request)) is not None:
         return past_end
+    linked = {kind for kind, permission in LINKED_RECORDS.items() if caller.can(permission)}
     return render(
         request,
         "audit.html",
         caller,
         entries=rows,
         total=total,
-        page=page,
-        pages=pages,
+        listing=shown,
+        linked=linked,
+        record_url=record_url,
         filters={
             "entity_type": entity_type,
             "entity_id": entity_id,

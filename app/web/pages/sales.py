@@ -14,7 +14,9 @@ from app.services import alerts, catalog, customers, order_views, orders, pricin
 from app.services.orders import LineDraft, OrderDraft, OrderFilter
 from app.services.permissions import Permission
 from app.services.returns import ReturnLine
+from app.services.sorting import Sort
 from app.web.forms import checked, form_values, line_values, refusals
+from app.web.listing import list_query, listing
 from app.web.routing import PageDb, page_router
 from app.web.session import (
     FormUser,
@@ -29,6 +31,7 @@ from app.web.templating import render
 router = page_router()
 ORDER_ROWS = 8
 PAGE_SIZE = 50
+NEWEST_ORDERS = Sort("placed", descending=True)
 CUSTOMER_FIELDS = [
     "name",
     "customer_type",
@@ -112,16 +115,28 @@ def list_orders(
     db: PageDb,
     caller: PageCaller = page_require(Permission.SALES_MANAGE, Permission.ORDERS_OWN),
     status: OrderStatus | None = None,
-) -> HTMLResponse:
-    """Orders, newest first; a customer sees only its own."""
+) -> Response:
+    """Orders, newest first or sorted, found by number or customer; a customer sees only its
+    own."""
     own = customers.order_scope(db, caller.user)
-    rows, total = orders.list_orders(db, OrderFilter(status, own), offset=0, limit=PAGE_SIZE)
+    asked = list_query(request, size=PAGE_SIZE, sorts=orders.ORDER_SORTS, default=NEWEST_ORDERS)
+    rows, total = orders.list_orders(
+        db,
+        OrderFilter(status, own, search=asked.q or None),
+        offset=asked.offset,
+        limit=PAGE_SIZE,
+        sort=asked.sort,
+    )
+    shown = listing(request, asked, total)
+    if (past_end := shown.past_end(request)) is not None:
+        return past_end
     return render(
         request,
         "sales/orders.html",
         caller,
         orders=rows,
         total=total,
+        listing=shown,
         status=status or "",
         statuses=list(OrderStatus),
         sales_team=_sales_team(caller),
