@@ -94,7 +94,7 @@ def create_customer(
     values = form_values(form, CUSTOMER_FIELDS)
     with refusals(db) as refused:
         body = checked(CustomerCreate, values)
-        customer = customers.create_customer(db, caller.actor, body.model_dump())
+        customer = customers.create_customer(db, caller.actor, body.model_dump(exclude_none=True))
         return RedirectResponse(f"/orders/new?customer_id={customer.id}", status_code=303)
     return _customers_page(
         request, db, caller, "", "all", values, refused.errors, status_code=refused.status_code
@@ -142,8 +142,8 @@ def _form_page(
         customer=customer,
         values=values,
         errors=errors,
-        types=list(CustomerType),
-        tiers=list(PriceTier),
+        types=[(kind.value, kind.value) for kind in CustomerType],
+        tiers=[(tier.value, tier.value) for tier in PriceTier],
     )
 
 
