@@ -61,6 +61,9 @@ def test_the_sales_team_opens_the_customer_pages(
 
     for path in ("/customers", f"/customers/{customer}", f"/customers/{customer}/edit"):
         assert client.get(path).status_code == 200, path
+    form = page_of(client.get(f"/customers/{customer}/edit"))
+    assert form.find("input", id="f-name").attrs["value"] == "Oasis Foods"
+    assert form.find("input", id="f-min_shelf_life_days").attrs["value"] == "0"
 
 
 def test_a_customer_login_gets_no_customer_page_and_never_sees_notes(

@@ -251,7 +251,8 @@ def record_router(pages: RecordPages) -> APIRouter:
 
 
 def _stored(values: dict[str, Any]) -> dict[str, Any]:
-    """The values to store: a field left out of the form is stored empty, not as null."""
+    """The values to store: a field left empty is left out (its default or its cleared value
+    applies), never stored as null."""
     return {key: value for key, value in values.items() if value is not None}
 
 

@@ -156,7 +156,7 @@ def edit_customer(
 ) -> HTMLResponse:
     """The customer form, filled in."""
     customer = customers.get_customer(db, customer_id)
-    values = {name: str(getattr(customer, name) or "") for name in EDIT_FIELDS}
+    values = {name: str(getattr(customer, name)) for name in EDIT_FIELDS}
     return _form_page(request, caller, customer, values, {})
 
 
