@@ -2,8 +2,12 @@
 
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.core.errors import ConflictError, InvalidRequestError, NotFoundError
@@ -11,7 +15,17 @@ from app.core.metrics import CUSTOMER_REGISTRATIONS, after_commit
 from app.core.security import get_password_hash
 from app.crud.crud_sales import customer_crud, customer_of_user
 from app.crud.crud_user import user_crud
-from app.models.sales import Customer, CustomerType, PriceTier
+from app.models.catalog import Product
+from app.models.inventory import Lot
+from app.models.sales import (
+    Customer,
+    CustomerType,
+    PriceTier,
+    ReturnDisposition,
+    SalesOrder,
+    SalesOrderLine,
+    SalesReturn,
+)
 from app.models.user import Role, User
 from app.services import audit, login_throttle, users
 from app.services.audit import Actor
@@ -19,6 +33,7 @@ from app.services.auth import ClientInfo
 from app.services.passwords import check_password_policy
 from app.services.permissions import Permission, role_allows
 
+RETURNS_SHOWN = 100
 DEFAULT_TIER = {CustomerType.RETAIL: PriceTier.RETAIL, CustomerType.WHOLESALE: PriceTier.WHOLESALE}
 logger = logging.getLogger("app.auth")
 
@@ -37,6 +52,53 @@ def list_customers(
     """A page of customers, searched by name and email."""
     where = [] if is_active is None else [Customer.is_active.is_(is_active)]
     return customer_crud.page(db, offset=offset, limit=limit, search=search, where=where)
+
+
+@dataclass(frozen=True)
+class CustomerReturn:
+    """Goods a customer sent back: from which order, product and lot, and the credit."""
+
+    id: int
+    order_id: int
+    order_number: str
+    product_sku: str
+    lot_id: int
+    lot_code: str
+    quantity: Decimal
+    credit: Decimal
+    disposition: ReturnDisposition
+    reason: str
+    created_at: datetime
+
+
+def customer_returns(db: Session, customer_id: int) -> list[CustomerReturn]:
+    """The customer's latest returns, newest first."""
+    query = (
+        select(SalesReturn, SalesOrder.number, Product.sku, Lot.lot_code)
+        .join(SalesOrder, SalesOrder.id == SalesReturn.order_id)
+        .join(SalesOrderLine, SalesOrderLine.id == SalesReturn.line_id)
+        .join(Product, Product.id == SalesOrderLine.product_id)
+        .join(Lot, Lot.id == SalesReturn.lot_id)
+        .where(SalesOrder.customer_id == customer_id)
+        .order_by(SalesReturn.created_at.desc(), SalesReturn.id.desc())
+        .limit(RETURNS_SHOWN)
+    )
+    return [
+        CustomerReturn(
+            id=row.id,
+            order_id=row.order_id,
+            order_number=number or "",
+            product_sku=sku,
+            lot_id=row.lot_id,
+            lot_code=lot_code,
+            quantity=row.quantity,
+            credit=row.credit,
+            disposition=row.disposition,
+            reason=row.reason,
+            created_at=row.created_at,
+        )
+        for row, number, sku, lot_code in db.execute(query)
+    ]
 
 
 def create_customer(db: Session, actor: Actor, values: Mapping[str, Any]) -> Customer:

@@ -1,16 +1,20 @@
 """Lots: listing, status changes (audited) and attached documents."""
 
 from collections.abc import Sequence
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, joinedload
 
 from app.core import clock
 from app.core.errors import ConflictError, InvalidRequestError, NotFoundError
 from app.crud.base import CRUDBase
-from app.models.inventory import Lot, LotDocument, LotStatus
+from app.models.catalog import Warehouse
+from app.models.inventory import Lot, LotDocument, LotStatus, StockLevel
 from app.schemas.types import NoteText
 from app.services import audit, uploads
 from app.services.audit import Actor
@@ -60,6 +64,64 @@ def list_lots(
         where=where,
         order_by=(Lot.best_before, Lot.id),
     )
+
+
+@dataclass(frozen=True)
+class LotRow:
+    """A lot in the lots index: its product, what each warehouse holds, expiry and status."""
+
+    id: int
+    lot_code: str
+    product_id: int
+    product_sku: str
+    product_name: str
+    unit: str
+    best_before: date
+    status: LotStatus
+    holdings: list[tuple[str, Decimal]]
+
+
+def find_by_code(
+    db: Session, code: str | None, *, offset: int, limit: int
+) -> tuple[list[LotRow], int]:
+    """Lots whose code is ``code`` or starts with it (case-insensitive), exact matches first,
+    then earliest best-before; every lot without a code."""
+    query = select(Lot).options(joinedload(Lot.product))
+    ordering: list[Any] = [Lot.best_before, Lot.lot_code, Lot.id]
+    if code:
+        needle = code.strip().lower()
+        code_of = func.lower(Lot.lot_code)
+        query = query.where(code_of.startswith(needle, autoescape=True))
+        ordering.insert(0, (code_of != needle))
+    rows, total = lot_crud.page(db, offset=offset, limit=limit, query=query, order_by=ordering)
+    held = _holdings(db, [lot.id for lot in rows])
+    return [
+        LotRow(
+            id=lot.id,
+            lot_code=lot.lot_code,
+            product_id=lot.product_id,
+            product_sku=lot.product.sku,
+            product_name=lot.product.name,
+            unit=lot.product.unit,
+            best_before=lot.best_before,
+            status=LotStatus(lot.status),
+            holdings=held.get(lot.id, []),
+        )
+        for lot in rows
+    ], total
+
+
+def _holdings(db: Session, lot_ids: list[int]) -> dict[int, list[tuple[str, Decimal]]]:
+    query = (
+        select(StockLevel.lot_id, Warehouse.code, StockLevel.on_hand)
+        .join(Warehouse, Warehouse.id == StockLevel.warehouse_id)
+        .where(StockLevel.lot_id.in_(lot_ids), StockLevel.on_hand > 0)
+        .order_by(Warehouse.code)
+    )
+    held: dict[int, list[tuple[str, Decimal]]] = {}
+    for lot_id, warehouse, on_hand in db.execute(query):
+        held.setdefault(lot_id, []).append((warehouse, on_hand))
+    return held
 
 
 def change_status(db: Session, actor: Actor, lot: Lot, status: LotStatus, reason: str) -> Lot:

@@ -18,7 +18,7 @@ from tests.conftest import MakeUser, bearer, login
 from tests.support.callers import sign_in
 from tests.support.pages import page_login, page_of, product, title_of
 from tests.support.sales import order_line, place_order, register_customer
-from tests.support.stock import API, make_supplier, make_warehouse, receive
+from tests.support.stock import API, make_category, make_supplier, make_warehouse, receive
 
 PUBLIC_PAGES = frozenset({"/", "/login"})
 PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << >>\n%%EOF\n"
@@ -31,7 +31,8 @@ SALES_OR_OWN = (P.SALES_MANAGE, P.ORDERS_OWN)
 class PageRule:
     """One address of a page route: the permissions it must ask for (any of them), and an API
     route asking for the same (method, path, JSON body). Addresses may name the scene's
-    {product}, {lot}, {document}, {purchase}, {order} and {user}."""
+    {product}, {lot}, {document}, {purchase}, {order}, {user}, {customer}, {supplier},
+    {warehouse} and {category}."""
 
     permissions: tuple[Permission, ...]
     url: str
@@ -97,6 +98,31 @@ PAGE_RULES: dict[str, tuple[PageRule, ...]] = {
         rule(P.PURCHASING_READ, "/purchase-orders/{purchase}", "GET /purchase-orders/{purchase}"),
     ),
     "/customers": (rule(P.CUSTOMERS_MANAGE, "/customers", "GET /customers"),),
+    "/customers/{customer_id}": (
+        rule(P.CUSTOMERS_MANAGE, "/customers/{customer}", "GET /customers/{customer}"),
+    ),
+    "/customers/{customer_id}/edit": (
+        rule(P.CUSTOMERS_MANAGE, "/customers/{customer}/edit", "POST /customers"),
+    ),
+    "/suppliers": (rule(P.CATALOG_READ, "/suppliers", "GET /suppliers"),),
+    "/suppliers/new": (rule(P.CATALOG_WRITE, "/suppliers/new", "POST /suppliers"),),
+    "/suppliers/{item_id}": (
+        rule(P.CATALOG_READ, "/suppliers/{supplier}", "GET /suppliers/{supplier}"),
+    ),
+    "/warehouses": (rule(P.CATALOG_READ, "/warehouses", "GET /warehouses"),),
+    "/warehouses/new": (rule(P.CATALOG_WRITE, "/warehouses/new", "POST /warehouses"),),
+    "/warehouses/{item_id}": (
+        rule(P.CATALOG_READ, "/warehouses/{warehouse}", "GET /warehouses/{warehouse}"),
+    ),
+    "/categories": (rule(P.CATALOG_READ, "/categories", "GET /categories"),),
+    "/categories/new": (rule(P.CATALOG_WRITE, "/categories/new", "POST /categories"),),
+    "/categories/{item_id}": (
+        rule(P.CATALOG_READ, "/categories/{category}", "GET /categories/{category}"),
+    ),
+    "/lots": (rule(P.STOCK_READ, "/lots", "GET /lots"),),
+    "/products/{product_id}/prices": (
+        rule(P.CATALOG_READ, "/products/{product}/prices", "GET /products/{product}/prices"),
+    ),
     "/orders": (rule(SALES_OR_OWN, "/orders", "GET /orders"),),
     "/orders/new": (rule(SALES_OR_OWN, "/orders/new", "POST /orders"),),
     "/orders/{order_id}": (rule(SALES_OR_OWN, "/orders/{order}", "GET /orders/{order}"),),
@@ -132,8 +158,8 @@ class Scene:
 
 @pytest.fixture
 def scene(client: TestClient, make_user: MakeUser) -> Scene:
-    """A product with a picture, a lot with stock and a document, a purchase order, and a
-    self-registered customer with an order of its own."""
+    """A product with a picture, a lot with stock and a document, a purchase order, a
+    category, and a self-registered customer with an order of its own."""
     admin = sign_in(client, make_user, Role.ADMIN)
     product_id = product("DATE-MEDJOOL")
     warehouse = make_warehouse("MAIN")
@@ -150,10 +176,11 @@ def scene(client: TestClient, make_user: MakeUser) -> Scene:
         headers=admin.headers,
     )
     assert document.status_code == 201, document.text
+    supplier = make_supplier("SUNNY")
     purchase = client.post(
         f"{API}/purchase-orders",
         json={
-            "supplier_id": make_supplier("SUNNY"),
+            "supplier_id": supplier,
             "warehouse_id": warehouse,
             "lines": [{"product_id": product_id, "quantity": "5"}],
         },
@@ -169,6 +196,10 @@ def scene(client: TestClient, make_user: MakeUser) -> Scene:
         "purchase": purchase.json()["id"],
         "order": order["id"],
         "user": shopper.user_id,
+        "customer": shopper.customer_id,
+        "supplier": supplier,
+        "warehouse": warehouse,
+        "category": make_category("Dates"),
     }
     return Scene(ids, shopper.email)
 

@@ -41,7 +41,13 @@ from tests.support.factories import (
 from tests.support.pages import CSRF_FIELD, form_fields, login_form, page_login, page_of
 from tests.support.refusals import ACTOR, Sent, account, changed, fingerprint, lines_of
 from tests.support.sales import make_customer
-from tests.support.stock import make_product, make_supplier, make_warehouse, reserve
+from tests.support.stock import (
+    make_category,
+    make_product,
+    make_supplier,
+    make_warehouse,
+    reserve,
+)
 
 WEB = ROOT / "app" / "web"
 # Forms whose {slug} is looked up in a table rather than compared in the handler.
@@ -233,6 +239,65 @@ def over_delivery(_: User) -> Sent:
 def customer_without_email(_: User) -> Sent:
     """A new customer whose email is not an email address."""
     return Sent("/customers", {"name": "Oasis Foods", "email": "not an email"})
+
+
+def customer_with_bad_email(_: User) -> Sent:
+    """A customer's edit form with an email address that is not one."""
+    customer = make_customer()
+    return Sent(f"/customers/{customer}/edit", {"name": "Oasis Foods", "email": "not an email"})
+
+
+def switch_unknown(base: str, action: str) -> Callable[[User], Sent]:
+    """(De)activating a record under ``base`` that does not exist."""
+
+    def setup(_: User) -> Sent:
+        return Sent(f"{base}/{UNKNOWN_ID}/{action}", {})
+
+    setup.__doc__ = f"{action} an unknown record of {base}"
+    return setup
+
+
+def taken_supplier_code(_: User) -> Sent:
+    """A new supplier with the code of another."""
+    make_supplier("SUNNY")
+    return Sent("/suppliers/new", {"code": "SUNNY", "name": "Sunny again"})
+
+
+def supplier_with_bad_email(_: User) -> Sent:
+    """A supplier's form with an email address that is not one."""
+    supplier = make_supplier("SUNNY")
+    return Sent(f"/suppliers/{supplier}", {"name": "Sunny", "email": "not an email"})
+
+
+def taken_warehouse_code(_: User) -> Sent:
+    """A new warehouse with the code of another."""
+    make_warehouse("MAIN")
+    return Sent("/warehouses/new", {"code": "MAIN", "name": "Main again"})
+
+
+def warehouse_without_name(_: User) -> Sent:
+    """A warehouse's form with its name emptied."""
+    warehouse = make_warehouse("MAIN")
+    return Sent(f"/warehouses/{warehouse}", {"name": "", "address": "Harbour road 1"})
+
+
+def taken_category_name(_: User) -> Sent:
+    """A new category with the name of another."""
+    make_category("Dates")
+    return Sent("/categories/new", {"name": "Dates"})
+
+
+def category_renamed_to_taken_name(_: User) -> Sent:
+    """A category renamed to the name of another."""
+    make_category("Dates")
+    figs = make_category("Figs")
+    return Sent(f"/categories/{figs}", {"name": "Dates", "description": "dried"})
+
+
+def negative_tier_price(_: User) -> Sent:
+    """Tier prices where one is below zero, after a valid one."""
+    product = make_product("DATE")
+    return Sent(f"/products/{product}/prices", {"price_retail": "9.50", "price_wholesale": "-1"})
 
 
 def order_of_retired_product(_: User) -> Sent:
@@ -470,6 +535,33 @@ ROWS = [
         "no service refusal is reachable from this form's fields; the schema's refusal",
     ),
     Refused(
+        "/customers/{customer_id}/edit", "", STAFF, customer_with_bad_email, 422,
+        "Please correct the fields", "the schema refuses before the service writes",
+    ),
+    Refused("/suppliers/new", "", MANAGER, taken_supplier_code, 409, "already exists", NOT_WRITTEN),
+    Refused(
+        "/suppliers/{item_id}", "", MANAGER, supplier_with_bad_email, 422,
+        "Please correct the fields", "the schema refuses before the service writes",
+    ),
+    Refused(
+        "/warehouses/new", "", MANAGER, taken_warehouse_code, 409, "already exists", NOT_WRITTEN
+    ),
+    Refused(
+        "/warehouses/{item_id}", "", MANAGER, warehouse_without_name, 422,
+        "Please correct the fields", "the form's own check refuses before the service writes",
+    ),
+    Refused(
+        "/categories/new", "", MANAGER, taken_category_name, 409, "already exists", NOT_WRITTEN
+    ),
+    Refused(
+        "/categories/{item_id}", "", MANAGER, category_renamed_to_taken_name, 409,
+        "already exists", NOT_WRITTEN,
+    ),
+    Refused(
+        "/products/{product_id}/prices", "", MANAGER, negative_tier_price, 422,
+        "Please correct the fields", "every price is checked before any is written",
+    ),
+    Refused(
         "/orders/new", "", STAFF, order_of_retired_product, 422, "is inactive",
         "every line is checked before the order is written",
     ),
@@ -518,6 +610,25 @@ ROWS = [
     ),
 ]
 # fmt: on
+# Switching a customer or a catalog record off or on refuses nothing but an unknown record.
+ROWS += [
+    Refused(
+        f"{base}/{{{parameter}}}/{{action}}",
+        action,
+        role,
+        switch_unknown(base, action),
+        404,
+        "does not exist",
+        "no business refusal: switching a record to the state it has changes nothing",
+    )
+    for base, parameter, role in (
+        ("/customers", "customer_id", STAFF),
+        ("/suppliers", "item_id", MANAGER),
+        ("/warehouses", "item_id", MANAGER),
+        ("/categories", "item_id", MANAGER),
+    )
+    for action in ("deactivate", "activate")
+]
 
 
 # --------------------------------------------------------------------------- sending forms

@@ -1,9 +1,12 @@
-"""Lots: the trace view (upstream and downstream), status changes and documents."""
+"""Lots: the index by lot code, the trace view (upstream and downstream), status, documents."""
 
-from fastapi import Request
+from typing import Annotated
+
+from fastapi import Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import UploadFile
 
+from app.core import clock
 from app.core.errors import InvalidRequestError
 from app.kit.downloads import csv_response
 from app.kit.uploads import accepts_uploads
@@ -16,9 +19,36 @@ from app.services.permissions import Permission
 from app.web.forms import checked, form_values, refusals
 from app.web.routing import PageDb, page_router
 from app.web.session import PageCaller, SubmittedForm, form_require, page_require
-from app.web.templating import render
+from app.web.templating import last_page_redirect, render
 
 router = page_router()
+PAGE_SIZE = 50
+
+
+@router.get("/lots", response_class=HTMLResponse)
+def list_lots(
+    request: Request,
+    db: PageDb,
+    caller: PageCaller = page_require(Permission.STOCK_READ),
+    q: Annotated[str, Query(max_length=60)] = "",
+    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
+) -> Response:
+    """Lots whose code is or starts with the search (a recall starts from a lot code)."""
+    rows, total = lots.find_by_code(db, q or None, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+    pages = max(1, -(-total // PAGE_SIZE))
+    if (past_end := last_page_redirect(request, page, pages)) is not None:
+        return past_end
+    return render(
+        request,
+        "lots/list.html",
+        caller,
+        lots=rows,
+        total=total,
+        q=q,
+        page=page,
+        pages=pages,
+        today=clock.today(),
+    )
 
 
 def _lot_page(

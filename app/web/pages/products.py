@@ -14,12 +14,13 @@ from app.kit.uploads import accepts_uploads
 from app.models.catalog import Product, UnitOfMeasure
 from app.schemas.catalog import ProductCreate, ProductFields
 from app.schemas.types import RecordId
-from app.services import alerts, catalog, references, stock_queries, uploads
+from app.services import alerts, catalog, pricing, references, stock_queries, uploads
 from app.services.permissions import Permission
 from app.web.charts import Point, line_chart
 from app.web.forms import checked, form_values, refusals
 from app.web.links import record_url
 from app.web.listing import list_query, listing
+from app.web.pages import prices as tier_prices
 from app.web.routing import PageDb, page_router
 from app.web.session import PageCaller, SubmittedForm, form_require, page_require
 from app.web.templating import render
@@ -175,6 +176,7 @@ def product_detail(
         db, stock_queries.LedgerFilter(product_id=product_id), offset=0, limit=50
     )
     today = clock.today()
+    prices = pricing.price_list(db, product)
     history = stock_queries.on_hand_history(db, product_id, HISTORY_DAYS, today)
     chart = line_chart(
         f"On hand, last {HISTORY_DAYS} days",
@@ -200,8 +202,13 @@ def product_detail(
         record_url=record_url,
         chart=chart,
         today=today,
+        prices=prices,
+        price_values=tier_prices.form_values_of(prices),
+        price_errors={},
+        priced=bool(request.query_params.get("priced")),
         can_edit=caller.can(Permission.CATALOG_WRITE),
         can_move=caller.can(Permission.STOCK_MOVE),
+        can_price=caller.can(Permission.PRICES_WRITE),
         booked=bool(request.query_params.get("booked")),
     )
 

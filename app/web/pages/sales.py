@@ -1,4 +1,4 @@
-"""Customers and sales orders: the sales team's lists and forms, and the customers' shop."""
+"""Sales orders: the sales team's lists and forms, and the customers' shop."""
 
 from decimal import Decimal
 
@@ -7,8 +7,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
 from app.core.errors import InvalidRequestError, NotFoundError
-from app.models.sales import CustomerType, OrderStatus, ReturnDisposition
-from app.schemas.sales import CustomerCreate, OrderAction, OrderCreate, ReturnCreate
+from app.models.sales import OrderStatus, ReturnDisposition
+from app.schemas.sales import OrderAction, OrderCreate, ReturnCreate
 from app.schemas.types import RecordId
 from app.services import alerts, catalog, customers, order_views, orders, pricing, returns
 from app.services.orders import LineDraft, OrderDraft, OrderFilter
@@ -32,78 +32,10 @@ router = page_router()
 ORDER_ROWS = 8
 PAGE_SIZE = 50
 NEWEST_ORDERS = Sort("placed", descending=True)
-CUSTOMER_FIELDS = [
-    "name",
-    "customer_type",
-    "email",
-    "phone",
-    "billing_address",
-    "shipping_address",
-    "min_shelf_life_days",
-    "notes",
-]
 
 
 def _sales_team(caller: PageCaller) -> bool:
     return caller.can(Permission.SALES_MANAGE)
-
-
-# -- customers -----------------------------------------------------------------------------
-
-
-def _customers_page(
-    request: Request,
-    db: PageDb,
-    caller: PageCaller,
-    q: str,
-    values: dict[str, str],
-    errors: dict[str, str],
-    status_code: int = 200,
-) -> HTMLResponse:
-    rows, total = customers.list_customers(
-        db, offset=0, limit=PAGE_SIZE, search=q or None, is_active=None
-    )
-    return render(
-        request,
-        "sales/customers.html",
-        caller,
-        status_code=status_code,
-        customers=rows,
-        total=total,
-        q=q,
-        values=values,
-        errors=errors,
-        types=list(CustomerType),
-    )
-
-
-@router.get("/customers", response_class=HTMLResponse)
-def list_customers(
-    request: Request,
-    db: PageDb,
-    caller: PageCaller = page_require(Permission.CUSTOMERS_MANAGE),
-    q: str = "",
-) -> HTMLResponse:
-    """Customers, searched by name or email, and the form for a new one."""
-    return _customers_page(request, db, caller, q[:100], {}, {})
-
-
-@router.post("/customers", response_class=HTMLResponse)
-def create_customer(
-    request: Request,
-    form: SubmittedForm,
-    db: PageDb,
-    caller: PageCaller = form_require(Permission.CUSTOMERS_MANAGE),
-) -> Response:
-    """Add the customer of the form."""
-    values = form_values(form, CUSTOMER_FIELDS)
-    with refusals(db) as refused:
-        body = checked(CustomerCreate, values)
-        customer = customers.create_customer(db, caller.actor, body.model_dump())
-        return RedirectResponse(f"/orders/new?customer_id={customer.id}", status_code=303)
-    return _customers_page(
-        request, db, caller, "", values, refused.errors, status_code=refused.status_code
-    )
 
 
 # -- orders --------------------------------------------------------------------------------
