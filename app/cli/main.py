@@ -95,7 +95,8 @@ def bootstrap() -> None:
     if result.generated_password:
         typer.echo(
             f"Created admin {email} with the one-time password: {result.generated_password}\n"
-            "It is shown only this once: log in and change it (PATCH /api/v1/users/me)."
+            "It is shown only this once: log in and choose your own (the web pages ask for it; "
+            "API clients use PATCH /api/v1/users/me)."
         )
     else:
         typer.echo(f"Created admin {email} from DFIMS_ADMIN_EMAIL / DFIMS_ADMIN_PASSWORD.")

@@ -26,6 +26,7 @@ from app.web.pages import (
     dashboard,
     lots,
     products,
+    profile,
     purchasing,
     reports,
     sales,
@@ -35,7 +36,19 @@ from app.web.session import LoginRequiredError, caller_from_cookie
 from app.web.templating import STATIC_DIR, render
 
 PAGE_ERRORS = (DomainError, RequestValidationError, StarletteHTTPException)
-PAGES = (admin, alerts, auth, dashboard, lots, products, purchasing, reports, sales, stock)
+PAGES = (
+    admin,
+    alerts,
+    auth,
+    dashboard,
+    lots,
+    products,
+    profile,
+    purchasing,
+    reports,
+    sales,
+    stock,
+)
 
 # Paths that answer JSON (problem+json errors); every other path is a page.
 API_ROOT = "/" + get_settings().API_V1_PREFIX.strip("/").split("/")[0] + "/"
