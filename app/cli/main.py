@@ -38,10 +38,10 @@ def serve(
     workers: Annotated[int, typer.Option(help="Worker processes.", min=1, max=64)] = 1,
     reload: Annotated[bool, typer.Option(help="Restart on code changes (development).")] = False,
 ) -> None:
-    """Serve the API (and the docs at /docs)."""
+    """Serve the web pages (at /) and the API (its docs at /docs)."""
     import uvicorn
 
-    from app.cli.serving import prepare_metrics_dir
+    from app.cli.serving import banner, prepare_metrics_dir
     from app.core.config import get_settings
     from app.core.logging import configure_logging
 
@@ -51,6 +51,7 @@ def serve(
     configure_logging(settings)
     if workers > 1:
         prepare_metrics_dir(settings.DATA_DIR)
+    typer.echo(banner(host, port))
     uvicorn.run(
         "app.main:app",
         host=host,
