@@ -108,8 +108,8 @@ def test_the_page_has_a_menu_button_that_needs_no_javascript(
     assert labels[0].text.endswith("Menu")
     menu = header.find("div", id="menu")
     assert menu.find("nav", aria_label="Main")
-    assert menu.find("form", action="/logout")
     assert menu.find("a", href="/profile")
+    assert header.find("form", action="/logout"), "Log out stays in the bar, menu open or not"
 
 
 def test_the_favicon_is_linked_and_served_from_this_site(client: TestClient) -> None:
