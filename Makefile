@@ -50,7 +50,6 @@ bootstrap: migrate ## Create the first admin when there is none; demo data into 
 	@$(BIN)/dfims demo load --if-empty
 
 run: bootstrap ## Install, migrate, create the first admin and serve on http://$(HOST):$(PORT)
-	@echo "Serving on http://$(HOST):$(PORT) (API docs at /docs); Ctrl-C stops."
 	@$(BIN)/dfims serve --host $(HOST) --port $(PORT) --workers $(WORKERS)
 
 format: install-dev ## Format the code

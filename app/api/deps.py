@@ -10,7 +10,11 @@ from sqlalchemy.orm import Session
 
 from app.core.config import get_settings
 from app.core.database import get_db
-from app.core.errors import AuthenticationError, PermissionDeniedError
+from app.core.errors import (
+    AuthenticationError,
+    PasswordChangeRequiredError,
+    PermissionDeniedError,
+)
 from app.kit.callers import Caller
 from app.kit.clients import Client
 from app.services import auth
@@ -25,18 +29,36 @@ oauth2_scheme = OAuth2PasswordBearer(
 DbSession = Annotated[Session, Depends(get_db, scope="function")]
 
 
-def get_caller(
+SET_BY_AN_ADMIN = (
+    "This account's password was set by an administrator: change it first with PATCH "
+    "/api/v1/users/me (current_password and new_password), then try again."
+)
+
+
+def get_account_caller(
     request: Request,
     db: DbSession,
     client: Client,
     token: Annotated[str | None, Depends(oauth2_scheme)],
 ) -> Caller:
-    """The caller behind the bearer token, or a 401."""
+    """The caller behind the bearer token, or a 401; also one who must change their password
+    (their own account and logging out are open to them)."""
     if not token:
         raise AuthenticationError("Not authenticated: send a bearer access token.")
     user, session = auth.authenticate_token(db, token)
     request.state.user_id = user.id
     return Caller(user=user, session=session, client=client)
+
+
+AccountCaller = Annotated[Caller, Depends(get_account_caller)]
+
+
+def get_caller(caller: AccountCaller) -> Caller:
+    """The caller behind the bearer token, or a 401; a 403 while they must change their
+    password."""
+    if caller.user.must_change_password:
+        raise PasswordChangeRequiredError(SET_BY_AN_ADMIN)
+    return caller
 
 
 CurrentCaller = Annotated[Caller, Depends(get_caller)]

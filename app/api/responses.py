@@ -3,9 +3,9 @@
 A route names the problems only it knows of (404, 409, 415...); ``with_problems`` adds to
 every route of a router those its inputs and dependencies can give: 400, 413 and 422 for a
 body that cannot be read, is too large or is invalid, 422 for invalid parameters, 401 behind
-a bearer token, 403 behind a role check, 503 when the service is busy or the database
-unavailable, and 500. A route that takes an Idempotency-Key also documents the header that
-marks a replayed answer.
+a bearer token, 403 behind a role check or for an account that must change its password
+first, 503 when the service is busy or the database unavailable, and 500. A route that takes
+an Idempotency-Key also documents the header that marks a replayed answer.
 """
 
 from collections.abc import Iterator
@@ -16,7 +16,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.dependencies.utils import get_flat_params
 from fastapi.routing import APIRoute
 
-from app.api.deps import get_caller
+from app.api.deps import get_account_caller, get_caller
 from app.api.idempotency import REPLAYED_HEADER
 from app.api.problems import PROBLEM_MEDIA_TYPE, PROBLEM_SCHEMA_REF
 
@@ -25,7 +25,8 @@ ResponseDocs = dict[int | str, dict[str, Any]]
 _DESCRIPTIONS = {
     400: "The request body could not be read",
     401: "Not authenticated, or the credentials or token are not valid",
-    403: "The caller's role does not allow this",
+    403: "The caller's role does not allow this, or the account must change its password first "
+    "(`password-change-required`: PATCH /api/v1/users/me)",
     404: "Not found",
     409: "Conflicts with the current state",
     413: "The request body is larger than the service accepts (MAX_REQUEST_BYTES; uploads: "
@@ -103,8 +104,10 @@ def inferred_problems(route: APIRoute) -> set[int]:
     if get_flat_params(route.dependant):
         codes.add(422)
     dependants = list(_dependants(route.dependant))
-    if any(sub.call is get_caller for sub in dependants):
+    if any(sub.call is get_account_caller for sub in dependants):
         codes.add(401)
+    if any(sub.call is get_caller for sub in dependants):
+        codes.add(403)  # an account that must change its password first
     if any(
         any(inner.call is get_caller for inner in sub.dependencies)
         for sub in dependants

@@ -39,10 +39,10 @@ def serve(
     workers: Annotated[int, typer.Option(help="Worker processes.", min=1, max=64)] = 1,
     reload: Annotated[bool, typer.Option(help="Restart on code changes (development).")] = False,
 ) -> None:
-    """Serve the API (and the docs at /docs)."""
+    """Serve the web pages (at /) and the API (its docs at /docs)."""
     import uvicorn
 
-    from app.cli.serving import prepare_metrics_dir
+    from app.cli.serving import banner, prepare_metrics_dir
     from app.core.logging import configure_logging
 
     settings = get_settings()
@@ -51,6 +51,7 @@ def serve(
     configure_logging(settings)
     if workers > 1:
         prepare_metrics_dir(settings.DATA_DIR)
+    typer.echo(banner(host, port))
     uvicorn.run(
         "app.main:app",
         host=host,
@@ -94,7 +95,8 @@ def bootstrap() -> None:
     if result.generated_password:
         typer.echo(
             f"Created admin {email} with the one-time password: {result.generated_password}\n"
-            "It is shown only this once: log in and change it (PATCH /api/v1/users/me)."
+            "It is shown only this once: log in and choose your own (the web pages ask for it; "
+            "API clients use PATCH /api/v1/users/me)."
         )
     else:
         typer.echo(f"Created admin {email} from DFIMS_ADMIN_EMAIL / DFIMS_ADMIN_PASSWORD.")

@@ -10,6 +10,15 @@ from app.core.config import ConfigurationError
 from app.core.metrics import MULTIPROC_ENV
 
 _METRIC_FILE = re.compile(r"^(counter|histogram|summary|gauge_\w+)_\d+\.db$")
+_EVERY_ADDRESS = frozenset({"0.0.0.0", "::", ""})  # noqa: S104
+
+
+def banner(host: str, port: int) -> str:
+    """The line ``dfims serve`` starts with: where the web pages are, then the API docs."""
+    shown = "127.0.0.1" if host in _EVERY_ADDRESS else host
+    base = f"http://[{shown}]:{port}" if ":" in shown else f"http://{shown}:{port}"
+    every = " (listening on every address)" if host in _EVERY_ADDRESS else ""
+    return f"Web pages: {base}/  API docs: {base}/docs{every}  Ctrl-C stops."
 
 
 def prepare_metrics_dir(data_dir: Path) -> Path:

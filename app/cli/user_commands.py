@@ -46,6 +46,10 @@ def create_admin(
 def reset_password(
     email: Annotated[str, typer.Argument(help="Email of the account.")],
     password: PasswordOption = None,
+    must_change: Annotated[
+        bool,
+        typer.Option("--must-change", help="The user changes the password at their next login."),
+    ] = False,
 ) -> None:
     """Set a new password, lift any lockout and end the user's sessions."""
     from app.core.database import session_scope
@@ -54,7 +58,7 @@ def reset_password(
     secret = _password_or_prompt(password)
     with session_scope() as db:
         user = users.get_user_by_email(db, email)
-        users.reset_password(db, operator(), user, secret)
+        users.reset_password(db, operator(), user, secret, must_change=must_change)
         typer.echo(f"Password of {user.email} reset; their sessions are ended.")
 
 

@@ -85,6 +85,10 @@ class Settings(BaseSettings):
 
     LOG_DIR: Path = PROJECT_ROOT / "logs"
     LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    # How stdout's log lines look: "text" (one readable line a record) or "json" (one object
+    # a line). Unset: text in a terminal outside production, JSON otherwise. The file in
+    # LOG_DIR is always JSON.
+    LOG_FORMAT: Literal["text", "json"] | None = None
     LOG_FILE_NAME: str = "dfims.log"
     LOG_FILE_MAX_BYTES: int = Field(default=10 * 1024 * 1024, ge=1024)
     LOG_FILE_BACKUP_COUNT: int = Field(default=10, ge=0)
@@ -135,6 +139,13 @@ class Settings(BaseSettings):
     @classmethod
     def _upper_log_level(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
+
+    @field_validator("LOG_FORMAT", mode="before")
+    @classmethod
+    def _lower_log_format(cls, value: object) -> object:
+        if isinstance(value, str):
+            return value.strip().lower() or None
+        return value
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> "Settings":

@@ -95,6 +95,12 @@ class PermissionDeniedError(DomainError):
     problem = problem_types.PERMISSION_DENIED
 
 
+class PasswordChangeRequiredError(DomainError):
+    """The account's password was set by someone else; its user changes it before anything."""
+
+    problem = problem_types.PASSWORD_CHANGE_REQUIRED
+
+
 class ServiceUnavailableError(DomainError):
     """A dependency is down or saturated; try again shortly."""
 

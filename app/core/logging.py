@@ -1,4 +1,5 @@
-"""JSON logs, one object a line, to stdout and to a rotating file in LOG_DIR."""
+"""Logs, one record a line: JSON to a rotating file in LOG_DIR, and to stdout JSON or, in a
+terminal, readable text (LOG_FORMAT)."""
 
 import json
 import logging
@@ -6,7 +7,7 @@ import sys
 import traceback
 from contextvars import ContextVar
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TextIO
 
 from concurrent_log_handler import ConcurrentRotatingFileHandler
 
@@ -15,7 +16,9 @@ from app.core.config import Settings
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 
 _RESERVED = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "color_message"}
-_configured_for: tuple[str, str] | None = None
+_configured_for: tuple[str, str, str] | None = None
+# Left out of a text line: the request line's message already says them.
+_SAID_IN_MESSAGE = frozenset({"method", "path", "route", "status"})
 
 
 class JsonFormatter(logging.Formatter):
@@ -41,29 +44,69 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str, ensure_ascii=False)
 
 
+class TextFormatter(logging.Formatter):
+    """Render a record as one readable line: time, level, logger, message, then its context."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        moment = datetime.fromtimestamp(record.created).astimezone()
+        parts = [
+            moment.strftime("%H:%M:%S.") + f"{moment.microsecond // 1000:03d}",
+            f"{record.levelname:<7}",
+            f"{record.name}:",
+            record.getMessage(),
+        ]
+        context = []
+        for key, value in record.__dict__.items():
+            if key in _RESERVED or key.startswith("_") or key in _SAID_IN_MESSAGE:
+                continue
+            if key == "request_time" and isinstance(value, int | float):
+                context.append(f"{value * 1000:.0f} ms")
+            elif value is not None:
+                context.append(f"{key}={value}")
+        request_id = request_id_var.get()
+        if request_id is not None:
+            context.append(f"request_id={request_id[:8]}")
+        line = " ".join(parts) + (f"  ({', '.join(context)})" if context else "")
+        if record.exc_info:
+            line += "\n" + "".join(traceback.format_exception(*record.exc_info)).rstrip()
+        return line
+
+
+def log_format(settings: Settings, stream: TextIO) -> str:
+    """LOG_FORMAT, or when unset: text in a terminal outside production, else JSON."""
+    if settings.LOG_FORMAT is not None:
+        return settings.LOG_FORMAT
+    if settings.ENVIRONMENT == "production":
+        return "json"
+    try:
+        return "text" if stream.isatty() else "json"
+    except (AttributeError, ValueError):  # no terminal behind it, or closed
+        return "json"
+
+
 def configure_logging(settings: Settings) -> None:
-    """Send the root logger and the server's loggers to stdout and LOG_DIR as JSON lines."""
+    """Send the root logger and the server's loggers to stdout (text or JSON lines, see
+    log_format) and to LOG_DIR as JSON lines."""
     global _configured_for
-    key = (str(settings.LOG_DIR.resolve()), settings.LOG_LEVEL)
+    chosen = log_format(settings, sys.stdout)
+    key = (str(settings.LOG_DIR.resolve()), settings.LOG_LEVEL, chosen)
     if _configured_for == key:
         return
-    formatter = JsonFormatter()
-    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stdout)]
+    console = logging.StreamHandler(sys.stdout)
+    console.setFormatter(TextFormatter() if chosen == "text" else JsonFormatter())
     settings.LOG_DIR.mkdir(parents=True, exist_ok=True)
-    handlers.append(
-        ConcurrentRotatingFileHandler(
-            str(settings.LOG_DIR / settings.LOG_FILE_NAME),
-            maxBytes=settings.LOG_FILE_MAX_BYTES,
-            backupCount=settings.LOG_FILE_BACKUP_COUNT,
-            encoding="utf-8",
-        )
+    file = ConcurrentRotatingFileHandler(
+        str(settings.LOG_DIR / settings.LOG_FILE_NAME),
+        maxBytes=settings.LOG_FILE_MAX_BYTES,
+        backupCount=settings.LOG_FILE_BACKUP_COUNT,
+        encoding="utf-8",
     )
+    file.setFormatter(JsonFormatter())
     root = logging.getLogger()
     for handler in list(root.handlers):
         root.removeHandler(handler)
         handler.close()
-    for handler in handlers:
-        handler.setFormatter(formatter)
+    for handler in (console, file):
         root.addHandler(handler)
     root.setLevel(settings.LOG_LEVEL)
     for name in ("uvicorn", "uvicorn.error", "gunicorn.error"):

@@ -11,6 +11,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
@@ -52,6 +53,11 @@ class User(TimestampMixin, Base):
     last_login: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     last_failed_login: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Set when someone else chose the password (an admin creating the account or resetting
+    # it, a generated first password): the user changes it before doing anything else.
+    must_change_password: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
 
     sessions: Mapped[list["UserSession"]] = relationship(
         back_populates="user", lazy="raise", passive_deletes=True

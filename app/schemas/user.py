@@ -42,6 +42,11 @@ class UserCreate(BaseModel):
     password: Password
     full_name: FullName = ""
     role: Role = Role.STAFF
+    must_change_password: bool = Field(
+        default=True,
+        description="The user changes the password at their first login (false for an account "
+        "whose user chose it, such as a service account).",
+    )
 
 
 class UserRegister(BaseModel):
@@ -80,6 +85,14 @@ class MeUpdate(BaseModel):
     new_password: Password | None = None
 
 
+class PasswordChange(BaseModel):
+    """A user changes their own password on the pages: the current one, the new one twice."""
+
+    current_password: Password
+    new_password: Password
+    new_password_again: Password
+
+
 class RoleChange(BaseModel):
     """A new role for a user."""
 
@@ -90,6 +103,11 @@ class PasswordReset(BaseModel):
     """A new password set by an administrator."""
 
     new_password: Password
+    must_change_password: bool = Field(
+        default=True,
+        description="The user changes the password at their next login (false for an account "
+        "whose user chose it, such as a service account).",
+    )
 
 
 class TokenResponse(BaseModel):

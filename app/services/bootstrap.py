@@ -44,7 +44,8 @@ def ensure_admin(
     password: str | None,
     allow_generated: bool = True,
 ) -> BootstrapResult:
-    """Create the first admin when there is none, from the given or a generated password.
+    """Create the first admin when there is none, from the given or a generated password (a
+    generated one is changed at the first login).
 
     Replicas starting together take turns (a PostgreSQL advisory lock), so one creates it.
     """
@@ -66,5 +67,6 @@ def ensure_admin(
         password=password or generated or "",
         role=Role.ADMIN,
         full_name="Administrator",
+        must_change_password=generated is not None,
     )
     return BootstrapResult(admin=admin, generated_password=generated)

@@ -106,12 +106,14 @@ def create_user(
     password: str,
     role: Role,
     full_name: str = "",
+    must_change_password: bool = False,
 ) -> User:
-    """Create an account after checking the email is free and the password is acceptable."""
+    """Create an account after checking the email is free and the password is acceptable;
+    ``must_change_password`` when its user did not choose the password."""
     normalized = account_email(email)
     check_password_policy(password, email=normalized)
     _refuse_lookalike(db, normalized)
-    return add_user(
+    user = add_user(
         db,
         actor,
         email=normalized,
@@ -119,6 +121,10 @@ def create_user(
         role=role,
         full_name=full_name,
     )
+    if must_change_password:
+        user.must_change_password = True
+        db.flush()
+    return user
 
 
 def add_user(
@@ -134,6 +140,7 @@ def add_user(
             role=role,
             is_active=True,
             failed_login_attempts=0,
+            must_change_password=False,
         ),
     )
     audit.record(db, actor, "user.created", "user", user.id, email=email, role=role)
@@ -232,21 +239,32 @@ def change_own_password(
     new_password: str,
     keep_session_id: str | None = None,
 ) -> None:
-    """A user changes their password; their other sessions end."""
+    """A user changes their password to a new one; their other sessions end."""
     if not verify_password(current_password, user.hashed_password):
         client = ClientInfo(ip_address=actor.ip_address)
         raise auth.count_wrong_password(db, user, client) or WrongCurrentPasswordError(
             "The current password is not correct.", field="current_password"
         )
+    if new_password == current_password:
+        raise InvalidRequestError(
+            "The new password must differ from the current one.", field="new_password"
+        )
     _set_password(db, user, new_password, keep_session_id=keep_session_id)
+    user.must_change_password = False
+    db.flush()
     audit.record(db, actor, "user.password_changed", "user", user.id)
 
 
-def reset_password(db: Session, actor: Actor, user: User, new_password: str) -> None:
-    """An administrator or operator sets a new password; every session of the user ends."""
+def reset_password(
+    db: Session, actor: Actor, user: User, new_password: str, *, must_change: bool = False
+) -> None:
+    """An administrator or operator sets a new password; every session of the user ends, and
+    with ``must_change`` the user changes it at their next login."""
     _set_password(db, user, new_password)
     user.failed_login_attempts = 0
     user.locked_until = None
+    user.must_change_password = must_change
+    db.flush()
     audit.record(db, actor, "user.password_reset", "user", user.id)
 
 

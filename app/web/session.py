@@ -44,6 +44,16 @@ class LoginRequiredError(Exception):
         self.next_path = next_path
 
 
+class PasswordChangeFirstError(LoginRequiredError):
+    """The user's password was set by an administrator: the browser goes to the form that
+    changes it, and to no other page until it is changed."""
+
+
+# The pages a user who must change their password can open: the form and logging out.
+PROFILE_PATH = "/profile"
+OPEN_BEFORE_PASSWORD_CHANGE = frozenset({PROFILE_PATH, f"{PROFILE_PATH}/password", "/logout"})
+
+
 class PageForbiddenError(PermissionDeniedError):
     """The user's role does not open this page."""
 
@@ -107,6 +117,8 @@ def get_page_caller(request: Request, db: PageDb, client: Client) -> PageCaller:
     caller = caller_from_cookie(request, db, client)
     if caller is None:
         raise LoginRequiredError(login_redirect_target(request))
+    if caller.user.must_change_password and request.url.path not in OPEN_BEFORE_PASSWORD_CHANGE:
+        raise PasswordChangeFirstError(PROFILE_PATH)
     return caller
 
 

@@ -105,6 +105,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
                 "password": PASSWORD,
                 "full_name": FULL_NAMES[role],
                 "role": role.value,
+                "must_change_password": False,
             }
             running.api("POST", "/api/v1/users", account)
         yield running

@@ -495,7 +495,13 @@ def test_admin_unlocks_an_account_and_ends_its_session(
     limit = settings.MAX_FAILED_LOGINS
     mark = tag()
     email, full_name = f"e2e.locked.{mark.lower()}@example.com", f"Locked Staff {mark}"
-    account = {"email": email, "password": PASSWORD, "full_name": full_name, "role": "staff"}
+    account = {
+        "email": email,
+        "password": PASSWORD,
+        "full_name": full_name,
+        "role": "staff",
+        "must_change_password": False,
+    }
     api = Api.admin(site)
     user_id = api("POST", "/api/v1/users", account)["id"]
     locked_message = re.compile(

@@ -25,6 +25,7 @@ PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << >>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(range(64))
 P = Permission
 SALES_OR_OWN = (P.SALES_MANAGE, P.ORDERS_OWN)
+EVERYONE = tuple(Permission)  # every role carries one of them: one's own account
 
 
 @dataclass(frozen=True)
@@ -130,6 +131,7 @@ PAGE_RULES: dict[str, tuple[PageRule, ...]] = {
     "/admin/users": (rule(P.USERS_MANAGE, "/admin/users", "GET /users"),),
     "/admin/users/{user_id}": (rule(P.USERS_MANAGE, "/admin/users/{user}", "GET /users/{user}"),),
     "/admin/sessions": (rule(P.SESSIONS_MANAGE, "/admin/sessions", "GET /sessions"),),
+    "/profile": (rule(EVERYONE, "/profile", "GET /users/me"),),
 }
 
 RULES = [page_rule for rules in PAGE_RULES.values() for page_rule in rules]
@@ -246,7 +248,13 @@ def test_the_table_gives_the_roles_the_api_gives() -> None:
     assert opened["/orders"] == set(Role)
     assert opened["/shop"] == {Role.CUSTOMER}
     staff_only = {url for url, roles in opened.items() if Role.CUSTOMER not in roles}
-    assert staff_only == set(opened) - {"/orders", "/orders/new", "/orders/{order}", "/shop"}
+    assert staff_only == set(opened) - {
+        "/orders",
+        "/orders/new",
+        "/orders/{order}",
+        "/shop",
+        "/profile",
+    }
 
 
 @pytest.mark.parametrize("role", list(Role))

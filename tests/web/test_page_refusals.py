@@ -113,6 +113,15 @@ def forged_logout(_: User) -> Sent:
     return Sent("/logout", {CSRF_FIELD: "forged"})
 
 
+def wrong_current_password(_: User) -> Sent:
+    """One's own password change with a wrong current password."""
+    new = "a fresh and long passphrase"
+    return Sent(
+        "/profile/password",
+        {"current_password": "not my password", "new_password": new, "new_password_again": new},
+    )
+
+
 def taken_email(_: User) -> Sent:
     """A new account with the email of an existing one."""
     other = account(Role.STAFF)
@@ -471,6 +480,14 @@ ROWS = [
     Refused(
         "/logout", "", STAFF, forged_logout, 403, "not from this site",
         "no business refusal: logging out always succeeds; the anti-forgery check refuses",
+    ),
+    Refused(
+        "/profile/password", "", STAFF, wrong_current_password, 422,
+        "The current password is not correct",
+        "keep_changes by design: the wrong password is counted on the account, as at login",
+        kept=(
+            "users.failed_login_attempts", "users.last_failed_login", "users.updated_at"
+        ),
     ),
     Refused("/admin/users", "", ADMIN, taken_email, 409, "already exists", NOT_WRITTEN),
     Refused(

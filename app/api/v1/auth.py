@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, status
 from fastapi.security import OAuth2PasswordRequestForm
 
-from app.api.deps import CurrentCaller, DbSession
+from app.api.deps import AccountCaller, DbSession
 from app.api.responses import problem, responses
 from app.kit.clients import Client
 from app.schemas.user import RefreshRequest, RegistrationAccepted, TokenResponse, UserRegister
@@ -39,7 +39,7 @@ def refresh(body: RefreshRequest, db: DbSession) -> TokenResponse:
 
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
-def logout(caller: CurrentCaller, db: DbSession) -> None:
+def logout(caller: AccountCaller, db: DbSession) -> None:
     """End the current session: its access and refresh tokens stop working."""
     auth.logout(db, caller.session)
 

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from app.api.deps import CurrentCaller, DbSession, SessionManager, UserManager
+from app.api.deps import AccountCaller, DbSession, SessionManager, UserManager
 from app.api.pagination import PageQuery
 from app.api.responses import responses
 from app.models.user import Role
@@ -29,14 +29,15 @@ ONE_USER = responses(404)
 
 
 @router.get("/me")
-def read_me(caller: CurrentCaller) -> UserRead:
+def read_me(caller: AccountCaller) -> UserRead:
     """The caller's own account."""
     return UserRead.model_validate(caller.user)
 
 
 @router.patch("/me")
-def update_me(body: MeUpdate, caller: CurrentCaller, db: DbSession) -> UserRead:
-    """Change one's own name or password (the password needs the current one)."""
+def update_me(body: MeUpdate, caller: AccountCaller, db: DbSession) -> UserRead:
+    """Change one's own name or password (the password needs the current one); an account whose
+    password an administrator set changes it here before any other call is answered."""
     user = users.update_me(
         db,
         caller.actor,
@@ -76,6 +77,7 @@ def create_user(body: UserCreate, caller: UserManager, db: DbSession) -> UserRea
         password=body.password,
         role=body.role,
         full_name=body.full_name,
+        must_change_password=body.must_change_password,
     )
     return UserRead.model_validate(user)
 
@@ -134,8 +136,15 @@ def unlock_user(user_id: RecordId, caller: UserManager, db: DbSession) -> UserRe
 def reset_password(
     user_id: RecordId, body: PasswordReset, caller: UserManager, db: DbSession
 ) -> None:
-    """Set a new password for a user; all their sessions end."""
-    users.reset_password(db, caller.actor, users.get_user(db, user_id), body.new_password)
+    """Set a new password for a user; all their sessions end, and (unless
+    ``must_change_password`` is false) the user changes it at their next login."""
+    users.reset_password(
+        db,
+        caller.actor,
+        users.get_user(db, user_id),
+        body.new_password,
+        must_change=body.must_change_password,
+    )
 
 
 @router.get("/{user_id}/sessions", responses=ONE_USER)

@@ -85,6 +85,7 @@ def create_user(
             password=body.password,
             role=body.role,
             full_name=body.full_name,
+            must_change_password=body.must_change_password,
         )
         return RedirectResponse(f"/admin/users/{user.id}?done=created", status_code=303)
     values.pop("password", None)
@@ -152,7 +153,9 @@ def change_user(
             users.unlock(db, caller.actor, user)
         elif action == "password":
             reset = checked(PasswordReset, form_values(form, ["new_password"]))
-            users.reset_password(db, caller.actor, user, reset.new_password)
+            users.reset_password(
+                db, caller.actor, user, reset.new_password, must_change=reset.must_change_password
+            )
         elif action == "revoke":
             caller.require(Permission.SESSIONS_MANAGE, what="end sessions")
             session_id = str(form.get("session_id", ""))

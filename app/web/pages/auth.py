@@ -14,6 +14,7 @@ from app.web.session import (
     CSRF_FIELD,
     LOGIN_CSRF_COOKIE,
     LOGIN_FORM,
+    PROFILE_PATH,
     FormUser,
     caller_from_cookie,
     close_page_session,
@@ -93,7 +94,9 @@ def login(
     response = RedirectResponse(safe_next(next), status_code=303)
     with refusals(db) as refused:
         user = open_page_session(response, db, email, password, client)
-        if safe_next(next) == "/":
+        if user.must_change_password:
+            response.headers["location"] = PROFILE_PATH
+        elif safe_next(next) == "/":
             response.headers["location"] = home_for(user.role)
         return response
     page = _login_page(
