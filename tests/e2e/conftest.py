@@ -151,7 +151,8 @@ def page(browser: Browser, site: Site, request: pytest.FixtureRequest) -> Iterat
             problems.append(f"{response.status} on {kind} {response.url}")
 
     def on_failed(failed: Request) -> None:
-        if failed.resource_type != "document":  # a page left while loading is no fault
+        # A page left while loading, or a load the browser itself cancelled, is no fault.
+        if failed.resource_type != "document" and failed.failure != "net::ERR_ABORTED":
             problems.append(f"{failed.resource_type} {failed.url} failed: {failed.failure}")
 
     tab.on("pageerror", lambda error: problems.append(f"script error: {error}"))
