@@ -102,7 +102,10 @@ def build(
 
 def _account(admin: Client, role: str) -> tuple[str, str]:
     email, secret = f"{role}-{secrets.token_hex(4)}@bench.example.com", password()
-    admin.post("/users", {"email": email, "password": secret, "role": role})
+    admin.post(
+        "/users",
+        {"email": email, "password": secret, "role": role, "must_change_password": False},
+    )
     return email, secret
 
 
