@@ -10,13 +10,13 @@ UV ?= $(shell command -v uv 2>/dev/null || echo $(CURDIR)/.tools/bin/uv)
 VENV := $(CURDIR)/.venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
-# The suite runs in parallel, one process per core (pytest-xdist), each on a database of its own;
-# the tests of Redis and of programs beyond Python (one Redis database, nginx, Prometheus, the
-# browser) then run one after another in a second pass. PYTEST_WORKERS=0: all in one process.
+# The suite runs in parallel, one process per core (pytest-xdist), each with a database, a Redis
+# database and a folder of its own; the tests that share a fixture set up once per module or run (the
+# browser, a cluster) go to one worker (tests/support/scheduling.py). PYTEST_WORKERS=0: all in
+# one process.
 PYTEST_WORKERS ?= auto
 PYTEST := $(BIN)/pytest -n $(PYTEST_WORKERS)
-PARALLEL := -m "not redis and not system"
-SERIAL := -m "redis or system"
+PYTHON_ONLY := -m "not redis and not system"
 # pytest answers 5 when a pass selects no test (PYTEST_ARGS naming files of one kind only)
 NONE_SELECTED_OK := || [ $$? -eq 5 ]
 
@@ -64,7 +64,7 @@ typecheck: install-dev ## mypy (strict on app/)
 	@$(BIN)/mypy
 
 test: lint typecheck ## The suite that needs nothing but Python (SQLite)
-	@$(PYTEST) $(PARALLEL) $(PYTEST_ARGS)
+	@$(PYTEST) $(PYTHON_ONLY) $(PYTEST_ARGS)
 
 services: ## Start PostgreSQL and Redis on this machine when they are not running
 	@scripts/ci/services.sh
@@ -84,20 +84,16 @@ bench: install-dev services packages ## Benchmarks on PostgreSQL, Redis and guni
 	@$(BIN)/python -m bench $(BENCH_ARGS)
 
 test-sqlite: install-dev services
-	@TEST_DATABASE=sqlite $(PYTEST) $(PARALLEL) $(PYTEST_ARGS) $(NONE_SELECTED_OK)
-	@TEST_DATABASE=sqlite $(BIN)/pytest $(SERIAL) $(PYTEST_ARGS) $(NONE_SELECTED_OK)
+	@TEST_DATABASE=sqlite $(PYTEST) $(PYTEST_ARGS) $(NONE_SELECTED_OK)
 
 test-postgres: install-dev services
-	@TEST_DATABASE=postgres $(PYTEST) $(PARALLEL) $(PYTEST_ARGS) $(NONE_SELECTED_OK)
-	@TEST_DATABASE=postgres $(BIN)/pytest $(SERIAL) $(PYTEST_ARGS) $(NONE_SELECTED_OK)
+	@TEST_DATABASE=postgres $(PYTEST) $(PYTEST_ARGS) $(NONE_SELECTED_OK)
 
 test-all: lint typecheck shellcheck audit services ## Everything: lint, types, the dependency audit, the suite on SQLite and on PostgreSQL, with Redis, nginx, Prometheus
 	@echo "== suite on SQLite (with Redis) =="
-	@TEST_DATABASE=sqlite $(PYTEST) $(PARALLEL) $(PYTEST_ARGS) $(NONE_SELECTED_OK)
-	@TEST_DATABASE=sqlite $(BIN)/pytest $(SERIAL) $(PYTEST_ARGS) $(NONE_SELECTED_OK)
+	@TEST_DATABASE=sqlite $(PYTEST) $(PYTEST_ARGS) $(NONE_SELECTED_OK)
 	@echo "== suite on PostgreSQL (with Redis) =="
-	@TEST_DATABASE=postgres $(PYTEST) $(PARALLEL) $(PYTEST_ARGS) $(NONE_SELECTED_OK)
-	@TEST_DATABASE=postgres $(BIN)/pytest $(SERIAL) $(PYTEST_ARGS) $(NONE_SELECTED_OK)
+	@TEST_DATABASE=postgres $(PYTEST) $(PYTEST_ARGS) $(NONE_SELECTED_OK)
 
 clean: ## Remove the virtual environment and caches (keeps data/ and logs/)
 	rm -rf .venv .tools .mypy_cache .ruff_cache .pytest_cache

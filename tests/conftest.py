@@ -7,6 +7,7 @@ import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -21,6 +22,7 @@ from app.main import app
 from app.models.user import Role, User
 from app.services import users as user_service
 from app.services.audit import Actor
+from tests.support.scheduling import SharedFixtureScheduling
 
 ROOT = environment.ROOT
 POSTGRES_ADMIN_URL = environment.POSTGRES_ADMIN_URL
@@ -49,6 +51,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if left_out:
         config.hook.pytest_deselected(items=left_out)
         items[:] = [item for item in items if not item.get_closest_marker("postgres")]
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> SharedFixtureScheduling:
+    """Hand tests out one by one, keeping those that share an expensive fixture together."""
+    return SharedFixtureScheduling(config, log)
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

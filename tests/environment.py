@@ -15,7 +15,12 @@ ROOT = Path(__file__).resolve().parents[1]
 POSTGRES_ADMIN_URL = os.environ.get(
     "TEST_POSTGRES_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
-REDIS_TEST_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+# Each xdist worker its own Redis database: 15 for the first, 14 for the next, down to 8.
+REDIS_TEST_URL = "{}/{}".format(
+    os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379").rstrip("/"),
+    15 - int(WORKER.removeprefix("gw")) % 8,
+)
 USE_POSTGRES = os.environ.get("TEST_DATABASE", "sqlite") == "postgres"
 
 WORKDIR = Path(tempfile.mkdtemp(prefix="dfims-test-"))
@@ -31,6 +36,8 @@ def create_postgres_database() -> str:
             connect_timeout=5,
         ) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
+            # a throwaway database need not wait for the disk on every commit
+            conn.execute(f'ALTER DATABASE "{name}" SET synchronous_commit = off')
     except psycopg.Error as exc:  # a missing server fails the run, never skips it
         raise pytest.UsageError(f"PostgreSQL is needed at {POSTGRES_ADMIN_URL}: {exc}") from exc
     return admin.set(database=name).render_as_string(hide_password=False)

@@ -1,20 +1,23 @@
 """``dfims demo load``: the demo data set, loaded only into an empty catalog."""
 
+import os
 import re
 import subprocess
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from itertools import groupby
 from operator import itemgetter
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import InstrumentedAttribute, Session, selectinload
 
 from app.core.clock import utcnow
+from app.core.counters import clear_local_counts
 from app.core.database import session_scope
 from app.models.audit import AuditLog
 from app.models.catalog import Category, Product, Supplier, Warehouse
@@ -40,7 +43,7 @@ from app.models.user import Role
 from app.schemas.catalog import ProductCreate
 from app.services import catalog
 from app.services.audit import Actor
-from tests.conftest import AuthHeaders
+from tests.conftest import AuthHeaders, empty_tables
 from tests.support.servers import error_lines, run_dfims
 
 LOADED = re.compile(
@@ -103,14 +106,54 @@ def assert_one_error(result: subprocess.CompletedProcess[str]) -> str:
     return lines[0]
 
 
-def test_demo_load_fills_an_empty_database(
-    test_env: dict[str, str], client: TestClient, auth_headers: AuthHeaders
-) -> None:
+def test_if_empty_leaves_an_existing_catalog_alone(test_env: dict[str, str]) -> None:
+    try:
+        with session_scope() as db:
+            catalog.create_product(
+                db,
+                Actor(user_id=None, label="demo-tests"),
+                ProductCreate(sku="OWN-1", name="Our own product").model_dump(),
+            )
+        before = snapshot()
+
+        assert "not loaded" in load_ok(test_env, "--if-empty")
+        assert snapshot() == before
+
+        assert_one_error(load(test_env))
+        assert snapshot() == before
+    finally:
+        empty_tables()
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """What ``dfims demo load --if-empty`` printed on an empty database, and when it was done."""
+
+    output: str
+    at: datetime
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _clean_tables() -> Iterator[None]:
+    """The demo is loaded once for the tests of this module (a load takes seconds), so the
+    tables are emptied when the module is done rather than after each test."""
+    yield
+    clear_local_counts()
+    empty_tables()
+
+
+@pytest.fixture(scope="module")
+def demo() -> Loaded:
+    """The demo data loaded, as `make bootstrap` does, into the empty test database."""
     assert snapshot().counts["products"] == 0
+    output = load_ok(dict(os.environ), "--if-empty")
+    return Loaded(output, utcnow())
 
-    output = load_ok(test_env)
 
-    assert LOADED.search(output), output
+def test_demo_load_fills_an_empty_database(
+    demo: Loaded, test_env: dict[str, str], client: TestClient, auth_headers: AuthHeaders
+) -> None:
+    assert LOADED.search(demo.output), demo.output
     with session_scope() as db:
         products = db.scalars(select(Product)).all()
         suppliers = db.scalars(select(Supplier)).all()
@@ -130,9 +173,8 @@ def test_demo_load_fills_an_empty_database(
     assert len(lots) >= len(products)
     assert {lot.product_id for lot in lots} == {product.id for product in products}
     assert len(moments) > len(lots)
-    now = utcnow()
-    assert min(moments) <= now - timedelta(days=90)
-    assert max(moments) <= now
+    assert min(moments) <= demo.at - timedelta(days=90)
+    assert max(moments) <= demo.at
     assert len({(moment.year, moment.month) for moment in moments}) >= 4
 
     check = run_dfims(test_env, "stock", "check")
@@ -151,9 +193,8 @@ def test_demo_load_fills_an_empty_database(
     assert all(item["status"] == LotStatus.EXPIRED.value for item in alerts["expired"])
 
 
-def test_second_load_changes_nothing(test_env: dict[str, str]) -> None:
-    first = load_ok(test_env, "--if-empty")  # `make bootstrap` on a fresh database
-    assert LOADED.search(first), first
+def test_second_load_changes_nothing(demo: Loaded, test_env: dict[str, str]) -> None:
+    assert LOADED.search(demo.output), demo.output
     before = snapshot()
     assert before.counts["products"] > 0
 
@@ -169,27 +210,9 @@ def test_second_load_changes_nothing(test_env: dict[str, str]) -> None:
     assert snapshot() == before
 
 
-def test_if_empty_leaves_an_existing_catalog_alone(test_env: dict[str, str]) -> None:
-    with session_scope() as db:
-        catalog.create_product(
-            db,
-            Actor(user_id=None, label="demo-tests"),
-            ProductCreate(sku="OWN-1", name="Our own product").model_dump(),
-        )
-    before = snapshot()
-
-    assert "not loaded" in load_ok(test_env, "--if-empty")
-    assert snapshot() == before
-
-    assert_one_error(load(test_env))
-    assert snapshot() == before
-
-
-def test_load_reports_what_it_made(test_env: dict[str, str]) -> None:
-    output = load_ok(test_env)
-
-    match = LOADED.search(output)
-    assert match, output
+def test_load_reports_what_it_made(demo: Loaded) -> None:
+    match = LOADED.search(demo.output)
+    assert match, demo.output
     counts = snapshot().counts
     assert int(match.group(1)) == counts["products"]
     assert int(match.group(3)) == counts["movements"]
@@ -243,9 +266,8 @@ SEQUENCE = (
 )  # fmt: skip
 
 
-def test_demo_history_keeps_the_ledger_rules(test_env: dict[str, str]) -> None:
-    load_ok(test_env)
-    loaded = utcnow()
+def test_demo_history_keeps_the_ledger_rules(demo: Loaded) -> None:
+    loaded = demo.at
 
     with session_scope() as db:
         codes = dict(db.execute(select(Lot.id, Lot.lot_code)).all())

@@ -57,7 +57,7 @@ def test_redis_health_ok(client: TestClient, point_redis_at: RedisPointer) -> No
 
     shared = get_redis()
     assert shared is not None
-    assert shared.connection_pool.connection_kwargs["db"] == 15
+    assert shared.connection_pool.connection_kwargs["db"] == int(REDIS_TEST_URL.rsplit("/", 1)[1])
 
 
 def test_redis_health_unavailable(client: TestClient, point_redis_at: RedisPointer) -> None:
