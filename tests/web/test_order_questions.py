@@ -186,7 +186,10 @@ def test_the_ship_question_names_the_lots_that_leave(client: TestClient) -> None
 
 def test_the_cancel_question_names_the_reservations_released(client: TestClient) -> None:
     signed_in(client, Role.STAFF)
-    confirmed, pending = sales_order(OrderStatus.CONFIRMED), sales_order(OrderStatus.PENDING, mark="-2")
+    confirmed, pending = (
+        sales_order(OrderStatus.CONFIRMED),
+        sales_order(OrderStatus.PENDING, mark="-2"),
+    )
 
     held = question(page_of(client.get(f"/orders/{confirmed}?confirm=cancel")))
     free = question(page_of(client.get(f"/orders/{pending}?confirm=cancel")))

@@ -195,6 +195,10 @@ def save_order(
         return RedirectResponse(f"/purchase-orders/{order_id}?done=edited", status_code=303)
     errors = _line_errors(refused.errors, rows)
     order = purchasing.get_purchase(db, order_id)
+    if order.status != PurchaseStatus.DRAFT:
+        return _order_page(
+            request, db, caller, order_id, errors=errors, status_code=refused.status_code
+        )
     return _new_page(
         request, db, caller, values, _lines_of(form), errors, refused.status_code, order=order
     )
