@@ -1,6 +1,8 @@
 """Purchase orders: the list, a new order, editing a draft, sending, cancelling and receiving
 deliveries."""
 
+from decimal import Decimal
+
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
@@ -151,6 +153,11 @@ def _lines_of(form: FormData) -> dict[str, str]:
     return {key: str(value) for key, value in form.items() if key.startswith("lines.")}
 
 
+def _plain(number: Decimal) -> str:
+    """A stored number as a form shows it for editing: without trailing zeros."""
+    return format(number.normalize(), "f")
+
+
 @router.get("/purchase-orders/{order_id}/edit", response_class=HTMLResponse)
 def edit_order(
     request: Request,
@@ -173,8 +180,8 @@ def edit_order(
     lines = {}
     for index, line in enumerate(order.lines):
         lines[f"lines.{index}.product_id"] = str(line.product_id)
-        lines[f"lines.{index}.quantity"] = str(line.quantity)
-        lines[f"lines.{index}.unit_cost"] = str(line.unit_cost)
+        lines[f"lines.{index}.quantity"] = _plain(line.quantity)
+        lines[f"lines.{index}.unit_cost"] = _plain(line.unit_cost)
     return _new_page(request, db, caller, values, lines, {}, order=order)
 
 
