@@ -173,7 +173,7 @@ def _order_page(
     can_ship = team and order.status == OrderStatus.CONFIRMED
     can_cancel = order.status == OrderStatus.PENDING or can_ship
     asked = asked or request.query_params.get("confirm", "")
-    asking = asked if (asked, True) in {("ship", can_ship), ("cancel", can_cancel)} else ""
+    asking = asked if {"ship": can_ship, "cancel": can_cancel}.get(asked) else ""
     return render(
         request,
         "sales/order.html",
@@ -220,12 +220,12 @@ def change_order(
         return _take_back(request, db, caller, order_id, form)
     with refusals(db) as refused:
         reason = checked(OrderAction, form_values(form, ["reason"])).reason
+        if own is not None and action != "cancel":
+            raise PageForbiddenError("The sales team confirms, ships and takes back orders.")
         if action in ASKED_FIRST:
             confirmed(form)
         if action == "cancel":
             orders.cancel(db, caller.actor, order, reason, only_pending=own is not None)
-        elif own is not None:
-            raise PageForbiddenError("The sales team confirms, ships and takes back orders.")
         elif action == "confirm":
             orders.confirm(db, caller.actor, order)
         elif action == "ship":
