@@ -41,6 +41,9 @@ _STAMPS = {
     PurchaseStatus.CANCELLED: ("closed_at",),
 }
 
+# Where a purchase order may still be cancelled from.
+CANCELLABLE = _FROM[PurchaseStatus.CANCELLED]
+
 
 class PurchaseStateError(StateError):
     """The purchase order is not in a state that allows this."""
@@ -181,9 +184,11 @@ def create_purchase(
 def change_purchase(
     db: Session, actor: Actor, order: PurchaseOrder, change: PurchaseChange
 ) -> PurchaseOrder:
-    """Edit a draft: expected date, notes, warehouse, or all of its lines."""
+    """Edit a draft: supplier, expected date, notes, warehouse, or all of its lines."""
     order = claim(db, order, (PurchaseStatus.DRAFT,), "change")
     values = dict(change.values)
+    if values.get("supplier_id") is not None:
+        suppliers.get_active(db, int(str(values["supplier_id"])), "supplier_id")
     if values.get("warehouse_id") is not None:
         warehouses.get_active(db, int(str(values["warehouse_id"])), "warehouse_id")
     changes = audit.changes(order, values)
@@ -207,6 +212,19 @@ def change_purchase(
             db, actor, "purchase_order.updated", "purchase_order", order.id, changes=changes
         )
     return get_purchase(db, order.id)
+
+
+def replace_draft(
+    db: Session, actor: Actor, order: PurchaseOrder, draft: PurchaseDraft
+) -> PurchaseOrder:
+    """Rewrite a draft whole: supplier, warehouse, expected date, notes and every line."""
+    values: dict[str, object] = {
+        "supplier_id": draft.supplier_id,
+        "warehouse_id": draft.warehouse_id,
+        "expected_date": draft.expected_date,
+        "notes": draft.notes,
+    }
+    return change_purchase(db, actor, order, PurchaseChange(values=values, lines=draft.lines))
 
 
 def send(

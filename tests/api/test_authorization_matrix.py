@@ -300,6 +300,16 @@ RULES: tuple[Rule, ...] = (
     ),
     allow(f"GET {V1}/purchase-orders/{{order_id}}", A, M, S),
     allow(f"PATCH {V1}/purchase-orders/{{order_id}}", A, M, body={"notes": "Edited"}),
+    allow(
+        f"PUT {V1}/purchase-orders/{{order_id}}",
+        A,
+        M,
+        body={
+            "supplier_id": Ref("supplier"),
+            "warehouse_id": Ref("warehouse"),
+            "lines": [{"product_id": Ref("product"), "quantity": "3"}],
+        },
+    ),
     allow(f"POST {V1}/purchase-orders/{{order_id}}/send", A, M),
     allow(f"POST {V1}/purchase-orders/{{order_id}}/cancel", A, M, body={"reason": "Not needed"}),
     allow(

@@ -152,9 +152,13 @@ def test_a_refused_confirm_reserves_nothing_and_cannot_ship(page: Page, site: Si
     confirmations = f"/api/v1/audit?entity_type=sales_order&entity_id={order_id}"
     assert api("GET", f"{confirmations}&action=order.confirmed")["total"] == 0
 
-    # No Ship button: the page's own Confirm form, sent to ship instead, is refused.
+    # No Ship button: the page's own Confirm form, sent to ship instead (answered yes), is
+    # refused.
     fields = form_fields(page.locator(f"form[action='/orders/{order_id}/confirm']"))
-    shipped = page.request.post(f"{site.url}/orders/{order_id}/ship", form=fields, max_redirects=0)
+    answered = {**fields, "confirmed": "yes"}
+    shipped = page.request.post(
+        f"{site.url}/orders/{order_id}/ship", form=answered, max_redirects=0
+    )
 
     assert shipped.status == 409
     assert f"Order {order['number']} is pending; it must be confirmed" in shipped.text()

@@ -414,7 +414,17 @@ def test_staff_sells_ships_first_to_expire_first(page: Page, site: Site) -> None
             "href", re.compile(r"^/lots/\d+$")
         )
 
-    page.get_by_role("button", name="Ship").click()
+    # Ship asks first, naming each lot that leaves; without JavaScript, as a page of its own.
+    page.get_by_role("button", name="Ship…").click()
+    question = page.locator("#ask")
+    expect(question.get_by_role("heading")).to_have_text(f"Ship {order['number']}?")
+    for product_id in ordered:
+        for code, _, best_before in expected[product_id]:
+            expect(question.locator("li").filter(has_text=f"{code}:")).to_contain_text(
+                f"best before {best_before}"
+            )
+    expect(page.locator("[data-order-status]")).to_have_text("confirmed")
+    question.get_by_role("button", name="Ship the order").click()
 
     expect(page.get_by_role("status")).to_have_text(SHIPPED)
     expect(page.locator("[data-order-status]")).to_have_text("shipped")

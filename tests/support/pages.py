@@ -29,6 +29,8 @@ LOGIN_CSRF_COOKIE = "dfims_login_csrf"
 CSRF_FIELD = "csrf_token"
 FORM_KEY_FIELD = "form_key"
 HIDDEN_FIELDS = (CSRF_FIELD, FORM_KEY_FIELD)
+# The answer a page's question (ship? cancel?) sends with the step it asked about.
+CONFIRMED = {"confirmed": "yes"}
 ORIGIN = "http://testserver"
 PAGE_ACTOR = Actor(user_id=None, label="page-tests")
 HTML = "text/html"

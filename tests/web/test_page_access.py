@@ -98,6 +98,13 @@ PAGE_RULES: dict[str, tuple[PageRule, ...]] = {
     "/purchase-orders/{order_id}": (
         rule(P.PURCHASING_READ, "/purchase-orders/{purchase}", "GET /purchase-orders/{purchase}"),
     ),
+    "/purchase-orders/{order_id}/edit": (
+        rule(
+            P.PURCHASING_WRITE,
+            "/purchase-orders/{purchase}/edit",
+            "PUT /purchase-orders/{purchase}",
+        ),
+    ),
     "/customers": (rule(P.CUSTOMERS_MANAGE, "/customers", "GET /customers"),),
     "/customers/{customer_id}": (
         rule(P.CUSTOMERS_MANAGE, "/customers/{customer}", "GET /customers/{customer}"),

@@ -38,7 +38,7 @@ from tests.support.factories import (
     create_purchase_order,
     create_stocked_product,
 )
-from tests.support.pages import CSRF_FIELD, form_fields, login_form, page_login, page_of
+from tests.support.pages import CONFIRMED, CSRF_FIELD, form_fields, login_form, page_login, page_of
 from tests.support.refusals import ACTOR, Sent, account, changed, fingerprint, lines_of
 from tests.support.sales import make_customer
 from tests.support.stock import (
@@ -225,12 +225,25 @@ def send_sent_purchase(_: User) -> Sent:
     return Sent(f"/purchase-orders/{order}/send", {})
 
 
+def edit_sent_purchase(_: User) -> Sent:
+    """Rewriting a purchase order that is already on order."""
+    dates = make_product("DATE")
+    order = create_purchase_order(lines=[(dates, "5")], status=PurchaseStatus.ORDERED)
+    values = {
+        "supplier_id": str(make_supplier("LATE")),
+        "warehouse_id": str(make_warehouse("SPARE")),
+        "notes": "too late",
+        **lines_of(("product_id", "quantity"), [(dates, "50")]),
+    }
+    return Sent(f"/purchase-orders/{order.id}/edit", values)
+
+
 def cancel_received_purchase(_: User) -> Sent:
     """Cancelling a purchase order that arrived in full."""
     order = create_purchase_order(
         lines=[(make_product("DATE"), "5")], status=PurchaseStatus.RECEIVED
     ).id
-    return Sent(f"/purchase-orders/{order}/cancel", {"reason": "too late"})
+    return Sent(f"/purchase-orders/{order}/cancel", {"reason": "too late", **CONFIRMED})
 
 
 def over_delivery(_: User) -> Sent:
@@ -342,7 +355,7 @@ def ship_from_quarantine(_: User) -> Sent:
         customer_id=make_customer(), lines=[(dates, "4")], status=OrderStatus.CONFIRMED
     ).id
     set_lot_status(lot, LotStatus.QUARANTINE)
-    return Sent(f"/orders/{order}/ship", {"reason": "truck 1"})
+    return Sent(f"/orders/{order}/ship", {"reason": "truck 1", **CONFIRMED})
 
 
 def deliver_unshipped(_: User) -> Sent:
@@ -366,7 +379,7 @@ def cancel_shipped(_: User) -> Sent:
     order = create_order(
         customer_id=make_customer(), lines=[(dates, "4")], status=OrderStatus.SHIPPED
     ).id
-    return Sent(f"/orders/{order}/cancel", {"reason": "changed mind"})
+    return Sent(f"/orders/{order}/cancel", {"reason": "changed mind", **CONFIRMED})
 
 
 def cancel_own_confirmed(user: User) -> Sent:
@@ -378,7 +391,7 @@ def cancel_own_confirmed(user: User) -> Sent:
     order = create_order(
         customer_id=own_customer(user), lines=[(dates, "4")], status=OrderStatus.CONFIRMED
     ).id
-    return Sent(f"/orders/{order}/cancel", {"reason": "changed mind"})
+    return Sent(f"/orders/{order}/cancel", {"reason": "changed mind", **CONFIRMED})
 
 
 def return_beyond_shipped(_: User) -> Sent:
@@ -538,6 +551,10 @@ ROWS = [
     ),
     Refused(
         PURCHASE_ACTION, "send", MANAGER, send_sent_purchase, 409, "must be draft", NOT_WRITTEN
+    ),
+    Refused(
+        "/purchase-orders/{order_id}/edit", "", MANAGER, edit_sent_purchase, 409,
+        "must be draft", NOT_WRITTEN,
     ),
     Refused(
         PURCHASE_ACTION, "cancel", MANAGER, cancel_received_purchase, 409, "is received",

@@ -11,7 +11,7 @@ from app.models.purchasing import PurchaseStatus
 from app.models.user import Role, User
 from tests.support.audit import audit_rows
 from tests.support.factories import create_lot, create_order, create_purchase_order
-from tests.support.pages import form_fields, page_login, page_of
+from tests.support.pages import CONFIRMED, form_fields, page_login, page_of
 from tests.support.refusals import Sent, account, changed, fingerprint, lines_of
 from tests.support.sales import make_customer
 from tests.support.stock import make_product, make_warehouse
@@ -98,7 +98,9 @@ def test_a_long_cancel_reason_is_kept_whole(client: TestClient) -> None:
     _, hidden = signed_in(client, Role.STAFF)
     order = create_order(customer_id=make_customer(), lines=[(make_product("DATE"), "2")]).id
 
-    response = send(client, Sent(f"/orders/{order}/cancel", {"reason": "y" * 600}), hidden)
+    response = send(
+        client, Sent(f"/orders/{order}/cancel", {"reason": "y" * 600, **CONFIRMED}), hidden
+    )
 
     assert response.status_code == 303, response.text[:2000]
     [entry] = audit_rows("order.cancelled", order)

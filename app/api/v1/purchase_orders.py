@@ -73,6 +73,16 @@ def _drafts(lines: list[PurchaseLineIn]) -> list[PurchaseLineDraft]:
     return [PurchaseLineDraft(line.product_id, line.quantity, line.unit_cost) for line in lines]
 
 
+def _draft(body: PurchaseCreate) -> PurchaseDraft:
+    return PurchaseDraft(
+        supplier_id=body.supplier_id,
+        warehouse_id=body.warehouse_id,
+        lines=_drafts(body.lines),
+        expected_date=body.expected_date,
+        notes=body.notes,
+    )
+
+
 @router.get("")
 def list_purchases(
     _: PurchaseReader,
@@ -102,14 +112,7 @@ def create_purchase(
     """Draft a purchase order to a supplier."""
 
     def act() -> PurchaseRead:
-        draft = PurchaseDraft(
-            supplier_id=body.supplier_id,
-            warehouse_id=body.warehouse_id,
-            lines=_drafts(body.lines),
-            expected_date=body.expected_date,
-            notes=body.notes,
-        )
-        return purchase_read(purchasing.create_purchase(db, caller.actor, draft))
+        return purchase_read(purchasing.create_purchase(db, caller.actor, _draft(body)))
 
     return once.respond(body, act)
 
@@ -132,6 +135,24 @@ def update_purchase(
     )
     order = purchasing.get_purchase(db, order_id)
     return purchase_read(purchasing.change_purchase(db, caller.actor, order, change))
+
+
+@router.put("/{order_id}", response_model=PurchaseRead, responses=responses(404, 409))
+def replace_purchase(
+    order_id: RecordId,
+    body: PurchaseCreate,
+    caller: PurchaseWriter,
+    db: DbSession,
+    once: Idempotent,
+) -> Response:
+    """Rewrite a draft whole (supplier, warehouse, expected date, notes, every line); an order
+    already sent is refused."""
+
+    def act() -> PurchaseRead:
+        order = purchasing.get_purchase(db, order_id)
+        return purchase_read(purchasing.replace_draft(db, caller.actor, order, _draft(body)))
+
+    return once.respond(body, act)
 
 
 @write_route("/{order_id}/send")

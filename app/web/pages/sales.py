@@ -15,6 +15,7 @@ from app.services.orders import LineDraft, OrderDraft, OrderFilter
 from app.services.permissions import Permission
 from app.services.returns import ReturnLine
 from app.services.sorting import Sort
+from app.web.confirmation import confirmed
 from app.web.forms import checked, form_values, line_values, refusals
 from app.web.listing import list_query, listing
 from app.web.routing import PageDb, page_router
@@ -32,6 +33,8 @@ router = page_router()
 ORDER_ROWS = 8
 PAGE_SIZE = 50
 NEWEST_ORDERS = Sort("placed", descending=True)
+# Steps the order page asks about before taking them.
+ASKED_FIRST = ("ship", "cancel")
 
 
 def _sales_team(caller: PageCaller) -> bool:
@@ -159,12 +162,18 @@ def _order_page(
     caller: PageCaller,
     order_id: RecordId,
     *,
+    asked: str = "",
     values: dict[str, str] | None = None,
     errors: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
     own = customers.order_scope(db, caller.user)
     order = orders.get_order(db, order_id, own)
+    team = own is None
+    can_ship = team and order.status == OrderStatus.CONFIRMED
+    can_cancel = order.status == OrderStatus.PENDING or can_ship
+    asked = asked or request.query_params.get("confirm", "")
+    asking = asked if {"ship": can_ship, "cancel": can_cancel}.get(asked) else ""
     return render(
         request,
         "sales/order.html",
@@ -174,7 +183,11 @@ def _order_page(
         values=values or {},
         errors=errors or {},
         notice=request.query_params.get("done", ""),
-        sales_team=own is None,
+        sales_team=team,
+        can_ship=can_ship,
+        can_cancel=can_cancel,
+        asking=asking,
+        warehouses={w.id: w.code for w in catalog.warehouses.options(db)} if asking else {},
         dispositions=list(ReturnDisposition),
     )
 
@@ -186,7 +199,8 @@ def order_detail(
     db: PageDb,
     caller: PageCaller = page_require(Permission.SALES_MANAGE, Permission.ORDERS_OWN),
 ) -> HTMLResponse:
-    """An order: its lines, the lots picked for each (FEFO), and the next step."""
+    """An order: its lines, the lots picked for each (FEFO), and the next step; with
+    ``?confirm=ship`` or ``?confirm=cancel``, what that step will do and the button to do it."""
     return _order_page(request, db, caller, order_id)
 
 
@@ -206,10 +220,12 @@ def change_order(
         return _take_back(request, db, caller, order_id, form)
     with refusals(db) as refused:
         reason = checked(OrderAction, form_values(form, ["reason"])).reason
+        if own is not None and action != "cancel":
+            raise PageForbiddenError("The sales team confirms, ships and takes back orders.")
+        if action in ASKED_FIRST:
+            confirmed(form)
         if action == "cancel":
             orders.cancel(db, caller.actor, order, reason, only_pending=own is not None)
-        elif own is not None:
-            raise PageForbiddenError("The sales team confirms, ships and takes back orders.")
         elif action == "confirm":
             orders.confirm(db, caller.actor, order)
         elif action == "ship":
@@ -220,7 +236,14 @@ def change_order(
             raise NotFoundError("There is no such action.")
         return RedirectResponse(f"/orders/{order_id}?done={action}", status_code=303)
     return _order_page(
-        request, db, caller, order_id, errors=refused.errors, status_code=refused.status_code
+        request,
+        db,
+        caller,
+        order_id,
+        asked=action,
+        values=form_values(form, ["reason"]),
+        errors=refused.errors,
+        status_code=refused.status_code,
     )
 
 

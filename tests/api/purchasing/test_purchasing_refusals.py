@@ -21,6 +21,7 @@ from tests.api.purchasing.calls import (
     send_po,
 )
 from tests.support.callers import UNKNOWN_ID, SignedIn
+from tests.support.refusals import changed, fingerprint
 from tests.support.stock import (
     World,
     lot_id_of,
@@ -338,3 +339,33 @@ def test_a_delivery_into_another_suppliers_lot_is_refused(
         "supplier_id",
     )
     assert on_hand(client, staff.headers, lot_id_of(world.kg_product, "SHARED-1"), world.main) == 5
+
+
+@pytest.mark.parametrize(
+    ("build", "slug", "field"),
+    [pytest.param(build, slug, field, id=name) for name, build, slug, field in BAD_DRAFTS],
+)
+def test_bad_rewrites_of_a_draft_are_refused_and_write_nothing(
+    client: TestClient,
+    manager: SignedIn,
+    scene: Scene,
+    build: Callable[[Scene], dict[str, Any]],
+    slug: str,
+    field: str,
+) -> None:
+    world = scene.world
+    draft = create_po(
+        client, manager.headers, world.supplier, world.main, po_line(world.pack_product, "2")
+    )
+    body = build(scene)
+    before = fingerprint()
+
+    assert_refused(
+        lambda: client.put(f"{PURCHASES}/{draft['id']}", json=body, headers=manager.headers),
+        422,
+        slug,
+        field,
+    )
+
+    assert changed(before, fingerprint()) == []
+    assert get_po(client, manager.headers, draft["id"]) == draft
