@@ -4,6 +4,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
@@ -102,11 +103,15 @@ class CountLine:
     counted: Decimal
 
 
-def check_quantity(product: Product, quantity: Decimal, field: str = "quantity") -> None:
+def check_quantity(
+    product: Product, quantity: Decimal, field: str = "quantity", **extensions: Any
+) -> None:
     """Refuse a quantity that does not fit the product's unit (packs are whole)."""
     if product.unit == UnitOfMeasure.PACK and quantity != quantity.to_integral_value():
         raise InvalidRequestError(
-            f"{product.sku} is counted in packs; {quantity} is not a whole number.", field=field
+            f"{product.sku} is counted in packs; {quantity} is not a whole number.",
+            field=field,
+            **extensions,
         )
 
 
@@ -296,7 +301,7 @@ def count(
     group_id: str | None = None
     for lot_id in sorted(counted):
         lot = _lot(db, lot_id, field="lines")
-        check_quantity(lot.product, counted[lot_id], field="lines")
+        check_quantity(lot.product, counted[lot_id], field="lines", lot_id=lot.id)
         movement = _count_lot(db, context, lot, warehouse, counted[lot_id], group_id)
         if movement is not None:
             group_id = movement.group_id
@@ -341,8 +346,11 @@ def _count_lot(
                 f"Lot {lot.lot_code} has {level.reserved} reserved, more than the {counted} "
                 "counted; release reservations before booking this count.",
                 field="lines",
+                lot_id=lot.id,
             )
-        raise ConflictError(f"Stock of lot {lot.lot_code} changed during the count; count again.")
+        raise ConflictError(
+            f"Stock of lot {lot.lot_code} changed during the count; count again.", lot_id=lot.id
+        )
     return _record(db, context, MovementKind.COUNT, lot, warehouse.id, difference, group_id)
 
 

@@ -1,16 +1,17 @@
 """Reading stock: levels per product, warehouse and lot, and the ledger."""
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, and_, func, select
 from sqlalchemy.orm import Session
 
+from app.core.errors import InvalidRequestError
 from app.models.catalog import Product, Warehouse
-from app.models.inventory import Lot, MovementKind, StockLevel, StockMovement
+from app.models.inventory import Lot, LotStatus, MovementKind, StockLevel, StockMovement
 from app.schemas.stock import DayQuantity, MovementRead, StockLevelRead
 from app.services.reports import as_date, utc_day
 
@@ -179,3 +180,129 @@ def _page(
     if offset == 0:
         return [], 0
     return [], db.scalar(select(func.count()).select_from(query.subquery())) or 0
+
+
+@dataclass(frozen=True)
+class Holding:
+    """What a lot holds in one warehouse."""
+
+    warehouse_id: int
+    warehouse_code: str
+    on_hand: Decimal
+    reserved: Decimal
+
+
+@dataclass(frozen=True)
+class LotChoice:
+    """A lot of a product as a stock form offers it: its dates, status, unit and holdings."""
+
+    lot_id: int
+    lot_code: str
+    best_before: date
+    status: LotStatus
+    unit: str
+    holdings: tuple[Holding, ...]
+
+    @property
+    def sole_warehouse(self) -> int | None:
+        """The warehouse that holds the lot when only one does."""
+        return self.holdings[0].warehouse_id if len(self.holdings) == 1 else None
+
+
+def lot_choices(db: Session, product_id: int, *, with_stock: bool) -> list[LotChoice]:
+    """The lots of a product, first to expire first, each with the warehouses that hold stock
+    of it, in one query; with ``with_stock`` only the lots that hold some."""
+    held = and_(StockLevel.lot_id == Lot.id, StockLevel.on_hand > 0)
+    query = (
+        select(
+            Lot.id,
+            Lot.lot_code,
+            Lot.best_before,
+            Lot.status,
+            Product.unit,
+            StockLevel.warehouse_id,
+            Warehouse.code,
+            StockLevel.on_hand,
+            StockLevel.reserved,
+        )
+        .join(Product, Product.id == Lot.product_id)
+        .join(StockLevel, held, isouter=not with_stock)
+        .join(Warehouse, Warehouse.id == StockLevel.warehouse_id, isouter=not with_stock)
+        .where(Lot.product_id == product_id)
+        .order_by(Lot.best_before, Lot.id, Warehouse.code)
+    )
+    lots: dict[int, LotChoice] = {}
+    holdings: dict[int, list[Holding]] = {}
+    for row in db.execute(query):
+        lot_id = row[0]
+        if lot_id not in lots:
+            lots[lot_id] = LotChoice(lot_id, row[1], row[2], LotStatus(row[3]), row[4], ())
+            holdings[lot_id] = []
+        if row[5] is not None:
+            holdings[lot_id].append(Holding(*row[5:]))
+    return [replace(lot, holdings=tuple(holdings[lot_id])) for lot_id, lot in lots.items()]
+
+
+def holding_warehouse(db: Session, lot_id: int, field: str) -> int:
+    """The only warehouse that holds stock of the lot; refused when none or several do."""
+    query = (
+        select(Warehouse.id, Warehouse.code)
+        .join(StockLevel, StockLevel.warehouse_id == Warehouse.id)
+        .where(StockLevel.lot_id == lot_id, StockLevel.on_hand > 0)
+        .order_by(Warehouse.code)
+    )
+    found = db.execute(query).all()
+    if len(found) == 1:
+        return int(found[0][0])
+    if not found:
+        raise InvalidRequestError(
+            "No warehouse holds this lot now; choose the warehouse.", field=field
+        )
+    codes = ", ".join(code for _, code in found)
+    raise InvalidRequestError(
+        f"This lot is in {codes}; choose the warehouse to take it from.", field=field
+    )
+
+
+@dataclass(frozen=True)
+class CountLineRow:
+    """A lot with stock in a warehouse, as a stocktake lists it."""
+
+    warehouse_id: int
+    warehouse_code: str
+    warehouse_name: str
+    sku: str
+    product_name: str
+    lot_id: int
+    lot_code: str
+    best_before: date
+    unit: str
+    on_hand: Decimal
+
+
+def count_lines(db: Session, warehouse_id: int | None) -> list[CountLineRow]:
+    """Every lot with stock in the warehouse (in every warehouse when None), by warehouse,
+    product and first to expire, in one query."""
+    query = (
+        select(
+            Warehouse.id,
+            Warehouse.code,
+            Warehouse.name,
+            Product.sku,
+            Product.name,
+            Lot.id,
+            Lot.lot_code,
+            Lot.best_before,
+            Product.unit,
+            StockLevel.on_hand,
+        )
+        .join(Warehouse, Warehouse.id == StockLevel.warehouse_id)
+        .join(Product, Product.id == StockLevel.product_id)
+        .join(Lot, Lot.id == StockLevel.lot_id)
+        .where(StockLevel.on_hand > 0)
+        .order_by(Warehouse.code, Product.sku, Lot.best_before, Lot.id)
+    )
+    if warehouse_id is not None:
+        query = query.where(StockLevel.warehouse_id == warehouse_id)
+    rows: list[tuple[Any, ...]] = [tuple(row) for row in db.execute(query)]
+    return [CountLineRow(*row) for row in rows]

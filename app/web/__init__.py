@@ -34,6 +34,7 @@ from app.web.pages import (
     reports,
     sales,
     stock,
+    stocktake,
 )
 from app.web.session import LoginRequiredError, caller_from_cookie
 from app.web.templating import STATIC_DIR, render
@@ -54,6 +55,7 @@ PAGES = (
     reports,
     sales,
     stock,
+    stocktake,
 )
 
 # Paths that answer JSON (problem+json errors); every other path is a page.

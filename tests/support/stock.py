@@ -2,7 +2,7 @@
 goods received through the API, reservations, and snapshots of everything stock writes."""
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -14,9 +14,10 @@ from app.models.audit import AuditLog
 from app.models.catalog import UnitOfMeasure
 from app.models.inventory import IdempotencyRecord, Lot, LotDocument, StockLevel, StockMovement
 from app.schemas.catalog import CategoryCreate
-from app.services import allocation, catalog
+from app.services import allocation, catalog, stock
 from app.services.allocation import AllocationRequest
 from app.services.audit import Actor
+from app.services.stock import MovementContext
 from tests.support import factories
 from tests.support.problems import assert_problem
 
@@ -317,3 +318,50 @@ def assert_refused(
     problem = assert_problem(client.post(path, json=body, headers=headers), status, slug, field)
     assert snapshot() == before
     return problem
+
+
+# --------------------------------------------------------------------------- shelves for pages
+
+
+@dataclass(frozen=True)
+class Shelves:
+    """A product with three lots, in order of best-before: GONE-1 (emptied), EARLY-1 (10 kg in
+    MAIN, 2 of them reserved) and LATE-1 (40 kg in MAIN, 5 kg in COLD); the ISO best-before
+    dates by code (GONE, EARLY, LATE)."""
+
+    product: int
+    main: int
+    cold: int
+    gone: int
+    early: int
+    late: int
+    dates: dict[str, str]
+
+
+def make_shelves() -> Shelves:
+    """Create the shelves through the stock service, committed."""
+    product, main, cold = make_product("DATE"), make_warehouse("MAIN"), make_warehouse("COLD")
+    days = {"GONE": 60, "EARLY": 90, "LATE": 300}
+    dates = {code: date.today() + timedelta(days=ahead) for code, ahead in days.items()}
+
+    def lot(code: str, warehouse: int, quantity: str) -> int:
+        return factories.create_lot(
+            product_id=product,
+            warehouse_id=warehouse,
+            lot_code=f"{code}-1",
+            quantity=quantity,
+            best_before=dates[code],
+        )
+
+    late = lot("LATE", main, "40")
+    lot("LATE", cold, "5")
+    early, gone = lot("EARLY", main, "10"), lot("GONE", main, "3")
+    with SessionLocal() as db:
+        context = MovementContext(actor=SETUP_ACTOR, reason="spoiled")
+        stock.waste(
+            db, context, product_id=product, lot_id=gone, warehouse_id=main, quantity=Decimal(3)
+        )
+        db.commit()
+    reserve(product, "2", "HOLD-1", main)
+    iso = {code: day.isoformat() for code, day in dates.items()}
+    return Shelves(product, main, cold, gone, early, late, iso)

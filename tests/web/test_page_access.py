@@ -78,6 +78,7 @@ PAGE_RULES: dict[str, tuple[PageRule, ...]] = {
         rule(P.STOCK_MOVE, "/stock/waste", "POST /stock/waste"),
     ),
     "/count": (rule(P.STOCK_MOVE, "/count", "POST /stock/counts"),),
+    "/count/sheet": (rule(P.STOCK_MOVE, "/count/sheet", "POST /stock/counts"),),
     "/lots/{lot_id}": (rule(P.TRACE_READ, "/lots/{lot}", "GET /trace/lots/{lot}"),),
     "/lots/{lot_id}/trace.csv": (
         rule(P.TRACE_READ, "/lots/{lot}/trace.csv", "GET /trace/lots/{lot}?format=csv"),

@@ -428,7 +428,13 @@ def adjust_below_zero(_: User) -> Sent:
     """Removing more than a lot holds."""
     dates, main = make_product("DATE"), make_warehouse("MAIN")
     lot = create_lot(product_id=dates, warehouse_id=main, lot_code="LOT-1", quantity="10")
-    values = {**ids(dates, main), "lot_id": str(lot), "quantity": "-50", "reason": "lost"}
+    values = {
+        **ids(dates, main),
+        "lot_id": str(lot),
+        "direction": "remove",
+        "quantity": "50",
+        "reason": "lost",
+    }
     return Sent("/stock/adjust", values)
 
 

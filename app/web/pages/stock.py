@@ -1,8 +1,7 @@
-"""Stock work: receive, adjust, transfer, write off and count, with messages beside the fields."""
+"""Stock work: receive, adjust, transfer and write off, with messages beside the fields."""
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from fastapi import Request
@@ -11,47 +10,37 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from app.core.errors import NotFoundError
-from app.schemas.stock import (
-    AdjustmentCreate,
-    CountCreate,
-    ReceiptCreate,
-    StockLevelRead,
-    TransferCreate,
-    WasteCreate,
-)
-from app.schemas.types import RecordId
+from app.schemas.stock import AdjustmentCreate, ReceiptCreate, TransferCreate, WasteCreate
+from app.schemas.types import ID_RANGE
 from app.services import catalog, stock, stock_queries
 from app.services.permissions import Permission
-from app.services.stock import CountLine, MovementContext
-from app.web.forms import FormInvalidError, checked, form_values, refusals
+from app.services.stock import MovementContext
+from app.services.stock_queries import LotChoice
+from app.web.forms import FormInvalidError, form_values, parse, refusals
 from app.web.routing import PageDb, page_router
-from app.web.session import (
-    FormUser,
-    PageCaller,
-    PageUser,
-    SubmittedForm,
-    form_require,
-    page_require,
-)
-from app.web.templating import render
+from app.web.session import FormUser, PageCaller, PageUser, SubmittedForm
+from app.web.templating import quantity, render
 
 router = page_router()
 
 
 @dataclass(frozen=True)
 class Field:
-    """A form field: its name, label and kind (text, date, product, warehouse, lot, supplier)."""
+    """A form field: its name, label and kind (text, date, product, warehouse, lot, supplier,
+    checkbox, choice) and, for a choice, its options."""
 
     name: str
     label: str
     kind: str = "text"
     required: bool = False
     hint: str = ""
+    options: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
 class StockForm:
-    """One kind of stock work: its page, rule, schema, fields and the service it calls."""
+    """One kind of stock work: its page, rule, schema, fields and the service it calls; the
+    lots it offers are those with stock unless it may also add stock (``any_lot``)."""
 
     slug: str
     title: str
@@ -59,12 +48,34 @@ class StockForm:
     schema: type[BaseModel]
     fields: tuple[Field, ...]
     book: Callable[[Session, MovementContext, Any], object]
+    any_lot: bool = False
+
+    @property
+    def picks_lot(self) -> bool:
+        """Whether the form books a lot chosen from the product's lots."""
+        return any(field.kind == "lot" for field in self.fields)
+
+    @property
+    def source(self) -> str | None:
+        """The warehouse field chosen by itself when only one warehouse holds the lot."""
+        warehouses = [field.name for field in self.fields if field.kind == "warehouse"]
+        return warehouses[0] if self.picks_lot else None
 
 
+ONE_WAREHOUSE = "Chosen by itself when only one warehouse holds the lot"
 PRODUCT = Field("product_id", "Product", "product", required=True)
 LOT = Field("lot_id", "Lot", "lot", required=True)
 WAREHOUSE = Field("warehouse_id", "Warehouse", "warehouse", required=True)
+SOURCE = Field("warehouse_id", "Warehouse", "warehouse", hint=ONE_WAREHOUSE)
 REFERENCE = Field("reference", "Reference", hint="Delivery note, order or count sheet number")
+DIRECTION = Field(
+    "direction",
+    "Change",
+    "choice",
+    required=True,
+    options=(("add", "Add: stock found"), ("remove", "Remove: stock lost or gone off")),
+)
+DECIMAL_FIELDS = frozenset({"quantity", "unit_cost", "moisture_pct"})
 
 
 def _receive(db: Session, context: MovementContext, body: ReceiptCreate) -> object:
@@ -117,12 +128,14 @@ FORMS = {
             (
                 PRODUCT,
                 LOT,
-                WAREHOUSE,
-                Field("quantity", "Change", required=True, hint="Negative to remove, e.g. -2.5"),
+                SOURCE,
+                DIRECTION,
+                Field("quantity", "Quantity", required=True, hint="How much, e.g. 2.5"),
                 REFERENCE,
                 Field("reason", "Reason", required=True),
             ),
             _moves(stock.adjust, "product_id", "lot_id", "warehouse_id", "quantity"),
+            any_lot=True,
         ),
         StockForm(
             "transfer",
@@ -132,7 +145,7 @@ FORMS = {
             (
                 PRODUCT,
                 LOT,
-                Field("from_warehouse_id", "From warehouse", "warehouse", required=True),
+                Field("from_warehouse_id", "From warehouse", "warehouse", hint=ONE_WAREHOUSE),
                 Field("to_warehouse_id", "To warehouse", "warehouse", required=True),
                 Field("quantity", "Quantity", required=True),
                 REFERENCE,
@@ -155,7 +168,7 @@ FORMS = {
             (
                 PRODUCT,
                 LOT,
-                WAREHOUSE,
+                SOURCE,
                 Field("quantity", "Quantity", required=True),
                 REFERENCE,
                 Field("reason", "Reason", required=True, hint="Spoiled, damaged, pests ..."),
@@ -166,26 +179,37 @@ FORMS = {
 }
 
 
-def _choices(db: Session, product_id: str | None) -> dict[str, list[tuple[str, str]]]:
-    """The options of the select fields (lots: those of the chosen product with stock)."""
-    products = catalog.products.options(db)
-    warehouses = catalog.warehouses.options(db)
-    suppliers = catalog.suppliers.options(db)
-    lots: list[tuple[str, str]] = []
-    if product_id and product_id.isdigit():
-        levels, _ = stock_queries.list_levels(
-            db, stock_queries.LevelFilter(product_id=int(product_id)), offset=0, limit=500
-        )
-        seen: dict[int, str] = {}
-        for level in levels:
-            seen.setdefault(level.lot_id, f"{level.lot_code} · best before {level.best_before}")
-        lots = [(str(lot_id), label) for lot_id, label in seen.items()]
-    return {
-        "product": [(str(p.id), f"{p.sku} · {p.name}") for p in products],
-        "warehouse": [(str(w.id), f"{w.code} · {w.name}") for w in warehouses],
-        "supplier": [(str(s.id), f"{s.code} · {s.name}") for s in suppliers],
-        "lot": lots,
-    }
+@dataclass(frozen=True)
+class LotOption:
+    """A lot in the lot picker: its id, its label and the warehouse that alone holds it."""
+
+    value: str
+    text: str
+    warehouse: str
+
+
+def _lot_label(lot: LotChoice) -> str:
+    """A lot as the picker shows it: L-1 · best before 2027-03-12 · MAIN: 40 kg, COLD: 5 kg."""
+    held = ", ".join(
+        f"{place.warehouse_code}: {quantity(place.on_hand)} {lot.unit}"
+        + (f" ({quantity(place.reserved)} reserved)" if place.reserved else "")
+        for place in lot.holdings
+    )
+    parts = [lot.lot_code, f"best before {lot.best_before}", held or "no stock"]
+    if lot.status != "available":
+        parts.append(str(lot.status))
+    return " · ".join(parts)
+
+
+def _lots(db: Session, form: StockForm, product_id: str | None) -> list[LotChoice]:
+    if not form.picks_lot or not _record_id(product_id):
+        return []
+    return stock_queries.lot_choices(db, int(str(product_id)), with_stock=not form.any_lot)
+
+
+def _record_id(text: str | None) -> bool:
+    """Whether ``text`` can name a record (a whole number in the ids' range)."""
+    return bool(text) and str(text).isdigit() and int(str(text)) <= ID_RANGE[1]
 
 
 def _form(slug: str, caller: PageCaller) -> StockForm:
@@ -205,6 +229,10 @@ def _page(
     errors: dict[str, str],
     status_code: int = 200,
 ) -> HTMLResponse:
+    lots = _lots(db, form, values.get("product_id"))
+    chosen = next((lot for lot in lots if str(lot.lot_id) == values.get("lot_id")), None)
+    if form.source and not values.get(form.source) and chosen and chosen.sole_warehouse:
+        values = {**values, form.source: str(chosen.sole_warehouse)}
     return render(
         request,
         "stock/form.html",
@@ -214,7 +242,20 @@ def _page(
         forms=[f for f in FORMS.values() if caller.can(f.permission)],
         values=values,
         errors=errors,
-        choices=_choices(db, values.get("product_id")),
+        decimal_fields=DECIMAL_FIELDS,
+        choices={
+            "product": [(str(p.id), f"{p.sku} · {p.name}") for p in catalog.products.options(db)],
+            "warehouse": [
+                (str(w.id), f"{w.code} · {w.name}") for w in catalog.warehouses.options(db)
+            ],
+            "supplier": [
+                (str(s.id), f"{s.code} · {s.name}") for s in catalog.suppliers.options(db)
+            ],
+        },
+        lots=[
+            LotOption(str(lot.lot_id), _lot_label(lot), str(lot.sole_warehouse or ""))
+            for lot in lots
+        ],
     )
 
 
@@ -235,7 +276,7 @@ def book_stock(
     form = _form(slug, caller)
     values = form_values(submitted, [field.name for field in form.fields])
     with refusals(db) as refused:
-        body = checked(form.schema, values)
+        body = _checked(db, form, values)
         context = MovementContext(
             actor=caller.actor,
             reference=getattr(body, "reference", ""),
@@ -248,94 +289,39 @@ def book_stock(
     return _page(request, db, caller, form, values, refused.errors, refused.status_code)
 
 
-@router.get("/count", response_class=HTMLResponse)
-def count_sheet(
-    request: Request,
-    db: PageDb,
-    caller: PageCaller = page_require(Permission.STOCK_MOVE),
-    warehouse_id: RecordId | None = None,
-) -> HTMLResponse:
-    """A stocktake sheet: every lot with stock in the warehouse, its book quantity, a count box."""
-    return _count_page(request, db, caller, warehouse_id, {}, {})
-
-
-@router.post("/count", response_class=HTMLResponse)
-def book_count(
-    request: Request,
-    form: SubmittedForm,
-    db: PageDb,
-    caller: PageCaller = form_require(Permission.STOCK_MOVE),
-) -> Response:
-    """Book the counted quantities; each difference becomes a count movement."""
-    warehouse = str(form.get("warehouse_id", ""))
-    counted = {
-        key.removeprefix("lot_"): str(value).strip()
-        for key, value in form.items()
-        if key.startswith("lot_") and str(value).strip()
-    }
-    with refusals(db) as refused:
-        body = checked(
-            CountCreate,
-            {
-                "warehouse_id": warehouse,
-                "lines": _counted_lines(counted),
-                "reference": form.get("reference", ""),
-            },
-        )
-        stock.count(
-            db,
-            MovementContext(actor=caller.actor, reference=body.reference, reason="stocktake"),
-            warehouse_id=body.warehouse_id,
-            lines=[
-                CountLine(lot_id=line.lot_id, counted=line.counted_quantity) for line in body.lines
-            ],
-        )
-        return RedirectResponse(f"/count?warehouse_id={body.warehouse_id}&booked=1", 303)
-    chosen = int(warehouse) if warehouse.isdigit() else None
-    return _count_page(
-        request, db, caller, chosen, counted, refused.errors, status_code=refused.status_code
-    )
-
-
-def _counted_lines(counted: dict[str, str]) -> list[dict[str, object]]:
-    """The count sheet's filled-in boxes as lines, or a refusal naming the boxes to correct."""
-    errors: dict[str, str] = {}
-    lines: list[dict[str, object]] = []
-    for lot_id, text in counted.items():
-        try:
-            lines.append({"lot_id": int(lot_id), "counted_quantity": Decimal(text)})
-        except (ValueError, InvalidOperation):
-            errors[f"lot_{lot_id}"] = "Enter a number, e.g. 12.5"
-    if not lines and not errors:
-        errors["form"] = "Enter at least one counted quantity."
-    if errors:
+def _checked(db: Session, form: StockForm, values: dict[str, str]) -> BaseModel:
+    """The form's values checked by its schema, an adjustment's quantity signed by its
+    direction, and a warehouse the form leaves out chosen by itself when one warehouse holds
+    the lot (written into ``values``); or a refusal naming each field."""
+    source, lot = form.source, values.get("lot_id")
+    body, errors = _parsed(form, values)
+    if source and not values.get(source) and _record_id(lot):
+        errors.pop(source, None)
+        if not errors:
+            values[source] = str(stock_queries.holding_warehouse(db, int(str(lot)), source))
+            body, errors = _parsed(form, values)
+    if body is None or errors:
         raise FormInvalidError(errors)
-    return lines
+    return body
 
 
-def _count_page(
-    request: Request,
-    db: Session,
-    caller: PageCaller,
-    warehouse_id: RecordId | None,
-    counted: dict[str, str],
-    errors: dict[str, str],
-    status_code: int = 200,
-) -> HTMLResponse:
-    levels: list[StockLevelRead] = []
-    if warehouse_id is not None:
-        levels, _ = stock_queries.list_levels(
-            db, stock_queries.LevelFilter(warehouse_id=warehouse_id), offset=0, limit=5000
-        )
-    return render(
-        request,
-        "stock/count.html",
-        caller,
-        status_code=status_code,
-        warehouse_id=warehouse_id,
-        warehouses=_choices(db, None)["warehouse"],
-        levels=levels,
-        counted=counted,
-        errors=errors,
-        booked=request.query_params.get("booked") == "1",
-    )
+def _parsed(form: StockForm, values: dict[str, str]) -> tuple[BaseModel | None, dict[str, str]]:
+    """The form's values checked by its schema, and the message of each field."""
+    sent = {name: value for name, value in values.items() if name != DIRECTION.name}
+    errors: dict[str, str] = {}
+    if DIRECTION in form.fields:
+        sent["quantity"], errors = _signed(values)
+    body, invalid = parse(form.schema, sent)
+    return body, {**invalid, **errors}
+
+
+def _signed(values: dict[str, str]) -> tuple[str, dict[str, str]]:
+    """An adjustment's quantity with the sign its direction gives, or what to correct."""
+    amount, direction = values.get("quantity", ""), values.get("direction", "")
+    if direction not in ("add", "remove"):
+        return amount, {"direction": "Choose whether stock is added or removed."}
+    if amount.startswith(("-", "+")):
+        return amount, {
+            "quantity": "Enter the quantity without a sign; Add or Remove says which way."
+        }
+    return ("-" + amount if direction == "remove" and amount else amount), {}
