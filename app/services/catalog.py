@@ -138,10 +138,26 @@ PRODUCT_SORTS: Mapping[str, Any] = {
     "price": Product.price,
 }
 
-categories = CatalogKind(category_crud, "category", "name")
+CATEGORY_SORTS: Mapping[str, Any] = {
+    "name": func.lower(Category.name),
+    "description": func.lower(Category.description),
+}
+SUPPLIER_SORTS: Mapping[str, Any] = {
+    "code": Supplier.code,
+    "name": func.lower(Supplier.name),
+    "country": Supplier.country,
+    "email": func.lower(Supplier.email),
+}
+WAREHOUSE_SORTS: Mapping[str, Any] = {
+    "code": Warehouse.code,
+    "name": func.lower(Warehouse.name),
+    "address": func.lower(Warehouse.address),
+}
+
+categories = CatalogKind(category_crud, "category", "name", CATEGORY_SORTS)
 products = CatalogKind(product_crud, "product", "sku", PRODUCT_SORTS)
-suppliers = CatalogKind(supplier_crud, "supplier", "code")
-warehouses = CatalogKind(warehouse_crud, "warehouse", "code")
+suppliers = CatalogKind(supplier_crud, "supplier", "code", SUPPLIER_SORTS)
+warehouses = CatalogKind(warehouse_crud, "warehouse", "code", WAREHOUSE_SORTS)
 
 
 def create_product(db: Session, actor: Actor, values: Mapping[str, Any]) -> Product:

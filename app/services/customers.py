@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.core.errors import ConflictError, InvalidRequestError, NotFoundError
@@ -32,6 +32,7 @@ from app.services.audit import Actor
 from app.services.auth import ClientInfo
 from app.services.passwords import check_password_policy
 from app.services.permissions import Permission, role_allows
+from app.services.sorting import Sort, order_by
 
 RETURNS_SHOWN = 100
 DEFAULT_TIER = {CustomerType.RETAIL: PriceTier.RETAIL, CustomerType.WHOLESALE: PriceTier.WHOLESALE}
@@ -46,12 +47,31 @@ def get_customer(db: Session, customer_id: int) -> Customer:
     return customer
 
 
+# The customers a listing may be sorted by, by the key a page names.
+CUSTOMER_SORTS: Mapping[str, Any] = {
+    "name": func.lower(Customer.name),
+    "customer_type": Customer.customer_type,
+    "email": func.lower(Customer.email),
+    "price_tier": Customer.price_tier,
+}
+
+
 def list_customers(
-    db: Session, *, offset: int, limit: int, search: str | None, is_active: bool | None
+    db: Session,
+    *,
+    offset: int,
+    limit: int,
+    search: str | None,
+    is_active: bool | None,
+    sort: Sort | None = None,
 ) -> tuple[Sequence[Customer], int]:
-    """A page of customers, searched by name and email."""
+    """A page of customers, searched by name and email, in the order of ``sort`` (a key of
+    CUSTOMER_SORTS; by id when None)."""
     where = [] if is_active is None else [Customer.is_active.is_(is_active)]
-    return customer_crud.page(db, offset=offset, limit=limit, search=search, where=where)
+    ordering = order_by(sort, CUSTOMER_SORTS, Customer.id) if sort else ()
+    return customer_crud.page(
+        db, offset=offset, limit=limit, search=search, where=where, order_by=ordering
+    )
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """Lots: listing, status changes (audited) and attached documents."""
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -8,16 +8,17 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, contains_eager
 
 from app.core import clock
 from app.core.errors import ConflictError, InvalidRequestError, NotFoundError
 from app.crud.base import CRUDBase
-from app.models.catalog import Warehouse
+from app.models.catalog import Product, Warehouse
 from app.models.inventory import Lot, LotDocument, LotStatus, StockLevel
 from app.schemas.types import NoteText
 from app.services import audit, uploads
 from app.services.audit import Actor
+from app.services.sorting import Sort, order_by
 
 lot_crud = CRUDBase(Lot, search=[Lot.lot_code])
 NOTE: TypeAdapter[str] = TypeAdapter(NoteText)
@@ -81,13 +82,25 @@ class LotRow:
     holdings: list[tuple[str, Decimal]]
 
 
+# The lots the index may be sorted by, by the key a page names.
+LOT_SORTS: Mapping[str, Any] = {
+    "lot_code": func.lower(Lot.lot_code),
+    "product": Product.sku,
+    "best_before": Lot.best_before,
+    "status": Lot.status,
+}
+
+
 def find_by_code(
-    db: Session, code: str | None, *, offset: int, limit: int
+    db: Session, code: str | None, *, offset: int, limit: int, sort: Sort | None = None
 ) -> tuple[list[LotRow], int]:
     """Lots whose code is ``code`` or starts with it (case-insensitive), exact matches first,
-    then earliest best-before; every lot without a code."""
-    query = select(Lot).options(joinedload(Lot.product))
+    then in the order of ``sort`` (a key of LOT_SORTS) or earliest best-before; every lot
+    without a code."""
+    query = select(Lot).join(Lot.product).options(contains_eager(Lot.product))
     ordering: list[Any] = [Lot.best_before, Lot.lot_code, Lot.id]
+    if sort is not None:
+        ordering = order_by(sort, LOT_SORTS, Lot.id)
     if code:
         needle = code.strip().lower()
         code_of = func.lower(Lot.lot_code)

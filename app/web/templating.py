@@ -8,30 +8,14 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
-from app.services.permissions import Permission
 from app.web.form_keys import FORM_KEY_FIELD, new_form_key
+from app.web.menu import menu_for
 from app.web.session import CSRF_FIELD, PageCaller
 
 WEB_DIR = Path(__file__).parent
 STATIC_DIR = WEB_DIR / "static"
 
 templates = Jinja2Templates(directory=WEB_DIR / "templates")
-
-# The menu: (path, label, permission that opens it).
-NAVIGATION = (
-    ("/dashboard", "Dashboard", Permission.REPORTS_READ),
-    ("/products", "Products", Permission.CATALOG_READ),
-    ("/alerts", "Alerts", Permission.STOCK_READ),
-    ("/stock/receive", "Stock work", Permission.STOCK_MOVE),
-    ("/count", "Stocktake", Permission.STOCK_MOVE),
-    ("/orders", "Sales", Permission.SALES_MANAGE),
-    ("/purchase-orders", "Purchasing", Permission.PURCHASING_READ),
-    ("/reports", "Reports", Permission.REPORTS_READ),
-    ("/audit", "Audit", Permission.AUDIT_READ),
-    ("/admin/users", "Users", Permission.USERS_MANAGE),
-    ("/shop", "Shop", Permission.ORDERS_OWN),
-    ("/orders", "My orders", Permission.ORDERS_OWN),
-)
 
 
 def money(value: Decimal | int | float) -> str:
@@ -60,9 +44,7 @@ def render(
     **context: Any,
 ) -> HTMLResponse:
     """The page ``name`` for ``caller`` (None before login)."""
-    menu = [
-        (path, label) for path, label, permission in NAVIGATION if caller and caller.can(permission)
-    ]
+    menu = menu_for(caller, request.url.path)
     # Pages hold business data: the security headers keep them out of the browser's cache
     # (Back after logout shows nothing).
     return templates.TemplateResponse(

@@ -94,8 +94,8 @@ def site_environment(folder: Path) -> Iterator[dict[str, str]]:
 
 @pytest.fixture(scope="session")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    """The server the journeys share, with a manager, a staff member and a customer made by the
-    admin through the API."""
+    """The server the journeys share, with a manager, a staff member and a customer (linked to
+    its customer record) made by the admin through the API."""
     folder = tmp_path_factory.mktemp("e2e")
     with site_environment(folder) as env, running_server(env) as server:
         running = Site(server, env)
@@ -107,7 +107,10 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
                 "role": role.value,
                 "must_change_password": False,
             }
-            running.api("POST", "/api/v1/users", account)
+            user = running.api("POST", "/api/v1/users", account)
+            if role is Role.CUSTOMER:
+                buyer = {"name": FULL_NAMES[role], "email": EMAILS[role], "user_id": user["id"]}
+                running.api("POST", "/api/v1/customers", buyer)
         yield running
 
 

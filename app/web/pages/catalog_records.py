@@ -20,24 +20,15 @@ from app.schemas.types import RecordId
 from app.services import catalog
 from app.services.catalog import CatalogKind
 from app.services.permissions import Permission
+from app.web.form_pages import Field, form_page
 from app.web.forms import FormInvalidError, checked, form_values, refusals
+from app.web.listing import list_query, listing
 from app.web.routing import PageDb, page_router
 from app.web.session import PageCaller, SubmittedForm, form_require, page_require
 from app.web.templating import render
 
-PAGE_SIZE = 100
+PAGE_SIZE = 50
 SHOWN = {"active": True, "inactive": False, "all": None}
-
-
-@dataclass(frozen=True)
-class Field:
-    """A field of a record's form: its name, label, input and whether it may be left empty."""
-
-    name: str
-    label: str
-    input: str = "text"
-    required: bool = False
-    hint: str = ""
 
 
 @dataclass(frozen=True)
@@ -53,6 +44,11 @@ class RecordPages:
     fields: tuple[Field, ...]
     columns: tuple[Field, ...]
     search_hint: str
+
+    @property
+    def sorts(self) -> tuple[str, ...]:
+        """The columns the list may be sorted by."""
+        return tuple(column.name for column in self.columns)
 
     @property
     def fixed(self) -> str | None:
@@ -120,7 +116,7 @@ def record_router(pages: RecordPages) -> APIRouter:
     kind, base = pages.kind, pages.path
     names = [f.name for f in pages.fields]
 
-    def form_page(
+    def show_form(
         request: Request,
         caller: PageCaller,
         item: Any,
@@ -128,15 +124,15 @@ def record_router(pages: RecordPages) -> APIRouter:
         errors: dict[str, str],
         status_code: int = 200,
     ) -> HTMLResponse:
-        return render(
+        return form_page(
             request,
             "catalog/record.html",
             caller,
-            status_code=status_code,
+            values,
+            errors,
+            status_code,
             pages=pages,
             item=item,
-            values=values,
-            errors=errors,
             can_edit=caller.can(Permission.CATALOG_WRITE),
             notice=request.query_params.get("done", ""),
         )
@@ -146,12 +142,20 @@ def record_router(pages: RecordPages) -> APIRouter:
         request: Request,
         db: PageDb,
         caller: PageCaller = page_require(Permission.CATALOG_READ),
-        q: Annotated[str, Query(max_length=100)] = "",
         show: Annotated[str, Query(pattern="^(active|inactive|all)$")] = "all",
-    ) -> HTMLResponse:
+    ) -> Response:
+        asked = list_query(request, size=PAGE_SIZE, sorts=pages.sorts)
         rows, total = kind.page(
-            db, offset=0, limit=PAGE_SIZE, search=q or None, is_active=SHOWN[show]
+            db,
+            offset=asked.offset,
+            limit=PAGE_SIZE,
+            search=asked.q or None,
+            is_active=SHOWN[show],
+            sort=asked.sort,
         )
+        shown = listing(request, asked, total)
+        if (past_end := shown.past_end(request)) is not None:
+            return past_end
         return render(
             request,
             "catalog/list.html",
@@ -159,7 +163,7 @@ def record_router(pages: RecordPages) -> APIRouter:
             pages=pages,
             rows=rows,
             total=total,
-            q=q,
+            listing=shown,
             show=show,
             can_edit=caller.can(Permission.CATALOG_WRITE),
         )
@@ -169,7 +173,7 @@ def record_router(pages: RecordPages) -> APIRouter:
         request: Request,
         caller: PageCaller = page_require(Permission.CATALOG_WRITE),
     ) -> HTMLResponse:
-        return form_page(request, caller, None, {}, {})
+        return show_form(request, caller, None, {}, {})
 
     @router.post(f"{base}/new", response_class=HTMLResponse, name=f"create_{pages.singular}")
     def create_record(
@@ -183,7 +187,7 @@ def record_router(pages: RecordPages) -> APIRouter:
             body = checked(pages.create, values)
             item = kind.create(db, caller.actor, _stored(body.model_dump()))
             return RedirectResponse(f"{base}/{item.id}?done=created", status_code=303)
-        return form_page(
+        return show_form(
             request, caller, None, values, refused.errors, status_code=refused.status_code
         )
 
@@ -195,7 +199,7 @@ def record_router(pages: RecordPages) -> APIRouter:
         caller: PageCaller = page_require(Permission.CATALOG_READ),
     ) -> HTMLResponse:
         item = kind.get(db, item_id)
-        return form_page(request, caller, item, pages.values(item), {})
+        return show_form(request, caller, item, pages.values(item), {})
 
     @router.post(
         f"{base}/{{item_id}}", response_class=HTMLResponse, name=f"update_{pages.singular}"
@@ -223,7 +227,7 @@ def record_router(pages: RecordPages) -> APIRouter:
             return RedirectResponse(f"{base}/{item.id}?done=saved", status_code=303)
         if pages.fixed:
             values[pages.fixed] = getattr(item, pages.fixed)
-        return form_page(
+        return show_form(
             request, caller, item, values, refused.errors, status_code=refused.status_code
         )
 

@@ -12,7 +12,9 @@ from app.schemas.types import RecordId
 from app.services import customers, orders
 from app.services.orders import OrderFilter
 from app.services.permissions import Permission
+from app.web.form_pages import form_page
 from app.web.forms import FormInvalidError, checked, form_values, refusals
+from app.web.listing import list_query, listing
 from app.web.routing import PageDb, page_router
 from app.web.session import PageCaller, SubmittedForm, form_require, page_require
 from app.web.templating import render
@@ -47,26 +49,34 @@ def _customers_page(
     request: Request,
     db: PageDb,
     caller: PageCaller,
-    q: str,
     show: str,
     values: dict[str, str],
     errors: dict[str, str],
     status_code: int = 200,
-) -> HTMLResponse:
+) -> Response:
+    asked = list_query(request, size=PAGE_SIZE, sorts=customers.CUSTOMER_SORTS)
     rows, total = customers.list_customers(
-        db, offset=0, limit=PAGE_SIZE, search=q or None, is_active=SHOWN[show]
+        db,
+        offset=asked.offset,
+        limit=PAGE_SIZE,
+        search=asked.q or None,
+        is_active=SHOWN[show],
+        sort=asked.sort,
     )
-    return render(
+    shown = listing(request, asked, total)
+    if (past_end := shown.past_end(request)) is not None:
+        return past_end
+    return form_page(
         request,
         "customers/list.html",
         caller,
-        status_code=status_code,
+        values,
+        errors,
+        status_code,
         customers=rows,
         total=total,
-        q=q,
+        listing=shown,
         show=show,
-        values=values,
-        errors=errors,
         types=list(CustomerType),
     )
 
@@ -76,11 +86,11 @@ def list_customers(
     request: Request,
     db: PageDb,
     caller: PageCaller = page_require(Permission.CUSTOMERS_MANAGE),
-    q: str = "",
     show: Annotated[str, Query(pattern="^(active|inactive|all)$")] = "all",
-) -> HTMLResponse:
-    """Customers, searched by name or email, and the form for a new one."""
-    return _customers_page(request, db, caller, q[:100], show, {}, {})
+) -> Response:
+    """Customers, searched by name or email, a page at a time, sorted, and the form for a new
+    one."""
+    return _customers_page(request, db, caller, show, {}, {})
 
 
 @router.post("/customers", response_class=HTMLResponse)
@@ -97,7 +107,7 @@ def create_customer(
         customer = customers.create_customer(db, caller.actor, body.model_dump(exclude_none=True))
         return RedirectResponse(f"/orders/new?customer_id={customer.id}", status_code=303)
     return _customers_page(
-        request, db, caller, "", "all", values, refused.errors, status_code=refused.status_code
+        request, db, caller, "all", values, refused.errors, status_code=refused.status_code
     )
 
 
@@ -134,14 +144,14 @@ def _form_page(
     errors: dict[str, str],
     status_code: int = 200,
 ) -> HTMLResponse:
-    return render(
+    return form_page(
         request,
         "customers/form.html",
         caller,
-        status_code=status_code,
+        values,
+        errors,
+        status_code,
         customer=customer,
-        values=values,
-        errors=errors,
         types=[(kind.value, kind.value) for kind in CustomerType],
         tiers=[(tier.value, tier.value) for tier in PriceTier],
     )

@@ -1,8 +1,6 @@
 """Lots: the index by lot code, the trace view (upstream and downstream), status, documents."""
 
-from typing import Annotated
-
-from fastapi import Query, Request
+from fastapi import Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import UploadFile
 
@@ -17,9 +15,10 @@ from app.schemas.types import RecordId
 from app.services import lots, trace, uploads
 from app.services.permissions import Permission
 from app.web.forms import checked, form_values, refusals
+from app.web.listing import list_query, listing
 from app.web.routing import PageDb, page_router
 from app.web.session import PageCaller, SubmittedForm, form_require, page_require
-from app.web.templating import last_page_redirect, render
+from app.web.templating import render
 
 router = page_router()
 PAGE_SIZE = 50
@@ -30,13 +29,15 @@ def list_lots(
     request: Request,
     db: PageDb,
     caller: PageCaller = page_require(Permission.STOCK_READ),
-    q: Annotated[str, Query(max_length=60)] = "",
-    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
 ) -> Response:
-    """Lots whose code is or starts with the search (a recall starts from a lot code)."""
-    rows, total = lots.find_by_code(db, q or None, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
-    pages = max(1, -(-total // PAGE_SIZE))
-    if (past_end := last_page_redirect(request, page, pages)) is not None:
+    """Lots whose code is or starts with the search (a recall starts from a lot code), a page
+    at a time, sorted."""
+    asked = list_query(request, size=PAGE_SIZE, sorts=lots.LOT_SORTS)
+    rows, total = lots.find_by_code(
+        db, asked.q or None, offset=asked.offset, limit=PAGE_SIZE, sort=asked.sort
+    )
+    shown = listing(request, asked, total)
+    if (past_end := shown.past_end(request)) is not None:
         return past_end
     return render(
         request,
@@ -44,9 +45,7 @@ def list_lots(
         caller,
         lots=rows,
         total=total,
-        q=q,
-        page=page,
-        pages=pages,
+        listing=shown,
         today=clock.today(),
     )
 
