@@ -115,6 +115,9 @@ def test_the_figures_are_those_the_services_compute(
         "stock-value": money(valuation),
         "low-stock": str(low),
         "expiring-lots": str(len({row.lot_id for row in expiring.rows})),
+        "expiring-value": f"{money(expiring.total_value)} EUR",
+        "expired-lots": "0",
+        "expired-value": "0.00 EUR",
         "orders-today": str(kpi.orders_placed),
     }
     assert figures(page)["stock-value"] == "2,033.00"
@@ -187,6 +190,9 @@ def test_an_empty_business_shows_zeros_and_says_so_in_the_charts(
         "stock-value": "0.00",
         "low-stock": "0",
         "expiring-lots": "0",
+        "expiring-value": "0.00 EUR",
+        "expired-lots": "0",
+        "expired-value": "0.00 EUR",
         "orders-today": "0",
     }
     svgs = charts_of(response.text)

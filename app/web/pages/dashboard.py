@@ -44,7 +44,7 @@ def show(
             [Point(row.category, row.kilograms) for row in board.categories],
         ),
         bar_chart(
-            f"Value expiring per week, next {board.expiry_days} days",
+            f"Value expiring per week, next {board.expiry.window_days} days",
             "EUR",
             [
                 Point("wk of " + week.week.strftime("%d %b"), week.value)
