@@ -39,10 +39,11 @@ def suggestions(
     """Every active product's stock position and suggested order quantity (five queries).
 
     The daily demand is the higher of the 30- and 90-day average shipments. On order is what
-    draft, sent and partly received purchase orders still bring. A product needs
-    ordering when available plus on-order stock is at or below its reorder point, or would
-    not last ``cover_days`` on top of it; the suggestion tops it up to reorder point plus
-    ``cover_days`` of demand, and is never less than the product's reorder quantity.
+    draft, sent and partly received purchase orders still bring. A product needs ordering
+    when available plus on-order stock would not last ``cover_days`` on top of its reorder
+    point, or is at or below the reorder point with nothing on order; the suggestion tops it
+    up to reorder point plus ``cover_days`` of demand, and is never less than the product's
+    reorder quantity. Once that much is drafted or ordered, nothing more is suggested.
     """
     today = today or clock.today()
     sold = _shipped(db, today)
@@ -60,7 +61,7 @@ def suggestions(
         rate = max(rate_30, rate_90)
         stock = available.get(product.id, ZERO)
         coming = on_order.get(product.id, ZERO)
-        suggested = _suggest(product, stock + coming, rate, cover_days)
+        suggested = _suggest(product, stock, coming, rate, cover_days)
         if only_suggested and suggested == 0:
             continue
         result.append(
@@ -113,9 +114,12 @@ def order_suggestions(
     return purchasing.create_purchase(db, actor, draft)
 
 
-def _suggest(product: Product, projected: Decimal, rate: Decimal, cover_days: int) -> Decimal:
+def _suggest(
+    product: Product, stock: Decimal, coming: Decimal, rate: Decimal, cover_days: int
+) -> Decimal:
+    projected = stock + coming
     target = product.reorder_point + rate * cover_days
-    if projected > product.reorder_point and projected >= target:
+    if projected >= target and (projected > product.reorder_point or coming > 0):
         return ZERO
     quantity = max(product.reorder_quantity, target - projected)
     step = Decimal(1) if product.unit == UnitOfMeasure.PACK else MILLI
