@@ -15,6 +15,7 @@ class LowStockAlert(BaseModel):
     unit: str
     available: Decimal
     reorder_point: Decimal
+    on_order: Decimal
     suggested_order_quantity: Decimal
 
 

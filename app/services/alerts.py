@@ -2,11 +2,11 @@
 
 import logging
 from collections.abc import Sequence
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, Subquery, and_, case, func, or_, select, update
+from sqlalchemy import Select, Subquery, and_, case, func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -21,9 +21,8 @@ from app.core.metrics import (
 from app.models.catalog import Product
 from app.models.inventory import Lot, LotStatus, StockLevel
 from app.schemas.alerts import Alerts, LotAlert, LowStockAlert
-from app.services import audit
+from app.services import audit, expiry, reorder
 from app.services.audit import Actor
-from app.services.money import CENT
 
 logger = logging.getLogger("app.alerts")
 
@@ -57,8 +56,13 @@ def _low_stock_query(today: date) -> Select[Product, Any]:
 
 
 def low_stock(db: Session, today: date | None = None) -> list[LowStockAlert]:
-    """Active products whose sellable stock is at or below their reorder point."""
-    rows = db.execute(_low_stock_query(today or clock.today()).order_by(Product.sku)).all()
+    """Active products whose sellable stock is at or below their reorder point, each with
+    what is on order and the reorder suggestion (the one the reorder page and drafts use)."""
+    today = today or clock.today()
+    rows = db.execute(_low_stock_query(today).order_by(Product.sku)).all()
+    positions = {
+        item.product_id: item for item in reorder.suggestions(db, only_suggested=False, today=today)
+    }
     return [
         LowStockAlert(
             product_id=product.id,
@@ -67,9 +71,8 @@ def low_stock(db: Session, today: date | None = None) -> list[LowStockAlert]:
             unit=product.unit,
             available=Decimal(available),
             reorder_point=product.reorder_point,
-            suggested_order_quantity=max(
-                product.reorder_quantity, product.reorder_point - Decimal(available)
-            ),
+            on_order=positions[product.id].on_order,
+            suggested_order_quantity=positions[product.id].suggested_quantity,
         )
         for product, available in rows
     ]
@@ -97,44 +100,10 @@ def count_low_stock(db: Session, today: date | None = None) -> int:
     return db.scalar(select(func.count()).select_from(query)) or 0
 
 
-def _watched_lots(today: date) -> Select[Lot, str, Decimal]:
-    """Lots holding stock that expire within EXPIRY_ALERT_DAYS or already did, with on_hand."""
-    horizon = today + timedelta(days=get_settings().EXPIRY_ALERT_DAYS)
-    on_hand = func.sum(StockLevel.on_hand)
-    return (
-        select(Lot, Product.sku, on_hand.label("on_hand"))
-        .join(Product, Product.id == Lot.product_id)
-        .join(StockLevel, StockLevel.lot_id == Lot.id)
-        .where(
-            or_(Lot.best_before <= horizon, Lot.status == LotStatus.EXPIRED),
-            Lot.status != LotStatus.RECALLED,
-        )
-        .group_by(Lot.id, Product.sku)
-        .having(on_hand > 0)
-    )
-
-
 def lots_to_watch(db: Session, today: date | None = None) -> tuple[list[LotAlert], list[LotAlert]]:
     """Lots holding stock that expire within EXPIRY_ALERT_DAYS, and those already expired."""
-    today = today or clock.today()
-    query = _watched_lots(today).order_by(Lot.best_before, Lot.id)
-    expiring: list[LotAlert] = []
-    expired: list[LotAlert] = []
-    for lot, sku, quantity in db.execute(query).all():
-        alert = LotAlert(
-            lot_id=lot.id,
-            lot_code=lot.lot_code,
-            product_id=lot.product_id,
-            sku=sku,
-            best_before=lot.best_before,
-            days_left=(lot.best_before - today).days,
-            status=lot.status,
-            on_hand=Decimal(quantity),
-            value=(Decimal(quantity) * lot.unit_cost).quantize(CENT),
-        )
-        is_expired = lot.best_before < today or lot.status == LotStatus.EXPIRED
-        (expired if is_expired else expiring).append(alert)
-    return expiring, expired
+    watched = expiry.watch(db, today)
+    return watched.expiring, watched.expired
 
 
 def current(db: Session, today: date | None = None) -> Alerts:
@@ -172,17 +141,9 @@ def expire_lots(db: Session, actor: Actor, today: date | None = None) -> list[in
 
 
 def count_lots_to_watch(db: Session, today: date | None = None) -> tuple[int, int]:
-    """How many lots expire within the window, and how many already did (one query)."""
-    today = today or clock.today()
-    lots = _watched_lots(today).subquery()
-    expired = or_(lots.c.best_before < today, lots.c.status == LotStatus.EXPIRED)
-    row = db.execute(
-        select(
-            func.count().filter(~expired),
-            func.count().filter(expired),
-        ).select_from(lots)
-    ).one()
-    return int(row[0]), int(row[1])
+    """How many lots expire within the window, and how many already did."""
+    expiring, expired = lots_to_watch(db, today)
+    return len(expiring), len(expired)
 
 
 def refresh_gauges() -> None:

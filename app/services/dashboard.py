@@ -7,9 +7,8 @@ from decimal import Decimal
 from sqlalchemy.orm import Session
 
 from app.core import clock
-from app.core.config import get_settings
 from app.schemas.reports import CategoryStock, KpiDay
-from app.services import alerts, reports
+from app.services import alerts, expiry, reports
 
 TREND_DAYS = 30
 
@@ -29,9 +28,7 @@ class Dashboard:
     today: date
     stock_value: Decimal
     low_stock: int
-    expiry_days: int
-    expiring_lots: int
-    expiring_value: Decimal
+    expiry: expiry.Watch
     today_orders: int
     today_revenue: Decimal
     days: list[KpiDay]
@@ -43,9 +40,9 @@ def build(db: Session, today: date | None = None) -> Dashboard:
     """Every figure of the dashboard, in a handful of aggregate queries."""
     today = today or clock.today()
     trend = reports.kpis(db, today - timedelta(days=TREND_DAYS - 1), today)
-    upcoming, _ = alerts.lots_to_watch(db, today)
+    watched = expiry.watch(db, today)
     weeks: dict[date, Decimal] = {}
-    for lot in upcoming:
+    for lot in watched.expiring:
         week = lot.best_before - timedelta(days=lot.best_before.weekday())
         weeks[week] = weeks.get(week, Decimal("0.00")) + lot.value
     last = trend.days[-1]
@@ -53,9 +50,7 @@ def build(db: Session, today: date | None = None) -> Dashboard:
         today=today,
         stock_value=reports.stock_valuation(db).total_value,
         low_stock=alerts.count_low_stock(db, today),
-        expiry_days=get_settings().EXPIRY_ALERT_DAYS,
-        expiring_lots=len(upcoming),
-        expiring_value=sum((lot.value for lot in upcoming), Decimal("0.00")),
+        expiry=watched,
         today_orders=last.orders_placed,
         today_revenue=last.revenue,
         days=trend.days,

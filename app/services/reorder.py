@@ -10,7 +10,12 @@ from app.core import clock
 from app.core.errors import ConflictError
 from app.models.catalog import Product, UnitOfMeasure
 from app.models.inventory import Lot, LotStatus, MovementKind, StockLevel, StockMovement
-from app.models.purchasing import OPEN_PURCHASE_STATUSES, PurchaseOrder, PurchaseOrderLine
+from app.models.purchasing import (
+    OPEN_PURCHASE_STATUSES,
+    PurchaseOrder,
+    PurchaseOrderLine,
+    PurchaseStatus,
+)
 from app.schemas.purchasing import ReorderSuggestionRead
 from app.services import purchasing
 from app.services.audit import Actor
@@ -19,6 +24,8 @@ from app.services.purchasing import PurchaseDraft, PurchaseLineDraft
 
 ZERO = Decimal(0)
 MILLI = Decimal("0.001")
+# A draft counts as on order as well: a suggestion already drafted is not made again.
+ON_ORDER_STATUSES = (PurchaseStatus.DRAFT, *OPEN_PURCHASE_STATUSES)
 
 
 def suggestions(
@@ -31,10 +38,12 @@ def suggestions(
 ) -> list[ReorderSuggestionRead]:
     """Every active product's stock position and suggested order quantity (five queries).
 
-    The daily demand is the higher of the 30- and 90-day average shipments. A product needs
-    ordering when available plus on-order stock is at or below its reorder point, or would
-    not last ``cover_days`` on top of it; the suggestion tops it up to reorder point plus
-    ``cover_days`` of demand, and is never less than the product's reorder quantity.
+    The daily demand is the higher of the 30- and 90-day average shipments. On order is what
+    draft, sent and partly received purchase orders still bring. A product needs ordering
+    when available plus on-order stock would not last ``cover_days`` on top of its reorder
+    point, or is at or below the reorder point with nothing on order; the suggestion tops it
+    up to reorder point plus ``cover_days`` of demand, and is never less than the product's
+    reorder quantity. Once that much is drafted or ordered, nothing more is suggested.
     """
     today = today or clock.today()
     sold = _shipped(db, today)
@@ -52,7 +61,7 @@ def suggestions(
         rate = max(rate_30, rate_90)
         stock = available.get(product.id, ZERO)
         coming = on_order.get(product.id, ZERO)
-        suggested = _suggest(product, stock + coming, rate, cover_days)
+        suggested = _suggest(product, stock, coming, rate, cover_days)
         if only_suggested and suggested == 0:
             continue
         result.append(
@@ -105,9 +114,12 @@ def order_suggestions(
     return purchasing.create_purchase(db, actor, draft)
 
 
-def _suggest(product: Product, projected: Decimal, rate: Decimal, cover_days: int) -> Decimal:
+def _suggest(
+    product: Product, stock: Decimal, coming: Decimal, rate: Decimal, cover_days: int
+) -> Decimal:
+    projected = stock + coming
     target = product.reorder_point + rate * cover_days
-    if projected > product.reorder_point and projected >= target:
+    if projected >= target and (projected > product.reorder_point or coming > 0):
         return ZERO
     quantity = max(product.reorder_quantity, target - projected)
     step = Decimal(1) if product.unit == UnitOfMeasure.PACK else MILLI
@@ -150,7 +162,7 @@ def _available(db: Session, today: date) -> dict[int, Decimal]:
 
 
 def _on_order(db: Session) -> dict[int, Decimal]:
-    """What open purchase orders still have to bring, per product."""
+    """What draft and open purchase orders still have to bring, per product."""
     query = (
         select(
             PurchaseOrderLine.product_id,
@@ -158,7 +170,7 @@ def _on_order(db: Session) -> dict[int, Decimal]:
         )
         .join(PurchaseOrder, PurchaseOrder.id == PurchaseOrderLine.order_id)
         .where(
-            PurchaseOrder.status.in_(OPEN_PURCHASE_STATUSES),
+            PurchaseOrder.status.in_(ON_ORDER_STATUSES),
             PurchaseOrderLine.quantity > PurchaseOrderLine.received_quantity,
         )
         .group_by(PurchaseOrderLine.product_id)

@@ -27,6 +27,7 @@ from app.schemas.reports import (
     ValuationReport,
     ValuationRow,
 )
+from app.services import expiry
 from app.services.money import round_cents
 
 ZERO = Decimal("0.000")
@@ -207,33 +208,25 @@ def stock_by_category(db: Session) -> list[CategoryStock]:
 
 
 def expiring_stock(db: Session, within_days: int, today: date | None = None) -> ExpiringReport:
-    """Stock of lots whose best-before falls within ``within_days`` (or has passed), valued."""
+    """Per lot and warehouse, the stock expiring within ``within_days`` or expired, valued by
+    the rule of ``expiry.watch``."""
     today = today or clock.today()
-    value = scaled_product(StockLevel.on_hand, Lot.unit_cost, 30, 7)
-    query = (
-        select(Lot, Product.sku, StockLevel.warehouse_id, Warehouse.code, StockLevel.on_hand, value)
-        .join(StockLevel, StockLevel.lot_id == Lot.id)
-        .join(Product, Product.id == Lot.product_id)
-        .join(Warehouse, Warehouse.id == StockLevel.warehouse_id)
-        .where(StockLevel.on_hand > 0, Lot.best_before <= today + timedelta(days=within_days))
-        .order_by(Lot.best_before, Lot.id, Warehouse.code)
-    )
     rows = [
         ExpiringRow(
-            lot_id=lot.id,
-            lot_code=lot.lot_code,
-            product_id=lot.product_id,
-            sku=sku,
-            warehouse_id=wid,
-            warehouse_code=code,
-            best_before=lot.best_before,
-            days_left=(lot.best_before - today).days,
-            status=lot.status,
-            on_hand=on_hand,
-            unit_cost=lot.unit_cost,
-            value=round_cents(Decimal(total)),
+            lot_id=held.lot.id,
+            lot_code=held.lot.lot_code,
+            product_id=held.lot.product_id,
+            sku=held.sku,
+            warehouse_id=held.warehouse_id,
+            warehouse_code=held.warehouse_code,
+            best_before=held.lot.best_before,
+            days_left=(held.lot.best_before - today).days,
+            status=held.lot.status,
+            on_hand=held.on_hand,
+            unit_cost=held.lot.unit_cost,
+            value=held.value,
         )
-        for lot, sku, wid, code, on_hand, total in db.execute(query)
+        for held in expiry.positions(db, today, within_days)
     ]
     return ExpiringReport(
         within_days=within_days, total_value=_sum(row.value for row in rows), rows=rows

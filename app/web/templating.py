@@ -8,6 +8,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
+from app.services.expiry import days_left_text
 from app.web.form_keys import FORM_KEY_FIELD, new_form_key
 from app.web.menu import menu_for
 from app.web.session import CSRF_FIELD, PageCaller
@@ -34,6 +35,7 @@ templates.env.filters["quantity"] = quantity
 templates.env.globals["CSRF_FIELD"] = CSRF_FIELD
 templates.env.globals["FORM_KEY_FIELD"] = FORM_KEY_FIELD
 templates.env.globals["new_form_key"] = new_form_key
+templates.env.globals["days_left_text"] = days_left_text
 
 
 def render(

@@ -254,8 +254,10 @@ def test_manager_creates_a_product_and_receives_a_first_lot(page: Page, site: Si
     ledger = body_rows(section(page, "ledger"))
     expect(ledger).to_have_count(1)
     expect(ledger.first.locator("td").nth(1)).to_have_text("receipt")
-    expect(ledger.first.locator("td").nth(3)).to_have_text("25")
-    expect(ledger.first.locator("td").nth(4)).to_have_text(f"DN-{mark}")
+    expect(ledger.first.locator("td").nth(2)).to_have_text(lot_code)
+    expect(ledger.first.locator("td").nth(3)).to_have_text("MAIN")
+    expect(ledger.first.locator("td").nth(4)).to_have_text("25 kg")
+    expect(ledger.first.locator("td").nth(5)).to_have_text(f"DN-{mark}")
     [level] = stock_levels(api, product_id)
     assert (level["lot_code"], level["warehouse_id"], level["best_before"]) == (
         lot_code,
@@ -438,7 +440,7 @@ def test_staff_sells_ships_first_to_expire_first(page: Page, site: Site) -> None
         expect(heading(page)).to_contain_text(product["name"])
         issued = body_rows(section(page, "ledger")).filter(has_text="issue")
         expect(issued).to_have_count(len(expected[product["id"]]))
-        expect(issued.first.locator("td").nth(4)).to_have_text(order["number"])
+        expect(issued.first.locator("td").nth(5)).to_have_text(order["number"])
         after = on_hand_total(page)
         assert after == before[product["id"]] - ordered[product["id"]], (product["sku"], after)
     page.goto(f"/products/{dates['id']}")

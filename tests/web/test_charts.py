@@ -2,6 +2,8 @@
 axis, labels, titles and units are escaped, and the output is well-formed SVG markup."""
 
 import itertools
+import math
+import xml.etree.ElementTree as ET
 from decimal import Decimal
 
 import pytest
@@ -9,7 +11,22 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from markupsafe import Markup
 
-from app.web.charts import BOTTOM, HEIGHT, LEFT, RIGHT, TOP, WIDTH, Point, bar_chart, line_chart
+from app.web.charts import (
+    BOTTOM,
+    FONT_SIZE,
+    HEIGHT,
+    LEFT,
+    MAX_TURNED_BARS,
+    RIGHT,
+    TICKS,
+    TITLE_SIZE,
+    TOP,
+    WIDTH,
+    Measure,
+    Point,
+    bar_chart,
+    line_chart,
+)
 from app.web.templating import templates
 from tests.support.pages import SVG, chart_texts, parse_svg, tooltips
 
@@ -212,15 +229,13 @@ def test_tooltips_carry_the_value_and_its_unit() -> None:
     assert tooltips(parse_svg(str(chart)), "rect") == ["a: 1,234.5 kg", "b: 2,000 kg"]
 
 
-@pytest.mark.parametrize("draw", CHARTS)
 @pytest.mark.parametrize("count", [9, 16, 30, 31, 90])
-def test_long_series_get_at_most_eight_evenly_spread_labels_that_never_overlap(
-    draw: object, count: int
+def test_long_lines_get_at_most_eight_evenly_spread_labels_that_never_overlap(
+    count: int,
 ) -> None:
-    assert callable(draw)
     series = [Point(f"{index:02d} Nov", Decimal(index)) for index in range(count)]
 
-    svg = parse_svg(str(draw("Revenue", "EUR", series)))
+    svg = parse_svg(str(line_chart("Revenue", "EUR", series)))
 
     labels = [
         (int(node.text[:2]), float(node.attrib["x"]), node.attrib["text-anchor"])
@@ -245,3 +260,97 @@ def test_short_series_label_every_point() -> None:
     labels = chart_texts(parse_svg(str(bar_chart("Stock", "kg", series))), "tick")
 
     assert [text for text in labels if text.startswith("cat")] == [p.label for p in series]
+
+
+def bar_labels(svg: ET.Element) -> list[ET.Element]:
+    """The labels under the bars."""
+    return [
+        node for node in svg.iter(f"{SVG}text") if "label" in node.attrib.get("class", "").split()
+    ]
+
+
+@pytest.mark.parametrize("count", [1, 8, 9, 16, 30, 31, MAX_TURNED_BARS, 90])
+def test_every_bar_is_labelled_and_crowded_labels_turn_to_fit(count: int) -> None:
+    series = [Point(f"{index:02d} Nov", Decimal(index)) for index in range(count)]
+
+    svg = parse_svg(str(bar_chart("Orders", "orders", series)))
+
+    labels = bar_labels(svg)
+    texts = ["".join(node.itertext()) for node in labels]
+    if count <= MAX_TURNED_BARS:
+        assert texts == [p.label for p in series]
+    else:  # more bars than turned labels can hold apart: every few, evenly
+        assert texts == [p.label for p in series][:: math.ceil(count / len(texts))]
+    xs = [float(node.attrib["x"]) for node in labels]
+    slot = (WIDTH - LEFT - RIGHT) / count
+    turned = [node.attrib.get("transform", "").startswith("rotate(-45") for node in labels]
+    if len("00 Nov") * FONT_SIZE * 0.6 > slot - 4:
+        assert all(turned)
+        # Turned 45 degrees, neighbours stand a line's height apart at least.
+        if len(xs) > 1:
+            assert min(b - a for a, b in itertools.pairwise(xs)) * 0.7 >= FONT_SIZE - 0.01
+        # The chart grows downwards to hold them: the plot keeps its place.
+        assert float(svg.attrib["height"]) > HEIGHT
+    else:
+        assert not any(turned)
+        assert float(svg.attrib["height"]) == HEIGHT
+
+
+def test_long_category_names_are_turned_and_shortened_never_dropped() -> None:
+    names = ["Dried apricots and peaches", "Nuts", "Figs and dates from Turkey", "Berries"]
+    series = [Point(name, Decimal(index + 1)) for index, name in enumerate(names)]
+
+    svg = parse_svg(str(bar_chart("Stock on hand by category", "kg", series)))
+
+    labels = ["".join(node.itertext()) for node in bar_labels(svg)]
+    assert len(labels) == len(names)
+    for label, name in zip(labels, names, strict=True):
+        assert label == name or (label.endswith("…") and name.startswith(label[:-1]))
+    assert tooltips(svg, "rect")[0] == "Dried apricots and peaches: 1 kg"
+
+
+@pytest.mark.parametrize("draw", CHARTS)
+@pytest.mark.parametrize("largest", ["0", "1", "3", "5", "9", "17", "41", "123", "1234"])
+def test_whole_units_get_whole_ticks(draw: object, largest: str) -> None:
+    assert callable(draw)
+    chart = draw("Packs on hand", "pack", points(0, largest), Measure.WHOLE)
+
+    ticks = chart_texts(parse_svg(str(chart)), "tick")[: TICKS + 1]
+
+    assert all(tick.replace(",", "").isdigit() for tick in ticks), ticks
+    assert len(set(ticks)) == TICKS + 1
+    assert Decimal(ticks[-1].replace(",", "")) >= Decimal(largest)
+
+
+def test_amounts_may_have_fractional_ticks() -> None:
+    ticks = chart_texts(parse_svg(str(bar_chart("Kg", "kg", points("0.4")))), "tick")
+    assert ticks[:5] == ["0", "0.2", "0.5", "0.8", "1"]
+
+
+@pytest.mark.parametrize("draw", CHARTS)
+def test_money_tooltips_have_two_decimals(draw: object) -> None:
+    assert callable(draw)
+    series = [Point("a", Decimal("1234.5")), Point("b", Decimal(7)), Point("c", Decimal("0.125"))]
+
+    svg = parse_svg(str(draw("Revenue", "EUR", series, Measure.MONEY)))
+
+    shape = "rect" if draw is bar_chart else "circle"
+    assert tooltips(svg, shape) == ["a: 1,234.50 EUR", "b: 7.00 EUR", "c: 0.12 EUR"]
+
+
+@pytest.mark.parametrize("draw", CHARTS)
+def test_every_text_has_one_of_two_sizes_and_the_chart_its_own_width(draw: object) -> None:
+    assert callable(draw)
+    names = [f"A rather long label {index}" for index in range(12)]
+
+    svg = parse_svg(str(draw("T", "kg", [Point(n, Decimal(1)) for n in names])))
+
+    sizes = {
+        node.attrib["class"].split()[0]: node.attrib["font-size"] for node in svg.iter(f"{SVG}text")
+    }
+    assert sizes == {
+        "chart-title": str(TITLE_SIZE),
+        "chart-unit": str(FONT_SIZE),
+        "tick": str(FONT_SIZE),
+    }
+    assert svg.attrib["width"] == str(WIDTH)

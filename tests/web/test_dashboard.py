@@ -1,6 +1,7 @@
 """The dashboard: its four figures against what the report and alert services compute for a
 known day of trade, its four charts (titled SVG images with axis units), and an empty start."""
 
+import re
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -9,6 +10,7 @@ from fastapi.testclient import TestClient
 
 from app.core.config import get_settings
 from app.core.database import SessionLocal
+from app.models.catalog import UnitOfMeasure
 from app.models.user import Role
 from app.services import alerts, reports
 from app.web.templating import money
@@ -115,6 +117,9 @@ def test_the_figures_are_those_the_services_compute(
         "stock-value": money(valuation),
         "low-stock": str(low),
         "expiring-lots": str(len({row.lot_id for row in expiring.rows})),
+        "expiring-value": f"{money(expiring.total_value)} EUR",
+        "expired-lots": "0",
+        "expired-value": "0.00 EUR",
         "orders-today": str(kpi.orders_placed),
     }
     assert figures(page)["stock-value"] == "2,033.00"
@@ -161,7 +166,7 @@ def test_the_four_charts_are_titled_images_with_axis_units(
         assert "No data in this period" not in chart_texts(svg, "chart-empty")
     revenue, orders, categories, expiring = svgs
     today = date.today().strftime("%d %b")
-    assert tooltips(revenue, "circle")[-1] == f"{today}: 100 EUR"
+    assert tooltips(revenue, "circle")[-1] == f"{today}: 100.00 EUR"
     assert len(tooltips(revenue, "circle")) == 30
     assert tooltips(orders, "rect")[-1] == f"{today}: 2 orders"
     assert tooltips(categories, "rect") == [
@@ -172,7 +177,7 @@ def test_the_four_charts_are_titled_images_with_axis_units(
     assert chart_texts(categories, "tick")[-3:] == ["Dates", "Uncategorised", "Figs"]
     best_before = date.today() + timedelta(days=10)
     week = best_before - timedelta(days=best_before.weekday())
-    assert tooltips(expiring, "rect") == [f"wk of {week.strftime('%d %b')}: 28 EUR"]
+    assert tooltips(expiring, "rect") == [f"wk of {week.strftime('%d %b')}: 28.00 EUR"]
 
 
 def test_an_empty_business_shows_zeros_and_says_so_in_the_charts(
@@ -187,6 +192,9 @@ def test_an_empty_business_shows_zeros_and_says_so_in_the_charts(
         "stock-value": "0.00",
         "low-stock": "0",
         "expiring-lots": "0",
+        "expiring-value": "0.00 EUR",
+        "expired-lots": "0",
+        "expired-value": "0.00 EUR",
         "orders-today": "0",
     }
     svgs = charts_of(response.text)
@@ -302,3 +310,33 @@ def test_the_page_shows_todays_date(client: TestClient, make_user: MakeUser) -> 
     page = page_of(client.get("/dashboard"))
 
     assert page.find("h1").text == f"Dashboard {date.today().strftime('%A %d %B %Y')}"
+
+
+def test_every_bar_is_labelled_orders_tick_whole_and_money_has_cents(
+    client: TestClient, make_user: MakeUser, admin: SignedIn
+) -> None:
+    trade(client, admin)
+    logged_in(client, make_user, Role.MANAGER)
+
+    revenue, orders, by_category, expiring = charts_of(client.get("/dashboard").text)
+
+    labels = chart_texts(orders, "label")
+    assert len(labels) == 30  # one under each day's bar
+    assert all(text.replace(",", "").isdigit() for text in chart_texts(orders, "tick")[:5])
+    assert chart_texts(by_category, "label") == ["Dates", "Uncategorised", "Figs"]
+    for tip in tooltips(revenue, "circle") + tooltips(expiring, "rect"):
+        assert re.fullmatch(r".+: [\d,]+\.\d\d EUR", tip), tip
+    assert tooltips(revenue, "circle")[-1].endswith(": 100.00 EUR")
+
+
+def test_a_pack_products_stock_chart_ticks_in_whole_packs(
+    client: TestClient, admin: SignedIn, make_user: MakeUser
+) -> None:
+    packs = product("APRICOT-BAG", unit=UnitOfMeasure.PACK, net_weight_kg="0.5")
+    receive(client, admin.headers, packs, make_warehouse("MAIN"), "P-1", "3")
+    logged_in(client, make_user, Role.MANAGER)
+
+    [chart] = charts_of(client.get(f"/products/{packs}").text)
+
+    ticks = chart_texts(chart, "tick")[:5]
+    assert ticks == ["0", "1", "2", "3", "4"]

@@ -7,7 +7,7 @@ from fastapi.responses import HTMLResponse
 
 from app.services import dashboard
 from app.services.permissions import Permission
-from app.web.charts import Point, bar_chart, line_chart
+from app.web.charts import Measure, Point, bar_chart, line_chart
 from app.web.routing import PageDb, page_router
 from app.web.session import PageCaller, page_require
 from app.web.templating import render
@@ -29,6 +29,7 @@ def show(
             "Revenue per day, last 30 days",
             "EUR",
             [Point(label, day.revenue) for label, day in zip(days, board.days, strict=True)],
+            Measure.MONEY,
         ),
         bar_chart(
             "Orders placed per day, last 30 days",
@@ -37,6 +38,7 @@ def show(
                 Point(label, Decimal(day.orders_placed))
                 for label, day in zip(days, board.days, strict=True)
             ],
+            Measure.WHOLE,
         ),
         bar_chart(
             "Stock on hand by category",
@@ -44,12 +46,13 @@ def show(
             [Point(row.category, row.kilograms) for row in board.categories],
         ),
         bar_chart(
-            f"Value expiring per week, next {board.expiry_days} days",
+            f"Value expiring per week, next {board.expiry.window_days} days",
             "EUR",
             [
                 Point("wk of " + week.week.strftime("%d %b"), week.value)
                 for week in board.expiring_by_week
             ],
+            Measure.MONEY,
         ),
     ]
     return render(request, "dashboard.html", caller, board=board, charts=charts)

@@ -78,6 +78,7 @@ def _lot_page(
         can_manage=caller.can(Permission.LOTS_MANAGE),
         can_attach=caller.can(Permission.STOCK_MOVE),
         notice=request.query_params.get("done", ""),
+        days_left=(report.lot.best_before - clock.today()).days,
     )
 
 

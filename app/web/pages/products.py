@@ -14,9 +14,17 @@ from app.kit.uploads import accepts_uploads
 from app.models.catalog import Product, UnitOfMeasure
 from app.schemas.catalog import ProductCreate, ProductFields
 from app.schemas.types import RecordId
-from app.services import alerts, catalog, pricing, references, stock_queries, uploads
+from app.services import (
+    alerts,
+    catalog,
+    pricing,
+    product_ledger,
+    references,
+    stock_queries,
+    uploads,
+)
 from app.services.permissions import Permission
-from app.web.charts import Point, line_chart
+from app.web.charts import Measure, Point, line_chart
 from app.web.forms import checked, form_values, refusals
 from app.web.links import record_url
 from app.web.listing import list_query, listing
@@ -93,6 +101,7 @@ PRODUCT_FIELDS = [
     "description",
 ]
 HISTORY_DAYS = 90
+LEDGER_ROWS = 50
 
 
 def _form_page(
@@ -172,9 +181,7 @@ def product_detail(
     levels, _ = stock_queries.list_levels(
         db, stock_queries.LevelFilter(product_id=product_id), offset=0, limit=200
     )
-    movements, moved = stock_queries.list_movements(
-        db, stock_queries.LedgerFilter(product_id=product_id), offset=0, limit=50
-    )
+    movements, moved = product_ledger.latest(db, product_id, LEDGER_ROWS)
     today = clock.today()
     prices = pricing.price_list(db, product)
     history = stock_queries.on_hand_history(db, product_id, HISTORY_DAYS, today)
@@ -182,6 +189,7 @@ def product_detail(
         f"On hand, last {HISTORY_DAYS} days",
         product.unit,
         [Point(day.day.strftime("%d %b"), day.quantity) for day in history],
+        Measure.WHOLE if product.unit == UnitOfMeasure.PACK else Measure.AMOUNT,
     )
     warehouses: dict[str, Decimal] = {}
     for level in levels:

@@ -7,11 +7,12 @@ from fastapi import Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from app.core import clock
+from app.core.config import get_settings
 from app.core.errors import NotFoundError
 from app.kit.downloads import csv_response
 from app.schemas.reports import ExpiringRow, KpiDay, ProductSales, SlowMoverRow, ValuationRow
 from app.schemas.types import RecordId
-from app.services import audit, reports
+from app.services import audit, expiry, reports
 from app.services.audit import AuditFilter
 from app.services.permissions import Permission
 from app.services.sorting import Sort
@@ -58,7 +59,7 @@ def show_reports(
         until=last,
         kpis=reports.kpis(db, first, last),
         valuation=reports.stock_valuation(db),
-        expiring=reports.expiring_stock(db, 30),
+        watched=expiry.watch(db),
         slow=reports.slow_movers(db, SLOW_MOVER_DAYS, 20),
     )
 
@@ -84,7 +85,8 @@ def report_csv(
     if name == "valuation":
         return csv_response(f"valuation-{last}", ValuationRow, reports.stock_valuation(db).rows)
     if name == "expiring":
-        return csv_response(f"expiring-{last}", ExpiringRow, reports.expiring_stock(db, 30).rows)
+        expiring = reports.expiring_stock(db, get_settings().EXPIRY_ALERT_DAYS)
+        return csv_response(f"expiring-{last}", ExpiringRow, expiring.rows)
     if name == "slow-movers":
         rows = reports.slow_movers(db, SLOW_MOVER_DAYS, 500).rows
         return csv_response(f"slow-movers-{last}", SlowMoverRow, rows)

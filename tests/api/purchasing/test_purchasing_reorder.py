@@ -62,8 +62,8 @@ class ReorderScene:
       issued 30 today (shipped order), 15 ten days ago, 45 sixty days ago, 100 long ago;
       5 wasted today; 5 reserved by a confirmed order.
       on hand 255 - 190 - 5 = 60, available 55.
-      on order: ordered PO 20 + partially received PO 30 - 10 = 40 (draft 500, cancelled 300
-      do not count). shipped 30 days: 45 -> 1.500/day; 90 days: 90 -> 1.000/day.
+      on order: ordered PO 15 + partially received PO 30 - 10 + draft PO 5 = 40 (the
+      cancelled 300 does not count). shipped 30 days: 45 -> 1.500/day; 90 days: 90 -> 1.000/day.
       cover 30: target 50 + 45 = 95, projected 95 -> nothing. days of cover 55 / 1.5 = 36.7.
       cover 40: target 110 -> 15.000.
     APRICOT-500G (pack, point 20, quantity 2), last bought from SUNNY at 1.1000:
@@ -137,9 +137,9 @@ def reorder_scene(client: TestClient, manager: SignedIn) -> ReorderScene:
     partial = create_po(client, headers, sunny, main, po_line(dates, "30", "2.4000"))
     send_po(client, headers, partial["id"])
     deliver(client, headers, partial["id"], arrival(partial["lines"][0]["id"], "10", "A-PO"))
-    ordered = create_po(client, headers, sunny, main, po_line(dates, "20", "2.4000"))
+    ordered = create_po(client, headers, sunny, main, po_line(dates, "15", "2.4000"))
     send_po(client, headers, ordered["id"])
-    create_po(client, headers, sunny, main, po_line(dates, "500"))  # a draft: not on order
+    create_po(client, headers, sunny, main, po_line(dates, "5"))  # a draft: on order too
     dropped = create_po(client, headers, sunny, main, po_line(dates, "300"))
     send_po(client, headers, dropped["id"])
     ok(cancel_po(client, headers, dropped["id"]))  # cancelled: not on order
@@ -332,10 +332,12 @@ def test_suggestions_become_a_draft_purchase_order(
     [entry] = audit_rows("purchase_order.created", order["id"])
     assert entry.actor_id == s.manager.user.id
 
-    # A draft is not on order yet: the suggestions stand.
-    rows = suggestions(client, headers, supplier_id=s.sunny, cover_days=40)
-    assert dec(rows["DATE-MEDJOOL"]["on_order"]) == Decimal(40)
-    assert dec(rows["DATE-MEDJOOL"]["suggested_quantity"]) == Decimal(15)
+    # The draft is on order: the same suggestion is not made twice.
+    rows = suggestions(client, headers, supplier_id=s.sunny, cover_days=40, only_suggested="false")
+    assert dec(rows["DATE-MEDJOOL"]["on_order"]) == Decimal(55)
+    assert dec(rows["DATE-MEDJOOL"]["suggested_quantity"]) == 0
+    assert dec(rows["APRICOT-500G"]["on_order"]) == Decimal(7)
+    assert dec(rows["APRICOT-500G"]["suggested_quantity"]) == 0
 
 
 def test_sending_the_suggested_order_leaves_nothing_to_order(
