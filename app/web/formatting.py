@@ -64,6 +64,21 @@ def day(value: date | datetime | None, length: str = "medium") -> str:
     return format_date(value, format=length, locale=company_locale())
 
 
+def input_text(value: object) -> str:
+    """A stored value as a form field shows it: numbers the locale's way without grouping,
+    so that sending the form unchanged reads them back as they were (2,5 in de_DE, not 2.500,
+    which reads as two thousand five hundred there)."""
+    if value is None:
+        return ""
+    if isinstance(value, Decimal | float):
+        exact = Decimal(str(value)).normalize()
+        exact = exact.quantize(Decimal(1)) if exact == exact.to_integral_value() else exact
+        return format_decimal(
+            exact, locale=company_locale(), decimal_quantization=False, group_separator=False
+        )
+    return str(value)
+
+
 def decimal_symbol() -> str:
     """The locale's decimal separator."""
     return get_decimal_symbol(company_locale())

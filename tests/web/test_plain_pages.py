@@ -8,9 +8,11 @@ from fastapi.testclient import TestClient
 from httpx2 import Response
 
 from app.core.config import get_settings
+from app.core.database import SessionLocal
+from app.models.catalog import Product
 from app.models.user import Role
 from tests.support.factories import create_lot, create_product
-from tests.support.pages import page_login, page_of
+from tests.support.pages import page_login, page_of, product
 from tests.support.refusals import account, changed, fingerprint
 from tests.support.stock import level_rows, make_product, make_warehouse
 
@@ -130,3 +132,42 @@ def test_de_de_refuses_a_non_number_with_its_own_example(client: TestClient) -> 
     response = stock_form(client, "receive", receipt(dates, main, lot_code="L-1", quantity="2,5,0"))
 
     assert beside(response, "quantity") == "Enter the quantity as a number, such as 12,5."
+
+
+@pytest.mark.usefixtures("german")
+def test_de_de_edit_form_sent_unchanged_keeps_every_number(client: TestClient) -> None:
+    dates = product("DATE-DE", price="1234.50", standard_cost="2.5000", reorder_point="1000")
+    page_login(client, account(Role.MANAGER).email)
+    form = page_of(client.get(f"/products/{dates}/edit")).find(
+        "form", method="post", action=f"/products/{dates}/edit"
+    )
+    shown = {
+        node.attrs["name"]: node.attrs.get("value", "")
+        for node in form.find_all("input")
+        if node.attrs.get("type") != "checkbox"
+    }
+    chosen = {
+        node.attrs["name"]: option.attrs["value"]
+        for node in form.find_all("select")
+        for option in node.find_all("option")
+        if "selected" in option.attrs
+    }
+    assert (shown["price"], shown["standard_cost"], shown["reorder_point"]) == (
+        "1234,5",
+        "2,5",
+        "1000",
+    )
+
+    response = client.post(
+        f"/products/{dates}/edit", data={**shown, **chosen}, follow_redirects=False
+    )
+
+    assert response.status_code == 303, response.text[:2000]
+    with SessionLocal() as db:
+        stored = db.get(Product, dates)
+        assert stored is not None
+        assert (stored.price, stored.standard_cost, stored.reorder_point) == (
+            Decimal("1234.50"),
+            Decimal("2.5"),
+            Decimal("1000"),
+        )

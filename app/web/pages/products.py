@@ -17,6 +17,7 @@ from app.schemas.types import RecordId
 from app.services import alerts, catalog, pricing, references, stock_queries, uploads
 from app.services.permissions import Permission
 from app.web.charts import Point, line_chart
+from app.web.formatting import input_text
 from app.web.forms import checked, form_values, refusals
 from app.web.links import record_url
 from app.web.listing import list_query, listing
@@ -120,7 +121,7 @@ def _form_page(
 
 
 def _product_values(product: Product) -> dict[str, str]:
-    values = {name: str(getattr(product, name) or "") for name in PRODUCT_FIELDS}
+    values = {name: input_text(getattr(product, name) or "") for name in PRODUCT_FIELDS}
     values["is_organic"] = "true" if product.is_organic else ""
     return values
 
