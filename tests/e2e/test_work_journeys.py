@@ -126,9 +126,18 @@ def on_hand_total(page: Page) -> Decimal:
     return sum((Decimal(cell.replace(",", "")) for cell in cells), Decimal(0))
 
 
+def shown_date(iso: str) -> str:
+    """A date as the pages show it (en_GB): 2027-03-06 -> 6 Mar 2027."""
+    day = date.fromisoformat(iso)
+    return f"{day.day} {day.strftime('%b %Y')}"
+
+
 def allocation_texts(picks: list[tuple[str, Decimal, str]], status: str) -> list[str]:
     """The "Lots picked" lines of an order line for ``picks``."""
-    return [f"{code}: {count(qty)} · best before {best} · {status}" for code, qty, best in picks]
+    return [
+        f"{code}: {count(qty)} · best before {shown_date(best)} · {status}"
+        for code, qty, best in picks
+    ]
 
 
 @contextmanager
@@ -245,7 +254,7 @@ def test_manager_creates_a_product_and_receives_a_first_lot(page: Page, site: Si
     lots = body_rows(section(page, "lots"))
     expect(lots).to_have_count(1)
     expect(lots.first.locator("td")).to_have_text(
-        [lot_code, "MAIN", best_before, "available", "25", "0", "25"]
+        [lot_code, "MAIN", shown_date(best_before), "available", "25", "0", "25"]
     )
     expect(lots.first.get_by_role("link", name=lot_code)).to_have_attribute(
         "href", re.compile(r"^/lots/\d+$")
@@ -408,7 +417,7 @@ def test_staff_sells_ships_first_to_expire_first(page: Page, site: Site) -> None
         picked = body_rows(lines).nth(index).locator(".allocation")
         earliest_code, _, earliest_best_before = expected[product_id][0]
         expect(picked.first).to_contain_text(f"{earliest_code}:")
-        expect(picked.first).to_contain_text(f"best before {earliest_best_before}")
+        expect(picked.first).to_contain_text(f"best before {shown_date(earliest_best_before)}")
         expect(picked).to_have_text(allocation_texts(expected[product_id], "active"))
         expect(picked.first.get_by_role("link", name=earliest_code)).to_have_attribute(
             "href", re.compile(r"^/lots/\d+$")
@@ -609,8 +618,8 @@ def test_a_customer_orders_in_the_shop_and_sees_only_its_own(page: Page, site: S
     expect(row).to_have_count(1)
     expect(row.locator("td").nth(3)).to_have_text("30 kg")
     price_text = row.locator("td").nth(2).inner_text()
-    assert re.fullmatch(r"\d[\d,]*\.\d\d / kg", price_text), price_text
-    price = Decimal(price_text.removesuffix(" / kg").replace(",", ""))
+    assert re.fullmatch(r"€\d[\d,]*\.\d\d / kg", price_text), price_text
+    price = Decimal(price_text.removesuffix(" / kg").removeprefix("€").replace(",", ""))
     page.get_by_label(f"Quantity of {product['name']}", exact=True).fill("4")
     page.get_by_role("button", name="Place the order").click()
 
