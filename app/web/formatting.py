@@ -58,9 +58,11 @@ def quantity(value: Decimal | int | float, unit: str | None = None) -> str:
 
 def day(value: date | datetime | None, length: str = "medium") -> str:
     """A date in the locale's format of ``length``: 6 Dec 2026 (en_GB medium), 06.12.2026
-    (de_DE medium), Sunday, 6 December 2026 (en_GB full)."""
+    (de_DE medium), Sunday, 6 December 2026 (en_GB full); an instant on the company's day."""
     if value is None:
         return ""
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        value = value.astimezone(get_settings().company_zone)
     return format_date(value, format=length, locale=company_locale())
 
 

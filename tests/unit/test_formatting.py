@@ -1,7 +1,7 @@
 """Money, quantities, dates and typed numbers in the company's locale (en_GB and de_DE), and
 the settings that choose the locale and the currency."""
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -168,3 +168,13 @@ def test_a_currency_is_an_iso_code() -> None:
     assert Settings(_env_file=None, CURRENCY="usd").CURRENCY == "USD"
     with pytest.raises(ValueError, match=r"CURRENCY[\s\S]*ISO 4217"):
         Settings(_env_file=None, CURRENCY="EURO")
+
+
+def test_an_instant_is_dated_on_the_companys_day(monkeypatch: pytest.MonkeyPatch) -> None:
+    late = datetime(2026, 12, 6, 23, 30, tzinfo=UTC)
+
+    assert formatting.day(late) == "6 Dec 2026"
+
+    monkeypatch.setattr(get_settings(), "COMPANY_TIMEZONE", "Europe/Istanbul")
+
+    assert formatting.day(late) == "7 Dec 2026"
