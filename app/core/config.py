@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from babel import Locale, UnknownLocaleError
+from babel.numbers import is_currency
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -105,6 +107,11 @@ class Settings(BaseSettings):
     # The company's time zone (an IANA name): where "today" is for best-before dates, alerts,
     # reports and the dashboard. Timestamps are kept in UTC whatever it is.
     COMPANY_TIMEZONE: str = "UTC"
+    # The company's locale (such as en_GB or de_DE): how the web pages write numbers, money
+    # and dates, and read typed numbers (1,5 in de_DE). The API keeps JSON numbers.
+    COMPANY_LOCALE: str = "en_GB"
+    # The currency of every price, cost and amount (an ISO 4217 code).
+    CURRENCY: str = "EUR"
     CORS_ORIGINS: list[str] = []
     # The proxies whose X-Forwarded-For and X-Forwarded-Proto are believed (addresses or
     # networks, comma separated; * for any): the client address the login throttle, the logs
@@ -134,6 +141,22 @@ class Settings(BaseSettings):
                 f"must be an IANA time zone name such as UTC or Europe/Istanbul, not {value!r}"
             ) from None
         return value
+
+    @field_validator("COMPANY_LOCALE")
+    @classmethod
+    def _known_locale(cls, value: str) -> str:
+        try:
+            return str(Locale.parse(value.strip().replace("-", "_")))
+        except (UnknownLocaleError, ValueError):
+            raise ValueError(f"must be a locale such as en_GB or de_DE, not {value!r}") from None
+
+    @field_validator("CURRENCY")
+    @classmethod
+    def _known_currency(cls, value: str) -> str:
+        code = value.strip().upper()
+        if not is_currency(code):
+            raise ValueError(f"must be an ISO 4217 currency code such as EUR, not {value!r}")
+        return code
 
     @field_validator("LOG_LEVEL", mode="before")
     @classmethod

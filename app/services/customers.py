@@ -35,6 +35,7 @@ from app.services.permissions import Permission, role_allows
 from app.services.sorting import Sort, order_by
 
 RETURNS_SHOWN = 100
+CUSTOMER_REQUIRED = "customer_id is required."
 DEFAULT_TIER = {CustomerType.RETAIL: PriceTier.RETAIL, CustomerType.WHOLESALE: PriceTier.WHOLESALE}
 logger = logging.getLogger("app.auth")
 
@@ -239,7 +240,7 @@ def ordering_customer(db: Session, user: User, customer_id: int | None) -> int:
             raise NotFoundError(f"Customer {customer_id} does not exist.")
         return own
     if customer_id is None:
-        raise InvalidRequestError("customer_id is required.", field="customer_id")
+        raise InvalidRequestError(CUSTOMER_REQUIRED, field="customer_id")
     return customer_id
 
 

@@ -214,8 +214,11 @@ def _note(description: str) -> str:
     try:
         return NOTE.validate_python(description)
     except ValidationError as exc:
-        problem = exc.errors()[0]["msg"].removeprefix("Value error, ")
-        raise InvalidRequestError(f"Description: {problem}.", field="description") from None
+        problem = exc.errors()[0]
+        said = problem["msg"].removeprefix("Value error, ")
+        if problem["type"] == "string_too_long":
+            said = f"can be at most {problem.get('ctx', {}).get('max_length')} characters long"
+        raise InvalidRequestError(f"The description {said}.", field="description") from None
 
 
 def _safe_filename(filename: str) -> str:

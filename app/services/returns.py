@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from app.core.errors import ConflictError, InvalidRequestError
 from app.core.metrics import SALES_RETURNS_CREDIT, after_commit
-from app.models.inventory import Reservation, ReservationStatus
+from app.models.inventory import Lot, Reservation, ReservationStatus
 from app.models.sales import (
     OrderStatus,
     ReturnDisposition,
@@ -58,7 +58,7 @@ def record_return(
                 f"Order {order.number} has no line {wanted.line_id}.",
                 field=f"lines[{index}].line_id",
             )
-        shares = _shares(returnable[line.id], wanted, index)
+        shares = _shares(db, line, returnable[line.id], wanted, index)
         for (lot_id, warehouse_id), quantity in shares:
             movements = stock.return_goods(
                 db,
@@ -153,7 +153,11 @@ def _returnable(db: Session, order: SalesOrder) -> dict[int, dict[tuple[int, int
 
 
 def _shares(
-    available: dict[tuple[int, int], Decimal], wanted: ReturnLine, index: int
+    db: Session,
+    line: SalesOrderLine,
+    available: dict[tuple[int, int], Decimal],
+    wanted: ReturnLine,
+    index: int,
 ) -> list[tuple[tuple[int, int], Decimal]]:
     """Split a returned quantity over the lots it shipped from (latest picked first)."""
     candidates = [
@@ -163,9 +167,10 @@ def _shares(
     ]
     total = sum((quantity for _, quantity in candidates), Decimal(0))
     if wanted.quantity > total:
-        where = f" from lot {wanted.lot_id}" if wanted.lot_id is not None else ""
+        lot = db.get(Lot, wanted.lot_id) if wanted.lot_id is not None else None
+        where = f" from lot {lot.lot_code}" if lot is not None else ""
         raise ConflictError(
-            f"Only {total} of line {wanted.line_id} can still be returned{where}; "
+            f"Only {total} of line {line.line_no} can still be returned{where}; "
             f"{wanted.quantity} was asked for.",
             field=f"lines[{index}].quantity",
             returnable=str(total),

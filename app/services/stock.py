@@ -133,11 +133,14 @@ def receive(db: Session, context: MovementContext, line: ReceiptLine) -> StockMo
 def _receiving_lot(db: Session, product: Product, line: ReceiptLine) -> Lot:
     received = line.received_date or clock.today()
     if received > clock.today():
-        raise InvalidRequestError("received_date cannot be in the future.", field="received_date")
+        raise InvalidRequestError(
+            "The received date cannot be in the future.", field="received_date"
+        )
     best_before = line.best_before or received + timedelta(days=product.shelf_life_days)
     if best_before < received:
         raise InvalidRequestError(
-            f"best_before {best_before} is before received_date {received}.", field="best_before"
+            f"The best-before date {best_before} is before the received date {received}.",
+            field="best_before",
         )
     if line.supplier_id is not None:
         suppliers.get_active(db, line.supplier_id, "supplier_id")
@@ -381,9 +384,10 @@ def insufficient(
         db, product_id=lot.product_id, warehouse_id=warehouse_id, lot_id=lot.id
     )
     available = level.on_hand - level.reserved if level is not None else Decimal(0)
+    warehouse = db.get(Warehouse, warehouse_id)
+    where = warehouse.code if warehouse is not None else f"warehouse {warehouse_id}"
     return InsufficientStockError(
-        f"Lot {lot.lot_code} has {available} available in warehouse {warehouse_id}; "
-        f"{quantity} was asked for.",
+        f"Lot {lot.lot_code} has {available} available in {where}; {quantity} was asked for.",
         available=str(available),
         requested=str(quantity),
     )
@@ -399,8 +403,10 @@ def _lot(db: Session, lot_id: int, product_id: int | None = None, field: str = "
     if lot is None:
         raise InvalidRequestError(f"Lot {lot_id} does not exist.", field=field)
     if product_id is not None and lot.product_id != product_id:
+        chosen = db.get(Product, product_id)
+        other = chosen.sku if chosen is not None else f"product {product_id}"
         raise InvalidRequestError(
-            f"Lot {lot.lot_code} belongs to {lot.product.sku}, not to product {product_id}.",
+            f"Lot {lot.lot_code} belongs to {lot.product.sku}, not to {other}.",
             field=field,
         )
     return lot

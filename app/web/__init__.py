@@ -19,6 +19,7 @@ from app.core.errors import DomainError
 from app.kit.clients import client_info
 from app.kit.handlers import ErrorHandler
 from app.web.form_keys import FormAlreadySentError
+from app.web.messages import label, page_detail
 from app.web.pages import (
     admin,
     alerts,
@@ -125,9 +126,9 @@ def _page_or_problem(problem: ErrorHandler) -> ErrorHandler:
 
 def _describe(exc: Exception) -> tuple[int, str, str]:
     if isinstance(exc, DomainError):
-        return exc.status_code, exc.title, exc.detail
+        return exc.status_code, exc.title, page_detail(exc)
     if isinstance(exc, RequestValidationError):
-        fields = ", ".join(str(error["loc"][-1]) for error in exc.errors())
+        fields = ", ".join(label(str(error["loc"][-1])) for error in exc.errors())
         return 422, "Invalid address", f"This page does not take these values: {fields}."
     assert isinstance(exc, StarletteHTTPException)
     if exc.status_code == 404:

@@ -4,13 +4,14 @@ import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from decimal import Decimal
+from typing import Annotated, Any, TypeVar, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 
 from app.core.errors import DomainError, InvalidRequestError, PermissionDeniedError
-from app.web import form_keys
+from app.web import form_keys, formatting, messages
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 LINE_FIELD = re.compile(r"^lines\.(\d{1,4})\.")
@@ -24,16 +25,55 @@ def form_values(form: Mapping[str, Any], fields: list[str]) -> dict[str, str]:
 
 
 def parse(model: type[ModelT], values: Mapping[str, Any]) -> tuple[ModelT | None, dict[str, str]]:
-    """``values`` checked by ``model`` (empty texts as missing), or the message of each field."""
-    cleaned = {key: value for key, value in values.items() if value != ""}
+    """``values`` checked by ``model`` (empty texts as missing, numbers typed the company
+    locale's way), or the plain message of each field."""
+    cleaned = numbers_read(model, {key: value for key, value in values.items() if value != ""})
     try:
         return model.model_validate(cleaned), {}
     except ValidationError as exc:
         errors: dict[str, str] = {}
         for error in exc.errors():
             field = ".".join(str(part) for part in error["loc"]) or "form"
-            errors.setdefault(field, error["msg"].removeprefix("Value error, "))
+            errors.setdefault(field, messages.field_message(field, error))
         return None, errors
+
+
+def numbers_read(model: type[BaseModel], values: Mapping[str, Any]) -> dict[str, Any]:
+    """``values`` with each number field's text (1,5 in de_DE) as ``model`` reads it (1.5)."""
+    read = dict(values)
+    for name, info in model.model_fields.items():
+        value = read.get(name)
+        if isinstance(value, str) and _is_number(info.annotation):
+            read[name] = formatting.number_input(value)
+        elif isinstance(value, list) and (rows := _row_model(info.annotation)) is not None:
+            read[name] = [
+                numbers_read(rows, row) if isinstance(row, Mapping) else row for row in value
+            ]
+    return read
+
+
+def _is_number(annotation: Any) -> bool:
+    """Whether a field of type ``annotation`` holds a number (not a flag)."""
+    if annotation in (Decimal, int, float):
+        return True
+    arguments = get_args(annotation)
+    if get_origin(annotation) is Annotated:
+        arguments = arguments[:1]
+    return get_origin(annotation) is not list and any(_is_number(arg) for arg in arguments)
+
+
+def _row_model(annotation: Any) -> type[BaseModel] | None:
+    """The model of the rows of a field of type ``annotation`` (``list[Line] | None``)."""
+    for argument in get_args(annotation):
+        if (
+            get_origin(argument) is None
+            and isinstance(argument, type)
+            and issubclass(argument, BaseModel)
+        ):
+            return argument if get_origin(annotation) is list else None
+        if (found := _row_model(argument)) is not None:
+            return found
+    return None
 
 
 class FormInvalidError(InvalidRequestError):
@@ -117,4 +157,5 @@ def domain_errors(exc: DomainError) -> dict[str, str]:
     if isinstance(exc, FormInvalidError):
         return exc.errors
     named = exc.extensions.get("field")
-    return {"form": exc.detail, **({str(named): exc.detail} if named else {})}
+    detail = messages.page_detail(exc)
+    return {"form": detail, **({str(named): detail} if named else {})}

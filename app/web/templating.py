@@ -1,6 +1,5 @@
-"""The pages' templates: Jinja2 with autoescaping, number filters and the navigation."""
+"""The pages' templates: Jinja2 with autoescaping, the locale's filters and the navigation."""
 
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +9,7 @@ from fastapi.templating import Jinja2Templates
 
 from app.services.expiry import days_left_text
 from app.web.form_keys import FORM_KEY_FIELD, new_form_key
+from app.web.formatting import currency, day, money, quantity
 from app.web.menu import menu_for
 from app.web.session import CSRF_FIELD, PageCaller
 
@@ -19,19 +19,10 @@ STATIC_DIR = WEB_DIR / "static"
 templates = Jinja2Templates(directory=WEB_DIR / "templates")
 
 
-def money(value: Decimal | int | float) -> str:
-    """1234.5 -> 1,234.50"""
-    return f"{Decimal(value):,.2f}"
-
-
-def quantity(value: Decimal | int | float) -> str:
-    """1234.5 -> 1,234.5; whole numbers without decimals."""
-    number = Decimal(value).normalize()
-    return f"{number:,.0f}" if number == number.to_integral_value() else f"{number:,f}"
-
-
 templates.env.filters["money"] = money
 templates.env.filters["quantity"] = quantity
+templates.env.filters["date"] = day
+templates.env.globals["currency"] = currency
 templates.env.globals["CSRF_FIELD"] = CSRF_FIELD
 templates.env.globals["FORM_KEY_FIELD"] = FORM_KEY_FIELD
 templates.env.globals["new_form_key"] = new_form_key

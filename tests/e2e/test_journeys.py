@@ -72,7 +72,7 @@ def test_admin_lands_on_the_dashboard_which_fits_a_tablet(page: Page, site: Site
     assert_styled(page)
     for name in FIGURES:
         expect(page.locator(f"[data-figure='{name}']")).to_have_text(
-            re.compile(r"^\d[\d,]*(\.\d\d)?$")
+            re.compile(r"^€?\d[\d,]*(\.\d\d)?$")
         )
     low_stock = site.api("GET", "/api/v1/alerts")["low_stock"]
     expect(page.locator("[data-figure='low-stock']")).to_have_text(str(len(low_stock)))

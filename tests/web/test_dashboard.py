@@ -117,15 +117,15 @@ def test_the_figures_are_those_the_services_compute(
         "stock-value": money(valuation),
         "low-stock": str(low),
         "expiring-lots": str(len({row.lot_id for row in expiring.rows})),
-        "expiring-value": f"{money(expiring.total_value)} EUR",
+        "expiring-value": money(expiring.total_value),
         "expired-lots": "0",
-        "expired-value": "0.00 EUR",
+        "expired-value": "€0.00",
         "orders-today": str(kpi.orders_placed),
     }
-    assert figures(page)["stock-value"] == "2,033.00"
+    assert figures(page)["stock-value"] == "€2,033.00"
     text = page.find("section", aria_label="Today's figures").text
-    assert "28.00 EUR" in text
-    assert "100.00 EUR shipped" in text
+    assert "€28.00" in text
+    assert "€100.00 shipped" in text
 
 
 def test_the_low_stock_figure_links_to_exactly_those_products(
@@ -189,12 +189,12 @@ def test_an_empty_business_shows_zeros_and_says_so_in_the_charts(
 
     page = page_of(response)
     assert figures(page) == {
-        "stock-value": "0.00",
+        "stock-value": "€0.00",
         "low-stock": "0",
         "expiring-lots": "0",
-        "expiring-value": "0.00 EUR",
+        "expiring-value": "€0.00",
         "expired-lots": "0",
-        "expired-value": "0.00 EUR",
+        "expired-value": "€0.00",
         "orders-today": "0",
     }
     svgs = charts_of(response.text)
@@ -253,7 +253,7 @@ def test_the_expiring_lots_are_those_the_alerts_call_expiring(
     assert sorted(alert.lot_code for alert in expired) == ["MARKED", "PAST"]
     page = page_of(response)
     assert figures(page)["expiring-lots"] == str(len(expiring)) == "2"
-    assert "12.00 EUR" in page.find("section", aria_label="Today's figures").text
+    assert "€12.00" in page.find("section", aria_label="Today's figures").text
     weekly = tooltips(charts_of(response.text)[3], "rect")
     assert sum(Decimal(tip.split(": ")[1].split()[0]) for tip in weekly) == Decimal(12)
 
@@ -309,7 +309,7 @@ def test_the_page_shows_todays_date(client: TestClient, make_user: MakeUser) -> 
 
     page = page_of(client.get("/dashboard"))
 
-    assert page.find("h1").text == f"Dashboard {date.today().strftime('%A %d %B %Y')}"
+    assert page.find("h1").text == f"Dashboard {date.today().strftime('%A, %-d %B %Y')}"
 
 
 def test_every_bar_is_labelled_orders_tick_whole_and_money_has_cents(

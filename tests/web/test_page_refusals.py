@@ -552,7 +552,7 @@ ROWS = [
         "answered by the error page, not the form",
     ),
     Refused(
-        "/purchase-orders/new", "", MANAGER, purchase_of_retired_product, 422, "is inactive",
+        "/purchase-orders/new", "", MANAGER, purchase_of_retired_product, 422, "no longer in use",
         "every line is checked before the order is written",
     ),
     Refused(
@@ -602,11 +602,11 @@ ROWS = [
         "Please correct the fields", "every price is checked before any is written",
     ),
     Refused(
-        "/orders/new", "", STAFF, order_of_retired_product, 422, "is inactive",
+        "/orders/new", "", STAFF, order_of_retired_product, 422, "no longer in use",
         "every line is checked before the order is written",
     ),
     Refused(
-        "/orders/new", "", CUSTOMER, shop_order_of_retired_product, 422, "is inactive",
+        "/orders/new", "", CUSTOMER, shop_order_of_retired_product, 422, "no longer in use",
         "the shop's order form, drawn again on the shop page",
     ),
     Refused(

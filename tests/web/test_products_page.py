@@ -74,7 +74,7 @@ def test_the_list_shows_active_products_in_order(client: TestClient, staff: None
             "unit": "kg",
             "available": "0",
             "reorder_point": "2.5",
-            "price": "12.50",
+            "price": "€12.50",
             "state": "low stock",
         },
         {
@@ -83,7 +83,7 @@ def test_the_list_shows_active_products_in_order(client: TestClient, staff: None
             "unit": "pack",
             "available": "0",
             "reorder_point": "0",
-            "price": "10.00",
+            "price": "€10.00",
             "state": "ok",
         },
     ]

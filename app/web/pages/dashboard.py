@@ -8,6 +8,7 @@ from fastapi.responses import HTMLResponse
 from app.services import dashboard
 from app.services.permissions import Permission
 from app.web.charts import Measure, Point, bar_chart, line_chart
+from app.web.formatting import currency
 from app.web.routing import PageDb, page_router
 from app.web.session import PageCaller, page_require
 from app.web.templating import render
@@ -27,7 +28,7 @@ def show(
     charts = [
         line_chart(
             "Revenue per day, last 30 days",
-            "EUR",
+            currency(),
             [Point(label, day.revenue) for label, day in zip(days, board.days, strict=True)],
             Measure.MONEY,
         ),
@@ -47,7 +48,7 @@ def show(
         ),
         bar_chart(
             f"Value expiring per week, next {board.expiry.window_days} days",
-            "EUR",
+            currency(),
             [
                 Point("wk of " + week.week.strftime("%d %b"), week.value)
                 for week in board.expiring_by_week

@@ -11,6 +11,7 @@ from app.schemas.sales import TierPriceSet
 from app.schemas.types import RecordId
 from app.services import catalog, pricing
 from app.services.permissions import Permission
+from app.web.formatting import input_text
 from app.web.forms import FormInvalidError, form_values, parse, refusals
 from app.web.routing import PageDb, page_router
 from app.web.session import PageCaller, SubmittedForm, form_require, page_require
@@ -22,7 +23,9 @@ FIELDS = [f"price_{tier}" for tier in PriceTier]
 
 def form_values_of(prices: list[pricing.TierPriceView]) -> dict[str, str]:
     """The form's values: each tier's own price, empty where it pays the list price."""
-    return {f"price_{row.tier}": "" if row.is_list_price else str(row.price) for row in prices}
+    return {
+        f"price_{row.tier}": "" if row.is_list_price else input_text(row.price) for row in prices
+    }
 
 
 def _prices_page(

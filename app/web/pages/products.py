@@ -25,6 +25,7 @@ from app.services import (
 )
 from app.services.permissions import Permission
 from app.web.charts import Measure, Point, line_chart
+from app.web.formatting import input_text
 from app.web.forms import checked, form_values, refusals
 from app.web.links import record_url
 from app.web.listing import list_query, listing
@@ -129,7 +130,7 @@ def _form_page(
 
 
 def _product_values(product: Product) -> dict[str, str]:
-    values = {name: str(getattr(product, name) or "") for name in PRODUCT_FIELDS}
+    values = {name: input_text(getattr(product, name) or "") for name in PRODUCT_FIELDS}
     values["is_organic"] = "true" if product.is_organic else ""
     return values
 

@@ -105,7 +105,7 @@ FORMS = {
                 Field("received_date", "Received on", "date", hint="Today when empty"),
                 Field("best_before", "Best before", "date", hint="From the shelf life when empty"),
                 Field("supplier_id", "Supplier", "supplier"),
-                Field("unit_cost", "Unit cost (EUR)"),
+                Field("unit_cost", "Unit cost", hint="Per unit, in the company's currency"),
                 Field("moisture_pct", "Moisture (%)"),
                 Field("grade", "Quality grade"),
                 REFERENCE,
