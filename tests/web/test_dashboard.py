@@ -13,7 +13,7 @@ from app.core.database import SessionLocal
 from app.models.catalog import UnitOfMeasure
 from app.models.user import Role
 from app.services import alerts, reports
-from app.web.templating import money
+from app.web.formatting import money
 from tests.conftest import MakeUser
 from tests.support.callers import SignedIn, sign_in
 from tests.support.pages import (

@@ -14,6 +14,7 @@ from app.models.purchasing import PurchaseStatus
 from app.models.sales import OrderStatus
 from app.models.user import Role, User
 from app.services import customers, orders, purchasing
+from app.web.formatting import day
 from tests.support.factories import create_lot, create_order, create_purchase_order
 from tests.support.pages import CONFIRMED, Node, form_fields, page_login, page_of
 from tests.support.refusals import Sent, account, changed, fingerprint
@@ -177,7 +178,7 @@ def test_the_ship_question_names_the_lots_that_leave(client: TestClient) -> None
     assert lot.text.startswith("DATE-Q1: 4")
     assert "of DATE" in lot.text
     assert "from MAIN" in lot.text
-    assert str(BEST_BEFORE) in lot.text
+    assert day(BEST_BEFORE) in lot.text
     form = asked.find("form", method="post")
     assert form.attrs["action"] == f"/orders/{order}/ship"
     assert form.find("button").text == "Ship the order"
