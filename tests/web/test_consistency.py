@@ -291,7 +291,7 @@ def ship(product_id: int, quantity: Decimal, days_ago: int) -> None:
 
 
 @settings(
-    max_examples=15,
+    max_examples=10,
     deadline=None,
     database=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
