@@ -16,6 +16,7 @@ from app.services import audit, expiry, reports
 from app.services.audit import AuditFilter
 from app.services.permissions import Permission
 from app.services.sorting import Sort
+from app.web.date_range import read_range
 from app.web.links import record_url
 from app.web.listing import list_query, listing
 from app.web.routing import PageDb, page_router
@@ -34,6 +35,7 @@ LINKED_RECORDS = {
     "user": Permission.USERS_MANAGE,
 }
 SLOW_MOVER_DAYS = 90
+DateText = Annotated[str, Query(max_length=40)]
 
 
 def _range(since: date | None, until: date | None) -> tuple[date, date]:
@@ -46,21 +48,26 @@ def show_reports(
     request: Request,
     db: PageDb,
     caller: PageCaller = page_require(Permission.REPORTS_READ),
-    since: date | None = None,
-    until: date | None = None,
+    since: DateText = "",
+    until: DateText = "",
 ) -> HTMLResponse:
-    """KPIs per day and in total, top products, stock value, expiring stock, slow movers."""
-    first, last = _range(since, until)
+    """KPIs per day and in total, top products, stock value, expiring stock, slow movers; a bad
+    range is told beside its field over the last 30 days' figures."""
+    asked = read_range(since, until, reports.MAX_DAYS)
+    first, last = _range(asked.since, asked.until)
     return render(
         request,
         "reports.html",
         caller,
         since=first,
         until=last,
+        typed=asked.typed,
+        errors=asked.errors,
         kpis=reports.kpis(db, first, last),
         valuation=reports.stock_valuation(db),
         watched=expiry.watch(db),
         slow=reports.slow_movers(db, SLOW_MOVER_DAYS, 20),
+        status_code=422 if asked.errors else 200,
     )
 
 
@@ -102,18 +109,25 @@ def show_audit(
     entity_id: Annotated[str, Query(max_length=64)] = "",
     action: Annotated[str, Query(max_length=100)] = "",
     actor_id: RecordId | None = None,
-    since: date | None = None,
-    until: date | None = None,
+    since: DateText = "",
+    until: DateText = "",
 ) -> Response:
-    """Who changed what and when, newest first or sorted, filtered; records linked."""
+    """Who changed what and when, newest first or sorted, filtered; records linked; a bad date
+    is told beside its field and filters nothing."""
     asked = list_query(request, size=AUDIT_PAGE, sorts=audit.AUDIT_SORTS, default=NEWEST)
+    dates = read_range(since, until)
+    since_day, until_day = dates.since, dates.until
     where = AuditFilter(
         entity_type=entity_type or None,
         entity_id=entity_id or None,
         actor_id=actor_id,
         action=action or None,
-        since=datetime.combine(since, time.min, tzinfo=UTC) if since else None,
-        until=datetime.combine(until + timedelta(days=1), time.min, tzinfo=UTC) if until else None,
+        since=datetime.combine(since_day, time.min, tzinfo=UTC) if since_day else None,
+        until=(
+            datetime.combine(until_day + timedelta(days=1), time.min, tzinfo=UTC)
+            if until_day
+            else None
+        ),
     )
     rows, total = audit.search(db, where, offset=asked.offset, limit=AUDIT_PAGE, sort=asked.sort)
     shown = listing(request, asked, total)
@@ -134,7 +148,9 @@ def show_audit(
             "entity_id": entity_id,
             "action": action,
             "actor_id": actor_id or "",
-            "since": since or "",
-            "until": until or "",
+            "since": since,
+            "until": until,
         },
+        errors=dates.errors,
+        status_code=422 if dates.errors else 200,
     )
