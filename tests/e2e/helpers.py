@@ -12,6 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 from playwright.sync_api import BrowserContext, Locator, Page
 
 from app.models.user import Role
+from app.web.formatting import day
 from app.web.session import SESSION_COOKIE
 from tests.conftest import PASSWORD, bearer
 from tests.e2e.conftest import Site
@@ -62,6 +63,11 @@ def tag() -> str:
 def days_from_today(days: int) -> str:
     """The ISO date ``days`` from today (negative: in the past)."""
     return (date.today() + timedelta(days=days)).isoformat()
+
+
+def shown_days_from_today(days: int) -> str:
+    """The date ``days`` from today as the pages show it (6 Mar 2027)."""
+    return day(date.today() + timedelta(days=days))
 
 
 def warehouse_ids(api: Api) -> dict[str, int]:

@@ -18,6 +18,7 @@ from tests.e2e.helpers import (
     press,
     query_of,
     receive,
+    shown_days_from_today,
     stock_levels,
     tag,
     warehouse_ids,
@@ -70,13 +71,13 @@ def test_the_lot_picker_chooses_the_only_warehouse_that_holds_the_lot(
     expect(page.locator("select[name=lot_id] option")).to_have_text(
         [
             "—",
-            f"{single} · best before {days_from_today(100)} · COLD: 12 kg",
-            f"{shared} · best before {days_from_today(200)} · COLD: 4 kg, MAIN: 30 kg",
+            f"{single} · best before {shown_days_from_today(100)} · COLD: 12 kg",
+            f"{shared} · best before {shown_days_from_today(200)} · COLD: 4 kg, MAIN: 30 kg",
         ]
     )
     expect(page.get_by_label("Warehouse")).to_have_value("")
     page.locator("select[name=lot_id]").select_option(
-        label=f"{single} · best before {days_from_today(100)} · COLD: 12 kg"
+        label=f"{single} · best before {shown_days_from_today(100)} · COLD: 12 kg"
     )
     expect(page.get_by_label("Warehouse")).to_have_value(str(cold))
     page.get_by_label("Quantity").fill("2")

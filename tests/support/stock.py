@@ -18,6 +18,7 @@ from app.services import allocation, catalog, stock
 from app.services.allocation import AllocationRequest
 from app.services.audit import Actor
 from app.services.stock import MovementContext
+from app.web.formatting import day
 from tests.support import factories
 from tests.support.problems import assert_problem
 
@@ -336,6 +337,10 @@ class Shelves:
     early: int
     late: int
     dates: dict[str, str]
+
+    def shown(self, code: str) -> str:
+        """The best-before date of lot ``code`` as the pages show it."""
+        return day(date.fromisoformat(self.dates[code]))
 
 
 def make_shelves() -> Shelves:

@@ -16,7 +16,7 @@ from app.services import catalog, stock, stock_queries
 from app.services.permissions import Permission
 from app.services.stock import MovementContext
 from app.services.stock_queries import LotChoice
-from app.web.formatting import quantity
+from app.web.formatting import day, quantity
 from app.web.forms import FormInvalidError, form_values, parse, refusals
 from app.web.routing import PageDb, page_router
 from app.web.session import FormUser, PageCaller, PageUser, SubmittedForm
@@ -190,13 +190,13 @@ class LotOption:
 
 
 def _lot_label(lot: LotChoice) -> str:
-    """A lot as the picker shows it: L-1 · best before 2027-03-12 · MAIN: 40 kg, COLD: 5 kg."""
+    """A lot as the picker shows it: L-1 · best before 12 Mar 2027 · MAIN: 40 kg, COLD: 5 kg."""
     held = ", ".join(
         f"{place.warehouse_code}: {quantity(place.on_hand, lot.unit)}"
         + (f" ({quantity(place.reserved)} reserved)" if place.reserved else "")
         for place in lot.holdings
     )
-    parts = [lot.lot_code, f"best before {lot.best_before}", held or "no stock"]
+    parts = [lot.lot_code, f"best before {day(lot.best_before)}", held or "no stock"]
     if lot.status != "available":
         parts.append(str(lot.status))
     return " · ".join(parts)
