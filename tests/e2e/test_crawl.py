@@ -1,6 +1,6 @@
 """Every page a role reaches from the home page by links, in Chromium: it opens (no 404, no
-server error), runs without a script error, has a title and a heading and passes axe-core
-without a serious or critical violation; each kind of page (each path, ids aside) is
+server error), runs without a script error and has a title and a heading; each kind of page
+(each path, ids aside) passes axe-core without a serious or critical violation and is
 photographed at a desktop's and a phone's width."""
 
 import re
@@ -230,10 +230,10 @@ def crawl_site(crawl: Crawl, context: BrowserContext) -> None:
         if "text/html" not in response.headers.get("content-type", ""):
             continue
         check_page(crawl, page, address)
-        check_accessibility(crawl, page, address, axe)
         kind = path_shape(urlsplit(page.url).path)
         if kind not in kinds:
             kinds.add(kind)
+            check_accessibility(crawl, page, address, axe)
             photograph(crawl, page, kind)
         crawl.problems.extend(f"{address}: {error}" for error in errors)
         links = page.eval_on_selector_all(
