@@ -795,6 +795,13 @@ def receive_delivery(_: User) -> Sent:
     return Sent(f"/purchase-orders/{order}/receive", values)
 
 
+def count_lot(_: User) -> Sent:
+    """A count that finds a lot short."""
+    dates, main = make_product("DATE"), make_warehouse("MAIN")
+    lot = create_lot(product_id=dates, warehouse_id=main, lot_code="DATE-1", quantity="10")
+    return Sent("/count", {"warehouse_id": str(main), f"lot_{lot}": "7"})
+
+
 def confirm_order(_: User) -> Sent:
     """Confirming an order that is in stock."""
     dates = make_product("DATE")
@@ -811,6 +818,7 @@ def confirm_order(_: User) -> Sent:
         pytest.param(receive_goods, id="/stock/receive"),
         pytest.param(receive_delivery, id="/purchase-orders/{order_id}/receive"),
         pytest.param(confirm_order, id="/orders/{order_id}/confirm"),
+        pytest.param(count_lot, id="/count"),
     ],
 )
 def test_a_form_sent_twice_is_applied_once(
