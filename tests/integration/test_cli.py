@@ -1,4 +1,6 @@
-"""The ``dfims`` command, run as operators run it: a real process on the test database."""
+"""The ``dfims`` command, run as operators run it: a process of its own on the test database
+(forked from a parent that imported the project once; the usage errors through the installed
+console script itself)."""
 
 import re
 import shutil
@@ -23,7 +25,14 @@ from tests.conftest import (
     login,
     long_password,
 )
-from tests.support.servers import DFIMS, ROOT, error_lines, free_port, run_dfims
+from tests.support.servers import (
+    DFIMS,
+    ROOT,
+    error_lines,
+    free_port,
+    run_dfims,
+    run_dfims_executable,
+)
 
 ADMIN_EMAIL = "ops.admin@example.com"
 ADMIN_PASSWORD = "a long operator passphrase 42"
@@ -402,7 +411,7 @@ def test_create_admin_refuses_an_email_like_an_accounts(
 
 def test_usage_errors_are_one_line(test_env: dict[str, str]) -> None:
     for args in (("users", "show"), ("no-such-command",), ("serve", "--port", "0")):
-        result = run_dfims(test_env, *args)
+        result = run_dfims_executable(test_env, *args)
         assert result.returncode == 2, result.stderr
         assert error_lines(result) == [result.stderr.strip()], result.stderr
         assert result.stderr.startswith("error: ")

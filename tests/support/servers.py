@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -24,12 +25,82 @@ HOST = "127.0.0.1"
 STARTUP_TIMEOUT = 60.0
 STOP_TIMEOUT = 20.0
 COMMAND_TIMEOUT = 120.0
+# Read when the project is imported, so a fork of an imported parent would not see them change.
+IMPORT_TIME = {"ENV_FILE", "PROMETHEUS_MULTIPROC_DIR"}
 
 
-def run_dfims(env: Mapping[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    """Run ``dfims ARGS`` to completion (killed after COMMAND_TIMEOUT) and capture its output."""
+class ForkServer:
+    """A ``fork_server.py`` parent of this test process: commands start in it without
+    importing the project again. One command at a time; a command whose environment would
+    change what the parent imported (the env file, the metrics folder, Python's own settings)
+    runs as a new interpreter instead."""
+
+    SCRIPT = Path(__file__).with_name("fork_server.py")
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.process: subprocess.Popen[str] | None = None
+        self.env = dict(os.environ)
+
+    def serves(self, env: Mapping[str, str]) -> bool:
+        """Whether a command with environment ``env`` may start in the parent."""
+        keys = {key for key in {*env, *self.env} if key in IMPORT_TIME or key.startswith("PYTHON")}
+        return all(env.get(key) == self.env.get(key) for key in keys)
+
+    def start(self) -> subprocess.Popen[str]:
+        """The parent, started on first use with the environment this process began with."""
+        if self.process is None or self.process.poll() is not None:
+            process = subprocess.Popen(
+                [str(PYTHON), str(self.SCRIPT)],
+                env=self.env,
+                cwd=ROOT,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            assert process.stdout is not None
+            assert process.stdout.readline() == "ready\n", "the fork server did not start"
+            self.process = process
+        return self.process
+
+    def run(
+        self, env: Mapping[str, str], args: list[str], request: dict[str, Any]
+    ) -> subprocess.CompletedProcess[str]:
+        """Run ``request`` in a child of the parent, or as a new process when it may not."""
+        if not (self.serves(env) and self.lock.acquire(blocking=False)):
+            return _run(args, env)
+        try:
+            process = self.start()
+            with tempfile.TemporaryDirectory() as folder:
+                out, err = Path(folder) / "out", Path(folder) / "err"
+                out.touch()
+                err.touch()
+                assert process.stdin is not None
+                assert process.stdout is not None
+                line = {
+                    **request,
+                    "env": dict(env),
+                    "cwd": str(ROOT),
+                    "stdout": str(out),
+                    "stderr": str(err),
+                    "timeout": COMMAND_TIMEOUT,
+                }
+                process.stdin.write(json.dumps(line) + "\n")
+                process.stdin.flush()
+                answer = json.loads(process.stdout.readline())
+                if answer["timed_out"]:
+                    raise subprocess.TimeoutExpired(args, COMMAND_TIMEOUT)
+                return subprocess.CompletedProcess(
+                    args, answer["returncode"], out.read_text(), err.read_text()
+                )
+        finally:
+            self.lock.release()
+
+
+def _run(args: list[str], env: Mapping[str, str]) -> subprocess.CompletedProcess[str]:
+    """Run ``args`` as a new process to completion (killed after COMMAND_TIMEOUT)."""
     return subprocess.run(
-        [str(DFIMS), *args],
+        args,
         env=dict(env),
         cwd=ROOT,
         capture_output=True,
@@ -38,6 +109,19 @@ def run_dfims(env: Mapping[str, str], *args: str) -> subprocess.CompletedProcess
         timeout=COMMAND_TIMEOUT,
         check=False,
     )
+
+
+FORK_SERVER = ForkServer()
+
+
+def run_dfims(env: Mapping[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """Run ``dfims ARGS`` to completion (killed after COMMAND_TIMEOUT) and capture its output."""
+    return FORK_SERVER.run(env, [str(DFIMS), *args], {"argv": list(args)})
+
+
+def run_dfims_executable(env: Mapping[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """Run ``dfims ARGS`` through the installed console script, as a new interpreter."""
+    return _run([str(DFIMS), *args], env)
 
 
 def migrate_with_admin(env: Mapping[str, str], email: str, password: str) -> None:
@@ -52,16 +136,7 @@ def migrate_with_admin(env: Mapping[str, str], email: str, password: str) -> Non
 
 def run_python(env: Mapping[str, str], code: str) -> subprocess.CompletedProcess[str]:
     """Run ``python -c CODE`` in the project's virtual environment."""
-    return subprocess.run(
-        [str(PYTHON), "-c", code],
-        env=dict(env),
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        timeout=COMMAND_TIMEOUT,
-        check=False,
-    )
+    return FORK_SERVER.run(env, [str(PYTHON), "-c", code], {"code": code})
 
 
 def error_lines(result: subprocess.CompletedProcess[str]) -> list[str]:
