@@ -168,26 +168,27 @@ def client() -> Iterator[TestClient]:
 MakeUser = Callable[..., User]
 
 
+def create_test_user(
+    role: Role = Role.STAFF, email: str | None = None, password: str = PASSWORD
+) -> User:
+    """Create and commit a user of ``role`` (a made-up email unless given)."""
+    with SessionLocal() as session:
+        user = user_service.create_user(
+            session,
+            TEST_ACTOR,
+            email=email or f"{role.value}-{uuid.uuid4().hex[:8]}@example.com",
+            password=password,
+            role=role,
+            full_name=f"Test {role.value}",
+        )
+        session.commit()
+        return user
+
+
 @pytest.fixture
 def make_user() -> MakeUser:
     """Create and commit a user: make_user(role=Role.STAFF, email=None, password=PASSWORD)."""
-
-    def factory(
-        role: Role = Role.STAFF, email: str | None = None, password: str = PASSWORD
-    ) -> User:
-        with SessionLocal() as session:
-            user = user_service.create_user(
-                session,
-                TEST_ACTOR,
-                email=email or f"{role.value}-{uuid.uuid4().hex[:8]}@example.com",
-                password=password,
-                role=role,
-                full_name=f"Test {role.value}",
-            )
-            session.commit()
-            return user
-
-    return factory
+    return create_test_user
 
 
 def login(client: TestClient, email: str, password: str = PASSWORD) -> dict[str, str]:

@@ -3,6 +3,7 @@ permission the API asks for the same thing. A page route missing from the table 
 so no page goes out without a rule; each role gets the page or the 403 page (as the API answers
 it 200 or 403), and a stranger goes to the login page and back."""
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -11,10 +12,11 @@ import pytest
 from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
 
+from app.core.counters import clear_local_counts
 from app.main import app
 from app.models.user import Role
 from app.services.permissions import Permission, role_allows
-from tests.conftest import MakeUser, bearer, login
+from tests.conftest import bearer, create_test_user, empty_tables, login
 from tests.support.callers import sign_in
 from tests.support.pages import page_login, page_of, product, title_of
 from tests.support.sales import order_line, place_order, register_customer
@@ -160,17 +162,33 @@ def page_routes() -> set[str]:
 
 @dataclass(frozen=True)
 class Scene:
-    """What the page addresses name, and the customer user who owns the order."""
+    """What the page addresses name, and a user of each role (the customer is the one who
+    owns the order)."""
 
     ids: dict[str, int]
-    customer_email: str
+    emails: dict[Role, str]
 
 
-@pytest.fixture
-def scene(client: TestClient, make_user: MakeUser) -> Scene:
+@pytest.fixture(scope="module", autouse=True)
+def _clean_tables() -> Iterator[None]:
+    """The tests of this module only read the scene, which is built once for them all, so the
+    tables are emptied when the module is done rather than after each test."""
+    yield
+    clear_local_counts()
+    empty_tables()
+
+
+@pytest.fixture(scope="module")
+def scene() -> Iterator[Scene]:
     """A product with a picture, a lot with stock and a document, a purchase order, a
     category, and a self-registered customer with an order of its own."""
-    admin = sign_in(client, make_user, Role.ADMIN)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield build_scene(client)
+
+
+def build_scene(client: TestClient) -> Scene:
+    """The records of the scene, made through the API."""
+    admin = sign_in(client, create_test_user, Role.ADMIN)
     product_id = product("DATE-MEDJOOL")
     warehouse = make_warehouse("MAIN")
     lot = receive(client, admin.headers, product_id, warehouse, "LOT-1", "10")["lot_id"]
@@ -211,13 +229,13 @@ def scene(client: TestClient, make_user: MakeUser) -> Scene:
         "warehouse": warehouse,
         "category": make_category("Dates"),
     }
-    return Scene(ids, shopper.email)
+    emails = {role: create_test_user(role=role).email for role in Role if role != Role.CUSTOMER}
+    return Scene(ids, {**emails, Role.CUSTOMER: shopper.email})
 
 
-def page_user(client: TestClient, make_user: MakeUser, scene: Scene, role: Role) -> str:
-    """Log a user of ``role`` in to the pages (a customer: the scene's, who owns the order);
-    their email."""
-    email = scene.customer_email if role == Role.CUSTOMER else make_user(role=role).email
+def page_user(client: TestClient, scene: Scene, role: Role) -> str:
+    """Log the scene's user of ``role`` in to the pages; their email."""
+    email = scene.emails[role]
     page_login(client, email)
     return email
 
@@ -268,10 +286,10 @@ def test_the_table_gives_the_roles_the_api_gives() -> None:
 @pytest.mark.parametrize("role", list(Role))
 @pytest.mark.parametrize("page_rule", CASES)
 def test_each_role_opens_exactly_the_pages_its_permissions_allow(
-    client: TestClient, make_user: MakeUser, scene: Scene, page_rule: PageRule, role: Role
+    client: TestClient, scene: Scene, page_rule: PageRule, role: Role
 ) -> None:
     allowed = page_rule.opens_for(role)
-    email = page_user(client, make_user, scene, role)
+    email = page_user(client, scene, role)
 
     response = client.get(page_rule.url.format(**scene.ids), follow_redirects=False)
 
@@ -309,9 +327,9 @@ def test_a_stranger_is_sent_to_log_in_and_back(
 
 @pytest.mark.parametrize("role", list(Role))
 def test_the_menu_offers_only_pages_the_role_opens(
-    client: TestClient, make_user: MakeUser, scene: Scene, role: Role
+    client: TestClient, scene: Scene, role: Role
 ) -> None:
-    page_user(client, make_user, scene, role)
+    page_user(client, scene, role)
     opened = [r.url for r in RULES if "{" not in r.url and r.opens_for(role)]
     home = client.get("/", follow_redirects=False).headers["location"]
     assert home in opened
