@@ -1,11 +1,11 @@
-"""Money, quantities, dates and number inputs in the company's locale, with Babel."""
+"""Money, quantities, dates, moments and number inputs in the company's locale, with Babel."""
 
 from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
 
 from babel import Locale
-from babel.dates import format_date
+from babel.dates import format_date, format_datetime
 from babel.numbers import (
     NumberFormatError,
     format_currency,
@@ -64,6 +64,26 @@ def day(value: date | datetime | None, length: str = "medium") -> str:
     if isinstance(value, datetime) and value.tzinfo is not None:
         value = value.astimezone(get_settings().company_zone)
     return format_date(value, format=length, locale=company_locale())
+
+
+def moment(value: datetime | None, seconds: bool = False) -> str:
+    """An instant at the company's time, the locale's medium date and short time: 6 Dec 2026,
+    14:05 (en_GB), 06.12.2026, 14:05 (de_DE), 14:05:09 with ``seconds``; naive means UTC."""
+    if value is None:
+        return ""
+    locale = company_locale()
+    pattern = _moment_pattern(locale, "medium" if seconds else "short")
+    return format_datetime(value, pattern, tzinfo=get_settings().company_zone, locale=locale)
+
+
+@lru_cache
+def _moment_pattern(locale: Locale, time_length: str) -> str:
+    """The locale's medium date and ``time_length`` time, joined the locale's way."""
+    return (
+        str(locale.datetime_formats["medium"])
+        .replace("{1}", locale.date_formats["medium"].pattern)
+        .replace("{0}", locale.time_formats[time_length].pattern)
+    )
 
 
 def input_text(value: object) -> str:
