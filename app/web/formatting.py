@@ -5,11 +5,12 @@ from decimal import Decimal
 from functools import lru_cache
 
 from babel import Locale
-from babel.dates import format_date, format_datetime
+from babel.dates import format_date, format_datetime, format_skeleton
 from babel.numbers import (
     NumberFormatError,
     format_currency,
     format_decimal,
+    get_currency_symbol,
     get_decimal_symbol,
     parse_decimal,
 )
@@ -66,6 +67,11 @@ def day(value: date | datetime | None, length: str = "medium") -> str:
     return format_date(value, format=length, locale=company_locale())
 
 
+def day_and_month(value: date) -> str:
+    """A day without its year, for the labels of a chart: 6 Dec (en_GB), 6. Dez. (de_DE)."""
+    return format_skeleton("MMMd", value, locale=company_locale())
+
+
 def moment(value: datetime | None, seconds: bool = False) -> str:
     """An instant at the company's time, the locale's medium date and short time: 6 Dec 2026,
     14:05 (en_GB), 06.12.2026, 14:05 (de_DE), 14:05:09 with ``seconds``; naive means UTC."""
@@ -119,3 +125,8 @@ def number_input(text: str) -> str:
 def currency() -> str:
     """The currency's code (EUR), for labels of money fields."""
     return get_settings().CURRENCY
+
+
+def currency_symbol() -> str:
+    """The currency's symbol in the locale (€, £, US$), for the axis of a chart of money."""
+    return get_currency_symbol(get_settings().CURRENCY, locale=company_locale())

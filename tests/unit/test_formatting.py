@@ -215,3 +215,20 @@ def test_a_moment_aware_or_naive_utc_is_shown_at_the_companys_time(
     assert formatting.moment(late) == shown
     assert formatting.moment(late.replace(tzinfo=None)) == shown
     assert formatting.moment(late.astimezone(ZoneInfo("Asia/Tokyo"))) == shown
+
+
+def test_chart_labels_are_days_and_currency_symbols_of_the_locale(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert (formatting.day_and_month(date(2026, 12, 6)), formatting.currency_symbol()) == (
+        "6 Dec",
+        "€",
+    )
+
+    monkeypatch.setattr(get_settings(), "COMPANY_LOCALE", "de_DE")
+    monkeypatch.setattr(get_settings(), "CURRENCY", "GBP")
+
+    assert (formatting.day_and_month(date(2026, 12, 6)), formatting.currency_symbol()) == (
+        "6. Dez.",
+        "£",
+    )
