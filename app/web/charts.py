@@ -8,6 +8,8 @@ from decimal import Decimal
 
 from markupsafe import Markup, escape
 
+from app.web.formatting import money, number, quantity
+
 WIDTH = 640
 HEIGHT = 260
 LEFT = 64
@@ -61,16 +63,17 @@ def _nice_ceiling(value: Decimal, measure: Measure = Measure.AMOUNT) -> Decimal:
     return magnitude * 10
 
 
-def _format(value: Decimal) -> str:
-    if value == value.to_integral_value():
-        return f"{int(value):,}"
-    return f"{value:,.1f}"
+def _tick(value: Decimal) -> str:
+    """An axis value in the locale's way, to a tenth at most: 1,250 or 0.2 (en_GB), 1.250 or
+    0,2 (de_DE)."""
+    return number(value.quantize(Decimal("0.1")))
 
 
 def _tip(point: Point, unit: str, measure: Measure) -> str:
-    """A point's tooltip: its label, its value (money to the cent) and the unit."""
-    value = f"{point.value:,.2f}" if measure is Measure.MONEY else _format(point.value)
-    return f"{escape(point.label)}: {value} {escape(unit)}"
+    """A point's tooltip as the pages write its value: money with its currency to the cent,
+    anything else with its unit."""
+    value = money(point.value) if measure is Measure.MONEY else quantity(point.value, unit)
+    return f"{escape(point.label)}: {escape(value)}"
 
 
 def _text(css_class: str, x: float, y: float, body: str, anchor: str = "start") -> str:
@@ -95,7 +98,7 @@ def _frame(title: str, unit: str, top: Decimal) -> list[str]:
         y = HEIGHT - BOTTOM - plot_height * tick / TICKS
         parts.append(
             f'<line class="grid" x1="{LEFT}" y1="{y:.1f}" x2="{WIDTH - RIGHT}" y2="{y:.1f}"/>'
-            + _text("tick", LEFT - 6, y + 4, _format(value), "end")
+            + _text("tick", LEFT - 6, y + 4, _tick(value), "end")
         )
     return parts
 

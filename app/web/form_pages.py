@@ -12,13 +12,15 @@ from app.web.templating import render
 
 @dataclass(frozen=True)
 class Field:
-    """A field of a record's form: its name, label, input and whether it may be left empty."""
+    """A form field: its name, label and kind (text, email, textarea, date, product, warehouse,
+    lot, supplier, checkbox, choice), whether it must be filled and, for a choice, its options."""
 
     name: str
     label: str
-    input: str = "text"
+    kind: str = "text"
     required: bool = False
     hint: str = ""
+    options: tuple[tuple[str, str], ...] = ()
 
 
 def form_page(

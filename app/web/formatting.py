@@ -1,15 +1,16 @@
-"""Money, quantities, dates and number inputs in the company's locale, with Babel."""
+"""Money, quantities, dates, moments and number inputs in the company's locale, with Babel."""
 
 from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
 
 from babel import Locale
-from babel.dates import format_date
+from babel.dates import format_date, format_datetime, format_skeleton
 from babel.numbers import (
     NumberFormatError,
     format_currency,
     format_decimal,
+    get_currency_symbol,
     get_decimal_symbol,
     parse_decimal,
 )
@@ -66,6 +67,31 @@ def day(value: date | datetime | None, length: str = "medium") -> str:
     return format_date(value, format=length, locale=company_locale())
 
 
+def day_and_month(value: date) -> str:
+    """A day without its year, for the labels of a chart: 6 Dec (en_GB), 6. Dez. (de_DE)."""
+    return format_skeleton("MMMd", value, locale=company_locale())
+
+
+def moment(value: datetime | None, seconds: bool = False) -> str:
+    """An instant at the company's time, the locale's medium date and short time: 6 Dec 2026,
+    14:05 (en_GB), 06.12.2026, 14:05 (de_DE), 14:05:09 with ``seconds``; naive means UTC."""
+    if value is None:
+        return ""
+    locale = company_locale()
+    pattern = _moment_pattern(locale, "medium" if seconds else "short")
+    return format_datetime(value, pattern, tzinfo=get_settings().company_zone, locale=locale)
+
+
+@lru_cache
+def _moment_pattern(locale: Locale, time_length: str) -> str:
+    """The locale's medium date and ``time_length`` time, joined the locale's way."""
+    return (
+        str(locale.datetime_formats["medium"])
+        .replace("{1}", locale.date_formats["medium"].pattern)
+        .replace("{0}", locale.time_formats[time_length].pattern)
+    )
+
+
 def input_text(value: object) -> str:
     """A stored value as a form field shows it: numbers the locale's way without grouping,
     so that sending the form unchanged reads them back as they were (2,5 in de_DE, not 2.500,
@@ -99,3 +125,8 @@ def number_input(text: str) -> str:
 def currency() -> str:
     """The currency's code (EUR), for labels of money fields."""
     return get_settings().CURRENCY
+
+
+def currency_symbol() -> str:
+    """The currency's symbol in the locale (€, £, US$), for the axis of a chart of money."""
+    return get_currency_symbol(get_settings().CURRENCY, locale=company_locale())

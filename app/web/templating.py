@@ -9,7 +9,7 @@ from fastapi.templating import Jinja2Templates
 
 from app.services.expiry import days_left_text
 from app.web.form_keys import FORM_KEY_FIELD, new_form_key
-from app.web.formatting import currency, day, money, quantity
+from app.web.formatting import currency, day, moment, money, quantity
 from app.web.menu import menu_for
 from app.web.session import CSRF_FIELD, PageCaller
 
@@ -22,6 +22,7 @@ templates = Jinja2Templates(directory=WEB_DIR / "templates")
 templates.env.filters["money"] = money
 templates.env.filters["quantity"] = quantity
 templates.env.filters["date"] = day
+templates.env.filters["moment"] = moment
 templates.env.globals["currency"] = currency
 templates.env.globals["CSRF_FIELD"] = CSRF_FIELD
 templates.env.globals["FORM_KEY_FIELD"] = FORM_KEY_FIELD

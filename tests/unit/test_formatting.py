@@ -3,6 +3,7 @@ the settings that choose the locale and the currency."""
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -178,3 +179,56 @@ def test_an_instant_is_dated_on_the_companys_day(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(get_settings(), "COMPANY_TIMEZONE", "Europe/Istanbul")
 
     assert formatting.day(late) == "7 Dec 2026"
+
+
+def test_moments_use_the_locales_medium_date_and_short_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    at = datetime(2026, 12, 6, 14, 5, 9, tzinfo=UTC)
+
+    assert formatting.moment(at) == "6 Dec 2026, 14:05"
+    assert formatting.moment(at, seconds=True) == "6 Dec 2026, 14:05:09"
+    assert formatting.moment(None) == ""
+
+    monkeypatch.setattr(get_settings(), "COMPANY_LOCALE", "de_DE")
+
+    assert formatting.moment(at) == "06.12.2026, 14:05"
+    assert formatting.moment(at, seconds=True) == "06.12.2026, 14:05:09"
+
+
+@pytest.mark.parametrize(
+    ("locale", "zone", "shown"),
+    [
+        ("en_GB", "UTC", "6 Dec 2026, 23:30"),
+        ("en_GB", "Europe/Istanbul", "7 Dec 2026, 02:30"),
+        ("en_GB", "America/New_York", "6 Dec 2026, 18:30"),
+        ("de_DE", "Europe/Berlin", "07.12.2026, 00:30"),
+    ],
+)
+def test_a_moment_aware_or_naive_utc_is_shown_at_the_companys_time(
+    monkeypatch: pytest.MonkeyPatch, locale: str, zone: str, shown: str
+) -> None:
+    monkeypatch.setattr(get_settings(), "COMPANY_LOCALE", locale)
+    monkeypatch.setattr(get_settings(), "COMPANY_TIMEZONE", zone)
+    late = datetime(2026, 12, 6, 23, 30, tzinfo=UTC)
+
+    assert formatting.moment(late) == shown
+    assert formatting.moment(late.replace(tzinfo=None)) == shown
+    assert formatting.moment(late.astimezone(ZoneInfo("Asia/Tokyo"))) == shown
+
+
+def test_chart_labels_are_days_and_currency_symbols_of_the_locale(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert (formatting.day_and_month(date(2026, 12, 6)), formatting.currency_symbol()) == (
+        "6 Dec",
+        "€",
+    )
+
+    monkeypatch.setattr(get_settings(), "COMPANY_LOCALE", "de_DE")
+    monkeypatch.setattr(get_settings(), "CURRENCY", "GBP")
+
+    assert (formatting.day_and_month(date(2026, 12, 6)), formatting.currency_symbol()) == (
+        "6. Dez.",
+        "£",
+    )

@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from markupsafe import Markup
 
+from app.core.config import get_settings
 from app.web.charts import (
     BOTTOM,
     FONT_SIZE,
@@ -35,6 +36,13 @@ PLOT_BOTTOM = HEIGHT - BOTTOM
 PLOT_HEIGHT = PLOT_BOTTOM - PLOT_TOP
 CHARTS = [line_chart, bar_chart]
 MARKUP = '<script>alert(1)</script> & "quoted" <b>'
+NBSP = "\u00a0"
+
+
+@pytest.fixture
+def german(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The settings of a company in Germany."""
+    monkeypatch.setattr(get_settings(), "COMPANY_LOCALE", "de_DE")
 
 
 def points(*values: str | int) -> list[Point]:
@@ -210,7 +218,7 @@ def test_labels_title_and_unit_are_escaped(draw: object) -> None:
     assert chart_texts(svg, "chart-unit") == [MARKUP]
     assert MARKUP in chart_texts(svg, "tick")
     shape = "circle" if draw is line_chart else "rect"
-    assert tooltips(svg, shape) == [f"{MARKUP}: 5 {MARKUP}"]
+    assert tooltips(svg, shape) == [f"{MARKUP}: 5{NBSP}{MARKUP}"]
 
 
 def test_a_chart_is_markup_a_template_does_not_escape_again() -> None:
@@ -226,7 +234,7 @@ def test_a_chart_is_markup_a_template_does_not_escape_again() -> None:
 def test_tooltips_carry_the_value_and_its_unit() -> None:
     chart = bar_chart("Stock", "kg", [Point("a", Decimal("1234.5")), Point("b", Decimal(2000))])
 
-    assert tooltips(parse_svg(str(chart)), "rect") == ["a: 1,234.5 kg", "b: 2,000 kg"]
+    assert tooltips(parse_svg(str(chart)), "rect") == [f"a: 1,234.5{NBSP}kg", f"b: 2,000{NBSP}kg"]
 
 
 @pytest.mark.parametrize("count", [9, 16, 30, 31, 90])
@@ -306,7 +314,7 @@ def test_long_category_names_are_turned_and_shortened_never_dropped() -> None:
     assert len(labels) == len(names)
     for label, name in zip(labels, names, strict=True):
         assert label == name or (label.endswith("…") and name.startswith(label[:-1]))
-    assert tooltips(svg, "rect")[0] == "Dried apricots and peaches: 1 kg"
+    assert tooltips(svg, "rect")[0] == f"Dried apricots and peaches: 1{NBSP}kg"
 
 
 @pytest.mark.parametrize("draw", CHARTS)
@@ -328,14 +336,36 @@ def test_amounts_may_have_fractional_ticks() -> None:
 
 
 @pytest.mark.parametrize("draw", CHARTS)
-def test_money_tooltips_have_two_decimals(draw: object) -> None:
+def test_money_tooltips_have_two_decimals_and_the_currency(draw: object) -> None:
     assert callable(draw)
     series = [Point("a", Decimal("1234.5")), Point("b", Decimal(7)), Point("c", Decimal("0.125"))]
 
-    svg = parse_svg(str(draw("Revenue", "EUR", series, Measure.MONEY)))
+    svg = parse_svg(str(draw("Revenue", "€", series, Measure.MONEY)))
 
     shape = "rect" if draw is bar_chart else "circle"
-    assert tooltips(svg, shape) == ["a: 1,234.50 EUR", "b: 7.00 EUR", "c: 0.12 EUR"]
+    assert tooltips(svg, shape) == ["a: €1,234.50", "b: €7.00", "c: €0.12"]
+
+
+def test_packs_are_counted_in_tooltips(german: None) -> None:
+    series = [Point("a", Decimal(1)), Point("b", Decimal(1200))]
+
+    svg = parse_svg(str(bar_chart("Packs", "pack", series, Measure.WHOLE)))
+
+    assert tooltips(svg, "rect") == [f"a: 1{NBSP}pack", f"b: 1.200{NBSP}packs"]
+
+
+@pytest.mark.parametrize("draw", CHARTS)
+def test_a_german_company_reads_its_charts_the_german_way(draw: object, german: None) -> None:
+    assert callable(draw)
+    money = parse_svg(str(draw("Revenue", "€", points("1234.5", 7), Measure.MONEY)))
+    amounts = parse_svg(str(draw("Stock", "kg", points("0.4", "1234.5"))))
+    small = parse_svg(str(draw("Stock", "kg", points("0.4"))))
+
+    shape = "rect" if draw is bar_chart else "circle"
+    assert tooltips(money, shape) == [f"p0: 1.234,50{NBSP}€", f"p1: 7,00{NBSP}€"]
+    assert chart_texts(money, "tick")[:5] == ["0", "500", "1.000", "1.500", "2.000"]
+    assert tooltips(amounts, shape) == [f"p0: 0,4{NBSP}kg", f"p1: 1.234,5{NBSP}kg"]
+    assert chart_texts(small, "tick")[:5] == ["0", "0,2", "0,5", "0,8", "1"]
 
 
 @pytest.mark.parametrize("draw", CHARTS)

@@ -13,7 +13,7 @@ from app.core.database import SessionLocal
 from app.models.catalog import UnitOfMeasure
 from app.models.user import Role
 from app.services import alerts, reports
-from app.web.formatting import money
+from app.web.formatting import currency_symbol, day_and_month, money, quantity
 from tests.conftest import MakeUser
 from tests.support.callers import SignedIn, sign_in
 from tests.support.pages import (
@@ -32,10 +32,10 @@ from tests.support.sales import advance, make_customer, order_line, place_order
 from tests.support.stock import API, make_warehouse, receive, set_lot_dates
 
 CHARTS = [
-    ("Revenue per day, last 30 days", "EUR"),
+    ("Revenue per day, last 30 days", "€"),
     ("Orders placed per day, last 30 days", "orders"),
     ("Stock on hand by category", "kg"),
-    ("Value expiring per week, next 30 days", "EUR"),
+    ("Value expiring per week, next 30 days", "€"),
 ]
 
 
@@ -165,19 +165,20 @@ def test_the_four_charts_are_titled_images_with_axis_units(
         assert chart_texts(svg, "chart-unit") == [unit]
         assert "No data in this period" not in chart_texts(svg, "chart-empty")
     revenue, orders, categories, expiring = svgs
-    today = date.today().strftime("%d %b")
-    assert tooltips(revenue, "circle")[-1] == f"{today}: 100.00 EUR"
+    assert currency_symbol() == "€"
+    today = day_and_month(date.today())
+    assert tooltips(revenue, "circle")[-1] == f"{today}: {money(100)}"
     assert len(tooltips(revenue, "circle")) == 30
-    assert tooltips(orders, "rect")[-1] == f"{today}: 2 orders"
+    assert tooltips(orders, "rect")[-1] == f"{today}: {quantity(2, 'orders')}"
     assert tooltips(categories, "rect") == [
-        "Dates: 990 kg",
-        "Uncategorised: 20 kg",
-        "Figs: 8 kg",
+        f"Dates: {quantity(990, 'kg')}",
+        f"Uncategorised: {quantity(20, 'kg')}",
+        f"Figs: {quantity(8, 'kg')}",
     ]
     assert chart_texts(categories, "tick")[-3:] == ["Dates", "Uncategorised", "Figs"]
     best_before = date.today() + timedelta(days=10)
     week = best_before - timedelta(days=best_before.weekday())
-    assert tooltips(expiring, "rect") == [f"wk of {week.strftime('%d %b')}: 28.00 EUR"]
+    assert tooltips(expiring, "rect") == [f"wk of {day_and_month(week)}: {money(28)}"]
 
 
 def test_an_empty_business_shows_zeros_and_says_so_in_the_charts(
@@ -255,7 +256,7 @@ def test_the_expiring_lots_are_those_the_alerts_call_expiring(
     assert figures(page)["expiring-lots"] == str(len(expiring)) == "2"
     assert "€12.00" in page.find("section", aria_label="Today's figures").text
     weekly = tooltips(charts_of(response.text)[3], "rect")
-    assert sum(Decimal(tip.split(": ")[1].split()[0]) for tip in weekly) == Decimal(12)
+    assert sum(Decimal(tip.split(": €")[1]) for tip in weekly) == Decimal(12)
 
 
 def test_a_recalled_lot_is_not_counted_as_expiring(
@@ -325,8 +326,8 @@ def test_every_bar_is_labelled_orders_tick_whole_and_money_has_cents(
     assert all(text.replace(",", "").isdigit() for text in chart_texts(orders, "tick")[:5])
     assert chart_texts(by_category, "label") == ["Dates", "Uncategorised", "Figs"]
     for tip in tooltips(revenue, "circle") + tooltips(expiring, "rect"):
-        assert re.fullmatch(r".+: [\d,]+\.\d\d EUR", tip), tip
-    assert tooltips(revenue, "circle")[-1].endswith(": 100.00 EUR")
+        assert re.fullmatch(r".+: €[\d,]+\.\d\d", tip), tip
+    assert tooltips(revenue, "circle")[-1].endswith(": €100.00")
 
 
 def test_a_pack_products_stock_chart_ticks_in_whole_packs(

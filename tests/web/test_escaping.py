@@ -6,6 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.models.user import Role
+from app.web.formatting import quantity
 from tests.conftest import MakeUser
 from tests.support.callers import SignedIn, sign_in
 from tests.support.pages import (
@@ -100,7 +101,7 @@ def test_a_category_name_is_text_in_the_dashboards_chart(
     stock_chart = charts_of(response.text)[2]
     assert chart_texts(stock_chart, "chart-title") == ["Stock on hand by category"]
     assert CATEGORY in chart_texts(stock_chart, "tick")
-    assert tooltips(stock_chart, "rect") == [f"{CATEGORY}: 12 kg"]
+    assert tooltips(stock_chart, "rect") == [f"{CATEGORY}: {quantity(12, 'kg')}"]
 
 
 def test_the_login_form_shows_a_typed_email_as_text(client: TestClient) -> None:

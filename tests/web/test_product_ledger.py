@@ -11,6 +11,7 @@ from app.models.user import Role
 from app.services import stock
 from app.services.audit import Actor
 from app.services.stock import MovementContext, ReceiptLine
+from app.web.formatting import moment
 from tests.conftest import MakeUser
 from tests.support.factories import create_product, create_warehouse
 from tests.support.pages import Node, logged_in, page_of
@@ -53,8 +54,10 @@ def test_the_ledger_is_newest_first_with_lot_codes_linked(
         fifth,
         second,
     ]
-    times = [row.find("time").attrs["datetime"] for row in rows]
-    assert times == sorted(times, reverse=True)
+    times = [row.find("time") for row in rows]
+    instants = [datetime.fromisoformat(time.attrs["datetime"]) for time in times]
+    assert instants == sorted(instants, reverse=True)
+    assert [time.text for time in times] == [moment(instant) for instant in instants]
     lots = [row.find_all("td")[2] for row in rows]
     assert [cell.text for cell in lots] == [
         "LOT-TODAY",

@@ -8,7 +8,7 @@ from fastapi.responses import HTMLResponse
 from app.services import dashboard
 from app.services.permissions import Permission
 from app.web.charts import Measure, Point, bar_chart, line_chart
-from app.web.formatting import currency
+from app.web.formatting import currency_symbol, day_and_month
 from app.web.routing import PageDb, page_router
 from app.web.session import PageCaller, page_require
 from app.web.templating import render
@@ -24,11 +24,11 @@ def show(
 ) -> HTMLResponse:
     """Today's figures and the trends a manager starts the day with."""
     board = dashboard.build(db)
-    days = [day.day.strftime("%d %b") for day in board.days]
+    days = [day_and_month(day.day) for day in board.days]
     charts = [
         line_chart(
             "Revenue per day, last 30 days",
-            currency(),
+            currency_symbol(),
             [Point(label, day.revenue) for label, day in zip(days, board.days, strict=True)],
             Measure.MONEY,
         ),
@@ -48,9 +48,9 @@ def show(
         ),
         bar_chart(
             f"Value expiring per week, next {board.expiry.window_days} days",
-            currency(),
+            currency_symbol(),
             [
-                Point("wk of " + week.week.strftime("%d %b"), week.value)
+                Point("wk of " + day_and_month(week.week), week.value)
                 for week in board.expiring_by_week
             ],
             Measure.MONEY,

@@ -25,7 +25,7 @@ from app.services import (
 )
 from app.services.permissions import Permission
 from app.web.charts import Measure, Point, line_chart
-from app.web.formatting import input_text
+from app.web.formatting import day_and_month, input_text
 from app.web.forms import checked, form_values, refusals
 from app.web.links import record_url
 from app.web.listing import list_query, listing
@@ -189,7 +189,7 @@ def product_detail(
     chart = line_chart(
         f"On hand, last {HISTORY_DAYS} days",
         product.unit,
-        [Point(day.day.strftime("%d %b"), day.quantity) for day in history],
+        [Point(day_and_month(day.day), day.quantity) for day in history],
         Measure.WHOLE if product.unit == UnitOfMeasure.PACK else Measure.AMOUNT,
     )
     warehouses: dict[str, Decimal] = {}

@@ -16,6 +16,7 @@ from app.services import catalog, stock, stock_queries
 from app.services.permissions import Permission
 from app.services.stock import MovementContext
 from app.services.stock_queries import LotChoice
+from app.web.form_pages import Field
 from app.web.formatting import day, quantity
 from app.web.forms import FormInvalidError, form_values, parse, refusals
 from app.web.routing import PageDb, page_router
@@ -23,19 +24,6 @@ from app.web.session import FormUser, PageCaller, PageUser, SubmittedForm
 from app.web.templating import render
 
 router = page_router()
-
-
-@dataclass(frozen=True)
-class Field:
-    """A form field: its name, label and kind (text, date, product, warehouse, lot, supplier,
-    checkbox, choice) and, for a choice, its options."""
-
-    name: str
-    label: str
-    kind: str = "text"
-    required: bool = False
-    hint: str = ""
-    options: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
