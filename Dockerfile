@@ -13,7 +13,8 @@ RUN uv sync --frozen --no-dev --no-install-project
 COPY app ./app
 RUN uv sync --frozen --no-dev
 
-# Runtime stage: the virtual environment, the code, pg_dump/psql for backups, curl for checks.
+# Runtime stage: the virtual environment, the code, pg_dump/psql for backups, curl for checks,
+# Pango and fonts for the printed documents.
 FROM python:3.11-slim AS runtime
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
@@ -24,6 +25,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     BACKUP_DIR=/app/backups
 RUN apt-get update \
     && apt-get install -y --no-install-recommends postgresql-client curl \
+        libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --create-home --uid 1000 dfims
 WORKDIR /app

@@ -25,7 +25,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(PYTHON)
 
 .PHONY: help uv install install-dev run migrate bootstrap serve lint typecheck format \
-        test test-all test-sqlite test-postgres services packages shellcheck audit bench clean
+        test test-all test-sqlite test-postgres services packages libraries shellcheck audit bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -36,11 +36,14 @@ uv: ## Install uv (into .tools/) when it is not on PATH
 		$(PYTHON) -m venv $(CURDIR)/.tools && $(CURDIR)/.tools/bin/python -m pip install -q uv; \
 	fi
 
-install: uv ## Install the service and its locked dependencies into .venv
+install: uv libraries ## Install the service and its locked dependencies into .venv
 	@$(UV) sync --frozen --no-dev --inexact
 
-install-dev: uv ## Install the service with the test and lint tools
+install-dev: uv libraries ## Install the service with the test and lint tools
 	@$(UV) sync --frozen
+
+libraries: ## Install the Debian libraries the printed documents need when missing (Pango, fonts)
+	@scripts/system-libraries.sh
 
 migrate: install ## Migrate the database to the newest schema
 	@$(BIN)/dfims db upgrade

@@ -112,6 +112,10 @@ class Settings(BaseSettings):
     COMPANY_LOCALE: str = "en_GB"
     # The currency of every price, cost and amount (an ISO 4217 code).
     CURRENCY: str = "EUR"
+    # Who the printed documents (purchase orders, delivery notes, invoices) come from.
+    COMPANY_NAME: str = Field(default="Dried Fruits Wholesale", min_length=1, max_length=200)
+    COMPANY_ADDRESS: str = Field(default="", max_length=1000)
+    COMPANY_VAT_NUMBER: str = Field(default="", max_length=20)
     CORS_ORIGINS: list[str] = []
     # The proxies whose X-Forwarded-For and X-Forwarded-Proto are believed (addresses or
     # networks, comma separated; * for any): the client address the login throttle, the logs

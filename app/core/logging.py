@@ -115,4 +115,6 @@ def configure_logging(settings: Settings) -> None:
         server_logger.propagate = True
     # Requests are logged by the application with their route and timing.
     logging.getLogger("uvicorn.access").disabled = True
+    # WeasyPrint reports each step of every PDF it renders; its warnings still come through.
+    logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
     _configured_for = key

@@ -15,6 +15,7 @@ def purchase_with_lines(db: Session, order_id: int) -> PurchaseOrder | None:
         select(PurchaseOrder)
         .options(
             selectinload(PurchaseOrder.supplier),
+            selectinload(PurchaseOrder.warehouse),
             selectinload(PurchaseOrder.lines).selectinload(PurchaseOrderLine.product),
         )
         .where(PurchaseOrder.id == order_id)

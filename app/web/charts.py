@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from markupsafe import Markup, escape
 
-from app.web.formatting import money, number, quantity
+from app.core.formatting import money, number, quantity
 
 WIDTH = 640
 HEIGHT = 260

@@ -6,8 +6,7 @@ from datetime import date
 
 from babel.dates import parse_date
 
-from app.core import clock
-from app.web import formatting
+from app.core import clock, formatting
 
 LABELS = {"since": "from", "until": "to"}
 

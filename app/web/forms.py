@@ -10,8 +10,9 @@ from typing import Annotated, Any, TypeVar, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 
+from app.core import formatting
 from app.core.errors import DomainError, InvalidRequestError, PermissionDeniedError
-from app.web import form_keys, formatting, messages
+from app.web import form_keys, messages
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 LINE_FIELD = re.compile(r"^lines\.(\d{1,4})\.")

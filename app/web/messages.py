@@ -9,10 +9,10 @@ from typing import Any
 
 from pydantic_core import ErrorDetails
 
+from app.core import formatting
 from app.core.errors import DomainError
 from app.services import customers
 from app.services.repeated_deliveries import RepeatedDeliveryNoteError
-from app.web import formatting
 
 # Labels of fields whose name does not say it plainly (others: "unit_cost" -> "unit cost").
 LABELS = {

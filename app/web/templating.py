@@ -7,9 +7,9 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
+from app.core.formatting import currency, day, moment, money, quantity
 from app.services.expiry import days_left_text
 from app.web.form_keys import FORM_KEY_FIELD, new_form_key
-from app.web.formatting import currency, day, moment, money, quantity
 from app.web.menu import menu_for
 from app.web.session import CSRF_FIELD, PageCaller
 

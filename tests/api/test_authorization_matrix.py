@@ -299,6 +299,7 @@ RULES: tuple[Rule, ...] = (
         },
     ),
     allow(f"GET {V1}/purchase-orders/{{order_id}}", A, M, S),
+    allow(f"GET {V1}/purchase-orders/{{order_id}}/pdf", A, M, S),
     allow(f"PATCH {V1}/purchase-orders/{{order_id}}", A, M, body={"notes": "Edited"}),
     allow(
         f"PUT {V1}/purchase-orders/{{order_id}}",

@@ -11,8 +11,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from playwright.sync_api import BrowserContext, Locator, Page
 
+from app.core.formatting import day
 from app.models.user import Role
-from app.web.formatting import day
 from app.web.session import SESSION_COOKIE
 from tests.conftest import PASSWORD, bearer
 from tests.e2e.conftest import Site

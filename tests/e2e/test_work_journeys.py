@@ -18,8 +18,8 @@ import pytest
 from playwright.sync_api import Browser, Locator, Page, ViewportSize, expect
 
 from app.core.config import get_settings
+from app.core.formatting import moment
 from app.models.user import Role
-from app.web.formatting import moment
 from tests.conftest import PASSWORD
 from tests.e2e.conftest import DESKTOP, WAIT_MS, Site
 from tests.e2e.helpers import (

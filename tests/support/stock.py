@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from app.core.database import SessionLocal
+from app.core.formatting import day
 from app.models.audit import AuditLog
 from app.models.catalog import UnitOfMeasure
 from app.models.inventory import IdempotencyRecord, Lot, LotDocument, StockLevel, StockMovement
@@ -18,7 +19,6 @@ from app.services import allocation, catalog, stock
 from app.services.allocation import AllocationRequest
 from app.services.audit import Actor
 from app.services.stock import MovementContext
-from app.web.formatting import day
 from tests.support import factories
 from tests.support.problems import assert_problem
 

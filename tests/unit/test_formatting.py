@@ -7,9 +7,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from app.core import formatting
 from app.core.config import Settings, get_settings
 from app.schemas.purchasing import PurchaseCreate
-from app.web import formatting
 from app.web.forms import numbers_read, parse
 
 NBSP = "\u00a0"

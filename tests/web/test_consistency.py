@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.core.database import SessionLocal, session_scope
+from app.core.formatting import money
 from app.models.catalog import UnitOfMeasure
 from app.models.inventory import Lot, LotStatus
 from app.models.purchasing import PurchaseStatus
@@ -22,7 +23,6 @@ from app.services import allocation, demo, expiry, lots, purchasing, reorder
 from app.services.allocation import AllocationRequest
 from app.services.audit import Actor
 from app.services.stock import InsufficientStockError, MovementContext
-from app.web.formatting import money
 from tests.conftest import MakeUser, empty_tables
 from tests.support.factories import (
     create_lot,

@@ -10,10 +10,10 @@ from fastapi.testclient import TestClient
 
 from app.core.config import get_settings
 from app.core.database import SessionLocal
+from app.core.formatting import currency_symbol, day_and_month, money, quantity
 from app.models.catalog import UnitOfMeasure
 from app.models.user import Role
 from app.services import alerts, reports
-from app.web.formatting import currency_symbol, day_and_month, money, quantity
 from tests.conftest import MakeUser
 from tests.support.callers import SignedIn, sign_in
 from tests.support.pages import (

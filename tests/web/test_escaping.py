@@ -5,8 +5,8 @@ box, the login form's email and ``next``."""
 import pytest
 from fastapi.testclient import TestClient
 
+from app.core.formatting import quantity
 from app.models.user import Role
-from app.web.formatting import quantity
 from tests.conftest import MakeUser
 from tests.support.callers import SignedIn, sign_in
 from tests.support.pages import (

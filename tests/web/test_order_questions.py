@@ -10,11 +10,11 @@ from fastapi.testclient import TestClient
 from httpx2 import Response
 
 from app.core.database import SessionLocal
+from app.core.formatting import day
 from app.models.purchasing import PurchaseStatus
 from app.models.sales import OrderStatus
 from app.models.user import Role, User
 from app.services import customers, orders, purchasing
-from app.web.formatting import day
 from tests.support.factories import create_lot, create_order, create_purchase_order
 from tests.support.pages import CONFIRMED, Node, form_fields, page_login, page_of
 from tests.support.refusals import Sent, account, changed, fingerprint

@@ -101,6 +101,13 @@ PAGE_RULES: dict[str, tuple[PageRule, ...]] = {
     "/purchase-orders/{order_id}": (
         rule(P.PURCHASING_READ, "/purchase-orders/{purchase}", "GET /purchase-orders/{purchase}"),
     ),
+    "/purchase-orders/{order_id}/pdf": (
+        rule(
+            P.PURCHASING_READ,
+            "/purchase-orders/{purchase}/pdf",
+            "GET /purchase-orders/{purchase}/pdf",
+        ),
+    ),
     "/purchase-orders/{order_id}/edit": (
         rule(
             P.PURCHASING_WRITE,

@@ -7,11 +7,11 @@ from decimal import Decimal
 from fastapi.testclient import TestClient
 
 from app.core.database import session_scope
+from app.core.formatting import moment
 from app.models.user import Role
 from app.services import stock
 from app.services.audit import Actor
 from app.services.stock import MovementContext, ReceiptLine
-from app.web.formatting import moment
 from tests.conftest import MakeUser
 from tests.support.factories import create_product, create_warehouse
 from tests.support.pages import Node, logged_in, page_of

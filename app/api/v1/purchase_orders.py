@@ -9,6 +9,7 @@ from app.api.deps import DbSession, PurchaseReader, PurchaseReceiver, PurchaseWr
 from app.api.idempotency import Idempotent
 from app.api.pagination import PageQuery
 from app.api.responses import responses
+from app.kit.downloads import PDF_CONTENT, pdf_response
 from app.models.purchasing import PurchaseOrder, PurchaseStatus
 from app.schemas.common import Page
 from app.schemas.purchasing import (
@@ -26,7 +27,7 @@ from app.schemas.purchasing import (
 )
 from app.schemas.sales import OrderAction
 from app.schemas.types import RecordId
-from app.services import purchasing, receiving, reorder
+from app.services import purchase_documents, purchasing, receiving, reorder
 from app.services.purchasing import PurchaseChange, PurchaseDraft, PurchaseFilter, PurchaseLineDraft
 
 router = APIRouter(prefix="/purchase-orders", tags=["purchasing"])
@@ -121,6 +122,12 @@ def create_purchase(
 def read_purchase(order_id: RecordId, _: PurchaseReader, db: DbSession) -> PurchaseRead:
     """One purchase order with its lines."""
     return purchase_read(purchasing.get_purchase(db, order_id))
+
+
+@router.get("/{order_id}/pdf", response_class=Response, responses={**PDF_CONTENT, **responses(404)})
+def print_purchase(order_id: RecordId, _: PurchaseReader, db: DbSession) -> Response:
+    """The purchase order as sent to the supplier, as a PDF."""
+    return pdf_response(purchase_documents.purchase_order_pdf(db, order_id))
 
 
 @router.patch("/{order_id}", responses=responses(404, 409))

@@ -5,10 +5,10 @@ from decimal import Decimal
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 
+from app.core.formatting import currency_symbol, day_and_month
 from app.services import dashboard
 from app.services.permissions import Permission
 from app.web.charts import Measure, Point, bar_chart, line_chart
-from app.web.formatting import currency_symbol, day_and_month
 from app.web.routing import PageDb, page_router
 from app.web.session import PageCaller, page_require
 from app.web.templating import render

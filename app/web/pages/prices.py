@@ -5,13 +5,13 @@ from decimal import Decimal
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from app.core.formatting import input_text
 from app.models.catalog import Product
 from app.models.sales import PriceTier
 from app.schemas.sales import TierPriceSet
 from app.schemas.types import RecordId
 from app.services import catalog, pricing
 from app.services.permissions import Permission
-from app.web.formatting import input_text
 from app.web.forms import FormInvalidError, form_values, parse, refusals
 from app.web.routing import PageDb, page_router
 from app.web.session import PageCaller, SubmittedForm, form_require, page_require

@@ -10,6 +10,7 @@ from starlette.datastructures import UploadFile
 
 from app.core import clock
 from app.core.errors import InvalidRequestError
+from app.core.formatting import day_and_month, input_text
 from app.kit.uploads import accepts_uploads
 from app.models.catalog import Product, UnitOfMeasure
 from app.schemas.catalog import ProductCreate, ProductFields
@@ -25,7 +26,6 @@ from app.services import (
 )
 from app.services.permissions import Permission
 from app.web.charts import Measure, Point, line_chart
-from app.web.formatting import day_and_month, input_text
 from app.web.forms import checked, form_values, refusals
 from app.web.links import record_url
 from app.web.listing import list_query, listing

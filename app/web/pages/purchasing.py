@@ -8,11 +8,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
 from app.core.errors import InvalidRequestError, NotFoundError
+from app.kit.downloads import pdf_response
 from app.models.purchasing import OPEN_PURCHASE_STATUSES, PurchaseOrder, PurchaseStatus
 from app.schemas.purchasing import DeliveryCreate, PurchaseCreate
 from app.schemas.sales import OrderAction
 from app.schemas.types import RecordId
-from app.services import catalog, purchasing, receiving
+from app.services import catalog, purchase_documents, purchasing, receiving
 from app.services.permissions import Permission
 from app.services.purchasing import PurchaseDraft, PurchaseFilter, PurchaseLineDraft
 from app.services.sorting import Sort
@@ -256,6 +257,16 @@ def order_detail(
     """A purchase order: its lines, what arrived, and the next step; with ``?confirm=cancel``,
     what cancelling will do and the button to do it."""
     return _order_page(request, db, caller, order_id)
+
+
+@router.get("/purchase-orders/{order_id}/pdf")
+def order_pdf(
+    order_id: RecordId,
+    db: PageDb,
+    caller: PageCaller = page_require(Permission.PURCHASING_READ),
+) -> Response:
+    """The purchase order as sent to the supplier, as a PDF."""
+    return pdf_response(purchase_documents.purchase_order_pdf(db, order_id))
 
 
 @router.post("/purchase-orders/{order_id}/{action}", response_class=HTMLResponse)

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from app.core.errors import NotFoundError
+from app.core.formatting import day, quantity
 from app.schemas.stock import AdjustmentCreate, ReceiptCreate, TransferCreate, WasteCreate
 from app.schemas.types import ID_RANGE
 from app.services import catalog, stock, stock_queries
@@ -17,7 +18,6 @@ from app.services.permissions import Permission
 from app.services.stock import MovementContext
 from app.services.stock_queries import LotChoice
 from app.web.form_pages import Field
-from app.web.formatting import day, quantity
 from app.web.forms import FormInvalidError, form_values, parse, refusals
 from app.web.routing import PageDb, page_router
 from app.web.session import FormUser, PageCaller, PageUser, SubmittedForm
