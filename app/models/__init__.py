@@ -31,6 +31,7 @@ from app.models.sales import (
     SalesReturn,
     TierPrice,
 )
+from app.models.sequences import NumberSequence
 from app.models.user import RefreshToken, Role, User, UserSession
 
 __all__ = [
@@ -43,6 +44,7 @@ __all__ = [
     "LotDocument",
     "LotStatus",
     "MovementKind",
+    "NumberSequence",
     "OrderStatus",
     "PriceTier",
     "Product",
