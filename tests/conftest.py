@@ -98,6 +98,19 @@ def _clean_tables() -> Iterator[None]:
     empty_tables()
 
 
+def tables_emptied_after_the_module() -> Any:
+    """A module's own ``_clean_tables`` for tests that share records built once for the
+    module: the tables are emptied when the module is done rather than after each test."""
+
+    @pytest.fixture(scope="module", autouse=True, name="_clean_tables")
+    def emptied_after_the_module() -> Iterator[None]:
+        yield
+        clear_local_counts()
+        empty_tables()
+
+    return emptied_after_the_module
+
+
 def empty_tables() -> None:
     """Empty every table of the test database that holds rows and start the ids again at 1.
     Most tests write a few tables of many, and deleting their rows costs less than TRUNCATE."""

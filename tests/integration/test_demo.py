@@ -4,7 +4,7 @@ import os
 import re
 import subprocess
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -17,7 +17,6 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import InstrumentedAttribute, Session, selectinload
 
 from app.core.clock import utcnow
-from app.core.counters import clear_local_counts
 from app.core.database import session_scope
 from app.models.audit import AuditLog
 from app.models.catalog import Category, Product, Supplier, Warehouse
@@ -43,7 +42,7 @@ from app.models.user import Role
 from app.schemas.catalog import ProductCreate
 from app.services import catalog
 from app.services.audit import Actor
-from tests.conftest import AuthHeaders, empty_tables
+from tests.conftest import AuthHeaders, empty_tables, tables_emptied_after_the_module
 from tests.support.servers import error_lines, run_dfims
 
 LOADED = re.compile(
@@ -133,13 +132,8 @@ class Loaded:
     at: datetime
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _clean_tables() -> Iterator[None]:
-    """The demo is loaded once for the tests of this module (a load takes seconds), so the
-    tables are emptied when the module is done rather than after each test."""
-    yield
-    clear_local_counts()
-    empty_tables()
+# The demo is loaded once for the tests of this module (a load takes seconds).
+_clean_tables = tables_emptied_after_the_module()
 
 
 @pytest.fixture(scope="module")

@@ -12,11 +12,10 @@ import pytest
 from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
 
-from app.core.counters import clear_local_counts
 from app.main import app
 from app.models.user import Role
 from app.services.permissions import Permission, role_allows
-from tests.conftest import bearer, create_test_user, empty_tables, login
+from tests.conftest import bearer, create_test_user, login, tables_emptied_after_the_module
 from tests.support.callers import sign_in
 from tests.support.pages import page_login, page_of, product, title_of
 from tests.support.sales import order_line, place_order, register_customer
@@ -176,13 +175,8 @@ class Scene:
     emails: dict[Role, str]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _clean_tables() -> Iterator[None]:
-    """The tests of this module only read the scene, which is built once for them all, so the
-    tables are emptied when the module is done rather than after each test."""
-    yield
-    clear_local_counts()
-    empty_tables()
+# The tests only read the scene, built once for them all.
+_clean_tables = tables_emptied_after_the_module()
 
 
 @pytest.fixture(scope="module")
