@@ -1,6 +1,6 @@
 """Every page a role reaches from the home page by links, in Chromium: it opens (no 404, no
-server error), runs without a script error and has a title and a heading; each kind of page
-(each path, ids aside) passes axe-core without a serious or critical violation and is
+server error), runs without a script error, has a title and a heading and passes axe-core
+without a serious or critical violation; each kind of page (each path, ids aside) is
 photographed at a desktop's and a phone's width."""
 
 import re
@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import (
     Browser,
     BrowserContext,
@@ -22,6 +21,7 @@ from playwright.sync_api import (
 )
 
 from app.models.user import Role
+from tests.e2e.accessibility import blocking_violations, load_axe
 from tests.e2e.conftest import SCREENSHOTS, WAIT_MS, Site
 from tests.e2e.helpers import Api, log_in
 
@@ -33,7 +33,6 @@ PHONE = ViewportSize(width=390, height=844)
 PER_PATTERN = 3
 # Links that change something or leave the pages: never followed.
 SKIPPED = re.compile(r"^/(logout|static/|api/)")
-BLOCKING = ("serious", "critical")
 # What the menu of each role must offer, so each list is reached from the navigation alone.
 MENU = {
     Role.ADMIN: {
@@ -150,33 +149,34 @@ def ordered(site: Site) -> None:
 
 @pytest.fixture
 def context(browser: Browser, site: Site) -> Iterator[BrowserContext]:
-    """A context of its own for one role, at a desktop's width."""
+    """A context of its own for one role, at a desktop's width, with axe-core in its pages."""
     opened = browser.new_context(base_url=site.url, viewport=WIDE)
     opened.set_default_timeout(WAIT_MS)
+    load_axe(opened)
     try:
         yield opened
     finally:
         opened.close()
 
 
-def check_page(crawl: Crawl, page: Page, address: str) -> None:
-    """The heading and title of the page open at ``address``."""
-    if page.locator("h1").count() == 0:
+# What a check needs of a page, read in one call: its <h1> count, its title, its links.
+READ_PAGE = """() => ({
+    headings: document.querySelectorAll("h1").length,
+    title: document.title,
+    links: Array.from(document.querySelectorAll("a[href]"), link => link.href.split("#")[0]),
+})"""
+
+
+def check_page(crawl: Crawl, page: Page, address: str) -> list[str]:
+    """The heading, title and accessibility of the page open at ``address``; its links."""
+    read = page.evaluate(READ_PAGE)
+    if read["headings"] == 0:
         crawl.problems.append(f"{address}: no <h1>")
-    title = page.title().split("·")[0].strip()
-    if not title:
-        crawl.problems.append(f"{address}: empty <title> ({page.title()!r})")
-
-
-def check_accessibility(crawl: Crawl, page: Page, address: str, axe: Axe) -> None:
-    """axe-core's serious and critical violations on the page open at ``address``."""
-    found = axe.run(page).response["violations"]
-    for violation in found:
-        if violation["impact"] in BLOCKING:
-            targets = [str(node["target"]) for node in violation["nodes"]][:5]
-            crawl.problems.append(
-                f"{address}: axe {violation['impact']} {violation['id']} on {targets}"
-            )
+    if not read["title"].split("·")[0].strip():
+        crawl.problems.append(f"{address}: empty <title> ({read['title']!r})")
+    crawl.problems.extend(f"{address}: {found}" for found in blocking_violations(page))
+    links: list[str] = read["links"]
+    return links
 
 
 def photograph(crawl: Crawl, page: Page, shape: str) -> None:
@@ -204,7 +204,6 @@ def crawl_site(crawl: Crawl, context: BrowserContext) -> None:
     page.on("console", on_console)
     log_in(page, crawl.site.email(crawl.role))
     expect(page.get_by_role("navigation", name="Main")).to_be_attached()
-    axe = Axe()
     kinds: set[str] = set()
     queue = deque([f"{crawl.site.url}/"])
     crawl.admit(queue[0])
@@ -229,16 +228,12 @@ def crawl_site(crawl: Crawl, context: BrowserContext) -> None:
             crawl.problems.append(f"{address}: {response.status}")
         if "text/html" not in response.headers.get("content-type", ""):
             continue
-        check_page(crawl, page, address)
+        links = check_page(crawl, page, address)
         kind = path_shape(urlsplit(page.url).path)
         if kind not in kinds:
             kinds.add(kind)
-            check_accessibility(crawl, page, address, axe)
             photograph(crawl, page, kind)
         crawl.problems.extend(f"{address}: {error}" for error in errors)
-        links = page.eval_on_selector_all(
-            "a[href]", "links => links.map(link => link.href.split('#')[0])"
-        )
         queue.extend(link for link in links if crawl.admit(link))
     page.close()
 
@@ -301,7 +296,6 @@ def test_the_menu_reaches_every_list_in_one_bar_or_behind_a_button(
     for summary in menu.locator("summary").all():
         summary.click()
         expect(summary.locator("xpath=..").locator("a").first).to_be_visible()
-    found = Axe().run(page).response["violations"]
-    assert [v["id"] for v in found if v["impact"] in BLOCKING] == []
+    assert blocking_violations(page) == []
     page.screenshot(path=folder / f"menu-open-{PHONE['width']}.png")
     page.close()
