@@ -365,6 +365,8 @@ def sales_snapshot() -> SalesSnapshot:
                 SalesOrder.total,
                 SalesOrder.notes,
                 SalesOrder.warehouse_id,
+                SalesOrder.delivery_address_id,
+                SalesOrder.requested_delivery_date,
                 SalesOrder.updated_at,
             ).order_by(SalesOrder.id)
         ).all()
