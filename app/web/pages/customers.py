@@ -53,6 +53,8 @@ CLEARED: dict[str, object] = {
 }
 ADDRESS_FIELDS = ["kind", "label", "recipient", "street", "postal_code", "city", "country"]
 ADDRESS_CLEARED: dict[str, object] = {"label": "", "recipient": "", "postal_code": "", "city": ""}
+# What the address form says for a required field left empty.
+REQUIRED = {"street": "Enter the street.", "country": "Enter the country, such as GB."}
 # The address buttons of the customer page, and what each changes.
 SWITCHES: dict[str, dict[str, object]] = {
     "default": {"is_default": True},
@@ -308,6 +310,10 @@ def update_address(
     with refusals(db) as refused:
         if action == "save":
             body = checked(AddressUpdate, values)
+            if body.street is None or body.country is None:
+                raise FormInvalidError(
+                    {name: REQUIRED[name] for name in REQUIRED if getattr(body, name) is None}
+                )
             changes = {**ADDRESS_CLEARED, **body.model_dump(exclude_unset=True)}
         elif action in SWITCHES:
             changes = SWITCHES[action]
