@@ -40,10 +40,9 @@ _ORDER_MOVEMENTS = """
 BUILD = [
     # customers who joined over the last days
     """
-    INSERT INTO customers (name, customer_type, email, phone, billing_address,
-        shipping_address, min_shelf_life_days, price_tier, notes, is_active,
-        created_at, updated_at)
-    SELECT 'Customer ' || lpad(g::text, 6, '0'), 'retail', '', '', '', '', 0, 'retail', '',
+    INSERT INTO customers (name, customer_type, email, phone, min_shelf_life_days,
+        price_tier, notes, is_active, created_at, updated_at)
+    SELECT 'Customer ' || lpad(g::text, 6, '0'), 'retail', '', '', 0, 'retail', '',
         true, now() - (g % :days) * interval '1 day', now()
     FROM generate_series(1, :customers) AS g
     """,
@@ -61,8 +60,9 @@ BUILD = [
     """
     WITH c AS (SELECT id, row_number() OVER (ORDER BY id) - 1 AS n FROM customers)
     INSERT INTO sales_orders (number, customer_id, status, total, notes, created_at,
-        updated_at, confirmed_at, shipped_at)
-    SELECT 'SO-' || lpad(g::text, 6, '0'), c.id, 'shipped', 50.00, '', t.at, t.at, t.at, t.at
+        updated_at, confirmed_at, shipped_at, requested_delivery_date)
+    SELECT 'SO-' || lpad(g::text, 6, '0'), c.id, 'shipped', 50.00, '', t.at, t.at, t.at, t.at,
+        CAST(t.at AS date)
     FROM generate_series(1, :orders) AS g
     JOIN c ON c.n = (g - 1) % :customers
     CROSS JOIN LATERAL (

@@ -27,6 +27,7 @@ def order_with_lines(db: Session, order_id: int) -> SalesOrder | None:
         select(SalesOrder)
         .options(
             joinedload(SalesOrder.customer),
+            joinedload(SalesOrder.delivery_address),
             joinedload(SalesOrder.lines).joinedload(SalesOrderLine.product),
         )
         .where(SalesOrder.id == order_id)

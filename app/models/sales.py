@@ -1,18 +1,20 @@
 """Customers, their price tiers, sales orders with lines, and returns."""
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
+    Date,
     ForeignKey,
     Index,
     Integer,
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -36,6 +38,21 @@ class PriceTier(enum.StrEnum):
     RETAIL = "retail"
     WHOLESALE = "wholesale"
     DISTRIBUTOR = "distributor"
+
+
+class VatTreatment(enum.StrEnum):
+    """How VAT applies to a customer's invoices."""
+
+    STANDARD = "standard"
+    ZERO_RATED = "zero_rated"
+    REVERSE_CHARGE = "reverse_charge"
+
+
+class AddressKind(enum.StrEnum):
+    """What an address of a customer is for."""
+
+    BILLING = "billing"
+    DELIVERY = "delivery"
 
 
 class OrderStatus(enum.StrEnum):
@@ -63,6 +80,10 @@ class Customer(TimestampMixin, Base):
         CheckConstraint(f"customer_type IN ({values_of(CustomerType)})", name="type_known"),
         CheckConstraint(f"price_tier IN ({values_of(PriceTier)})", name="tier_known"),
         CheckConstraint("min_shelf_life_days >= 0", name="shelf_life_nonnegative"),
+        CheckConstraint(
+            "payment_terms_days >= 0 AND payment_terms_days <= 365", name="payment_terms_range"
+        ),
+        CheckConstraint(f"vat_treatment IN ({values_of(VatTreatment)})", name="vat_known"),
         Index("ix_customers_created_at", "created_at"),
     )
 
@@ -73,8 +94,6 @@ class Customer(TimestampMixin, Base):
     )
     email: Mapped[str] = mapped_column(String(254), default="")
     phone: Mapped[str] = mapped_column(String(100), default="")
-    billing_address: Mapped[str] = mapped_column(Text, default="")
-    shipping_address: Mapped[str] = mapped_column(Text, default="")
     min_shelf_life_days: Mapped[int] = mapped_column(Integer, default=0)
     price_tier: Mapped[PriceTier] = mapped_column(
         StringEnum(PriceTier, 20), default=PriceTier.RETAIL
@@ -82,8 +101,57 @@ class Customer(TimestampMixin, Base):
     user_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), unique=True, default=None
     )
+    payment_terms_days: Mapped[int] = mapped_column(Integer, default=30)
+    partial_delivery: Mapped[bool] = mapped_column(Boolean, default=False)
+    vat_number: Mapped[str] = mapped_column(String(20), default="")
+    vat_treatment: Mapped[VatTreatment] = mapped_column(
+        StringEnum(VatTreatment, 20), default=VatTreatment.STANDARD
+    )
     notes: Mapped[str] = mapped_column(Text, default="")
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    addresses: Mapped[list["CustomerAddress"]] = relationship(
+        back_populates="customer",
+        lazy="raise",
+        order_by="CustomerAddress.id",
+    )
+
+
+# The one active default address of each kind per customer.
+ONE_DEFAULT = text("is_default AND is_active")
+
+
+class CustomerAddress(TimestampMixin, Base):
+    """Where a customer is billed or delivered to; kept (inactive at most) once an order uses
+    it."""
+
+    __tablename__ = "customer_addresses"
+    __table_args__ = (
+        CheckConstraint(f"kind IN ({values_of(AddressKind)})", name="kind_known"),
+        Index("ix_customer_addresses_customer_id_kind", "customer_id", "kind"),
+        Index(
+            "uq_customer_addresses_one_default",
+            "customer_id",
+            "kind",
+            unique=True,
+            sqlite_where=ONE_DEFAULT,
+            postgresql_where=ONE_DEFAULT,
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    kind: Mapped[AddressKind] = mapped_column(StringEnum(AddressKind, 20))
+    label: Mapped[str] = mapped_column(String(100), default="")
+    recipient: Mapped[str] = mapped_column(String(200), default="")
+    street: Mapped[str] = mapped_column(Text)
+    postal_code: Mapped[str] = mapped_column(String(20), default="")
+    city: Mapped[str] = mapped_column(String(100), default="")
+    country: Mapped[str] = mapped_column(String(2), default="")
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    customer: Mapped[Customer] = relationship(back_populates="addresses", lazy="raise")
 
 
 class TierPrice(TimestampMixin, Base):
@@ -126,6 +194,11 @@ class SalesOrder(Base):
     )
     total: Mapped[Decimal] = mapped_column(MONEY, default=Decimal(0))
     notes: Mapped[str] = mapped_column(Text, default="")
+    # No ON DELETE action (SQLite adds the column in place only so): an address in use stays.
+    delivery_address_id: Mapped[int | None] = mapped_column(
+        ForeignKey("customer_addresses.id"), default=None
+    )
+    requested_delivery_date: Mapped[date] = mapped_column(Date)
     created_by: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), default=None
     )
@@ -138,6 +211,7 @@ class SalesOrder(Base):
 
     customer: Mapped[Customer] = relationship(lazy="raise")
     warehouse: Mapped[Warehouse | None] = relationship(lazy="raise")
+    delivery_address: Mapped[CustomerAddress | None] = relationship(lazy="raise")
     lines: Mapped[list["SalesOrderLine"]] = relationship(
         back_populates="order",
         lazy="raise",

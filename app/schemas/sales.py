@@ -4,13 +4,41 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, EmailStr, Field, StringConstraints
 
 from app.models.inventory import ReservationStatus
-from app.models.sales import CustomerType, OrderStatus, PriceTier, ReturnDisposition
-from app.schemas.types import Money, Name, Quantity, RecordId, RequiredText, ShortText, Text
+from app.models.sales import (
+    AddressKind,
+    CustomerType,
+    OrderStatus,
+    PriceTier,
+    ReturnDisposition,
+    VatTreatment,
+)
+from app.schemas.countries import AddressCountry
+from app.schemas.types import (
+    Money,
+    Name,
+    Quantity,
+    RecordId,
+    RequiredText,
+    ShortText,
+    Text,
+)
 
 ShelfLifeDemand = Annotated[int, Field(ge=0, le=3650)]
+PaymentTerms = Annotated[int, Field(ge=0, le=365, description="Days to pay an invoice.")]
+
+
+VatNumber = Annotated[
+    str,
+    BeforeValidator(lambda value: value.strip().upper() if isinstance(value, str) else value),
+    StringConstraints(max_length=20, pattern=r"^[A-Z0-9]*$"),
+    Field(description="Letters and digits as the tax office writes them; upper-cased."),
+]
+PostalCode = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=20, pattern=r"^[A-Za-z0-9 -]*$")
+]
 
 
 class CustomerCreate(BaseModel):
@@ -20,12 +48,16 @@ class CustomerCreate(BaseModel):
     customer_type: CustomerType = CustomerType.RETAIL
     email: EmailStr | None = None
     phone: ShortText = ""
-    billing_address: Text = ""
-    shipping_address: Text = ""
     min_shelf_life_days: ShelfLifeDemand = 0
     price_tier: PriceTier | None = Field(
         default=None, description="Defaults to the tier of the customer type."
     )
+    payment_terms_days: PaymentTerms = 30
+    partial_delivery: bool = Field(
+        default=False, description="Ship what is available and backorder the rest."
+    )
+    vat_number: VatNumber = ""
+    vat_treatment: VatTreatment = VatTreatment.STANDARD
     user_id: RecordId | None = Field(default=None, description="A customer user to link.")
     notes: Text = ""
 
@@ -37,12 +69,62 @@ class CustomerUpdate(BaseModel):
     customer_type: CustomerType | None = None
     email: EmailStr | None = None
     phone: ShortText | None = None
-    billing_address: Text | None = None
-    shipping_address: Text | None = None
     min_shelf_life_days: ShelfLifeDemand | None = None
     price_tier: PriceTier | None = None
+    payment_terms_days: PaymentTerms | None = None
+    partial_delivery: bool | None = None
+    vat_number: VatNumber | None = None
+    vat_treatment: VatTreatment | None = None
     user_id: RecordId | None = None
     notes: Text | None = None
+
+
+class AddressCreate(BaseModel):
+    """A new billing or delivery address of a customer."""
+
+    kind: AddressKind
+    label: ShortText = Field(default="", description="A name for it, such as 'Main warehouse'.")
+    recipient: ShortText = ""
+    street: RequiredText = Field(description="Street and house, on one or more lines.")
+    postal_code: PostalCode = ""
+    city: ShortText = ""
+    country: AddressCountry
+    is_default: bool = Field(
+        default=False, description="The address of its kind used unless another is chosen."
+    )
+
+
+class AddressUpdate(BaseModel):
+    """Changes to an address; is_active=false retires it (an address is never deleted)."""
+
+    label: ShortText | None = None
+    recipient: ShortText | None = None
+    street: RequiredText | None = None
+    postal_code: PostalCode | None = None
+    city: ShortText | None = None
+    country: AddressCountry | None = None
+    is_default: bool | None = None
+    is_active: bool | None = None
+
+
+class AddressRead(BaseModel):
+    """An address of a customer."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    customer_id: int
+    kind: AddressKind
+    label: str
+    recipient: str
+    street: str
+    postal_code: str
+    city: str
+    country: str
+    is_default: bool
+    is_active: bool
+    created_at: datetime
+    updated_at: datetime
 
 
 class OwnCustomerRead(BaseModel):
@@ -55,12 +137,15 @@ class OwnCustomerRead(BaseModel):
     customer_type: CustomerType
     email: str
     phone: str
-    billing_address: str
-    shipping_address: str
     min_shelf_life_days: int
     price_tier: PriceTier
+    payment_terms_days: int
+    partial_delivery: bool
+    vat_number: str
+    vat_treatment: VatTreatment
     user_id: int | None
     is_active: bool
+    addresses: list[AddressRead]
     created_at: datetime
     updated_at: datetime
 
@@ -104,6 +189,12 @@ class OrderCreate(BaseModel):
     warehouse_id: RecordId | None = Field(
         default=None, description="Reserve only from this warehouse (staff only)."
     )
+    delivery_address_id: RecordId | None = Field(
+        default=None, description="A delivery address of the customer; its default when left out."
+    )
+    requested_delivery_date: date | None = Field(
+        default=None, description="Today or later; today (the company's day) when left out."
+    )
     notes: Text = ""
     lines: list[OrderLineIn] = Field(min_length=1, max_length=200)
 
@@ -112,6 +203,8 @@ class OrderUpdate(BaseModel):
     """Changes to a pending order; lines, when sent, replace every line."""
 
     warehouse_id: RecordId | None = None
+    delivery_address_id: RecordId | None = None
+    requested_delivery_date: date | None = None
     notes: Text | None = None
     lines: list[OrderLineIn] | None = Field(default=None, min_length=1, max_length=200)
 
@@ -156,6 +249,20 @@ class CustomerRef(BaseModel):
     name: str
 
 
+class DeliveryAddressRef(BaseModel):
+    """Where an order goes."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    label: str
+    recipient: str
+    street: str
+    postal_code: str
+    city: str
+    country: str
+
+
 class OrderSummary(BaseModel):
     """A sales order in a list."""
 
@@ -164,6 +271,8 @@ class OrderSummary(BaseModel):
     customer: CustomerRef
     status: OrderStatus
     warehouse_id: int | None
+    delivery_address_id: int | None
+    requested_delivery_date: date
     total: Decimal
     notes: str
     created_at: datetime
@@ -176,6 +285,7 @@ class OrderSummary(BaseModel):
 class OrderRead(OrderSummary):
     """A sales order with its lines and what was picked for them."""
 
+    delivery_address: DeliveryAddressRef | None
     lines: list[OrderLineRead]
 
 

@@ -43,9 +43,10 @@ def reserve(
     """Reserve FEFO across lots: all of the quantity, or nothing (InsufficientStockError).
 
     Expired, quarantined and recalled lots never qualify, nor lots good for fewer than
-    ``min_shelf_life_days`` more days. Each lot's share is taken with a guarded UPDATE, so
-    concurrent reservations can never over-commit a lot; when another request changes a lot
-    between reading and reserving, the allocation reads the levels again from the earliest.
+    ``min_shelf_life_days`` days after ``today`` (the delivery day, for an order). Each lot's
+    share is taken with a guarded UPDATE, so concurrent reservations can never over-commit a
+    lot; when another request changes a lot between reading and reserving, the allocation
+    reads the levels again from the earliest.
     """
     if request.quantity <= 0:
         raise InvalidRequestError("A reservation needs a positive quantity.", field="quantity")

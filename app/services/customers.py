@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from app.core.errors import ConflictError, InvalidRequestError, NotFoundError
 from app.core.metrics import CUSTOMER_REGISTRATIONS, after_commit
@@ -41,11 +41,28 @@ logger = logging.getLogger("app.auth")
 
 
 def get_customer(db: Session, customer_id: int) -> Customer:
-    """The customer with ``customer_id``, or a 404."""
-    customer = customer_crud.get(db, customer_id)
+    """The customer with ``customer_id``, its addresses loaded, or a 404."""
+    query = (
+        select(Customer)
+        .options(selectinload(Customer.addresses))
+        .where(Customer.id == customer_id)
+        .execution_options(populate_existing=True)
+    )
+    customer = db.scalar(query)
     if customer is None:
         raise NotFoundError(f"Customer {customer_id} does not exist.")
     return customer
+
+
+def address_owner(db: Session, user: User, customer_id: int) -> Customer:
+    """The customer whose addresses ``user`` works with: any for the sales team, its own for
+    a customer user (another customer is a 404, as an unknown one is)."""
+    if role_allows(user.role, Permission.CUSTOMERS_MANAGE):
+        return get_customer(db, customer_id)
+    own = own_customer(db, user)
+    if own.id != customer_id:
+        raise NotFoundError(f"Customer {customer_id} does not exist.")
+    return own
 
 
 # The customers a listing may be sorted by, by the key a page names.
@@ -71,7 +88,13 @@ def list_customers(
     where = [] if is_active is None else [Customer.is_active.is_(is_active)]
     ordering = order_by(sort, CUSTOMER_SORTS, Customer.id) if sort else ()
     return customer_crud.page(
-        db, offset=offset, limit=limit, search=search, where=where, order_by=ordering
+        db,
+        offset=offset,
+        limit=limit,
+        search=search,
+        where=where,
+        query=select(Customer).options(selectinload(Customer.addresses)),
+        order_by=ordering,
     )
 
 
@@ -138,7 +161,7 @@ def create_customer(db: Session, actor: Actor, values: Mapping[str, Any]) -> Cus
     )
     source = "staff" if customer.user_id is None else "linked"
     after_commit(db, lambda: CUSTOMER_REGISTRATIONS.labels(source).inc())
-    return customer
+    return get_customer(db, customer.id)
 
 
 def update_customer(
@@ -221,7 +244,7 @@ def own_customer(db: Session, user: User) -> Customer:
         raise ConflictError(
             "Your account is not linked to a customer record yet; ask the sales team."
         )
-    return customer
+    return get_customer(db, customer.id)
 
 
 def order_scope(db: Session, user: User) -> int | None:

@@ -12,13 +12,22 @@ from itertools import count
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from app.core import clock
 from app.core.errors import DomainError
 from app.crud import crud_stock
 from app.models.catalog import Product
 from app.models.inventory import Lot, Reservation
 from app.models.purchasing import PurchaseOrder
-from app.models.sales import Customer, CustomerType, OrderStatus, ReturnDisposition, SalesOrder
-from app.services import customers, orders, purchasing, receiving, reorder, returns
+from app.models.sales import (
+    AddressKind,
+    Customer,
+    CustomerType,
+    OrderStatus,
+    ReturnDisposition,
+    SalesOrder,
+    VatTreatment,
+)
+from app.services import addresses, customers, orders, purchasing, receiving, reorder, returns
 from app.services.audit import Actor
 from app.services.orders import LineDraft, OrderDraft, OrderFilter
 from app.services.purchasing import PurchaseDraft, PurchaseLineDraft
@@ -37,6 +46,11 @@ CUSTOMERS = [
     ("Oak Street Co-op", CustomerType.RETAIL, 14),
     ("Little Pantry", CustomerType.RETAIL, 0),
 ]
+# The terms of the customers in turn: payment days and whether they take partial deliveries.
+TERMS = [(30, True), (60, False), (14, False), (45, True), (30, False), (0, False), (7, True)]
+# The one customer abroad, invoiced without VAT (the customer accounts for it).
+REVERSE_CHARGE = {"Maison Fruits Secs": ("FR40303265045", "FR", "75011", "Paris")}
+HOME = ("GB", "Leeds")
 
 
 @dataclass(frozen=True)
@@ -80,6 +94,11 @@ def make_customers(
     made = []
     for number, (name, kind, shelf_life) in enumerate(CUSTOMERS):
         slug = name.lower().replace(" ", "-").replace(".", "").replace("'", "")
+        payment_days, partial = TERMS[number % len(TERMS)]
+        vat_number, country, postal_code, city = REVERSE_CHARGE.get(
+            name, ("", HOME[0], f"LS{number + 1} 4AB", HOME[1])
+        )
+        treatment = VatTreatment.REVERSE_CHARGE if vat_number else VatTreatment.STANDARD
         customer = customers.create_customer(
             db,
             actor,
@@ -88,14 +107,45 @@ def make_customers(
                 "customer_type": kind,
                 "email": f"orders@{slug}.example",
                 "min_shelf_life_days": shelf_life,
-                "shipping_address": f"{rng.randint(1, 99)} Market Street",
+                "payment_terms_days": payment_days,
+                "partial_delivery": partial,
+                "vat_number": vat_number,
+                "vat_treatment": treatment,
             },
         )
+        place = {"postal_code": postal_code, "city": city, "country": country}
+        street = f"{rng.randint(1, 99)} Market Street"
+        _address(db, actor, customer, AddressKind.BILLING, "Head office", street, place)
+        _address(db, actor, customer, AddressKind.DELIVERY, "Shop", street, place)
+        if kind == CustomerType.WHOLESALE and number % 2 == 0:
+            dock = f"Unit {number + 3}, Canal Wharf\nGoods in, door 2"
+            _address(db, actor, customer, AddressKind.DELIVERY, "Warehouse", dock, place)
         joined = history_days if number == 0 else rng.randint(1, history_days)
         customer.created_at = moment(today - timedelta(days=joined), 9)
         made.append(customer)
     db.flush()
     return made
+
+
+def _address(
+    db: Session,
+    actor: Actor,
+    customer: Customer,
+    kind: AddressKind,
+    label: str,
+    street: str,
+    place: dict[str, str],
+) -> None:
+    values = {"kind": kind, "label": label, "recipient": customer.name, "street": street}
+    addresses.add_address(db, actor, customer, {**values, **place})
+
+
+def delivery(db: Session, customer_id: int, order_number: int) -> int | None:
+    """A delivery address of the customer: its warehouse for every third order, if it has one."""
+    choices = addresses.delivery_choices(db, [customer_id])[customer_id]
+    if not choices:
+        return None
+    return (choices[-1] if order_number % 3 == 0 else choices[0]).id
 
 
 def purchase(
@@ -187,14 +237,25 @@ def _week(
     for item in demand:
         buyer = rng.choice(joined)
         wanted = Decimal(max(1, int(item.weekly * Decimal(rng.uniform(0.6, 1.4)))))
-        good_until = day + timedelta(days=buyer.min_shelf_life_days)
+        good_until = _delivery_day(day, buyer.id) + timedelta(days=buyer.min_shelf_life_days)
         quantity = min(
             wanted, _available(db, item.product.id, good_until).to_integral_value(ROUND_FLOOR)
         )
         if quantity > 0:
             baskets.setdefault(buyer.id, []).append(LineDraft(item.product.id, quantity))
     for customer_id, lines in baskets.items():
-        _sell(timeline, db, actor, OrderDraft(customer_id, lines), day, today)
+        draft = OrderDraft(
+            customer_id,
+            lines,
+            delivery_address_id=delivery(db, customer_id, day.toordinal() // 7),
+            requested_delivery_date=_delivery_day(day, customer_id),
+        )
+        _sell(timeline, db, actor, draft, day, today)
+
+
+def _delivery_day(day: date, customer_id: int) -> date:
+    """When a customer ordering on ``day`` wants the goods: the next day or the one after."""
+    return day + timedelta(days=1 + customer_id % 2)
 
 
 def pipeline(
@@ -210,7 +271,13 @@ def pipeline(
     for number, customer in enumerate(rng.sample(list(buyers), 3)):
         items = rng.sample(list(demand), 3)
         lines = [LineDraft(item.product.id, max(Decimal(1), item.weekly // 2)) for item in items]
-        placed = orders.create_order(db, actor, OrderDraft(customer.id, lines))
+        wanted = OrderDraft(
+            customer.id,
+            lines,
+            delivery_address_id=delivery(db, customer.id, number),
+            requested_delivery_date=max(today, clock.today()) + timedelta(days=2 + number),
+        )
+        placed = orders.create_order(db, actor, wanted)
         if number == 0:
             _try(partial(orders.confirm, db, actor, placed))
     delivered, _ = orders.list_orders(

@@ -6,6 +6,7 @@ from app.models.sales import OrderStatus, SalesOrder
 from app.schemas.sales import (
     AllocationRead,
     CustomerRef,
+    DeliveryAddressRef,
     OrderLineRead,
     OrderRead,
     OrderSummary,
@@ -42,7 +43,12 @@ def read(db: Session, order: SalesOrder) -> OrderRead:
         )
         for line in order.lines
     ]
-    return OrderRead(**summary(order).model_dump(), lines=lines)
+    address = order.delivery_address
+    return OrderRead(
+        **summary(order).model_dump(),
+        delivery_address=DeliveryAddressRef.model_validate(address) if address else None,
+        lines=lines,
+    )
 
 
 def summary(order: SalesOrder) -> OrderSummary:
@@ -53,6 +59,8 @@ def summary(order: SalesOrder) -> OrderSummary:
         customer=CustomerRef(id=order.customer.id, name=order.customer.name),
         status=OrderStatus(order.status),
         warehouse_id=order.warehouse_id,
+        delivery_address_id=order.delivery_address_id,
+        requested_delivery_date=order.requested_delivery_date,
         total=order.total,
         notes=order.notes,
         created_at=order.created_at,

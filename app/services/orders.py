@@ -2,7 +2,7 @@
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -18,7 +18,7 @@ from app.crud.crud_sales import order_crud, order_with_lines
 from app.models.catalog import Product
 from app.models.inventory import Reservation
 from app.models.sales import Customer, OrderStatus, SalesOrder, SalesOrderLine
-from app.services import allocation, audit, money, pricing
+from app.services import addresses, allocation, audit, money, pricing
 from app.services.allocation import AllocationRequest
 from app.services.audit import Actor
 from app.services.catalog import products, warehouses
@@ -64,6 +64,8 @@ class OrderDraft:
     lines: Sequence[LineDraft]
     warehouse_id: int | None = None
     notes: str = ""
+    delivery_address_id: int | None = None
+    requested_delivery_date: date | None = None
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,8 @@ class OrderChange:
     notes: str | None = None
     warehouse_id: int | None = None
     lines: Sequence[LineDraft] | None = None
+    delivery_address_id: int | None = None
+    requested_delivery_date: date | None = None
     fields_set: frozenset[str] = field(default_factory=frozenset)
 
 
@@ -160,9 +164,12 @@ def create_order(
     customer = _orderable_customer(db, draft.customer_id)
     if draft.warehouse_id is not None:
         warehouses.get_active(db, draft.warehouse_id, "warehouse_id")
+    address = addresses.delivery_address(db, customer.id, draft.delivery_address_id)
     order = SalesOrder(
         customer_id=customer.id,
         warehouse_id=draft.warehouse_id,
+        delivery_address_id=address.id if address is not None else None,
+        requested_delivery_date=requested_date(draft.requested_delivery_date, at),
         status=OrderStatus.PENDING,
         notes=draft.notes,
         created_by=actor.user_id,
@@ -182,6 +189,8 @@ def create_order(
         order.id,
         number=order.number,
         customer_id=customer.id,
+        delivery_address_id=order.delivery_address_id,
+        requested_delivery_date=str(order.requested_delivery_date),
         total=str(order.total),
         lines=_line_summary(order.lines),
     )
@@ -190,7 +199,8 @@ def create_order(
 
 
 def change_order(db: Session, actor: Actor, order: SalesOrder, change: OrderChange) -> SalesOrder:
-    """Edit a pending order: notes, warehouse, or all of its lines."""
+    """Edit a pending order: notes, warehouse, delivery address and date, or all of its lines;
+    no address means the customer's default one."""
     order = claim(db, order, (OrderStatus.PENDING,), "change")
     values: dict[str, object] = {}
     if "notes" in change.fields_set and change.notes is not None:
@@ -199,6 +209,11 @@ def change_order(db: Session, actor: Actor, order: SalesOrder, change: OrderChan
         if change.warehouse_id is not None:
             warehouses.get_active(db, change.warehouse_id, "warehouse_id")
         values["warehouse_id"] = change.warehouse_id
+    if "delivery_address_id" in change.fields_set:
+        address = addresses.delivery_address(db, order.customer_id, change.delivery_address_id)
+        values["delivery_address_id"] = address.id if address is not None else None
+    if "requested_delivery_date" in change.fields_set and change.requested_delivery_date:
+        values["requested_delivery_date"] = requested_date(change.requested_delivery_date)
     changes = audit.changes(order, values)
     for key in changes:
         setattr(order, key, values[key])
@@ -221,12 +236,28 @@ def change_order(db: Session, actor: Actor, order: SalesOrder, change: OrderChan
     return get_order(db, order.id)
 
 
+def requested_date(asked: date | None, at: datetime | None = None) -> date:
+    """The delivery date asked for (today, the company's day, when none), or a 422 for a day
+    already past (at ``at``, for orders dated back)."""
+    today = clock.today(at)
+    if asked is None:
+        return today
+    if asked < today:
+        raise InvalidRequestError(
+            f"The requested delivery date {asked} is in the past; choose {today} or later.",
+            field="requested_delivery_date",
+        )
+    return asked
+
+
 def confirm(db: Session, actor: Actor, order: SalesOrder, at: datetime | None = None) -> SalesOrder:
-    """Reserve every line FEFO (within the customer's shelf-life demand), all or nothing."""
+    """Reserve every line FEFO (within the customer's shelf-life demand on the requested
+    delivery date, or today when that has passed), all or nothing."""
     order = move(db, order, OrderStatus.CONFIRMED, at)
     if not order.lines:
         raise InvalidRequestError(f"Order {order.number} has no lines to confirm.", field="lines")
     customer = _orderable_customer(db, order.customer_id)
+    delivered_on = max(order.requested_delivery_date, clock.today(at))
     shortages = []
     for line in _lines_by_product(order):
         request = AllocationRequest(
@@ -237,7 +268,7 @@ def confirm(db: Session, actor: Actor, order: SalesOrder, at: datetime | None = 
             warehouse_id=order.warehouse_id,
         )
         try:
-            allocation.reserve(db, request, clock.today(at) if at else None)
+            allocation.reserve(db, request, delivered_on)
         except InsufficientStockError as exc:
             shortages.append(
                 {

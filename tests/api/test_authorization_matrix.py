@@ -260,6 +260,24 @@ RULES: tuple[Rule, ...] = (
     allow(f"PATCH {V1}/customers/{{customer_id}}", A, M, S, body={"notes": "Edited"}),
     allow(f"POST {V1}/customers/{{customer_id}}/deactivate", A, M, S),
     allow(f"POST {V1}/customers/{{customer_id}}/activate", A, M, S),
+    # Addresses: the back office for any customer, a customer user for its own.
+    allow(f"GET {V1}/customers/{{customer_id}}/addresses", A, M, S, C),
+    allow(
+        f"POST {V1}/customers/{{customer_id}}/addresses",
+        A,
+        M,
+        S,
+        C,
+        body={"kind": "delivery", "street": "2 Dock Road", "country": "GB"},
+    ),
+    allow(
+        f"PATCH {V1}/customers/{{customer_id}}/addresses/{{address_id}}",
+        A,
+        M,
+        S,
+        C,
+        body={"label": "Edited"},
+    ),
     # Sales orders: the back office runs them all; a customer user places and keeps its own.
     allow(f"GET {V1}/orders", A, M, S, C),
     allow(
@@ -433,6 +451,7 @@ class Scene:
             "document_id": ids["document"],
             "dataset": "stock",
             "customer_id": ids["customer"],
+            "address_id": ids["address"],
             "order_id": ids["purchase" if "/purchase-orders/" in path else "order"],
         }
         return path.format(**values)
@@ -521,6 +540,11 @@ def scene(api: TestClient) -> Scene:
         },
         headers=admin,
     )
+    address = api.post(
+        f"{V1}/customers/{shopper.customer_id}/addresses",
+        json={"kind": "delivery", "street": "1 Shop Row", "country": "GB"},
+        headers=shopper.headers,
+    )
     order = place_order(api, shopper.headers, None, [order_line(product, "2")])
     ids = {
         "target_user": target_user,
@@ -535,6 +559,7 @@ def scene(api: TestClient) -> Scene:
         "purchase": created_id(purchase),
         "purchase_line": purchase.json()["lines"][0]["id"],
         "customer": shopper.customer_id,
+        "address": created_id(address),
         "order": order["id"],
         "order_line": order["lines"][0]["id"],
     }
@@ -758,6 +783,74 @@ def test_a_customer_cannot_replay_another_customers_idempotent_answer(
 
     assert_problem(replay, 404, "not-found")
     assert "Idempotent-Replayed" not in replay.headers
+
+
+@pytest.mark.parametrize(
+    ("method", "suffix", "body"),
+    [
+        pytest.param("GET", "", None, id="list"),
+        pytest.param(
+            "POST", "", {"kind": "delivery", "street": "9 Back Lane", "country": "GB"}, id="add"
+        ),
+        pytest.param("PATCH", "/{address}", {"is_default": True}, id="make default"),
+        pytest.param("PATCH", "/{address}", {"is_active": False}, id="deactivate"),
+    ],
+)
+def test_another_customers_addresses_answer_as_an_unknown_customers(
+    api: TestClient, rivals: Rivals, method: str, suffix: str, body: Any
+) -> None:
+    theirs = rivals.theirs.customer_id
+    made = api.post(
+        f"{V1}/customers/{theirs}/addresses",
+        json={"kind": "delivery", "street": "3 Their Street", "country": "GB"},
+        headers=rivals.theirs.headers,
+    )
+    address = created_id(made)
+    path = f"{{customer}}/addresses{suffix.format(address=address)}"
+    before = database_state()
+
+    response = api.request(
+        method, f"{V1}/customers/{path.format(customer=theirs)}", json=body,
+        headers=rivals.mine.headers,
+    )  # fmt: skip
+    unknown = api.request(
+        method, f"{V1}/customers/{path.format(customer=UNKNOWN_ID)}", json=body,
+        headers=rivals.mine.headers,
+    )  # fmt: skip
+
+    assert_problem(response, 404, "not-found")
+    assert_problem(unknown, 404, "not-found")
+    assert detail_of(response, theirs) == detail_of(unknown, UNKNOWN_ID)
+    after = database_state()
+    assert after == before, f"a refused call wrote to {changed_tables(before, after)}"
+
+
+def test_a_customer_cannot_send_its_order_to_another_customers_address(
+    api: TestClient, rivals: Rivals
+) -> None:
+    made = api.post(
+        f"{V1}/customers/{rivals.theirs.customer_id}/addresses",
+        json={"kind": "delivery", "street": "4 Their Street", "country": "GB"},
+        headers=rivals.theirs.headers,
+    )
+    lines = [order_line(rivals.product, "1")]
+    own = min(rivals.my_orders)
+    before = database_state()
+
+    placed = api.post(
+        ORDERS,
+        json={"delivery_address_id": created_id(made), "lines": lines},
+        headers=rivals.mine.headers,
+    )
+    moved = api.patch(
+        f"{ORDERS}/{own}",
+        json={"delivery_address_id": created_id(made)},
+        headers=rivals.mine.headers,
+    )
+
+    assert_problem(placed, 422, "invalid-request", field="delivery_address_id")
+    assert_problem(moved, 422, "invalid-request", field="delivery_address_id")
+    assert database_state() == before
 
 
 def test_a_customer_cannot_order_for_another_customer(api: TestClient, rivals: Rivals) -> None:

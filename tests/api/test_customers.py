@@ -131,9 +131,11 @@ def test_staff_roles_create_read_and_edit_customers(
         customer_type="wholesale",
         email="Buyer@Oasis.Example.com",
         phone="+44 20 7946 0000",
-        billing_address="1 High Street",
-        shipping_address="Dock 4",
         min_shelf_life_days=45,
+        payment_terms_days=14,
+        partial_delivery=True,
+        vat_number=" gb123456789 ",
+        vat_treatment="zero_rated",
         notes="Pays on 30 days",
     )
     assert created["name"] == "Oasis Deli"
@@ -141,8 +143,11 @@ def test_staff_roles_create_read_and_edit_customers(
     assert created["price_tier"] == "wholesale"  # follows the type
     assert created["email"] == "buyer@oasis.example.com"
     assert created["phone"] == "+44 20 7946 0000"
-    assert created["billing_address"] == "1 High Street"
-    assert created["shipping_address"] == "Dock 4"
+    assert created["payment_terms_days"] == 14
+    assert created["partial_delivery"] is True
+    assert created["vat_number"] == "GB123456789"  # trimmed, upper-cased
+    assert created["vat_treatment"] == "zero_rated"
+    assert created["addresses"] == []
     assert created["min_shelf_life_days"] == 45
     assert created["notes"] == "Pays on 30 days"
     assert created["user_id"] is None

@@ -72,6 +72,8 @@ ID_KINDS = {
     "to_warehouse_id": "warehouse",
     "supplier_id": "supplier",
     "line_id": "line",
+    "address_id": "address",
+    "delivery_address_id": "address",
 }
 ITEM_KINDS = {"categories": "category", "suppliers": "supplier", "warehouses": "warehouse"}
 
@@ -195,6 +197,15 @@ def seed_world(client: TestClient, make_user: MakeUser) -> World:
         make_customer("Oasis Foods"),
         ok(client.get(f"{API}/customers/me", headers=shopper))["id"],
     )
+    for customer, headers in zip(world.ids["customer"], (admin, shopper), strict=True):
+        for kind in ("delivery", "billing"):
+            body = {"kind": kind, "street": "1 Dock Road", "country": "GB"}
+            world.add(
+                "address",
+                ok(
+                    client.post(f"{API}/customers/{customer}/addresses", json=body, headers=headers)
+                )["id"],
+            )
     for customer, headers in ((world.ids["customer"][0], admin), (None, shopper)):
         for actions in (
             (),

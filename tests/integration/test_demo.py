@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import InstrumentedAttribute, Session, selectinload
 
-from app.core.clock import utcnow
+from app.core.clock import today, utcnow
 from app.core.database import session_scope
 from app.models.audit import AuditLog
 from app.models.catalog import Category, Product, Supplier, Warehouse
@@ -37,7 +37,15 @@ from app.models.purchasing import (
     PurchaseReceiptLine,
     PurchaseStatus,
 )
-from app.models.sales import Customer, OrderStatus, ReturnDisposition, SalesOrder, SalesReturn
+from app.models.sales import (
+    AddressKind,
+    Customer,
+    OrderStatus,
+    ReturnDisposition,
+    SalesOrder,
+    SalesReturn,
+    VatTreatment,
+)
 from app.models.user import Role
 from app.schemas.catalog import ProductCreate
 from app.services import catalog
@@ -211,6 +219,41 @@ def test_load_reports_what_it_made(demo: Loaded) -> None:
     assert int(match.group(1)) == counts["products"]
     assert int(match.group(3)) == counts["movements"]
     assert int(match.group(2)) == counts["lots"]
+
+
+def test_demo_customers_have_addresses_terms_and_deliveries(demo: Loaded) -> None:
+    with session_scope() as db:
+        buyers = db.scalars(select(Customer).options(selectinload(Customer.addresses))).all()
+        placed = db.scalars(select(SalesOrder)).all()
+        held = db.execute(
+            select(Reservation.reference, Lot.best_before).join(Lot, Lot.id == Reservation.lot_id)
+        ).all()
+        where = {address.id: address for buyer in buyers for address in buyer.addresses}
+    assert buyers
+    for buyer in buyers:
+        defaults = sorted(a.kind for a in buyer.addresses if a.is_default and a.is_active)
+        assert defaults == [AddressKind.BILLING, AddressKind.DELIVERY], buyer.name
+        assert all(len(a.country) == 2 and a.street for a in buyer.addresses), buyer.name
+    deliveries = [sum(a.kind == AddressKind.DELIVERY for a in b.addresses) for b in buyers]
+    assert max(deliveries) >= 2
+    assert {buyer.partial_delivery for buyer in buyers} == {True, False}
+    assert len({buyer.payment_terms_days for buyer in buyers}) >= 3
+    charged = [b for b in buyers if b.vat_treatment == VatTreatment.REVERSE_CHARGE]
+    assert len(charged) == 1
+    assert charged[0].vat_number
+    by_id = {buyer.id: buyer for buyer in buyers}
+    numbers = {order.number: order for order in placed}
+    for order in placed:
+        address = where[order.delivery_address_id or 0]
+        assert (address.customer_id, address.kind) == (order.customer_id, AddressKind.DELIVERY)
+        assert order.requested_delivery_date >= today(order.created_at), order.number
+    assert len({order.delivery_address_id for order in placed}) > len(buyers)
+    for reference, best_before in held:
+        order = numbers[reference.split("/")[0]]
+        demand = by_id[order.customer_id].min_shelf_life_days
+        confirmed_on = today(order.confirmed_at or order.created_at)
+        wanted = max(order.requested_delivery_date, confirmed_on) + timedelta(days=demand)
+        assert best_before >= wanted, reference
 
 
 Stock = dict[tuple[int, int], Decimal]  # quantity per (lot, warehouse)

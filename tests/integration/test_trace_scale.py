@@ -107,9 +107,9 @@ def _build() -> Ledger:
         connection.execute(
             text(
                 "INSERT INTO sales_orders (number, customer_id, status, total, notes, "
-                "created_at, updated_at, confirmed_at) "
+                "created_at, updated_at, confirmed_at, requested_delivery_date) "
                 "SELECT 'SO-' || lpad(g::text, 6, '0'), :customer, 'confirmed', 10.00, '', "
-                "now(), now(), now() FROM generate_series(:first, :first + 2) AS g"
+                "now(), now(), now(), current_date FROM generate_series(:first, :first + 2) AS g"
             ),
             {"customer": customer, "first": SIZE.orders + 1},
         )

@@ -18,13 +18,15 @@ from app.core.database import SessionLocal
 from app.models.catalog import UnitOfMeasure
 from app.models.inventory import Reservation, ReservationStatus
 from app.models.sales import (
+    AddressKind,
+    CustomerAddress,
     CustomerType,
     PriceTier,
     SalesOrder,
     SalesOrderLine,
     SalesReturn,
 )
-from app.services import catalog, customers
+from app.services import addresses, catalog, customers
 from app.services.audit import Actor
 from tests.conftest import PASSWORD, bearer, login
 from tests.support import factories
@@ -106,6 +108,32 @@ def stock_lot(
 
 
 # --------------------------------------------------------------------------- customers
+
+
+def make_address(
+    customer_id: int,
+    kind: AddressKind = AddressKind.DELIVERY,
+    *,
+    street: str = "1 Dock Road",
+    default: bool = False,
+    active: bool = True,
+) -> int:
+    """A committed address of the customer, made through the service; its id."""
+    with SessionLocal() as db:
+        customer = customers.get_customer(db, customer_id)
+        values = {"kind": kind, "street": street, "country": "GB", "is_default": default}
+        address = addresses.add_address(db, SALES_ACTOR, customer, values)
+        if not active:
+            addresses.update_address(db, SALES_ACTOR, address, {"is_active": False})
+        db.commit()
+        return address.id
+
+
+def address_rows() -> list[tuple[object, ...]]:
+    """Every stored address: id, customer, kind, street, default and active, by id."""
+    with SessionLocal() as db:
+        rows = db.scalars(select(CustomerAddress).order_by(CustomerAddress.id))
+        return [(a.id, a.customer_id, a.kind, a.street, a.is_default, a.is_active) for a in rows]
 
 
 def make_customer(
@@ -337,6 +365,8 @@ def sales_snapshot() -> SalesSnapshot:
                 SalesOrder.total,
                 SalesOrder.notes,
                 SalesOrder.warehouse_id,
+                SalesOrder.delivery_address_id,
+                SalesOrder.requested_delivery_date,
                 SalesOrder.updated_at,
             ).order_by(SalesOrder.id)
         ).all()

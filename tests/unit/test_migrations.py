@@ -105,3 +105,88 @@ def test_the_email_skeleton_migration_fills_every_row(tmp_path: Path) -> None:
         scratch.dispose()
         if USE_POSTGRES:
             drop_postgres_database(url)
+
+
+def test_the_address_migration_keeps_the_free_text_addresses(tmp_path: Path) -> None:
+    """0006 turns each customer's billing and shipping text into its default billing and
+    delivery address (the text as the street), gives the orders of a customer with a shipping
+    address that address and every order the day it was placed as its requested date; going
+    back restores the texts."""
+    url = create_postgres_database() if USE_POSTGRES else f"sqlite:///{tmp_path / 'old.db'}"
+    scratch = create_engine(url)
+    if not USE_POSTGRES:
+        event.listen(scratch, "connect", _foreign_keys_on)
+    placed = datetime(2026, 3, 4, 15, 30, tzinfo=UTC)
+    texts = {1: ("1 High Street\nLeeds", "Dock 4\nHull"), 2: ("", ""), 3: ("PO Box 7", "")}
+    try:
+        _migrate(scratch, command.upgrade, "0005")
+        with scratch.begin() as connection:
+            for customer_id, (billing, shipping) in texts.items():
+                connection.execute(
+                    text(
+                        "INSERT INTO customers (id, name, customer_type, email, phone, "
+                        "billing_address, shipping_address, min_shelf_life_days, price_tier, "
+                        "notes, is_active, created_at, updated_at) VALUES (:id, :name, "
+                        "'retail', '', '', :billing, :shipping, 0, 'retail', '', TRUE, :at, :at)"
+                    ),
+                    {
+                        "id": customer_id,
+                        "name": f"Customer {customer_id}",
+                        "billing": billing,
+                        "shipping": shipping,
+                        "at": placed,
+                    },
+                )
+                connection.execute(
+                    text(
+                        "INSERT INTO sales_orders (id, number, customer_id, status, total, notes, "
+                        "created_at, updated_at) VALUES (:id, :number, :id, 'pending', 0, '', "
+                        ":at, :at)"
+                    ),
+                    {"id": customer_id, "number": f"SO-{customer_id}", "at": placed},
+                )
+
+        _migrate(scratch, command.upgrade, "0006")
+
+        with scratch.connect() as connection:
+            addresses = connection.execute(
+                text(
+                    "SELECT id, customer_id, kind, street, country, is_default, is_active "
+                    "FROM customer_addresses ORDER BY customer_id, kind"
+                )
+            ).all()
+            orders = connection.execute(
+                text(
+                    "SELECT customer_id, delivery_address_id, requested_delivery_date "
+                    "FROM sales_orders ORDER BY id"
+                )
+            ).all()
+            terms = connection.execute(
+                text("SELECT payment_terms_days, partial_delivery, vat_treatment FROM customers")
+            ).all()
+        assert [(a.customer_id, a.kind, a.street, a.country) for a in addresses] == [
+            (1, "billing", "1 High Street\nLeeds", ""),
+            (1, "delivery", "Dock 4\nHull", ""),
+            (3, "billing", "PO Box 7", ""),
+        ]
+        assert all(a.is_default and a.is_active for a in addresses)
+        dock = addresses[1].id
+        assert [(o.customer_id, o.delivery_address_id) for o in orders] == [
+            (1, dock),
+            (2, None),
+            (3, None),
+        ]
+        assert {str(o.requested_delivery_date) for o in orders} == {"2026-03-04"}
+        assert {tuple(row) for row in terms} == {(30, False, "standard")}
+
+        _migrate(scratch, command.downgrade, "0005")
+        with scratch.connect() as connection:
+            restored = connection.execute(
+                text("SELECT id, billing_address, shipping_address FROM customers ORDER BY id")
+            ).all()
+        assert {row.id: (row.billing_address, row.shipping_address) for row in restored} == texts
+        assert not inspect(scratch).has_table("customer_addresses")
+    finally:
+        scratch.dispose()
+        if USE_POSTGRES:
+            drop_postgres_database(url)

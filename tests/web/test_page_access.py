@@ -33,7 +33,7 @@ EVERYONE = tuple(Permission)  # every role carries one of them: one's own accoun
 class PageRule:
     """One address of a page route: the permissions it must ask for (any of them), and an API
     route asking for the same (method, path, JSON body). Addresses may name the scene's
-    {product}, {lot}, {document}, {purchase}, {order}, {user}, {customer}, {supplier},
+    {product}, {lot}, {document}, {purchase}, {order}, {user}, {customer}, {address}, {supplier},
     {warehouse} and {category}."""
 
     permissions: tuple[Permission, ...]
@@ -120,6 +120,13 @@ PAGE_RULES: dict[str, tuple[PageRule, ...]] = {
     ),
     "/customers/{customer_id}/edit": (
         rule(P.CUSTOMERS_MANAGE, "/customers/{customer}/edit", "POST /customers"),
+    ),
+    "/customers/{customer_id}/addresses/{address_id}": (
+        rule(
+            P.CUSTOMERS_MANAGE,
+            "/customers/{customer}/addresses/{address}",
+            "GET /customers/{customer}",
+        ),
     ),
     "/suppliers": (rule(P.CATALOG_READ, "/suppliers", "GET /suppliers"),),
     "/suppliers/new": (rule(P.CATALOG_WRITE, "/suppliers/new", "POST /suppliers"),),
@@ -217,6 +224,12 @@ def build_scene(client: TestClient) -> Scene:
     )
     assert purchase.status_code == 201, purchase.text
     shopper = register_customer(client)
+    address = client.post(
+        f"{API}/customers/{shopper.customer_id}/addresses",
+        json={"kind": "delivery", "street": "1 Shop Row", "country": "GB"},
+        headers=shopper.headers,
+    )
+    assert address.status_code == 201, address.text
     order = place_order(client, shopper.headers, None, [order_line(product_id, "2")])
     ids = {
         "product": product_id,
@@ -226,6 +239,7 @@ def build_scene(client: TestClient) -> Scene:
         "order": order["id"],
         "user": shopper.user_id,
         "customer": shopper.customer_id,
+        "address": address.json()["id"],
         "supplier": supplier,
         "warehouse": warehouse,
         "category": make_category("Dates"),

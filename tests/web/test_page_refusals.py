@@ -40,7 +40,7 @@ from tests.support.factories import (
 )
 from tests.support.pages import CONFIRMED, CSRF_FIELD, form_fields, login_form, page_login, page_of
 from tests.support.refusals import ACTOR, Sent, account, changed, fingerprint, lines_of
-from tests.support.sales import make_customer
+from tests.support.sales import make_address, make_customer
 from tests.support.stock import (
     make_category,
     make_product,
@@ -267,6 +267,21 @@ def customer_with_bad_email(_: User) -> Sent:
     """A customer's edit form with an email address that is not one."""
     customer = make_customer()
     return Sent(f"/customers/{customer}/edit", {"name": "Oasis Foods", "email": "not an email"})
+
+
+def address_in_no_country(_: User) -> Sent:
+    """A new address of a customer in a country that does not exist."""
+    customer = make_customer()
+    values = {"kind": "delivery", "street": "1 Dock Road", "country": "ZZ"}
+    return Sent(f"/customers/{customer}/addresses", values)
+
+
+def retired_address_made_default(_: User) -> Sent:
+    """Making a deactivated address the customer's default delivery address."""
+    customer = make_customer()
+    make_address(customer, default=True)
+    retired = make_address(customer, street="2 Old Road", active=False)
+    return Sent(f"/customers/{customer}/addresses/{retired}", {"action": "default"})
 
 
 def switch_unknown(base: str, action: str) -> Callable[[User], Sent]:
@@ -578,6 +593,14 @@ ROWS = [
         "/customers/{customer_id}/edit", "", STAFF, customer_with_bad_email, 422,
         "Please correct the fields", "the schema refuses before the service writes",
     ),
+    Refused(
+        "/customers/{customer_id}/addresses", "", STAFF, address_in_no_country, 422,
+        "Please correct the fields", "the schema refuses before the service writes",
+    ),
+    Refused(
+        "/customers/{customer_id}/addresses/{address_id}", "", STAFF,
+        retired_address_made_default, 422, "cannot be the default", NOT_WRITTEN,
+    ),
     Refused("/suppliers/new", "", MANAGER, taken_supplier_code, 409, "already exists", NOT_WRITTEN),
     Refused(
         "/suppliers/{item_id}", "", MANAGER, supplier_with_bad_email, 422,
@@ -824,6 +847,22 @@ def confirm_order(_: User) -> Sent:
     return Sent(f"/orders/{order}/confirm", {})
 
 
+def add_address(_: User) -> Sent:
+    """A second delivery address, made the default."""
+    customer = make_customer()
+    make_address(customer, default=True)
+    values = {"kind": "delivery", "street": "2 Canal Wharf", "country": "GB", "is_default": "true"}
+    return Sent(f"/customers/{customer}/addresses", values)
+
+
+def make_address_default(_: User) -> Sent:
+    """Another delivery address made the default."""
+    customer = make_customer()
+    make_address(customer, default=True)
+    other = make_address(customer, street="2 Canal Wharf")
+    return Sent(f"/customers/{customer}/addresses/{other}", {"action": "default"})
+
+
 # Adjusting stock is a manager's (STOCK_ADJUST): staff are refused it with a 403.
 @pytest.mark.parametrize(
     ("setup", "role"),
@@ -834,6 +873,10 @@ def confirm_order(_: User) -> Sent:
         pytest.param(receive_delivery, STAFF, id="/purchase-orders/{order_id}/receive"),
         pytest.param(confirm_order, STAFF, id="/orders/{order_id}/confirm"),
         pytest.param(count_lot, STAFF, id="/count"),
+        pytest.param(add_address, STAFF, id="/customers/{customer_id}/addresses"),
+        pytest.param(
+            make_address_default, STAFF, id="/customers/{customer_id}/addresses/{address_id}"
+        ),
     ],
 )
 def test_a_form_sent_twice_is_applied_once(

@@ -2,17 +2,32 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Depends, Query, Response, status
 
-from app.api.deps import CustomerManager, CustomerSelf, DbSession
+from app.api.deps import CustomerManager, CustomerSelf, DbSession, require
+from app.api.idempotency import Idempotent
 from app.api.pagination import PageQuery
 from app.api.responses import responses
+from app.kit.callers import Caller
 from app.schemas.common import Page
-from app.schemas.sales import CustomerCreate, CustomerRead, CustomerUpdate, OwnCustomerRead
+from app.schemas.sales import (
+    AddressCreate,
+    AddressRead,
+    AddressUpdate,
+    CustomerCreate,
+    CustomerRead,
+    CustomerUpdate,
+    OwnCustomerRead,
+)
 from app.schemas.types import RecordId
-from app.services import customers
+from app.services import addresses, customers
+from app.services.permissions import Permission
 
 router = APIRouter(prefix="/customers", tags=["sales"])
+# The sales team for any customer, a customer user for its own.
+AddressCaller = Annotated[
+    Caller, Depends(require(Permission.CUSTOMERS_MANAGE, Permission.ORDERS_OWN))
+]
 
 
 @router.get("")
@@ -82,3 +97,55 @@ def activate_customer(
     """Activate a customer again."""
     customer = customers.get_customer(db, customer_id)
     return CustomerRead.model_validate(customers.set_active(db, caller.actor, customer, True))
+
+
+@router.get("/{customer_id}/addresses", responses=responses(404, 409))
+def list_addresses(
+    customer_id: RecordId, caller: AddressCaller, db: DbSession
+) -> list[AddressRead]:
+    """The customer's billing and delivery addresses, inactive ones included."""
+    customer = customers.address_owner(db, caller.user, customer_id)
+    return [AddressRead.model_validate(row) for row in addresses.list_addresses(db, customer.id)]
+
+
+@router.post(
+    "/{customer_id}/addresses",
+    status_code=status.HTTP_201_CREATED,
+    response_model=AddressRead,
+    responses=responses(404, 409),
+)
+def add_address(
+    customer_id: RecordId,
+    body: AddressCreate,
+    caller: AddressCaller,
+    db: DbSession,
+    once: Idempotent,
+) -> Response:
+    """Add an address; the first of its kind, or one sent as the default, is the default."""
+
+    def act() -> AddressRead:
+        customer = customers.address_owner(db, caller.user, customer_id)
+        address = addresses.add_address(db, caller.actor, customer, body.model_dump())
+        return AddressRead.model_validate(address)
+
+    return once.respond(body, act)
+
+
+@router.patch("/{customer_id}/addresses/{address_id}", responses=responses(404, 409))
+def update_address(
+    customer_id: RecordId,
+    address_id: RecordId,
+    body: AddressUpdate,
+    caller: AddressCaller,
+    db: DbSession,
+) -> AddressRead:
+    """Change an address, make it the default of its kind, or retire it (is_active false):
+    an address is never deleted, orders keep pointing at it."""
+    customer = customers.address_owner(db, caller.user, customer_id)
+    address = addresses.get_address(db, customer.id, address_id)
+    values = {
+        key: value
+        for key, value in body.model_dump(exclude_unset=True).items()
+        if value is not None
+    }
+    return AddressRead.model_validate(addresses.update_address(db, caller.actor, address, values))

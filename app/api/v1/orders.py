@@ -82,7 +82,14 @@ def create_order(
     def act() -> OrderRead:
         _staff_only_fields(caller, body)
         customer_id = customers.ordering_customer(db, caller.user, body.customer_id)
-        draft = OrderDraft(customer_id, _drafts(body.lines), body.warehouse_id, body.notes)
+        draft = OrderDraft(
+            customer_id,
+            _drafts(body.lines),
+            body.warehouse_id,
+            body.notes,
+            body.delivery_address_id,
+            body.requested_delivery_date,
+        )
         return order_views.read(db, orders.create_order(db, caller.actor, draft))
 
     return once.respond(body, act)
@@ -100,13 +107,16 @@ def read_order(order_id: RecordId, caller: OrderCaller, db: DbSession) -> OrderR
 def update_order(
     order_id: RecordId, body: OrderUpdate, caller: OrderCaller, db: DbSession
 ) -> OrderRead:
-    """Change a pending order's notes, warehouse or lines (lines replace every line)."""
+    """Change a pending order's notes, warehouse, delivery address and date, or lines (lines
+    replace every line)."""
     _staff_only_fields(caller, body)
     order = orders.get_order(db, order_id, customers.order_scope(db, caller.user))
     change = OrderChange(
         notes=body.notes,
         warehouse_id=body.warehouse_id,
         lines=_drafts(body.lines) if body.lines is not None else None,
+        delivery_address_id=body.delivery_address_id,
+        requested_delivery_date=body.requested_delivery_date,
         fields_set=frozenset(body.model_fields_set),
     )
     return order_views.read(db, orders.change_order(db, caller.actor, order, change))

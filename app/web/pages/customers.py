@@ -6,10 +6,17 @@ from fastapi import Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from app.core.errors import NotFoundError
-from app.models.sales import Customer, CustomerType, PriceTier
-from app.schemas.sales import CustomerCreate, CustomerUpdate
+from app.models.sales import (
+    AddressKind,
+    Customer,
+    CustomerAddress,
+    CustomerType,
+    PriceTier,
+    VatTreatment,
+)
+from app.schemas.sales import AddressCreate, AddressUpdate, CustomerCreate, CustomerUpdate
 from app.schemas.types import RecordId
-from app.services import customers, orders
+from app.services import addresses, customers, orders
 from app.services.orders import OrderFilter
 from app.services.permissions import Permission
 from app.web.form_pages import form_page
@@ -17,7 +24,6 @@ from app.web.forms import FormInvalidError, checked, form_values, refusals
 from app.web.listing import list_query, listing
 from app.web.routing import PageDb, page_router
 from app.web.session import PageCaller, SubmittedForm, form_require, page_require
-from app.web.templating import render
 
 router = page_router()
 PAGE_SIZE = 50
@@ -28,20 +34,32 @@ CUSTOMER_FIELDS = [
     "customer_type",
     "email",
     "phone",
-    "billing_address",
-    "shipping_address",
     "min_shelf_life_days",
+    "payment_terms_days",
+    "partial_delivery",
+    "vat_number",
+    "vat_treatment",
     "notes",
 ]
 EDIT_FIELDS = [*CUSTOMER_FIELDS, "price_tier"]
-# What a field emptied on the edit form stores.
+# What a field emptied (or a box unticked) on the edit form stores.
 CLEARED: dict[str, object] = {
     "email": "",
     "phone": "",
-    "billing_address": "",
-    "shipping_address": "",
     "min_shelf_life_days": 0,
+    "partial_delivery": False,
+    "vat_number": "",
     "notes": "",
+}
+ADDRESS_FIELDS = ["kind", "label", "recipient", "street", "postal_code", "city", "country"]
+ADDRESS_CLEARED: dict[str, object] = {"label": "", "recipient": "", "postal_code": "", "city": ""}
+# What the address form says for a required field left empty.
+REQUIRED = {"street": "Enter the street.", "country": "Enter the country, such as GB."}
+# The address buttons of the customer page, and what each changes.
+SWITCHES: dict[str, dict[str, object]] = {
+    "default": {"is_default": True},
+    "deactivate": {"is_active": False},
+    "activate": {"is_active": True},
 }
 
 
@@ -78,7 +96,12 @@ def _customers_page(
         listing=shown,
         show=show,
         types=list(CustomerType),
+        vat_treatments=_vat_treatments(),
     )
+
+
+def _vat_treatments() -> list[tuple[str, str]]:
+    return [(treatment.value, treatment.value.replace("_", " ")) for treatment in VatTreatment]
 
 
 @router.get("/customers", response_class=HTMLResponse)
@@ -118,16 +141,34 @@ def customer_detail(
     db: PageDb,
     caller: PageCaller = page_require(Permission.CUSTOMERS_MANAGE),
 ) -> HTMLResponse:
-    """A customer: details, notes, latest orders and returns, and (de)activation."""
+    """A customer: details, terms, addresses, notes, latest orders and returns, and
+    (de)activation."""
+    return _detail_page(request, db, caller, customer_id, {}, {})
+
+
+def _detail_page(
+    request: Request,
+    db: PageDb,
+    caller: PageCaller,
+    customer_id: int,
+    values: dict[str, str],
+    errors: dict[str, str],
+    status_code: int = 200,
+) -> HTMLResponse:
     customer = customers.get_customer(db, customer_id)
     placed, placed_total = orders.list_orders(
         db, OrderFilter(customer_id=customer.id), offset=0, limit=ORDERS_SHOWN
     )
-    return render(
+    return form_page(
         request,
         "customers/detail.html",
         caller,
+        values or {"kind": AddressKind.DELIVERY.value},
+        errors,
+        status_code,
         customer=customer,
+        addresses=addresses.list_addresses(db, customer.id),
+        kinds=[(kind.value, kind.value) for kind in AddressKind],
         orders=placed,
         orders_total=placed_total,
         returns=customers.customer_returns(db, customer.id),
@@ -154,6 +195,7 @@ def _form_page(
         customer=customer,
         types=[(kind.value, kind.value) for kind in CustomerType],
         tiers=[(tier.value, tier.value) for tier in PriceTier],
+        vat_treatments=_vat_treatments(),
     )
 
 
@@ -167,6 +209,7 @@ def edit_customer(
     """The customer form, filled in."""
     customer = customers.get_customer(db, customer_id)
     values = {name: str(getattr(customer, name)) for name in EDIT_FIELDS}
+    values["partial_delivery"] = "true" if customer.partial_delivery else ""
     return _form_page(request, caller, customer, values, {})
 
 
@@ -190,6 +233,101 @@ def update_customer(
         return RedirectResponse(f"/customers/{customer.id}?done=saved", status_code=303)
     return _form_page(
         request, caller, customer, values, refused.errors, status_code=refused.status_code
+    )
+
+
+@router.post("/customers/{customer_id}/addresses", response_class=HTMLResponse)
+def add_address(
+    request: Request,
+    form: SubmittedForm,
+    customer_id: RecordId,
+    db: PageDb,
+    caller: PageCaller = form_require(Permission.CUSTOMERS_MANAGE),
+) -> Response:
+    """Add the address of the form to the customer."""
+    customer = customers.get_customer(db, customer_id)
+    values = form_values(form, [*ADDRESS_FIELDS, "is_default"])
+    with refusals(db) as refused:
+        body = checked(AddressCreate, values)
+        addresses.add_address(db, caller.actor, customer, body.model_dump())
+        return RedirectResponse(f"/customers/{customer.id}?done=address#addresses", 303)
+    return _detail_page(
+        request, db, caller, customer_id, values, refused.errors, refused.status_code
+    )
+
+
+def _address_page(
+    request: Request,
+    caller: PageCaller,
+    customer: Customer,
+    address: CustomerAddress,
+    values: dict[str, str],
+    errors: dict[str, str],
+    status_code: int = 200,
+) -> HTMLResponse:
+    return form_page(
+        request,
+        "customers/address.html",
+        caller,
+        values,
+        errors,
+        status_code,
+        customer=customer,
+        address=address,
+    )
+
+
+@router.get("/customers/{customer_id}/addresses/{address_id}", response_class=HTMLResponse)
+def edit_address(
+    request: Request,
+    customer_id: RecordId,
+    address_id: RecordId,
+    db: PageDb,
+    caller: PageCaller = page_require(Permission.CUSTOMERS_MANAGE),
+) -> HTMLResponse:
+    """The address form, filled in."""
+    customer = customers.get_customer(db, customer_id)
+    address = addresses.get_address(db, customer.id, address_id)
+    values = {name: str(getattr(address, name)) for name in ADDRESS_FIELDS}
+    return _address_page(request, caller, customer, address, values, {})
+
+
+@router.post("/customers/{customer_id}/addresses/{address_id}", response_class=HTMLResponse)
+def update_address(
+    request: Request,
+    form: SubmittedForm,
+    customer_id: RecordId,
+    address_id: RecordId,
+    db: PageDb,
+    caller: PageCaller = form_require(Permission.CUSTOMERS_MANAGE),
+) -> Response:
+    """Save the address form, or make the address the default, retire it or take it up again
+    (``action`` default, deactivate or activate)."""
+    customer = customers.get_customer(db, customer_id)
+    address = addresses.get_address(db, customer.id, address_id)
+    action = str(form.get("action", "save"))
+    values = form_values(form, ADDRESS_FIELDS[1:])
+    with refusals(db) as refused:
+        if action == "save":
+            body = checked(AddressUpdate, values)
+            if body.street is None or body.country is None:
+                raise FormInvalidError(
+                    {name: REQUIRED[name] for name in REQUIRED if getattr(body, name) is None}
+                )
+            changes = {**ADDRESS_CLEARED, **body.model_dump(exclude_unset=True)}
+        elif action in SWITCHES:
+            changes = SWITCHES[action]
+        else:
+            raise NotFoundError("There is no such action for an address.")
+        addresses.update_address(db, caller.actor, address, changes)
+        return RedirectResponse(f"/customers/{customer.id}?done=address#addresses", 303)
+    if action != "save":
+        message = next(iter(refused.errors.values()), "")
+        return _detail_page(
+            request, db, caller, customer_id, {}, {"form": message}, refused.status_code
+        )
+    return _address_page(
+        request, caller, customer, address, values, refused.errors, refused.status_code
     )
 
 

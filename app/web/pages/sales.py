@@ -6,11 +6,21 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
+from app.core import clock
 from app.core.errors import InvalidRequestError, NotFoundError
 from app.models.sales import OrderStatus, ReturnDisposition
 from app.schemas.sales import OrderAction, OrderCreate, ReturnCreate
 from app.schemas.types import RecordId
-from app.services import alerts, catalog, customers, order_views, orders, pricing, returns
+from app.services import (
+    addresses,
+    alerts,
+    catalog,
+    customers,
+    order_views,
+    orders,
+    pricing,
+    returns,
+)
 from app.services.orders import LineDraft, OrderDraft, OrderFilter
 from app.services.permissions import Permission
 from app.services.returns import ReturnLine
@@ -35,6 +45,7 @@ PAGE_SIZE = 50
 NEWEST_ORDERS = Sort("placed", descending=True)
 # Steps the order page asks about before taking them.
 ASKED_FIRST = ("ship", "cancel")
+ORDER_FIELDS = ["customer_id", "notes", "delivery_address_id", "requested_delivery_date"]
 
 
 def _sales_team(caller: PageCaller) -> bool:
@@ -94,6 +105,10 @@ def _new_order_page(
         if team
         else []
     )
+    chosen = [b for b in buyers if str(b.id) == values.get("customer_id")] or buyers
+    if not team:
+        chosen = [customers.own_customer(db, caller.user)]
+    choices = addresses.delivery_choices(db, [buyer.id for buyer in chosen])
     return render(
         request,
         "sales/new_order.html",
@@ -106,8 +121,16 @@ def _new_order_page(
         products=products,
         available=alerts.sellable_by_product(db, [product.id for product in products]),
         buyers=buyers,
+        delivery_groups=[
+            (buyer.name if team else "", choices[buyer.id]) for buyer in chosen if choices[buyer.id]
+        ],
         sales_team=team,
     )
+
+
+def _delivery_defaults(values: dict[str, str]) -> dict[str, str]:
+    """The order form's values, delivery on the company's today unless another day is given."""
+    return {"requested_delivery_date": clock.today().isoformat(), **values}
 
 
 @router.get("/orders/new", response_class=HTMLResponse)
@@ -118,7 +141,7 @@ def new_order(
 ) -> HTMLResponse:
     """An empty order (for a customer chosen beforehand, when given)."""
     values = {"customer_id": request.query_params.get("customer_id", "")}
-    return _new_order_page(request, db, caller, values, {}, {})
+    return _new_order_page(request, db, caller, _delivery_defaults(values), {}, {})
 
 
 @router.post("/orders/new", response_class=HTMLResponse)
@@ -130,7 +153,7 @@ def place_order(
 ) -> Response:
     """Place the order of the form; a customer orders for itself at its own prices."""
     team = _sales_team(caller)
-    values = form_values(form, ["customer_id", "notes"])
+    values = form_values(form, ORDER_FIELDS)
     fields = ["product_id", "quantity", "unit_price"] if team else ["product_id", "quantity"]
     # The shop lists every product with its id: only the rows given a quantity are ordered.
     rows, numbers = line_values(form, fields, needs=None if team else "quantity")
@@ -138,9 +161,15 @@ def place_order(
         body = checked(OrderCreate, {**values, "lines": rows})
         customer_id = customers.ordering_customer(db, caller.user, body.customer_id)
         lines = [LineDraft(line.product_id, line.quantity, line.unit_price) for line in body.lines]
-        order = orders.create_order(
-            db, caller.actor, OrderDraft(customer_id, lines, None, body.notes)
+        draft = OrderDraft(
+            customer_id,
+            lines,
+            None,
+            body.notes,
+            body.delivery_address_id,
+            body.requested_delivery_date,
         )
+        order = orders.create_order(db, caller.actor, draft)
         return RedirectResponse(f"/orders/{order.id}?done=placed", status_code=303)
     errors = refused.errors
     if errors.get("lines") and not rows:
@@ -149,7 +178,14 @@ def place_order(
     if not team:
         search = str(form.get("q", ""))[:100]
         return _shop_page(
-            request, db, caller, search, submitted, errors, status_code=refused.status_code
+            request,
+            db,
+            caller,
+            search,
+            submitted,
+            errors,
+            values=values,
+            status_code=refused.status_code,
         )
     return _new_order_page(
         request, db, caller, values, submitted, errors, status_code=refused.status_code
@@ -287,7 +323,7 @@ def shop(
     q: str = "",
 ) -> HTMLResponse:
     """The catalog with availability and the customer's own prices; an order form."""
-    return _shop_page(request, db, caller, q[:100], {}, {})
+    return _shop_page(request, db, caller, q[:100], {}, {}, values={})
 
 
 def _shop_page(
@@ -297,6 +333,8 @@ def _shop_page(
     q: str,
     lines: dict[str, str],
     errors: dict[str, str],
+    *,
+    values: dict[str, str],
     status_code: int = 200,
 ) -> HTMLResponse:
     customer = customers.own_customer(db, caller.user)
@@ -316,5 +354,7 @@ def _shop_page(
         orders=mine,
         q=q,
         lines=lines,
+        values=_delivery_defaults(values),
+        destinations=addresses.delivery_choices(db, [customer.id])[customer.id],
         errors=errors,
     )

@@ -154,11 +154,19 @@ TEXT_FIELDS: dict[str, TextField] = {
     ),
     "customer-name": _record(CUSTOMERS, lambda n: {}, "name", 200),
     "customer-phone": _record(CUSTOMERS, lambda n: {"name": "C"}, "phone", 100),
-    "customer-billing-address": _record(
-        CUSTOMERS, lambda n: {"name": "C"}, "billing_address", 2000
-    ),
-    "customer-shipping-address": _record(
-        CUSTOMERS, lambda n: {"name": "C"}, "shipping_address", 2000
+    "customer-address-street": TextField(
+        "street",
+        2000,
+        lambda s, v: Call(
+            "POST",
+            f"{CUSTOMERS}/{s.customer}/addresses",
+            {"kind": "delivery", "street": v, "country": "GB"},
+        ),
+        lambda s, written: str(
+            next(
+                a for a in s.get(f"{CUSTOMERS}/{s.customer}/addresses") if a["id"] == written["id"]
+            )["street"]
+        ),
     ),
     "customer-notes": _record(CUSTOMERS, lambda n: {"name": "C"}, "notes", 2000),
     "customer-notes-update": TextField(
