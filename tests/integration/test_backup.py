@@ -235,19 +235,26 @@ def flip_middle(path: Path) -> None:
 
 def break_deflate(path: Path) -> None:
     """Corrupt the compressed stream of ``path`` where the decoder itself notices (not only the
-    CRC at the end): flip 16 bytes from the middle on until decompressing raises zlib.error."""
-    data = path.read_bytes()
-    for start in range(len(data) // 2, len(data) - 32, 16):
-        damaged = bytearray(data)
-        damaged[start : start + 16] = bytes(byte ^ 0xFF for byte in data[start : start + 16])
-        try:
-            gzip.decompress(bytes(damaged))
-        except zlib.error:
-            path.write_bytes(bytes(damaged))
-            return
-        except (OSError, EOFError):
-            continue
-    raise AssertionError(f"no corruption of {path.name} that zlib rejects")
+    CRC at the end): give its first block the reserved block type, which every inflater
+    refuses, whatever the data."""
+    data = bytearray(path.read_bytes())
+    data[deflate_start(data)] |= 0b110  # BTYPE, bits 1-2 of the block header: 11 is reserved
+    with pytest.raises(zlib.error):
+        gzip.decompress(bytes(data))
+    path.write_bytes(bytes(data))
+
+
+def deflate_start(data: bytes) -> int:
+    """Where the deflate stream of the gzip member ``data`` starts, past its header (RFC 1952)."""
+    flags, position = data[3], 10
+    if flags & 0x04:  # FEXTRA: a length, then the field
+        position += 2 + int.from_bytes(data[position : position + 2], "little")
+    for flag in (0x08, 0x10):  # FNAME, FCOMMENT: zero-terminated
+        if flags & flag:
+            position = data.index(0, position) + 1
+    if flags & 0x02:  # FHCRC
+        position += 2
+    return position
 
 
 def truncate(path: Path) -> None:
