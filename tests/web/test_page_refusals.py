@@ -847,6 +847,20 @@ def confirm_order(_: User) -> Sent:
     return Sent(f"/orders/{order}/confirm", {})
 
 
+def place_order_for_delivery(_: User) -> Sent:
+    """A new order to a chosen delivery address on a chosen day."""
+    customer = make_customer()
+    address = make_address(customer, default=True)
+    values = {
+        "customer_id": str(customer),
+        "delivery_address_id": str(address),
+        "requested_delivery_date": (date.today() + timedelta(days=3)).isoformat(),
+        "lines.0.product_id": str(make_product("DATE")),
+        "lines.0.quantity": "2",
+    }
+    return Sent("/orders/new", values)
+
+
 def add_address(_: User) -> Sent:
     """A second delivery address, made the default."""
     customer = make_customer()
@@ -873,6 +887,7 @@ def make_address_default(_: User) -> Sent:
         pytest.param(receive_delivery, STAFF, id="/purchase-orders/{order_id}/receive"),
         pytest.param(confirm_order, STAFF, id="/orders/{order_id}/confirm"),
         pytest.param(count_lot, STAFF, id="/count"),
+        pytest.param(place_order_for_delivery, STAFF, id="/orders/new"),
         pytest.param(add_address, STAFF, id="/customers/{customer_id}/addresses"),
         pytest.param(
             make_address_default, STAFF, id="/customers/{customer_id}/addresses/{address_id}"
