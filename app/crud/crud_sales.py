@@ -1,10 +1,12 @@
 """Queries on customers, tier prices and sales orders."""
 
-from sqlalchemy import select
+from datetime import datetime
+
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, joinedload
 
 from app.crud.base import CRUDBase
-from app.models.sales import Customer, SalesOrder, SalesOrderLine, TierPrice
+from app.models.sales import Customer, SalesOrder, SalesOrderLine, Shipment, TierPrice
 
 customer_crud = CRUDBase(Customer, search=[Customer.name, Customer.email])
 order_crud = CRUDBase(SalesOrder, search=[SalesOrder.number])
@@ -34,3 +36,13 @@ def order_with_lines(db: Session, order_id: int) -> SalesOrder | None:
         .execution_options(populate_existing=True)
     )
     return db.execute(query).unique().scalar_one_or_none()
+
+
+def mark_shipments_delivered(db: Session, order_id: int, at: datetime) -> None:
+    """Stamp the order's shipments not yet delivered as delivered at ``at``."""
+    db.execute(
+        update(Shipment)
+        .where(Shipment.order_id == order_id, Shipment.delivered_at.is_(None))
+        .values(delivered_at=at)
+        .execution_options(synchronize_session=False)
+    )

@@ -29,6 +29,8 @@ from app.models.sales import (
     SalesOrder,
     SalesOrderLine,
     SalesReturn,
+    Shipment,
+    ShipmentLine,
     TierPrice,
 )
 from app.models.sequences import NumberSequence
@@ -61,6 +63,8 @@ __all__ = [
     "SalesOrder",
     "SalesOrderLine",
     "SalesReturn",
+    "Shipment",
+    "ShipmentLine",
     "StockLevel",
     "StockMovement",
     "Supplier",

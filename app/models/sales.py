@@ -21,7 +21,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.core.clock import utcnow
 from app.core.database import Base
 from app.models.catalog import MONEY, QUANTITY, Product, Warehouse
-from app.models.inventory import Lot
+from app.models.inventory import BIG_ID, Lot
 from app.models.mixins import StringEnum, TimestampMixin, UTCDateTime, values_of
 
 
@@ -60,6 +60,7 @@ class OrderStatus(enum.StrEnum):
 
     PENDING = "pending"
     CONFIRMED = "confirmed"
+    PARTIALLY_SHIPPED = "partially_shipped"
     SHIPPED = "shipped"
     DELIVERED = "delivered"
     CANCELLED = "cancelled"
@@ -116,6 +117,9 @@ class Customer(TimestampMixin, Base):
         order_by="CustomerAddress.id",
     )
 
+
+# The order lines still waiting for stock, which filling backorders looks for.
+BACKORDERED = text("backordered_quantity > 0")
 
 # The one active default address of each kind per customer.
 ONE_DEFAULT = text("is_default AND is_active")
@@ -231,7 +235,18 @@ class SalesOrderLine(Base):
         CheckConstraint(
             "returned_quantity >= 0 AND returned_quantity <= quantity", name="returned_within"
         ),
+        CheckConstraint(
+            "shipped_quantity >= 0 AND backordered_quantity >= 0 AND cancelled_quantity >= 0 "
+            "AND shipped_quantity + backordered_quantity + cancelled_quantity <= quantity",
+            name="fulfilment_within",
+        ),
         Index("ix_sales_order_lines_product_id", "product_id"),
+        Index(
+            "ix_sales_order_lines_backordered",
+            "order_id",
+            sqlite_where=BACKORDERED,
+            postgresql_where=BACKORDERED,
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -242,6 +257,9 @@ class SalesOrderLine(Base):
     unit_price: Mapped[Decimal] = mapped_column(MONEY)
     line_total: Mapped[Decimal] = mapped_column(MONEY)
     returned_quantity: Mapped[Decimal] = mapped_column(QUANTITY, default=Decimal(0))
+    shipped_quantity: Mapped[Decimal] = mapped_column(QUANTITY, default=Decimal(0))
+    backordered_quantity: Mapped[Decimal] = mapped_column(QUANTITY, default=Decimal(0))
+    cancelled_quantity: Mapped[Decimal] = mapped_column(QUANTITY, default=Decimal(0))
 
     order: Mapped[SalesOrder] = relationship(back_populates="lines", lazy="raise")
     product: Mapped[Product] = relationship(lazy="raise")
@@ -249,6 +267,76 @@ class SalesOrderLine(Base):
     def reference(self, number: str) -> str:
         """The reservation reference of this line on order ``number``."""
         return f"{number}/{self.line_no}"
+
+    @property
+    def open_quantity(self) -> Decimal:
+        """What is neither shipped nor backordered nor cancelled: what is held for the line
+        once its order is confirmed."""
+        return (
+            self.quantity
+            - self.shipped_quantity
+            - self.backordered_quantity
+            - self.cancelled_quantity
+        )
+
+
+class Shipment(Base):
+    """Goods of one order leaving together: its lots issued in the ledger, its own number."""
+
+    __tablename__ = "shipments"
+    __table_args__ = (
+        Index("ix_shipments_order_id", "order_id"),
+        Index("ix_shipments_shipped_at", "shipped_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("sales_orders.id", ondelete="RESTRICT"))
+    carrier: Mapped[str] = mapped_column(String(100), default="")
+    tracking_reference: Mapped[str] = mapped_column(String(100), default="")
+    notes: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    shipped_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+    order: Mapped[SalesOrder] = relationship(lazy="raise")
+    lines: Mapped[list["ShipmentLine"]] = relationship(
+        back_populates="shipment",
+        lazy="raise",
+        order_by="ShipmentLine.id",
+        cascade="all, delete-orphan",
+    )
+
+
+class ShipmentLine(Base):
+    """A quantity of one order line that left from one lot in one warehouse."""
+
+    __tablename__ = "shipment_lines"
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        Index("ix_shipment_lines_shipment_id", "shipment_id"),
+        Index("ix_shipment_lines_order_line_id", "order_line_id"),
+        Index("ix_shipment_lines_lot_id", "lot_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    shipment_id: Mapped[int] = mapped_column(ForeignKey("shipments.id", ondelete="CASCADE"))
+    order_line_id: Mapped[int] = mapped_column(
+        ForeignKey("sales_order_lines.id", ondelete="RESTRICT")
+    )
+    lot_id: Mapped[int] = mapped_column(ForeignKey("lots.id", ondelete="RESTRICT"))
+    warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouses.id", ondelete="RESTRICT"))
+    quantity: Mapped[Decimal] = mapped_column(QUANTITY)
+    # The ledger row that issued it; none for shipments recorded before shipments existed.
+    movement_id: Mapped[int | None] = mapped_column(
+        BIG_ID, ForeignKey("stock_movements.id", ondelete="RESTRICT"), default=None
+    )
+
+    shipment: Mapped[Shipment] = relationship(back_populates="lines", lazy="raise")
+    order_line: Mapped[SalesOrderLine] = relationship(lazy="raise")
+    lot: Mapped[Lot] = relationship(lazy="raise")
 
 
 class SalesReturn(Base):

@@ -238,6 +238,10 @@ class OrderLineRead(BaseModel):
     quantity: Decimal
     unit_price: Decimal
     line_total: Decimal
+    reserved_quantity: Decimal = Field(description="Held in lots for the line right now.")
+    shipped_quantity: Decimal
+    backordered_quantity: Decimal = Field(description="Waiting for stock to arrive.")
+    cancelled_quantity: Decimal = Field(description="Cancelled before it shipped.")
     returned_quantity: Decimal
     allocations: list[AllocationRead]
 
@@ -282,11 +286,76 @@ class OrderSummary(BaseModel):
     cancelled_at: datetime | None
 
 
+class ShipmentLineRead(BaseModel):
+    """A quantity of an order line that left from one lot."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    order_line_id: int
+    line_no: int
+    sku: str
+    lot_id: int
+    lot_code: str
+    best_before: date
+    warehouse_id: int
+    quantity: Decimal
+    movement_id: int | None
+
+
+class ShipmentRead(BaseModel):
+    """A shipment of an order: its number, carrier, tracking reference and lots."""
+
+    id: int
+    number: str
+    order_id: int
+    carrier: str
+    tracking_reference: str
+    notes: str
+    shipped_at: datetime
+    delivered_at: datetime | None
+    lines: list[ShipmentLineRead]
+
+
 class OrderRead(OrderSummary):
-    """A sales order with its lines and what was picked for them."""
+    """A sales order with its lines, what was picked for them and its shipments."""
 
     delivery_address: DeliveryAddressRef | None
     lines: list[OrderLineRead]
+    shipments: list[ShipmentRead]
+
+
+class ShipmentLineIn(BaseModel):
+    """A quantity of an order line to ship, within what it holds reserved."""
+
+    line_id: RecordId
+    quantity: Quantity
+
+
+class ShipmentCreate(BaseModel):
+    """A shipment to make; without lines, everything the order holds reserved."""
+
+    carrier: ShortText = ""
+    tracking_reference: ShortText = ""
+    notes: Text = Field(default="", description="Kept as the reason of its ledger rows.")
+    lines: list[ShipmentLineIn] | None = Field(default=None, min_length=1, max_length=200)
+
+
+class BackorderFilled(BaseModel):
+    """Stock reserved for a backordered line, and what it still waits for."""
+
+    order_id: int
+    order_number: str
+    line_no: int
+    sku: str
+    reserved: Decimal
+    still_backordered: Decimal
+
+
+class BackordersFilled(BaseModel):
+    """What filling backorders reserved."""
+
+    filled: list[BackorderFilled]
 
 
 class ReturnLineIn(BaseModel):

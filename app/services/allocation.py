@@ -38,9 +38,10 @@ class AllocationRequest:
 
 
 def reserve(
-    db: Session, request: AllocationRequest, today: date | None = None
+    db: Session, request: AllocationRequest, today: date | None = None, *, partial: bool = False
 ) -> list[Reservation]:
-    """Reserve FEFO across lots: all of the quantity, or nothing (InsufficientStockError).
+    """Reserve FEFO across lots: all of the quantity, or nothing (InsufficientStockError);
+    ``partial``: as much of it as there is, perhaps nothing.
 
     Expired, quarantined and recalled lots never qualify, nor lots good for fewer than
     ``min_shelf_life_days`` days after ``today`` (the delivery day, for an order). Each lot's
@@ -85,6 +86,9 @@ def reserve(
                 return reservations
         if not raced:
             break
+    if partial:
+        db.flush()
+        return reservations
     reserved = request.quantity - remaining
     _undo(db, reservations)
     raise InsufficientStockError(
@@ -154,13 +158,29 @@ def release(db: Session, reference: str) -> list[Reservation]:
     return released
 
 
-def issue(db: Session, context: MovementContext, reference: str) -> list[StockMovement]:
-    """Ship every active reservation of ``reference``: issue movements out of their lots."""
-    reservations = active_reservations(db, reference)
-    if not reservations:
+def issue(
+    db: Session, context: MovementContext, reference: str, quantity: Decimal | None = None
+) -> list[StockMovement]:
+    """Ship ``quantity`` (all, by default) of what is reserved for ``reference``, earliest
+    best-before first: issue movements out of their lots. A reservation shipped in part keeps
+    the rest held."""
+    reservations = sorted(
+        active_reservations(db, reference),
+        key=lambda reservation: (reservation.lot.best_before, reservation.id),
+    )
+    held = sum((reservation.quantity for reservation in reservations), Decimal(0))
+    if held == 0:
         raise ConflictError(f"Nothing is reserved for {reference}.")
+    remaining = held if quantity is None else quantity
+    if remaining > held:
+        raise ConflictError(f"Only {held} is reserved for {reference}; {remaining} cannot ship.")
     movements = []
     for reservation in reservations:
+        if remaining <= 0:
+            break
+        if reservation.quantity > remaining:
+            reservation = _split(db, reservation, remaining)
+        remaining -= reservation.quantity
         _settle(db, reservation, ReservationStatus.ISSUED)
         movement = context.row(
             MovementKind.ISSUE,
@@ -172,6 +192,24 @@ def issue(db: Session, context: MovementContext, reference: str) -> list[StockMo
         )
         movements.append(stock.append(db, movement))
     return movements
+
+
+def _split(db: Session, reservation: Reservation, quantity: Decimal) -> Reservation:
+    """Part ``quantity`` off an active reservation as a reservation of its own."""
+    reservation.quantity -= quantity
+    part = Reservation(
+        reference=reservation.reference,
+        product_id=reservation.product_id,
+        lot_id=reservation.lot_id,
+        warehouse_id=reservation.warehouse_id,
+        quantity=quantity,
+        status=ReservationStatus.ACTIVE,
+        created_at=reservation.created_at,
+    )
+    part.lot = reservation.lot
+    db.add(part)
+    db.flush()
+    return part
 
 
 def _settle(db: Session, reservation: Reservation, status: ReservationStatus) -> None:

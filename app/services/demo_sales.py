@@ -27,12 +27,22 @@ from app.models.sales import (
     SalesOrder,
     VatTreatment,
 )
-from app.services import addresses, customers, orders, purchasing, receiving, reorder, returns
+from app.services import (
+    addresses,
+    customers,
+    orders,
+    purchasing,
+    receiving,
+    reorder,
+    returns,
+    shipments,
+)
 from app.services.audit import Actor
 from app.services.orders import LineDraft, OrderDraft, OrderFilter
 from app.services.purchasing import PurchaseDraft, PurchaseLineDraft
 from app.services.receiving import Delivery, DeliveryLine
 from app.services.returns import ReturnLine
+from app.services.shipments import ShipmentDraft
 
 CUSTOMERS = [
     ("Green Basket Grocers", CustomerType.WHOLESALE, 60),
@@ -51,6 +61,7 @@ TERMS = [(30, True), (60, False), (14, False), (45, True), (30, False), (0, Fals
 # The one customer abroad, invoiced without VAT (the customer accounts for it).
 REVERSE_CHARGE = {"Maison Fruits Secs": ("FR40303265045", "FR", "75011", "Paris")}
 HOME = ("GB", "Leeds")
+CARRIERS = ["DPD", "Royal Mail", "DHL Freight", "Palletways"]
 
 
 @dataclass(frozen=True)
@@ -280,6 +291,7 @@ def pipeline(
         placed = orders.create_order(db, actor, wanted)
         if number == 0:
             _try(partial(orders.confirm, db, actor, placed))
+    _backorders(db, actor, demand, [buyer for buyer in buyers if buyer.partial_delivery], today)
     delivered, _ = orders.list_orders(
         db, OrderFilter(status=OrderStatus.DELIVERED), offset=0, limit=1
     )
@@ -298,6 +310,32 @@ def pipeline(
             purchasing.send(db, actor, draft)
 
 
+def _backorders(
+    db: Session,
+    actor: Actor,
+    demand: Sequence[Demand],
+    buyers: Sequence[Customer],
+    today: date,
+) -> None:
+    """Orders of customers who take partial deliveries for more than there is: one shipped in
+    part with the rest waiting, one confirmed and waiting for stock."""
+    for number, customer in enumerate(buyers[:2]):
+        item = demand[number]
+        delivered_on = max(today, clock.today()) + timedelta(days=3)
+        good_until = delivered_on + timedelta(days=customer.min_shelf_life_days)
+        have = _available(db, item.product.id, good_until)
+        wanted = (have + max(Decimal(1), item.weekly)).to_integral_value(ROUND_FLOOR)
+        draft = OrderDraft(
+            customer.id,
+            [LineDraft(item.product.id, wanted)],
+            delivery_address_id=delivery(db, customer.id, number),
+            requested_delivery_date=delivered_on,
+        )
+        order = orders.create_order(db, actor, draft)
+        if _try(partial(orders.confirm, db, actor, order)) and number == 0 and have >= 1:
+            _ship(db, actor, orders.get_order(db, order.id))
+
+
 def _available(db: Session, product_id: int, good_until: date) -> Decimal:
     """What FEFO could still reserve of a product for a buyer's shelf-life demand."""
     levels = crud_stock.allocatable_levels(db, product_id=product_id, good_until=good_until)
@@ -312,13 +350,21 @@ def _sell(
         orders.cancel(db, actor, order, "not enough stock", at=moment(day, 11))
         return
     _date_reservations(db, order, created_at=moment(day, 10))
-    timeline.at(moment(day, 14), partial(_ship, timeline, db, actor, order, day, today))
+    timeline.at(moment(day, 14), partial(_ship_and_deliver, timeline, db, actor, order, day, today))
 
 
-def _ship(
+def _ship(db: Session, actor: Actor, order: SalesOrder, at: datetime | None = None) -> None:
+    """Ship what the order holds, with a carrier and a tracking reference."""
+    carrier = CARRIERS[order.id % len(CARRIERS)]
+    tracking = f"{carrier[:3].upper()}{order.id * 7919 % 10**8:08d}"
+    draft = ShipmentDraft(carrier=carrier, tracking_reference=tracking)
+    shipments.ship(db, actor, order, draft, at=at)
+
+
+def _ship_and_deliver(
     timeline: Timeline, db: Session, actor: Actor, order: SalesOrder, day: date, today: date
 ) -> None:
-    orders.ship(db, actor, order, at=moment(day, 14))
+    _ship(db, actor, order, at=moment(day, 14))
     _date_reservations(db, order, closed_at=moment(day, 14))
     delivered = moment(day + timedelta(days=2), 12)
     if delivered.date() < today:

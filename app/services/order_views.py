@@ -1,8 +1,11 @@
 """Sales orders as the API and the pages show them: lines with the lots picked for them."""
 
+from decimal import Decimal
+
 from sqlalchemy.orm import Session
 
-from app.models.sales import OrderStatus, SalesOrder
+from app.models.inventory import ReservationStatus
+from app.models.sales import OrderStatus, SalesOrder, Shipment
 from app.schemas.sales import (
     AllocationRead,
     CustomerRef,
@@ -10,44 +13,85 @@ from app.schemas.sales import (
     OrderLineRead,
     OrderRead,
     OrderSummary,
+    ShipmentLineRead,
+    ShipmentRead,
 )
-from app.services import orders
+from app.services import orders, shipments
 
 
 def read(db: Session, order: SalesOrder) -> OrderRead:
-    """An order with its lines and their allocations."""
+    """An order with its lines, their allocations and its shipments."""
     held = orders.allocations(db, order)
-    lines = [
-        OrderLineRead(
-            id=line.id,
-            line_no=line.line_no,
-            product_id=line.product_id,
-            sku=line.product.sku,
-            product_name=line.product.name,
-            unit=line.product.unit,
-            quantity=line.quantity,
-            unit_price=line.unit_price,
-            line_total=line.line_total,
-            returned_quantity=line.returned_quantity,
-            allocations=[
-                AllocationRead(
-                    lot_id=r.lot_id,
-                    lot_code=r.lot.lot_code,
-                    best_before=r.lot.best_before,
-                    warehouse_id=r.warehouse_id,
-                    quantity=r.quantity,
-                    status=r.status,
-                )
-                for r in held.get(line.reference(order.number or ""), [])
-            ],
+    lines = []
+    for line in order.lines:
+        picked = held.get(line.reference(order.number or ""), [])
+        reserved = sum(
+            (r.quantity for r in picked if r.status == ReservationStatus.ACTIVE), Decimal(0)
         )
-        for line in order.lines
-    ]
+        lines.append(
+            OrderLineRead(
+                id=line.id,
+                line_no=line.line_no,
+                product_id=line.product_id,
+                sku=line.product.sku,
+                product_name=line.product.name,
+                unit=line.product.unit,
+                quantity=line.quantity,
+                unit_price=line.unit_price,
+                line_total=line.line_total,
+                reserved_quantity=reserved,
+                shipped_quantity=line.shipped_quantity,
+                backordered_quantity=line.backordered_quantity,
+                cancelled_quantity=line.cancelled_quantity,
+                returned_quantity=line.returned_quantity,
+                allocations=[
+                    AllocationRead(
+                        lot_id=r.lot_id,
+                        lot_code=r.lot.lot_code,
+                        best_before=r.lot.best_before,
+                        warehouse_id=r.warehouse_id,
+                        quantity=r.quantity,
+                        status=r.status,
+                    )
+                    for r in picked
+                ],
+            )
+        )
     address = order.delivery_address
     return OrderRead(
         **summary(order).model_dump(),
         delivery_address=DeliveryAddressRef.model_validate(address) if address else None,
         lines=lines,
+        shipments=[shipment_read(shipment) for shipment in shipments.order_shipments(db, order.id)],
+    )
+
+
+def shipment_read(shipment: Shipment) -> ShipmentRead:
+    """A shipment with its lots."""
+    return ShipmentRead(
+        id=shipment.id,
+        number=shipment.number,
+        order_id=shipment.order_id,
+        carrier=shipment.carrier,
+        tracking_reference=shipment.tracking_reference,
+        notes=shipment.notes,
+        shipped_at=shipment.shipped_at,
+        delivered_at=shipment.delivered_at,
+        lines=[
+            ShipmentLineRead(
+                id=line.id,
+                order_line_id=line.order_line_id,
+                line_no=line.order_line.line_no,
+                sku=line.order_line.product.sku,
+                lot_id=line.lot_id,
+                lot_code=line.lot.lot_code,
+                best_before=line.lot.best_before,
+                warehouse_id=line.warehouse_id,
+                quantity=line.quantity,
+                movement_id=line.movement_id,
+            )
+            for line in shipment.lines
+        ],
     )
 
 

@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session, contains_eager, joinedload
 from app.core import clock, problem_types
 from app.core.clock import utcnow
 from app.core.errors import InvalidRequestError, NotFoundError
-from app.core.metrics import ORDERS_TOTAL, SALES_REVENUE, after_commit
+from app.core.metrics import ORDERS_TOTAL, after_commit
+from app.crud import crud_sales
 from app.crud.base import text_match
 from app.crud.crud_sales import order_crud, order_with_lines
 from app.models.catalog import Product
@@ -23,22 +24,26 @@ from app.services.allocation import AllocationRequest
 from app.services.audit import Actor
 from app.services.catalog import products, warehouses
 from app.services.sorting import Sort, order_by
-from app.services.stock import InsufficientStockError, MovementContext, check_quantity
+from app.services.stock import InsufficientStockError, check_quantity
 from app.services.workflow import StateError, Workflow
 
 # Where each move may start from, and the time it stamps.
 _FROM = {
     OrderStatus.CONFIRMED: (OrderStatus.PENDING,),
-    OrderStatus.SHIPPED: (OrderStatus.CONFIRMED,),
+    OrderStatus.PARTIALLY_SHIPPED: (OrderStatus.CONFIRMED, OrderStatus.PARTIALLY_SHIPPED),
+    OrderStatus.SHIPPED: (OrderStatus.CONFIRMED, OrderStatus.PARTIALLY_SHIPPED),
     OrderStatus.DELIVERED: (OrderStatus.SHIPPED,),
     OrderStatus.CANCELLED: (OrderStatus.PENDING, OrderStatus.CONFIRMED),
 }
 _STAMPS = {
     OrderStatus.CONFIRMED: ("confirmed_at", "updated_at"),
+    OrderStatus.PARTIALLY_SHIPPED: ("updated_at",),
     OrderStatus.SHIPPED: ("shipped_at", "updated_at"),
     OrderStatus.DELIVERED: ("delivered_at", "updated_at"),
     OrderStatus.CANCELLED: ("cancelled_at", "updated_at"),
 }
+# The orders that hold stock or wait for it.
+OPEN = (OrderStatus.CONFIRMED, OrderStatus.PARTIALLY_SHIPPED)
 
 
 class OrderStateError(StateError):
@@ -194,7 +199,7 @@ def create_order(
         total=str(order.total),
         lines=_line_summary(order.lines),
     )
-    _count(db, OrderStatus.PENDING)
+    count(db, OrderStatus.PENDING)
     return get_order(db, order.id)
 
 
@@ -252,23 +257,18 @@ def requested_date(asked: date | None, at: datetime | None = None) -> date:
 
 def confirm(db: Session, actor: Actor, order: SalesOrder, at: datetime | None = None) -> SalesOrder:
     """Reserve every line FEFO (within the customer's shelf-life demand on the requested
-    delivery date, or today when that has passed), all or nothing."""
+    delivery date, or today when that has passed): all or nothing, or, for a customer who
+    takes partial deliveries, what there is, the rest of each line backordered."""
     order = move(db, order, OrderStatus.CONFIRMED, at)
     if not order.lines:
         raise InvalidRequestError(f"Order {order.number} has no lines to confirm.", field="lines")
     customer = _orderable_customer(db, order.customer_id)
-    delivered_on = max(order.requested_delivery_date, clock.today(at))
     shortages = []
-    for line in _lines_by_product(order):
-        request = AllocationRequest(
-            product_id=line.product_id,
-            quantity=line.quantity,
-            reference=line.reference(_number(order)),
-            min_shelf_life_days=customer.min_shelf_life_days,
-            warehouse_id=order.warehouse_id,
-        )
+    for line in lines_by_product(order):
         try:
-            allocation.reserve(db, request, delivered_on)
+            reserved = reserve_line(
+                db, order, line, customer, line.quantity, at, partial=customer.partial_delivery
+            )
         except InsufficientStockError as exc:
             shortages.append(
                 {
@@ -279,6 +279,8 @@ def confirm(db: Session, actor: Actor, order: SalesOrder, at: datetime | None = 
                     "available": exc.extensions["available"],
                 }
             )
+            continue
+        line.backordered_quantity = line.quantity - reserved
     if shortages:
         shortages.sort(key=lambda shortage: int(str(shortage["line_no"])))
         described = "; ".join(
@@ -288,55 +290,60 @@ def confirm(db: Session, actor: Actor, order: SalesOrder, at: datetime | None = 
         raise InsufficientStockError(
             f"Order {order.number} cannot be confirmed: {described}.", lines=shortages
         )
-    audit.record(db, actor, "order.confirmed", "sales_order", order.id, number=order.number)
-    _count(db, OrderStatus.CONFIRMED)
-    return order
-
-
-def ship(
-    db: Session, actor: Actor, order: SalesOrder, reason: str = "", at: datetime | None = None
-) -> SalesOrder:
-    """Issue every reserved lot of the order: ledger rows referencing the order number.
-
-    Stock reserved in a lot that was quarantined, recalled or went out of date since the
-    order was confirmed is first swapped for sellable stock (FEFO), or the shipment is refused.
-    """
-    order = move(db, order, OrderStatus.SHIPPED, at)
-    context = MovementContext(actor=actor, reference=_number(order), reason=reason, occurred_at=at)
-    movement_ids: list[int] = []
-    swapped: list[dict[str, object]] = []
-    for line in _lines_by_product(order):
-        reference = line.reference(_number(order))
-        request = AllocationRequest(
-            line.product_id, line.quantity, reference, warehouse_id=order.warehouse_id
-        )
-        for stale in allocation.renew_unsellable(db, request, clock.today(at) if at else None):
-            swapped.append(
-                {"line_no": line.line_no, "lot_id": stale.lot_id, "lot_status": stale.lot.status}
-            )
-        movements = allocation.issue(db, context, reference)
-        movement_ids.extend(movement.id for movement in movements)
+    db.flush()
     audit.record(
         db,
         actor,
-        "order.shipped",
+        "order.confirmed",
         "sales_order",
         order.id,
         number=order.number,
-        movement_ids=movement_ids,
-        unsellable_lots_replaced=swapped,
+        backordered=backordered_summary(order.lines),
     )
-    _count(db, OrderStatus.SHIPPED)
-    revenue = float(order.total)
-    after_commit(db, lambda: SALES_REVENUE.inc(revenue))
+    count(db, OrderStatus.CONFIRMED)
     return order
+
+
+def reserve_line(
+    db: Session,
+    order: SalesOrder,
+    line: SalesOrderLine,
+    customer: Customer,
+    quantity: Decimal,
+    at: datetime | None = None,
+    *,
+    partial: bool = False,
+) -> Decimal:
+    """Reserve ``quantity`` of the line FEFO, within the customer's shelf-life demand on the
+    requested delivery day (today once it has passed); what was reserved (all of it, unless
+    ``partial``)."""
+    request = AllocationRequest(
+        product_id=line.product_id,
+        quantity=quantity,
+        reference=line.reference(number_of(order)),
+        min_shelf_life_days=customer.min_shelf_life_days,
+        warehouse_id=order.warehouse_id,
+    )
+    delivered_on = max(order.requested_delivery_date, clock.today(at))
+    taken = allocation.reserve(db, request, delivered_on, partial=partial)
+    return sum((reservation.quantity for reservation in taken), Decimal(0))
+
+
+def backordered_summary(lines: Sequence[SalesOrderLine]) -> list[dict[str, object]]:
+    """The lines waiting for stock, for the audit trail."""
+    return [
+        {"line_no": line.line_no, "quantity": str(line.backordered_quantity)}
+        for line in lines
+        if line.backordered_quantity > 0
+    ]
 
 
 def deliver(db: Session, actor: Actor, order: SalesOrder, at: datetime | None = None) -> SalesOrder:
     """Record that the customer has the goods."""
     order = move(db, order, OrderStatus.DELIVERED, at)
+    crud_sales.mark_shipments_delivered(db, order.id, order.delivered_at or utcnow())
     audit.record(db, actor, "order.delivered", "sales_order", order.id, number=order.number)
-    _count(db, OrderStatus.DELIVERED)
+    count(db, OrderStatus.DELIVERED)
     return order
 
 
@@ -350,13 +357,24 @@ def cancel(
     only_pending: bool = False,
 ) -> SalesOrder:
     """Cancel a pending or confirmed order (or, ``only_pending``, a pending one); its
-    reservations are let go."""
-    allowed = (OrderStatus.PENDING,) if only_pending else None
-    order = move(db, order, OrderStatus.CANCELLED, at, allowed)
-    was = OrderStatus.CONFIRMED if order.confirmed_at is not None else OrderStatus.PENDING
+    reservations are let go. Of a partly shipped order only what has not shipped is
+    cancelled, and the order is shipped from then on."""
+    allowed = (OrderStatus.PENDING,) if only_pending else (OrderStatus.PENDING, *OPEN)
+    was = order.status
+    partly_shipped = was == OrderStatus.PARTIALLY_SHIPPED
+    target = OrderStatus.SHIPPED if partly_shipped else OrderStatus.CANCELLED
+    order = move(db, order, target, at, (was,) if was in allowed else allowed)
+    if partly_shipped:
+        order.cancelled_at = at or utcnow()
     released = []
-    for line in _lines_by_product(order):
-        released.extend(allocation.release(db, line.reference(_number(order))))
+    cancelled = []
+    for line in lines_by_product(order):
+        released.extend(allocation.release(db, line.reference(number_of(order))))
+        if was != OrderStatus.PENDING and line.shipped_quantity < line.quantity:
+            line.cancelled_quantity = line.quantity - line.shipped_quantity
+            line.backordered_quantity = Decimal(0)
+            cancelled.append({"line_no": line.line_no, "quantity": str(line.cancelled_quantity)})
+    db.flush()
     audit.record(
         db,
         actor,
@@ -370,15 +388,16 @@ def cancel(
             {"lot_id": r.lot_id, "warehouse_id": r.warehouse_id, "quantity": str(r.quantity)}
             for r in released
         ],
+        cancelled_lines=cancelled,
     )
-    _count(db, OrderStatus.CANCELLED)
+    count(db, OrderStatus.CANCELLED)
     return order
 
 
 def allocations(db: Session, order: SalesOrder) -> dict[str, list[Reservation]]:
     """The reservations of each line (active, issued or released), lots loaded, by reference;
     a pending order has none yet."""
-    references = [line.reference(_number(order)) for line in order.lines]
+    references = [line.reference(number_of(order)) for line in order.lines]
     if not references or order.status == OrderStatus.PENDING:
         return {}
     query = (
@@ -393,7 +412,7 @@ def allocations(db: Session, order: SalesOrder) -> dict[str, list[Reservation]]:
     return found
 
 
-def _lines_by_product(order: SalesOrder) -> list[SalesOrderLine]:
+def lines_by_product(order: SalesOrder) -> list[SalesOrderLine]:
     """The lines by product, so that orders touching the same stock lock it in one order."""
     return sorted(order.lines, key=lambda line: (line.product_id, line.line_no))
 
@@ -445,10 +464,11 @@ def _line_summary(lines: Sequence[SalesOrderLine]) -> list[dict[str, object]]:
     ]
 
 
-def _number(order: SalesOrder) -> str:
+def number_of(order: SalesOrder) -> str:
     assert order.number is not None, "an order has its number once stored"
     return order.number
 
 
-def _count(db: Session, status: OrderStatus) -> None:
+def count(db: Session, status: OrderStatus) -> None:
+    """Count an order reaching ``status``, once the transaction commits."""
     after_commit(db, lambda: ORDERS_TOTAL.labels(status).inc())

@@ -295,6 +295,16 @@ RULES: tuple[Rule, ...] = (
     allow(f"PATCH {V1}/orders/{{order_id}}", A, M, S, C, body={"notes": "Edited"}),
     allow(f"POST {V1}/orders/{{order_id}}/confirm", A, M, S),
     allow(f"POST {V1}/orders/{{order_id}}/ship", A, M, S),
+    allow(
+        f"POST {V1}/orders/{{order_id}}/shipments",
+        A,
+        M,
+        S,
+        body={"carrier": "DPD", "lines": [{"line_id": Ref("order_line"), "quantity": "1"}]},
+    ),
+    allow(f"GET {V1}/orders/{{order_id}}/shipments", A, M, S, C),
+    allow(f"POST {V1}/orders/{{order_id}}/fill-backorders", A, M, S),
+    allow(f"POST {V1}/orders/fill-backorders", A, M, S),
     allow(f"POST {V1}/orders/{{order_id}}/deliver", A, M, S),
     allow(f"POST {V1}/orders/{{order_id}}/cancel", A, M, S, C, body={"reason": "Changed plans"}),
     allow(

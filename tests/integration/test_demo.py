@@ -43,7 +43,10 @@ from app.models.sales import (
     OrderStatus,
     ReturnDisposition,
     SalesOrder,
+    SalesOrderLine,
     SalesReturn,
+    Shipment,
+    ShipmentLine,
     VatTreatment,
 )
 from app.models.user import Role
@@ -259,6 +262,7 @@ def test_demo_customers_have_addresses_terms_and_deliveries(demo: Loaded) -> Non
 Stock = dict[tuple[int, int], Decimal]  # quantity per (lot, warehouse)
 ZERO = Decimal(0)
 SHIPPED = (OrderStatus.SHIPPED.value, OrderStatus.DELIVERED.value)
+OPEN = (OrderStatus.CONFIRMED.value, OrderStatus.PARTIALLY_SHIPPED.value)
 DATED = (
     Category, Product, Supplier, Warehouse, Customer, Lot, StockMovement, Reservation,
     SalesOrder, SalesReturn, PurchaseOrder, PurchaseReceipt,
@@ -487,13 +491,19 @@ def order_stock(db: Session, codes: dict[int, str]) -> list[str]:
             active = held[reference, ReservationStatus.ACTIVE.value]
             shipped = held[reference, ReservationStatus.ISSUED.value]
             expected = (
-                line.quantity if order.status == OrderStatus.CONFIRMED else ZERO,
-                line.quantity if order.status in SHIPPED else ZERO,
+                line.open_quantity if order.status in OPEN else ZERO,
+                line.shipped_quantity,
             )
-            if (sum(active.values(), ZERO), sum(shipped.values(), ZERO)) != expected:
+            settled = line.shipped_quantity + line.cancelled_quantity == line.quantity
+            if (
+                (sum(active.values(), ZERO), sum(shipped.values(), ZERO)) != expected
+                or (order.status in SHIPPED and not settled)
+                or (order.status not in (*SHIPPED, *OPEN) and line.shipped_quantity)
+            ):
                 found.append(
                     f"{name} line {line.line_no} of {line.quantity}: reserved {shown(active)}; "
-                    f"issued {shown(shipped)}"
+                    f"issued {shown(shipped)}; shipped {line.shipped_quantity}, backordered "
+                    f"{line.backordered_quantity}, cancelled {line.cancelled_quantity}"
                 )
             if sum(returned[line.id].values(), ZERO) != line.returned_quantity or any(
                 quantity > shipped.get(key, ZERO) for key, quantity in returned[line.id].items()
@@ -521,6 +531,31 @@ def order_stock(db: Session, codes: dict[int, str]) -> list[str]:
                     f"{name}: issued at {stamp(at)}, confirmed {order.confirmed_at}, "
                     f"delivered {order.delivered_at}"
                 )
+    return found
+
+
+def shipment_stock(db: Session) -> list[str]:
+    """Each line's shipments add up to what it shipped, each shipped lot to its movement."""
+    found = []
+    shipped: dict[int, Decimal] = defaultdict(Decimal)
+    rows = db.execute(
+        select(Shipment.number, ShipmentLine, StockMovement)
+        .join(ShipmentLine.shipment)
+        .outerjoin(StockMovement, StockMovement.id == ShipmentLine.movement_id)
+    )
+    for number, line, movement in rows:
+        shipped[line.order_line_id] += line.quantity
+        if movement is not None and (
+            (movement.lot_id, movement.warehouse_id, -movement.quantity)
+            != (line.lot_id, line.warehouse_id, line.quantity)
+        ):
+            found.append(f"{number}: line {line.id} differs from movement {movement.id}")
+    for line in db.scalars(select(SalesOrderLine)):
+        if shipped.get(line.id, ZERO) != line.shipped_quantity:
+            found.append(
+                f"order line {line.id}: shipped {line.shipped_quantity}, its shipments "
+                f"{shipped.get(line.id, ZERO)}"
+            )
     return found
 
 

@@ -11,12 +11,14 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from app.core.database import session_scope
 from app.models.catalog import UnitOfMeasure
 from app.models.purchasing import PurchaseStatus
-from app.models.sales import CustomerType, OrderStatus, PriceTier
+from app.models.sales import CustomerType, OrderStatus, PriceTier, SalesOrder
 from app.schemas.catalog import ProductCreate, SupplierCreate, WarehouseCreate
-from app.services import catalog, customers, orders, purchasing, receiving, stock
+from app.services import catalog, customers, orders, purchasing, receiving, shipments, stock
 from app.services.audit import Actor
 from app.services.orders import LineDraft, OrderDraft
 from app.services.purchasing import PurchaseDraft, PurchaseLineDraft
@@ -26,12 +28,19 @@ from app.services.stock import MovementContext, ReceiptLine
 FACTORY_ACTOR = Actor(user_id=None, label="test-factories")
 Lines = Sequence[tuple[int, str]]
 
+
+def _ship(db: Session, actor: Actor, order: SalesOrder) -> SalesOrder:
+    """Ship everything the order holds reserved; the order afterwards."""
+    shipments.ship(db, actor, order)
+    return orders.get_order(db, order.id)
+
+
 # The service steps that take a new order, or a new purchase order, to each state.
 ORDER_STEPS = {
     OrderStatus.PENDING: (),
     OrderStatus.CONFIRMED: (orders.confirm,),
-    OrderStatus.SHIPPED: (orders.confirm, orders.ship),
-    OrderStatus.DELIVERED: (orders.confirm, orders.ship, orders.deliver),
+    OrderStatus.SHIPPED: (orders.confirm, _ship),
+    OrderStatus.DELIVERED: (orders.confirm, _ship, orders.deliver),
     OrderStatus.CANCELLED: (orders.cancel,),
 }
 

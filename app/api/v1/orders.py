@@ -15,6 +15,8 @@ from app.kit.callers import Caller
 from app.models.sales import OrderStatus
 from app.schemas.common import Page
 from app.schemas.sales import (
+    BackorderFilled,
+    BackordersFilled,
     OrderAction,
     OrderCreate,
     OrderLineIn,
@@ -24,12 +26,15 @@ from app.schemas.sales import (
     ReturnBatch,
     ReturnCreate,
     ReturnRead,
+    ShipmentCreate,
+    ShipmentRead,
 )
 from app.schemas.types import RecordId
-from app.services import customers, order_views, orders, returns
+from app.services import backorders, customers, order_views, orders, returns, shipments
 from app.services.orders import LineDraft, OrderChange, OrderDraft, OrderFilter
 from app.services.permissions import Permission, role_allows
 from app.services.returns import ReturnLine
+from app.services.shipments import ShipmentDraft, ShipmentLineDraft
 
 router = APIRouter(prefix="/orders", tags=["sales"])
 transition_route = partial(router.post, response_model=OrderRead, responses=responses(404, 409))
@@ -63,6 +68,20 @@ def list_orders(
     where = OrderFilter(status_, own if own is not None else customer_id, since, until)
     rows, total = orders.list_orders(db, where, offset=paging.offset, limit=paging.limit)
     return paging.page([order_views.summary(row) for row in rows], total)
+
+
+@router.post("/fill-backorders", response_model=BackordersFilled, responses=responses(409))
+def fill_backorders(caller: SalesManager, db: DbSession, once: Idempotent) -> Response:
+    """Reserve what there now is for every backordered line, the earliest confirmed order
+    first, FEFO; receiving stock never does this by itself."""
+
+    def act() -> BackordersFilled:
+        filled = backorders.fill(db, caller.actor)
+        return BackordersFilled(
+            filled=[BackorderFilled.model_validate(entry, from_attributes=True) for entry in filled]
+        )
+
+    return once.respond(OrderAction(), act)
 
 
 @router.post(
@@ -146,14 +165,68 @@ def ship_order(
     once: Idempotent,
     body: OrderAction | None = None,
 ) -> Response:
-    """Issue the reserved lots: ledger rows referencing the order number."""
+    """Ship everything reserved in one shipment: ledger rows referencing the order number."""
     action = body or OrderAction()
 
     def act() -> OrderRead:
         order = orders.get_order(db, order_id)
-        return order_views.read(db, orders.ship(db, caller.actor, order, action.reason))
+        shipments.ship(db, caller.actor, order, ShipmentDraft(notes=action.reason))
+        return order_views.read(db, orders.get_order(db, order_id))
 
     return once.respond(action, act)
+
+
+@router.post(
+    "/{order_id}/shipments",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ShipmentRead,
+    responses=responses(404, 409),
+)
+def create_shipment(
+    order_id: RecordId,
+    body: ShipmentCreate,
+    caller: SalesManager,
+    db: DbSession,
+    once: Idempotent,
+) -> Response:
+    """Ship some or all of what the order holds reserved (the lines and quantities named,
+    or everything), with its carrier and tracking reference."""
+
+    def act() -> ShipmentRead:
+        lines = (
+            [ShipmentLineDraft(line.line_id, line.quantity) for line in body.lines]
+            if body.lines is not None
+            else None
+        )
+        draft = ShipmentDraft(lines, body.carrier, body.tracking_reference, body.notes)
+        shipment = shipments.ship(db, caller.actor, orders.get_order(db, order_id), draft)
+        return order_views.shipment_read(shipment)
+
+    return once.respond(body, act)
+
+
+@router.get("/{order_id}/shipments", responses=responses(404))
+def list_shipments(order_id: RecordId, caller: OrderCaller, db: DbSession) -> list[ShipmentRead]:
+    """The shipments of an order, oldest first."""
+    order = orders.get_order(db, order_id, customers.order_scope(db, caller.user))
+    return [order_views.shipment_read(s) for s in shipments.order_shipments(db, order.id)]
+
+
+@transition_route("/{order_id}/fill-backorders")
+def fill_order_backorders(
+    order_id: RecordId,
+    caller: SalesManager,
+    db: DbSession,
+    once: Idempotent,
+) -> Response:
+    """Reserve what there now is for the order's backordered lines (FEFO)."""
+
+    def act() -> OrderRead:
+        order = orders.get_order(db, order_id)
+        backorders.fill(db, caller.actor, order.id)
+        return order_views.read(db, orders.get_order(db, order_id))
+
+    return once.respond(OrderAction(), act)
 
 
 @transition_route("/{order_id}/deliver")

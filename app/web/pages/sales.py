@@ -20,10 +20,12 @@ from app.services import (
     orders,
     pricing,
     returns,
+    shipments,
 )
 from app.services.orders import LineDraft, OrderDraft, OrderFilter
 from app.services.permissions import Permission
 from app.services.returns import ReturnLine
+from app.services.shipments import ShipmentDraft
 from app.services.sorting import Sort
 from app.web.confirmation import confirmed
 from app.web.forms import checked, form_values, line_values, refusals
@@ -265,7 +267,7 @@ def change_order(
         elif action == "confirm":
             orders.confirm(db, caller.actor, order)
         elif action == "ship":
-            orders.ship(db, caller.actor, order, reason)
+            shipments.ship(db, caller.actor, order, ShipmentDraft(notes=reason))
         elif action == "deliver":
             orders.deliver(db, caller.actor, order)
         else:
