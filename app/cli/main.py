@@ -10,6 +10,7 @@ from app.cli import (
     csv_commands,
     db_commands,
     demo_commands,
+    order_commands,
     stock_commands,
     user_commands,
 )
@@ -26,6 +27,7 @@ app.add_typer(db_commands.app, name="db")
 app.add_typer(user_commands.app, name="users")
 app.add_typer(stock_commands.stock_app, name="stock")
 app.add_typer(stock_commands.alerts_app, name="alerts")
+app.add_typer(order_commands.app, name="orders")
 app.add_typer(csv_commands.import_app, name="import")
 app.command("export")(csv_commands.export)
 app.add_typer(demo_commands.app, name="demo")

@@ -28,7 +28,8 @@ def fill(
     db: Session, actor: Actor, order_id: int | None = None, at: datetime | None = None
 ) -> list[Filled]:
     """Reserve what there now is for backordered lines (of one order, or of every order, the
-    earliest confirmed first), FEFO within each customer's shelf-life demand.
+    earliest confirmed first), FEFO within each customer's shelf-life demand. One order that
+    is neither confirmed nor partly shipped is refused (OrderStateError).
 
     Every order concerned is claimed before any stock is touched, and the lines are then
     reserved product by product, as confirming does, so this never deadlocks with orders
@@ -50,6 +51,8 @@ def fill(
     waiting = [
         orders.claim(db, order, orders.OPEN, "fill backorders") for order in db.scalars(query)
     ]
+    if order_id is not None and not waiting:
+        orders.claim(db, orders.get_order(db, order_id), orders.OPEN, "fill backorders")
     lines = sorted(
         (
             (line.product_id, rank, line.line_no, order, line)

@@ -119,6 +119,14 @@ def get_order(db: Session, order_id: int, customer_id: int | None = None) -> Sal
     return order
 
 
+def by_number(db: Session, number: str) -> SalesOrder:
+    """The order numbered ``number`` (SO-000123), with its lines."""
+    order_id = db.scalar(select(SalesOrder.id).where(SalesOrder.number == number.strip().upper()))
+    if order_id is None:
+        raise NotFoundError(f"There is no sales order {number}.")
+    return get_order(db, order_id)
+
+
 _FLOW = Workflow(
     SalesOrder,
     _FROM,

@@ -46,7 +46,8 @@ def record_return(
         raise InvalidRequestError("A return needs a reason.", field="reason")
     if not lines:
         raise InvalidRequestError("A return needs at least one line.", field="lines")
-    order = claim(db, order, (OrderStatus.SHIPPED, OrderStatus.DELIVERED), "take returns")
+    shipped = (OrderStatus.PARTIALLY_SHIPPED, OrderStatus.SHIPPED, OrderStatus.DELIVERED)
+    order = claim(db, order, shipped, "take returns")
     by_id = {line.id: line for line in order.lines}
     returnable = _returnable(db, order)
     context = MovementContext(actor=actor, reference=order.number or "", reason=reason)

@@ -167,12 +167,14 @@ def create_customer(
     price_tier: PriceTier | None = None,
     min_shelf_life_days: int = 0,
     active: bool = True,
+    partial_delivery: bool = False,
 ) -> int:
     """A customer (its tier following its type unless given); its id."""
     fields: dict[str, Any] = {
         "name": name or unique("Customer"),
         "customer_type": customer_type.value,
         "min_shelf_life_days": min_shelf_life_days,
+        "partial_delivery": partial_delivery,
     }
     if price_tier is not None:
         fields["price_tier"] = price_tier.value

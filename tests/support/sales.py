@@ -143,6 +143,7 @@ def make_customer(
     price_tier: PriceTier | None = None,
     min_shelf_life_days: int = 0,
     active: bool = True,
+    partial_delivery: bool = False,
 ) -> int:
     """A committed customer made through the service (inactive when asked); its id."""
     return factories.create_customer(
@@ -151,6 +152,7 @@ def make_customer(
         price_tier=price_tier,
         min_shelf_life_days=min_shelf_life_days,
         active=active,
+        partial_delivery=partial_delivery,
     )
 
 

@@ -373,6 +373,47 @@ def ship_from_quarantine(_: User) -> Sent:
     return Sent(f"/orders/{order}/ship", {"reason": "truck 1", **CONFIRMED})
 
 
+def short_order(
+    *, partial_delivery: bool = True, status: OrderStatus = OrderStatus.CONFIRMED
+) -> tuple[int, int, int]:
+    """An order of 10 dates with 4 in stock (the rest backordered for a customer who takes
+    partial deliveries); the ids of the order, its line and the product."""
+    dates = make_product("DATE")
+    create_lot(
+        product_id=dates, warehouse_id=make_warehouse("MAIN"), lot_code="DATE-1", quantity="4"
+    )
+    customer = make_customer(partial_delivery=partial_delivery)
+    quantity = "10" if partial_delivery else "4"
+    order = create_order(customer_id=customer, lines=[(dates, quantity)], status=status)
+    return order.id, order.line_ids[0], dates
+
+
+def ship_beyond_reserved(_: User) -> Sent:
+    """A shipment of more of a line than it holds reserved."""
+    order, line, _product = short_order()
+    values = lines_of(("line_id", "quantity"), [(line, "6")])
+    return Sent(f"/orders/{order}/ship", {"carrier": "DPD", **values, **CONFIRMED})
+
+
+def ship_part_of_complete_order(_: User) -> Sent:
+    """Part of an order of a customer who takes complete deliveries only."""
+    order, line, _product = short_order(partial_delivery=False)
+    values = lines_of(("line_id", "quantity"), [(line, "1")])
+    return Sent(f"/orders/{order}/ship", {**values, **CONFIRMED})
+
+
+def fill_pending_order(_: User) -> Sent:
+    """Filling the backorders of an order not yet confirmed."""
+    order, _line, _product = short_order(status=OrderStatus.PENDING)
+    return Sent(f"/orders/{order}/fill-backorders", {})
+
+
+def fill_as_customer(_: User) -> Sent:
+    """A customer user asking to fill every backorder."""
+    short_order()
+    return Sent("/orders/fill-backorders", {})
+
+
 def deliver_unshipped(_: User) -> Sent:
     """Delivering an order that has not shipped."""
     dates = make_product("DATE")
@@ -641,11 +682,23 @@ ROWS = [
         "refused after the order became shipped and the quarantined reservation was let go",
     ),
     Refused(
+        ORDER_ACTION, "ship", STAFF, ship_beyond_reserved, 422, "cannot ship", NOT_WRITTEN
+    ),
+    Refused(
+        ORDER_ACTION, "ship", STAFF, ship_part_of_complete_order, 409,
+        "complete deliveries only", NOT_WRITTEN,
+    ),
+    Refused(
+        ORDER_ACTION, "fill-backorders", STAFF, fill_pending_order, 409, "to fill backorders",
+        NOT_WRITTEN,
+    ),
+    Refused("/orders/fill-backorders", "", CUSTOMER, fill_as_customer, 403, "may not", NOT_WRITTEN),
+    Refused(
         ORDER_ACTION, "deliver", STAFF, deliver_unshipped, 409, "must be shipped", NOT_WRITTEN
     ),
     Refused(
-        ORDER_ACTION, "cancel", STAFF, cancel_shipped, 409, "must be pending or confirmed",
-        NOT_WRITTEN,
+        ORDER_ACTION, "cancel", STAFF, cancel_shipped, 409,
+        "must be pending or confirmed or partially_shipped", NOT_WRITTEN,
     ),
     Refused(
         ORDER_ACTION, "cancel", CUSTOMER, cancel_own_confirmed, 409, "must be pending",
@@ -847,6 +900,32 @@ def confirm_order(_: User) -> Sent:
     return Sent(f"/orders/{order}/confirm", {})
 
 
+def ship_part(_: User) -> Sent:
+    """Part of what an order holds, with its carrier and tracking reference."""
+    order, line, _product = short_order()
+    values = lines_of(("line_id", "quantity"), [(line, "3")])
+    fields = {"carrier": "DPD", "tracking_reference": "DPD123", "reason": "first part"}
+    return Sent(f"/orders/{order}/ship", {**fields, **values, **CONFIRMED})
+
+
+def restocked_backorder() -> int:
+    """A backordered order whose product has just been restocked; the order's id."""
+    order, _line, dates = short_order()
+    create_lot(product_id=dates, warehouse_id=make_warehouse("BACK"), lot_code="DATE-2")
+    return order
+
+
+def fill_order_backorders(_: User) -> Sent:
+    """Filling the backorders of one order once stock has arrived."""
+    return Sent(f"/orders/{restocked_backorder()}/fill-backorders", {})
+
+
+def fill_all_backorders(_: User) -> Sent:
+    """Filling every backorder once stock has arrived."""
+    restocked_backorder()
+    return Sent("/orders/fill-backorders", {})
+
+
 def place_order_for_delivery(_: User) -> Sent:
     """A new order to a chosen delivery address on a chosen day."""
     customer = make_customer()
@@ -886,6 +965,9 @@ def make_address_default(_: User) -> Sent:
         pytest.param(adjust_lot("remove"), MANAGER, id="/stock/adjust remove"),
         pytest.param(receive_delivery, STAFF, id="/purchase-orders/{order_id}/receive"),
         pytest.param(confirm_order, STAFF, id="/orders/{order_id}/confirm"),
+        pytest.param(ship_part, STAFF, id="/orders/{order_id}/ship"),
+        pytest.param(fill_order_backorders, STAFF, id="/orders/{order_id}/fill-backorders"),
+        pytest.param(fill_all_backorders, STAFF, id="/orders/fill-backorders"),
         pytest.param(count_lot, STAFF, id="/count"),
         pytest.param(place_order_for_delivery, STAFF, id="/orders/new"),
         pytest.param(add_address, STAFF, id="/customers/{customer_id}/addresses"),

@@ -9,11 +9,12 @@ from starlette.datastructures import FormData
 from app.core import clock
 from app.core.errors import InvalidRequestError, NotFoundError
 from app.models.sales import OrderStatus, ReturnDisposition
-from app.schemas.sales import OrderAction, OrderCreate, ReturnCreate
+from app.schemas.sales import OrderAction, OrderCreate, ReturnCreate, ShipmentCreate
 from app.schemas.types import RecordId
 from app.services import (
     addresses,
     alerts,
+    backorders,
     catalog,
     customers,
     order_views,
@@ -25,7 +26,7 @@ from app.services import (
 from app.services.orders import LineDraft, OrderDraft, OrderFilter
 from app.services.permissions import Permission
 from app.services.returns import ReturnLine
-from app.services.shipments import ShipmentDraft
+from app.services.shipments import ShipmentDraft, ShipmentLineDraft
 from app.services.sorting import Sort
 from app.web.confirmation import confirmed
 from app.web.forms import checked, form_values, line_values, refusals
@@ -45,8 +46,9 @@ router = page_router()
 ORDER_ROWS = 8
 PAGE_SIZE = 50
 NEWEST_ORDERS = Sort("placed", descending=True)
-# Steps the order page asks about before taking them.
-ASKED_FIRST = ("ship", "cancel")
+# Steps the order page asks about before taking them (shipping has a form of its own).
+ASKED_FIRST = ("cancel",)
+SHIPMENT_FIELDS = ["carrier", "tracking_reference", "reason"]
 ORDER_FIELDS = ["customer_id", "notes", "delivery_address_id", "requested_delivery_date"]
 
 
@@ -88,6 +90,7 @@ def list_orders(
         status=status or "",
         statuses=list(OrderStatus),
         sales_team=_sales_team(caller),
+        filled=request.query_params.get("lines", "") if request.query_params.get("done") else "",
     )
 
 
@@ -194,6 +197,17 @@ def place_order(
     )
 
 
+@router.post("/orders/fill-backorders", response_class=HTMLResponse)
+def fill_backorders(
+    request: Request,
+    db: PageDb,
+    caller: PageCaller = form_require(Permission.SALES_MANAGE),
+) -> Response:
+    """Reserve what there now is for every backordered line, the earliest order first."""
+    filled = backorders.fill(db, caller.actor)
+    return RedirectResponse(f"/orders?done=filled&lines={len(filled)}", status_code=303)
+
+
 def _order_page(
     request: Request,
     db: PageDb,
@@ -206,10 +220,12 @@ def _order_page(
     status_code: int = 200,
 ) -> HTMLResponse:
     own = customers.order_scope(db, caller.user)
-    order = orders.get_order(db, order_id, own)
+    stored = orders.get_order(db, order_id, own)
+    order = order_views.read(db, stored)
     team = own is None
-    can_ship = team and order.status == OrderStatus.CONFIRMED
-    can_cancel = order.status == OrderStatus.PENDING or can_ship
+    is_open = order.status in orders.OPEN
+    can_ship = team and is_open and any(line.reserved_quantity > 0 for line in order.lines)
+    can_cancel = order.status == OrderStatus.PENDING or (team and is_open)
     asked = asked or request.query_params.get("confirm", "")
     asking = asked if {"ship": can_ship, "cancel": can_cancel}.get(asked) else ""
     return render(
@@ -217,15 +233,18 @@ def _order_page(
         "sales/order.html",
         caller,
         status_code=status_code,
-        order=order_views.read(db, order),
+        order=order,
         values=values or {},
         errors=errors or {},
         notice=request.query_params.get("done", ""),
         sales_team=team,
         can_ship=can_ship,
         can_cancel=can_cancel,
+        can_fill=team and is_open and any(line.backordered_quantity > 0 for line in order.lines),
+        can_return=team and any(line.shipped_quantity > 0 for line in order.lines),
+        ships_complete=not stored.customer.partial_delivery,
         asking=asking,
-        warehouses={w.id: w.code for w in catalog.warehouses.options(db)} if asking else {},
+        warehouses={w.id: w.code for w in catalog.warehouses.options(db)},
         dispositions=list(ReturnDisposition),
     )
 
@@ -256,6 +275,8 @@ def change_order(
     order = orders.get_order(db, order_id, own)
     if action == "return":
         return _take_back(request, db, caller, order_id, form)
+    if action == "ship":
+        return _ship(request, db, caller, order_id, form)
     with refusals(db) as refused:
         reason = checked(OrderAction, form_values(form, ["reason"])).reason
         if own is not None and action != "cancel":
@@ -266,8 +287,8 @@ def change_order(
             orders.cancel(db, caller.actor, order, reason, only_pending=own is not None)
         elif action == "confirm":
             orders.confirm(db, caller.actor, order)
-        elif action == "ship":
-            shipments.ship(db, caller.actor, order, ShipmentDraft(notes=reason))
+        elif action == "fill-backorders":
+            backorders.fill(db, caller.actor, order.id)
         elif action == "deliver":
             orders.deliver(db, caller.actor, order)
         else:
@@ -281,6 +302,41 @@ def change_order(
         asked=action,
         values=form_values(form, ["reason"]),
         errors=refused.errors,
+        status_code=refused.status_code,
+    )
+
+
+def _ship(
+    request: Request, db: PageDb, caller: PageCaller, order_id: RecordId, form: FormData
+) -> Response:
+    if customers.order_scope(db, caller.user) is not None:
+        raise PageForbiddenError("The sales team confirms, ships and takes back orders.")
+    rows, numbers = line_values(form, ["line_id", "quantity"], needs="quantity")
+    values = form_values(form, SHIPMENT_FIELDS)
+    with refusals(db, numbers) as refused:
+        confirmed(form)
+        # The page's note is the shipment's; a form without lines ships everything reserved.
+        note = values.pop("reason", "")
+        asked = {**values, "notes": note, "lines": rows or None}
+        body = checked(ShipmentCreate, asked)
+        lines = (
+            [ShipmentLineDraft(line.line_id, line.quantity) for line in body.lines]
+            if body.lines is not None
+            else None
+        )
+        draft = ShipmentDraft(lines, body.carrier, body.tracking_reference, body.notes)
+        shipment = shipments.ship(db, caller.actor, orders.get_order(db, order_id), draft)
+        return RedirectResponse(f"/orders/{order_id}?done=ship#{shipment.number}", status_code=303)
+    submitted = {key: str(value) for key, value in form.items()}
+    errors = {("reason" if key == "notes" else key): text for key, text in refused.errors.items()}
+    return _order_page(
+        request,
+        db,
+        caller,
+        order_id,
+        asked="ship",
+        values=submitted,
+        errors=errors,
         status_code=refused.status_code,
     )
 
