@@ -130,3 +130,8 @@ def currency() -> str:
 def currency_symbol() -> str:
     """The currency's symbol in the locale (€, £, US$), for the axis of a chart of money."""
     return get_currency_symbol(get_settings().CURRENCY, locale=company_locale())
+
+
+def country(code: str) -> str:
+    """A country's name (ISO code ``code``) in the company's language; the code if unknown."""
+    return company_locale().territories.get(code, code) if code else ""

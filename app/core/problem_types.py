@@ -34,6 +34,7 @@ ORDER_STATE = ProblemType("order-state", "Not allowed in the order's current sta
 PURCHASE_ORDER_STATE = ProblemType(
     "purchase-order-state", "Not allowed in the purchase order's current state", 409
 )
+SHIPMENT_STATE = ProblemType("shipment-state", "Not allowed in the shipment's current state", 409)
 REPEATED_DELIVERY_NOTE = ProblemType(
     "repeated-delivery-note", "Delivery note already received", 409
 )

@@ -6,7 +6,14 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, joinedload
 
 from app.crud.base import CRUDBase
-from app.models.sales import Customer, SalesOrder, SalesOrderLine, Shipment, TierPrice
+from app.models.sales import (
+    Customer,
+    SalesOrder,
+    SalesOrderLine,
+    Shipment,
+    ShipmentStatus,
+    TierPrice,
+)
 
 customer_crud = CRUDBase(Customer, search=[Customer.name, Customer.email])
 order_crud = CRUDBase(SalesOrder, search=[SalesOrder.number])
@@ -39,10 +46,22 @@ def order_with_lines(db: Session, order_id: int) -> SalesOrder | None:
 
 
 def mark_shipments_delivered(db: Session, order_id: int, at: datetime) -> None:
-    """Stamp the order's shipments not yet delivered as delivered at ``at``."""
+    """Stamp the order's shipments on their way as delivered at ``at``."""
     db.execute(
         update(Shipment)
-        .where(Shipment.order_id == order_id, Shipment.delivered_at.is_(None))
-        .values(delivered_at=at)
-        .execution_options(synchronize_session=False)
+        .where(Shipment.order_id == order_id, Shipment.status == ShipmentStatus.SHIPPED)
+        .values(status=ShipmentStatus.DELIVERED, delivered_at=at, updated_at=at)
+        .execution_options(synchronize_session="fetch")
     )
+
+
+def cancel_picking_shipments(db: Session, order_id: int, at: datetime) -> list[str]:
+    """Cancel the order's shipments still being picked; their numbers."""
+    cancelled = db.scalars(
+        update(Shipment)
+        .where(Shipment.order_id == order_id, Shipment.status == ShipmentStatus.PICKING)
+        .values(status=ShipmentStatus.CANCELLED, cancelled_at=at, updated_at=at)
+        .returning(Shipment.number)
+        .execution_options(synchronize_session="fetch")
+    )
+    return sorted(cancelled)

@@ -66,6 +66,16 @@ class OrderStatus(enum.StrEnum):
     CANCELLED = "cancelled"
 
 
+class ShipmentStatus(enum.StrEnum):
+    """Where a shipment stands: being picked, on its way (its lots issued), delivered, or
+    cancelled before it left."""
+
+    PICKING = "picking"
+    SHIPPED = "shipped"
+    DELIVERED = "delivered"
+    CANCELLED = "cancelled"
+
+
 class ReturnDisposition(enum.StrEnum):
     """What happens to returned goods."""
 
@@ -281,10 +291,12 @@ class SalesOrderLine(Base):
 
 
 class Shipment(Base):
-    """Goods of one order leaving together: its lots issued in the ledger, its own number."""
+    """Goods of one order leaving together under a number of their own: first picked (lot by
+    lot, when the shipment is picked before it leaves), then issued in the ledger."""
 
     __tablename__ = "shipments"
     __table_args__ = (
+        CheckConstraint(f"status IN ({values_of(ShipmentStatus)})", name="status_known"),
         Index("ix_shipments_order_id", "order_id"),
         Index("ix_shipments_shipped_at", "shipped_at"),
     )
@@ -292,14 +304,20 @@ class Shipment(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     number: Mapped[str] = mapped_column(String(20), unique=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("sales_orders.id", ondelete="RESTRICT"))
+    status: Mapped[ShipmentStatus] = mapped_column(
+        StringEnum(ShipmentStatus, 20), default=ShipmentStatus.SHIPPED
+    )
     carrier: Mapped[str] = mapped_column(String(100), default="")
     tracking_reference: Mapped[str] = mapped_column(String(100), default="")
     notes: Mapped[str] = mapped_column(Text, default="")
     created_by: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), default=None
     )
-    shipped_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    shipped_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
 
     order: Mapped[SalesOrder] = relationship(lazy="raise")
     lines: Mapped[list["ShipmentLine"]] = relationship(
@@ -311,7 +329,7 @@ class Shipment(Base):
 
 
 class ShipmentLine(Base):
-    """A quantity of one order line that left from one lot in one warehouse."""
+    """A quantity of one order line leaving from one lot in one warehouse."""
 
     __tablename__ = "shipment_lines"
     __table_args__ = (
@@ -329,9 +347,14 @@ class ShipmentLine(Base):
     lot_id: Mapped[int] = mapped_column(ForeignKey("lots.id", ondelete="RESTRICT"))
     warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouses.id", ondelete="RESTRICT"))
     quantity: Mapped[Decimal] = mapped_column(QUANTITY)
-    # The ledger row that issued it; none for shipments recorded before shipments existed.
+    # The ledger row that issued it: none while it is picked, nor for shipments recorded
+    # before shipments existed.
     movement_id: Mapped[int | None] = mapped_column(
         BIG_ID, ForeignKey("stock_movements.id", ondelete="RESTRICT"), default=None
+    )
+    picked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    picked_by: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
     )
 
     shipment: Mapped[Shipment] = relationship(back_populates="lines", lazy="raise")

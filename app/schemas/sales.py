@@ -13,9 +13,11 @@ from app.models.sales import (
     OrderStatus,
     PriceTier,
     ReturnDisposition,
+    ShipmentStatus,
     VatTreatment,
 )
 from app.schemas.countries import AddressCountry
+from app.schemas.stock import LotCode
 from app.schemas.types import (
     Money,
     Name,
@@ -300,20 +302,25 @@ class ShipmentLineRead(BaseModel):
     best_before: date
     warehouse_id: int
     quantity: Decimal
+    picked_at: datetime | None
     movement_id: int | None
 
 
 class ShipmentRead(BaseModel):
-    """A shipment of an order: its number, carrier, tracking reference and lots."""
+    """A shipment of an order: its number, status, carrier, tracking reference and lots."""
 
     id: int
     number: str
     order_id: int
+    order_number: str
+    status: ShipmentStatus
     carrier: str
     tracking_reference: str
     notes: str
-    shipped_at: datetime
+    created_at: datetime
+    shipped_at: datetime | None
     delivered_at: datetime | None
+    cancelled_at: datetime | None
     lines: list[ShipmentLineRead]
 
 
@@ -339,6 +346,18 @@ class ShipmentCreate(BaseModel):
     tracking_reference: ShortText = ""
     notes: Text = Field(default="", description="Kept as the reason of its ledger rows.")
     lines: list[ShipmentLineIn] | None = Field(default=None, min_length=1, max_length=200)
+    pick_first: bool = Field(
+        default=False,
+        description="Picked lot by lot from its pick list before it leaves (POST "
+        "/shipments/{id}/pick, then /dispatch); by default it leaves at once.",
+    )
+
+
+class ShipmentPick(BaseModel):
+    """A line of a pick list picked, from the lot scanned or typed."""
+
+    line_id: RecordId
+    lot_code: LotCode
 
 
 class BackorderFilled(BaseModel):

@@ -1,6 +1,6 @@
 """FEFO allocation: reserve the earliest-expiring sellable stock, release it, issue it."""
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
@@ -158,23 +158,60 @@ def release(db: Session, reference: str) -> list[Reservation]:
     return released
 
 
+LotKey = tuple[int, int]  # (lot_id, warehouse_id)
+
+
+def shares(
+    db: Session,
+    reference: str,
+    quantity: Decimal,
+    spoken_for: Mapping[LotKey, Decimal] | None = None,
+) -> list[tuple[LotKey, Decimal]]:
+    """Where ``quantity`` of what is reserved for ``reference`` lies, earliest best-before
+    first, leaving out what ``spoken_for`` already takes of each lot; a ConflictError when
+    less than ``quantity`` is left."""
+    left = dict(spoken_for or {})
+    found: list[tuple[LotKey, Decimal]] = []
+    remaining = quantity
+    for reservation in _fefo(active_reservations(db, reference)):
+        key = (reservation.lot_id, reservation.warehouse_id)
+        free = reservation.quantity - left.get(key, Decimal(0))
+        left[key] = max(left.get(key, Decimal(0)) - reservation.quantity, Decimal(0))
+        take = min(free, remaining)
+        if take <= 0:
+            continue
+        found.append((key, take))
+        remaining -= take
+        if remaining == 0:
+            return found
+    raise ConflictError(f"Only {quantity - remaining} is reserved for {reference}.")
+
+
 def issue(
-    db: Session, context: MovementContext, reference: str, quantity: Decimal | None = None
+    db: Session,
+    context: MovementContext,
+    reference: str,
+    quantity: Decimal | None = None,
+    *,
+    lot: LotKey | None = None,
 ) -> list[StockMovement]:
-    """Ship ``quantity`` (all, by default) of what is reserved for ``reference``, earliest
-    best-before first: issue movements out of their lots. A reservation shipped in part keeps
+    """Ship ``quantity`` (all, by default) of what is reserved for ``reference`` (in the one
+    lot and warehouse ``lot`` names, when it does), earliest best-before first: issue
+    movements out of their lots, one per lot and warehouse. A reservation shipped in part keeps
     the rest held."""
-    reservations = sorted(
-        active_reservations(db, reference),
-        key=lambda reservation: (reservation.lot.best_before, reservation.id),
-    )
+    reservations = [
+        reservation
+        for reservation in _fefo(active_reservations(db, reference))
+        if lot is None or (reservation.lot_id, reservation.warehouse_id) == lot
+    ]
     held = sum((reservation.quantity for reservation in reservations), Decimal(0))
     if held == 0:
         raise ConflictError(f"Nothing is reserved for {reference}.")
     remaining = held if quantity is None else quantity
     if remaining > held:
         raise ConflictError(f"Only {held} is reserved for {reference}; {remaining} cannot ship.")
-    movements = []
+    issued: dict[LotKey, Decimal] = {}
+    product_id = reservations[0].product_id
     for reservation in reservations:
         if remaining <= 0:
             break
@@ -182,16 +219,28 @@ def issue(
             reservation = _split(db, reservation, remaining)
         remaining -= reservation.quantity
         _settle(db, reservation, ReservationStatus.ISSUED)
-        movement = context.row(
-            MovementKind.ISSUE,
-            product_id=reservation.product_id,
-            lot_id=reservation.lot_id,
-            warehouse_id=reservation.warehouse_id,
-            quantity=-reservation.quantity,
-            reference=context.reference or reference,
+        key = (reservation.lot_id, reservation.warehouse_id)
+        issued[key] = issued.get(key, Decimal(0)) + reservation.quantity
+    return [
+        stock.append(
+            db,
+            context.row(
+                MovementKind.ISSUE,
+                product_id=product_id,
+                lot_id=lot_id,
+                warehouse_id=warehouse_id,
+                quantity=-quantity,
+                reference=context.reference or reference,
+            ),
         )
-        movements.append(stock.append(db, movement))
-    return movements
+        for (lot_id, warehouse_id), quantity in issued.items()
+    ]
+
+
+def _fefo(reservations: Sequence[Reservation]) -> list[Reservation]:
+    return sorted(
+        reservations, key=lambda reservation: (reservation.lot.best_before, reservation.id)
+    )
 
 
 def _split(db: Session, reservation: Reservation, quantity: Decimal) -> Reservation:

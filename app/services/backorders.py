@@ -47,12 +47,10 @@ def fill(
         .order_by(SalesOrder.confirmed_at, SalesOrder.id)
     )
     if order_id is not None:
-        query = query.where(SalesOrder.id == order_id)
-    waiting = [
-        orders.claim(db, order, orders.OPEN, "fill backorders") for order in db.scalars(query)
-    ]
-    if order_id is not None and not waiting:
-        orders.claim(db, orders.get_order(db, order_id), orders.OPEN, "fill backorders")
+        found = orders.get_order(db, order_id)
+        waiting = [orders.claim(db, found, orders.OPEN, "fill backorders")]
+    else:
+        waiting = [claimed for order in db.scalars(query).all() if (claimed := _claim(db, order))]
     lines = sorted(
         (
             (line.product_id, rank, line.line_no, order, line)
@@ -97,3 +95,11 @@ def fill(
                 backordered=orders.backordered_summary(order.lines),
             )
     return filled
+
+
+def _claim(db: Session, order: SalesOrder) -> SalesOrder | None:
+    """The order claimed while it is still open; None once it is not (cancelled meanwhile)."""
+    try:
+        return orders.claim(db, order, orders.OPEN, "fill backorders")
+    except orders.OrderStateError:
+        return None

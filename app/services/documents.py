@@ -29,6 +29,7 @@ _environment.filters.update(
     number=formatting.number,
     day=formatting.day,
     moment=formatting.moment,
+    country=formatting.country,
 )
 
 

@@ -2,6 +2,7 @@
 
 from decimal import Decimal
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.models.inventory import ReservationStatus
@@ -62,21 +63,28 @@ def read(db: Session, order: SalesOrder) -> OrderRead:
         **summary(order).model_dump(),
         delivery_address=DeliveryAddressRef.model_validate(address) if address else None,
         lines=lines,
-        shipments=[shipment_read(shipment) for shipment in shipments.order_shipments(db, order.id)],
+        shipments=[
+            shipment_read(shipment, order.number or "")
+            for shipment in shipments.order_shipments(db, order.id)
+        ],
     )
 
 
-def shipment_read(shipment: Shipment) -> ShipmentRead:
-    """A shipment with its lots."""
+def shipment_read(shipment: Shipment, order_number: str) -> ShipmentRead:
+    """A shipment of order ``order_number`` with its lots."""
     return ShipmentRead(
         id=shipment.id,
         number=shipment.number,
         order_id=shipment.order_id,
+        order_number=order_number,
+        status=shipment.status,
         carrier=shipment.carrier,
         tracking_reference=shipment.tracking_reference,
         notes=shipment.notes,
+        created_at=shipment.created_at,
         shipped_at=shipment.shipped_at,
         delivered_at=shipment.delivered_at,
+        cancelled_at=shipment.cancelled_at,
         lines=[
             ShipmentLineRead(
                 id=line.id,
@@ -88,6 +96,7 @@ def shipment_read(shipment: Shipment) -> ShipmentRead:
                 best_before=line.lot.best_before,
                 warehouse_id=line.warehouse_id,
                 quantity=line.quantity,
+                picked_at=line.picked_at,
                 movement_id=line.movement_id,
             )
             for line in shipment.lines
@@ -113,3 +122,9 @@ def summary(order: SalesOrder) -> OrderSummary:
         delivered_at=order.delivered_at,
         cancelled_at=order.cancelled_at,
     )
+
+
+def shipment_view(db: Session, shipment: Shipment) -> ShipmentRead:
+    """A shipment with its lots and its order's number."""
+    number = db.scalar(select(SalesOrder.number).where(SalesOrder.id == shipment.order_id))
+    return shipment_read(shipment, number or "")

@@ -374,6 +374,7 @@ def cancel(
     order = move(db, order, target, at, (was,) if was in allowed else allowed)
     if partly_shipped:
         order.cancelled_at = at or utcnow()
+    picking = crud_sales.cancel_picking_shipments(db, order.id, at or utcnow())
     released = []
     cancelled = []
     for line in lines_by_product(order):
@@ -397,6 +398,7 @@ def cancel(
             for r in released
         ],
         cancelled_lines=cancelled,
+        shipments_cancelled=picking,
     )
     count(db, OrderStatus.CANCELLED)
     return order

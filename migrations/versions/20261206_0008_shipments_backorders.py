@@ -5,7 +5,7 @@ Revises: 0007
 Create Date: 2026-12-06
 
 An order ships in one or more shipments, each with its own number, carrier and tracking
-reference and the lots it took; an order line counts what shipped, what waits for stock
+reference and the lots it takes (picked lot by lot before it leaves, when asked); an order line counts what shipped, what waits for stock
 (backordered) and what was cancelled before it shipped, and an order may be partly shipped.
 Orders shipped before shipments existed get one shipment each (numbered after the order),
 its lines from the order's issued reservations.
@@ -86,12 +86,20 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("number", sa.String(length=20), nullable=False),
         sa.Column("order_id", sa.Integer(), nullable=False),
+        sa.Column("status", sa.String(length=20), nullable=False),
         sa.Column("carrier", sa.String(length=100), nullable=False),
         sa.Column("tracking_reference", sa.String(length=100), nullable=False),
         sa.Column("notes", sa.Text(), nullable=False),
         sa.Column("created_by", sa.Integer(), nullable=True),
-        sa.Column("shipped_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("shipped_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("delivered_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("cancelled_at", sa.DateTime(timezone=True), nullable=True),
+        sa.CheckConstraint(
+            "status IN ('picking', 'shipped', 'delivered', 'cancelled')",
+            name=op.f("ck_shipments_status_known"),
+        ),
         sa.ForeignKeyConstraint(
             ["created_by"],
             ["users.id"],
@@ -122,7 +130,15 @@ def upgrade() -> None:
             sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
             nullable=True,
         ),
+        sa.Column("picked_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("picked_by", sa.Integer(), nullable=True),
         sa.CheckConstraint("quantity > 0", name=op.f("ck_shipment_lines_quantity_positive")),
+        sa.ForeignKeyConstraint(
+            ["picked_by"],
+            ["users.id"],
+            name=op.f("fk_shipment_lines_picked_by_users"),
+            ondelete="SET NULL",
+        ),
         sa.ForeignKeyConstraint(
             ["lot_id"], ["lots.id"], name=op.f("fk_shipment_lines_lot_id_lots"), ondelete="RESTRICT"
         ),
@@ -169,9 +185,11 @@ def upgrade() -> None:
     )
     op.execute(
         sa.text(
-            "INSERT INTO shipments (number, order_id, carrier, tracking_reference, notes, "
-            "created_by, shipped_at, delivered_at) SELECT 'SHP-' || number, id, '', '', '', "
-            "created_by, COALESCE(shipped_at, updated_at), delivered_at FROM sales_orders "
+            "INSERT INTO shipments (number, order_id, status, carrier, tracking_reference, "
+            "notes, created_by, created_at, updated_at, shipped_at, delivered_at) "
+            "SELECT 'SHP-' || number, id, CASE WHEN delivered_at IS NULL THEN 'shipped' ELSE "
+            "'delivered' END, '', '', '', created_by, COALESCE(shipped_at, updated_at), "
+            "updated_at, COALESCE(shipped_at, updated_at), delivered_at FROM sales_orders "
             f"WHERE {done} ORDER BY shipped_at, id"
         )
     )

@@ -305,6 +305,18 @@ RULES: tuple[Rule, ...] = (
     allow(f"GET {V1}/orders/{{order_id}}/shipments", A, M, S, C),
     allow(f"POST {V1}/orders/{{order_id}}/fill-backorders", A, M, S),
     allow(f"POST {V1}/orders/fill-backorders", A, M, S),
+    allow(f"GET {V1}/shipments/{{shipment_id}}", A, M, S),
+    allow(
+        f"POST {V1}/shipments/{{shipment_id}}/pick",
+        A,
+        M,
+        S,
+        body={"line_id": Ref("shipment_line"), "lot_code": "LOT-1"},
+    ),
+    allow(f"POST {V1}/shipments/{{shipment_id}}/dispatch", A, M, S),
+    allow(f"POST {V1}/shipments/{{shipment_id}}/cancel", A, M, S),
+    allow(f"GET {V1}/shipments/{{shipment_id}}/pick-list", A, M, S),
+    allow(f"GET {V1}/shipments/{{shipment_id}}/delivery-note", A, M, S),
     allow(f"POST {V1}/orders/{{order_id}}/deliver", A, M, S),
     allow(f"POST {V1}/orders/{{order_id}}/cancel", A, M, S, C, body={"reason": "Changed plans"}),
     allow(
@@ -462,6 +474,7 @@ class Scene:
             "dataset": "stock",
             "customer_id": ids["customer"],
             "address_id": ids["address"],
+            "shipment_id": ids["shipment"],
             "order_id": ids["purchase" if "/purchase-orders/" in path else "order"],
         }
         return path.format(**values)
@@ -556,6 +569,12 @@ def scene(api: TestClient) -> Scene:
         headers=shopper.headers,
     )
     order = place_order(api, shopper.headers, None, [order_line(product, "2")])
+    picked = place_order(api, shopper.headers, None, [order_line(product, "3")])
+    confirmed = api.post(f"{V1}/orders/{picked['id']}/confirm", headers=admin)
+    assert confirmed.status_code == 200, confirmed.text
+    shipment = api.post(
+        f"{V1}/orders/{picked['id']}/shipments", json={"pick_first": True}, headers=admin
+    )
     ids = {
         "target_user": target_user,
         "target_session": target_session_id,
@@ -572,6 +591,8 @@ def scene(api: TestClient) -> Scene:
         "address": created_id(address),
         "order": order["id"],
         "order_line": order["lines"][0]["id"],
+        "shipment": created_id(shipment),
+        "shipment_line": shipment.json()["lines"][0]["id"],
     }
     return Scene(headers=headers, emails=emails, ids=ids)
 

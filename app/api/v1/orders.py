@@ -198,9 +198,11 @@ def create_shipment(
             if body.lines is not None
             else None
         )
-        draft = ShipmentDraft(lines, body.carrier, body.tracking_reference, body.notes)
+        draft = ShipmentDraft(
+            lines, body.carrier, body.tracking_reference, body.notes, body.pick_first
+        )
         shipment = shipments.ship(db, caller.actor, orders.get_order(db, order_id), draft)
-        return order_views.shipment_read(shipment)
+        return order_views.shipment_view(db, shipment)
 
     return once.respond(body, act)
 
@@ -209,7 +211,8 @@ def create_shipment(
 def list_shipments(order_id: RecordId, caller: OrderCaller, db: DbSession) -> list[ShipmentRead]:
     """The shipments of an order, oldest first."""
     order = orders.get_order(db, order_id, customers.order_scope(db, caller.user))
-    return [order_views.shipment_read(s) for s in shipments.order_shipments(db, order.id)]
+    listed = shipments.order_shipments(db, order.id)
+    return [order_views.shipment_read(shipment, order.number or "") for shipment in listed]
 
 
 @transition_route("/{order_id}/fill-backorders")
