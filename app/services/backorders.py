@@ -48,7 +48,11 @@ def fill(
     )
     if order_id is not None:
         found = orders.get_order(db, order_id)
-        waiting = [orders.claim(db, found, orders.OPEN, "fill backorders")]
+        waits = any(line.backordered_quantity > 0 for line in found.lines)
+        if found.status not in orders.OPEN or waits:
+            waiting = [orders.claim(db, found, orders.OPEN, "fill backorders")]
+        else:
+            waiting = []
     else:
         waiting = [claimed for order in db.scalars(query).all() if (claimed := _claim(db, order))]
     lines = sorted(

@@ -455,11 +455,6 @@ def test_fills_racing_shipments_never_oversell(
     assert_consistent(shop.dates)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="fill-backorders claims every order its first query found; one cancelled in "
-    "between makes the whole fill a 409 instead of being passed over",
-)
 def test_an_order_cancelled_while_a_fill_starts_is_passed_over(
     client: TestClient,
     admin: SignedIn,

@@ -487,11 +487,6 @@ def test_goods_of_a_partly_shipped_order_come_back_from_the_shipped_lots_only(
     assert_projection_matches_ledger()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="returns only take shipped or delivered orders: goods of a partially shipped "
-    "order cannot come back until the rest ships or is cancelled",
-)
 def test_goods_come_back_while_the_rest_of_the_order_waits(
     client: TestClient, admin: SignedIn, staff: SignedIn, split: Split
 ) -> None:
