@@ -38,7 +38,7 @@ def pick_list_pdf(db: Session, shipment_id: int) -> Document:
     order = orders.get_order(db, shipment.order_id)
     held_in = {line.warehouse_id for line in shipment.lines}
     query = select(Warehouse.id, Warehouse.name).where(Warehouse.id.in_(held_in))
-    names = dict(db.execute(query).tuples().all())
+    names: dict[int, str] = {row.id: row.name for row in db.execute(query)}
     by_warehouse: dict[int, list[PaperLine]] = {}
     for line in sorted(shipment.lines, key=lambda line: (line.lot.best_before, line.id)):
         by_warehouse.setdefault(line.warehouse_id, []).append(_paper_line(line))

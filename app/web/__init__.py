@@ -34,6 +34,7 @@ from app.web.pages import (
     purchasing,
     reports,
     sales,
+    shipments,
     stock,
     stocktake,
 )
@@ -55,6 +56,7 @@ PAGES = (
     purchasing,
     reports,
     sales,
+    shipments,
     stock,
     stocktake,
 )

@@ -150,6 +150,14 @@ PAGE_RULES: dict[str, tuple[PageRule, ...]] = {
     "/orders": (rule(SALES_OR_OWN, "/orders", "GET /orders"),),
     "/orders/new": (rule(SALES_OR_OWN, "/orders/new", "POST /orders"),),
     "/orders/{order_id}": (rule(SALES_OR_OWN, "/orders/{order}", "GET /orders/{order}"),),
+    "/shipments/{shipment_id}/{paper}.pdf": tuple(
+        rule(
+            P.SALES_MANAGE,
+            f"/shipments/{{shipment}}/{paper}.pdf",
+            f"GET /shipments/{{shipment}}/{paper}",
+        )
+        for paper in ("pick-list", "delivery-note")
+    ),
     "/shop": (rule(P.ORDERS_OWN, "/shop", "GET /customers/me"),),
     "/admin/users": (rule(P.USERS_MANAGE, "/admin/users", "GET /users"),),
     "/admin/users/{user_id}": (rule(P.USERS_MANAGE, "/admin/users/{user}", "GET /users/{user}"),),
@@ -231,12 +239,19 @@ def build_scene(client: TestClient) -> Scene:
     )
     assert address.status_code == 201, address.text
     order = place_order(client, shopper.headers, None, [order_line(product_id, "2")])
+    confirmed = client.post(f"{API}/orders/{order['id']}/confirm", headers=admin.headers)
+    assert confirmed.status_code == 200, confirmed.text
+    shipment = client.post(
+        f"{API}/orders/{order['id']}/shipments", json={"carrier": "DPD"}, headers=admin.headers
+    )
+    assert shipment.status_code == 201, shipment.text
     ids = {
         "product": product_id,
         "lot": lot,
         "document": document.json()["id"],
         "purchase": purchase.json()["id"],
         "order": order["id"],
+        "shipment": shipment.json()["id"],
         "user": shopper.user_id,
         "customer": shopper.customer_id,
         "address": address.json()["id"],

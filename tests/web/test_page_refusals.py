@@ -19,14 +19,15 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
 from httpx2 import Response
 
-from app.core.database import SessionLocal
+from app.core.database import SessionLocal, session_scope
 from app.core.errors import DomainError
 from app.main import app
 from app.models.inventory import LotStatus
 from app.models.purchasing import PurchaseStatus
 from app.models.sales import OrderStatus
 from app.models.user import Role, User
-from app.services import customers, lots
+from app.services import customers, lots, order_views, orders, shipments
+from app.services.shipments import ShipmentDraft
 from app.services.stock import InsufficientStockError
 from app.web import NOT_PAGES
 from app.web.pages import stock as stock_pages
@@ -414,6 +415,35 @@ def fill_as_customer(_: User) -> Sent:
     return Sent("/orders/fill-backorders", {})
 
 
+def picking_shipment() -> dict[str, Any]:
+    """A shipment of 4 dates on its pick list, as the API reads it back."""
+    order, _line, _product = short_order()
+    with session_scope() as db:
+        draft = ShipmentDraft(carrier="DPD", pick_first=True)
+        shipment = shipments.ship(db, ACTOR, orders.get_order(db, order), draft)
+        return order_views.shipment_view(db, shipment).model_dump(mode="json")
+
+
+def pick_wrong_lot(_: User) -> Sent:
+    """A line of a pick list confirmed from a lot other than the one on the list."""
+    shipment = picking_shipment()
+    line = shipment["lines"][0]["id"]
+    return Sent(f"/shipments/{shipment['id']}/pick", {"line_id": str(line), "lot_code": "OTHER"})
+
+
+def dispatch_unpicked(_: User) -> Sent:
+    """A shipment sent before its lines are picked."""
+    return Sent(f"/shipments/{picking_shipment()['id']}/dispatch", {})
+
+
+def cancel_sent_shipment(_: User) -> Sent:
+    """Giving up a shipment that has left."""
+    order, _line, _product = short_order()
+    with session_scope() as db:
+        shipment = shipments.ship(db, ACTOR, orders.get_order(db, order))
+        return Sent(f"/shipments/{shipment.id}/cancel", {"reason": "not needed"})
+
+
 def deliver_unshipped(_: User) -> Sent:
     """Delivering an order that has not shipped."""
     dates = make_product("DATE")
@@ -541,6 +571,7 @@ ADMIN, MANAGER, STAFF, CUSTOMER = Role.ADMIN, Role.MANAGER, Role.STAFF, Role.CUS
 USER_ACTION = "/admin/users/{user_id}/{action}"
 PURCHASE_ACTION = "/purchase-orders/{order_id}/{action}"
 ORDER_ACTION = "/orders/{order_id}/{action}"
+SHIPMENT_ACTION = "/shipments/{shipment_id}/{action}"
 NOT_WRITTEN = "the service refuses before it writes; the form's one-time key was claimed"
 # fmt: off
 ROWS = [
@@ -693,6 +724,17 @@ ROWS = [
         NOT_WRITTEN,
     ),
     Refused("/orders/fill-backorders", "", CUSTOMER, fill_as_customer, 403, "may not", NOT_WRITTEN),
+    Refused(
+        SHIPMENT_ACTION, "pick", STAFF, pick_wrong_lot, 422, "not the lot on the pick list",
+        NOT_WRITTEN,
+    ),
+    Refused(
+        SHIPMENT_ACTION, "dispatch", STAFF, dispatch_unpicked, 409, "not picked yet", NOT_WRITTEN
+    ),
+    Refused(
+        SHIPMENT_ACTION, "cancel", STAFF, cancel_sent_shipment, 409, "must be picking",
+        NOT_WRITTEN,
+    ),
     Refused(
         ORDER_ACTION, "deliver", STAFF, deliver_unshipped, 409, "must be shipped", NOT_WRITTEN
     ),
@@ -926,6 +968,26 @@ def fill_all_backorders(_: User) -> Sent:
     return Sent("/orders/fill-backorders", {})
 
 
+def pick_and_dispatch(_: User) -> Sent:
+    """A picked shipment sent on its way."""
+    shipment = picking_shipment()
+    with session_scope() as db:
+        stored = shipments.get_shipment(db, shipment["id"])
+        for line in stored.lines:
+            shipments.pick(db, ACTOR, stored, line.id, line.lot.lot_code)
+    return Sent(f"/shipments/{shipment['id']}/dispatch", {})
+
+
+def pick_line(_: User) -> Sent:
+    """A line of a pick list confirmed from its lot."""
+    shipment = picking_shipment()
+    line = shipment["lines"][0]
+    return Sent(
+        f"/shipments/{shipment['id']}/pick",
+        {"line_id": str(line["id"]), "lot_code": line["lot_code"].lower()},
+    )
+
+
 def place_order_for_delivery(_: User) -> Sent:
     """A new order to a chosen delivery address on a chosen day."""
     customer = make_customer()
@@ -968,6 +1030,8 @@ def make_address_default(_: User) -> Sent:
         pytest.param(ship_part, STAFF, id="/orders/{order_id}/ship"),
         pytest.param(fill_order_backorders, STAFF, id="/orders/{order_id}/fill-backorders"),
         pytest.param(fill_all_backorders, STAFF, id="/orders/fill-backorders"),
+        pytest.param(pick_line, STAFF, id="/shipments/{shipment_id}/pick"),
+        pytest.param(pick_and_dispatch, STAFF, id="/shipments/{shipment_id}/dispatch"),
         pytest.param(count_lot, STAFF, id="/count"),
         pytest.param(place_order_for_delivery, STAFF, id="/orders/new"),
         pytest.param(add_address, STAFF, id="/customers/{customer_id}/addresses"),

@@ -48,7 +48,7 @@ PAGE_SIZE = 50
 NEWEST_ORDERS = Sort("placed", descending=True)
 # Steps the order page asks about before taking them (shipping has a form of its own).
 ASKED_FIRST = ("cancel",)
-SHIPMENT_FIELDS = ["carrier", "tracking_reference", "reason"]
+SHIPMENT_FIELDS = ["carrier", "tracking_reference", "reason", "pick_first"]
 ORDER_FIELDS = ["customer_id", "notes", "delivery_address_id", "requested_delivery_date"]
 
 
@@ -94,7 +94,7 @@ def list_orders(
     )
 
 
-def _new_order_page(
+def _neworder_page(
     request: Request,
     db: PageDb,
     caller: PageCaller,
@@ -146,7 +146,7 @@ def new_order(
 ) -> HTMLResponse:
     """An empty order (for a customer chosen beforehand, when given)."""
     values = {"customer_id": request.query_params.get("customer_id", "")}
-    return _new_order_page(request, db, caller, _delivery_defaults(values), {}, {})
+    return _neworder_page(request, db, caller, _delivery_defaults(values), {}, {})
 
 
 @router.post("/orders/new", response_class=HTMLResponse)
@@ -192,7 +192,7 @@ def place_order(
             values=values,
             status_code=refused.status_code,
         )
-    return _new_order_page(
+    return _neworder_page(
         request, db, caller, values, submitted, errors, status_code=refused.status_code
     )
 
@@ -208,7 +208,7 @@ def fill_backorders(
     return RedirectResponse(f"/orders?done=filled&lines={len(filled)}", status_code=303)
 
 
-def _order_page(
+def order_page(
     request: Request,
     db: PageDb,
     caller: PageCaller,
@@ -219,6 +219,7 @@ def _order_page(
     errors: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
+    """An order's page: lines, shipments and next steps (and the question ``asked``)."""
     own = customers.order_scope(db, caller.user)
     stored = orders.get_order(db, order_id, own)
     order = order_views.read(db, stored)
@@ -258,7 +259,7 @@ def order_detail(
 ) -> HTMLResponse:
     """An order: its lines, the lots picked for each (FEFO), and the next step; with
     ``?confirm=ship`` or ``?confirm=cancel``, what that step will do and the button to do it."""
-    return _order_page(request, db, caller, order_id)
+    return order_page(request, db, caller, order_id)
 
 
 @router.post("/orders/{order_id}/{action}", response_class=HTMLResponse)
@@ -294,7 +295,7 @@ def change_order(
         else:
             raise NotFoundError("There is no such action.")
         return RedirectResponse(f"/orders/{order_id}?done={action}", status_code=303)
-    return _order_page(
+    return order_page(
         request,
         db,
         caller,
@@ -324,12 +325,17 @@ def _ship(
             if body.lines is not None
             else None
         )
-        draft = ShipmentDraft(lines, body.carrier, body.tracking_reference, body.notes)
+        draft = ShipmentDraft(
+            lines, body.carrier, body.tracking_reference, body.notes, body.pick_first
+        )
         shipment = shipments.ship(db, caller.actor, orders.get_order(db, order_id), draft)
-        return RedirectResponse(f"/orders/{order_id}?done=ship#{shipment.number}", status_code=303)
+        done = "picking" if body.pick_first else "ship"
+        return RedirectResponse(
+            f"/orders/{order_id}?done={done}#{shipment.number}", status_code=303
+        )
     submitted = {key: str(value) for key, value in form.items()}
     errors = {("reason" if key == "notes" else key): text for key, text in refused.errors.items()}
-    return _order_page(
+    return order_page(
         request,
         db,
         caller,
@@ -359,7 +365,7 @@ def _take_back(
         returns.record_return(db, caller.actor, orders.get_order(db, order_id), lines, body.reason)
         return RedirectResponse(f"/orders/{order_id}?done=return", status_code=303)
     submitted = {key: str(value) for key, value in form.items()}
-    return _order_page(
+    return order_page(
         request,
         db,
         caller,
