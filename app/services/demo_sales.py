@@ -318,7 +318,8 @@ def _backorders(
     today: date,
 ) -> None:
     """Orders of customers who take partial deliveries for more than there is: one shipped in
-    part with the rest waiting, one confirmed and waiting for stock."""
+    part with the rest waiting, one confirmed and waiting for stock with what there is on a
+    pick list."""
     for number, customer in enumerate(buyers[:2]):
         item = demand[number]
         delivered_on = max(today, clock.today()) + timedelta(days=3)
@@ -332,8 +333,13 @@ def _backorders(
             requested_delivery_date=delivered_on,
         )
         order = orders.create_order(db, actor, draft)
-        if _try(partial(orders.confirm, db, actor, order)) and number == 0 and have >= 1:
+        if not _try(partial(orders.confirm, db, actor, order)) or have < 1:
+            continue
+        if number == 0:
             _ship(db, actor, orders.get_order(db, order.id))
+        else:
+            picking = ShipmentDraft(carrier=CARRIERS[0], pick_first=True)
+            shipments.ship(db, actor, orders.get_order(db, order.id), picking)
 
 
 def _available(db: Session, product_id: int, good_until: date) -> Decimal:

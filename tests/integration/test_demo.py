@@ -47,6 +47,7 @@ from app.models.sales import (
     SalesReturn,
     Shipment,
     ShipmentLine,
+    ShipmentStatus,
     VatTreatment,
 )
 from app.models.user import Role
@@ -624,6 +625,10 @@ def missing_states(db: Session) -> list[str]:
         (Lot.status, {LotStatus.AVAILABLE, LotStatus.EXPIRED}),
         (StockMovement.kind, set(MovementKind) - {MovementKind.ADJUSTMENT, MovementKind.COUNT}),
         (SalesReturn.disposition, {ReturnDisposition.WASTE}),
+        (
+            Shipment.status,
+            {ShipmentStatus.PICKING, ShipmentStatus.SHIPPED, ShipmentStatus.DELIVERED},
+        ),
     )
     found = []
     for column, wanted in shown:
