@@ -11,6 +11,7 @@ from app.models.sales import (
     SalesOrder,
     SalesOrderLine,
     Shipment,
+    ShipmentLine,
     ShipmentStatus,
     TierPrice,
 )
@@ -38,6 +39,7 @@ def order_with_lines(db: Session, order_id: int) -> SalesOrder | None:
             joinedload(SalesOrder.customer),
             joinedload(SalesOrder.delivery_address),
             joinedload(SalesOrder.lines).joinedload(SalesOrderLine.product),
+            joinedload(SalesOrder.lines).joinedload(SalesOrderLine.pinned_lot),
         )
         .where(SalesOrder.id == order_id)
         .execution_options(populate_existing=True)
@@ -65,3 +67,14 @@ def cancel_picking_shipments(db: Session, order_id: int, at: datetime) -> list[s
         .execution_options(synchronize_session="fetch")
     )
     return sorted(cancelled)
+
+
+def line_on_pick_list(db: Session, line_id: int) -> bool:
+    """Whether a shipment being picked takes some of an order line."""
+    query = (
+        select(ShipmentLine.id)
+        .join(ShipmentLine.shipment)
+        .where(ShipmentLine.order_line_id == line_id, Shipment.status == ShipmentStatus.PICKING)
+        .limit(1)
+    )
+    return db.scalar(query) is not None

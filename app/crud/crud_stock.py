@@ -123,8 +123,10 @@ def allocatable_levels(
     product_id: int,
     good_until: date,
     warehouse_id: int | None = None,
+    lot_id: int | None = None,
 ) -> Sequence[StockLevel]:
-    """Levels with available stock of sellable lots good until ``good_until``, FEFO order."""
+    """Levels with available stock of sellable lots good until ``good_until`` (of one lot,
+    when ``lot_id`` names it), FEFO order."""
     query = (
         select(StockLevel)
         .join(Lot, Lot.id == StockLevel.lot_id)
@@ -140,6 +142,8 @@ def allocatable_levels(
     )
     if warehouse_id is not None:
         query = query.where(StockLevel.warehouse_id == warehouse_id)
+    if lot_id is not None:
+        query = query.where(StockLevel.lot_id == lot_id)
     return db.scalars(query).all()
 
 

@@ -270,9 +270,15 @@ class SalesOrderLine(Base):
     shipped_quantity: Mapped[Decimal] = mapped_column(QUANTITY, default=Decimal(0))
     backordered_quantity: Mapped[Decimal] = mapped_column(QUANTITY, default=Decimal(0))
     cancelled_quantity: Mapped[Decimal] = mapped_column(QUANTITY, default=Decimal(0))
+    # A lot staff chose for the line instead of first-expired-first, and why.
+    pinned_lot_id: Mapped[int | None] = mapped_column(
+        ForeignKey("lots.id", ondelete="RESTRICT"), default=None
+    )
+    pin_reason: Mapped[str] = mapped_column(Text, default="")
 
     order: Mapped[SalesOrder] = relationship(back_populates="lines", lazy="raise")
     product: Mapped[Product] = relationship(lazy="raise")
+    pinned_lot: Mapped[Lot | None] = relationship(lazy="raise")
 
     def reference(self, number: str) -> str:
         """The reservation reference of this line on order ``number``."""

@@ -245,6 +245,9 @@ class OrderLineRead(BaseModel):
     backordered_quantity: Decimal = Field(description="Waiting for stock to arrive.")
     cancelled_quantity: Decimal = Field(description="Cancelled before it shipped.")
     returned_quantity: Decimal
+    pinned_lot_id: int | None = Field(description="The one lot the line takes, instead of FEFO.")
+    pinned_lot_code: str | None
+    pin_reason: str
     allocations: list[AllocationRead]
 
 
@@ -330,6 +333,13 @@ class OrderRead(OrderSummary):
     delivery_address: DeliveryAddressRef | None
     lines: list[OrderLineRead]
     shipments: list[ShipmentRead]
+
+
+class LotPin(BaseModel):
+    """The one lot an order line takes (null: first-expired-first again), and why."""
+
+    lot_id: RecordId | None
+    reason: Text = ""
 
 
 class ShipmentLineIn(BaseModel):

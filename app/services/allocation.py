@@ -35,6 +35,7 @@ class AllocationRequest:
     reference: str
     min_shelf_life_days: int = 0
     warehouse_id: int | None = None
+    lot_id: int | None = None
 
 
 def reserve(
@@ -60,7 +61,11 @@ def reserve(
     remaining = request.quantity
     for _ in range(MAX_ATTEMPTS):
         levels = crud_stock.allocatable_levels(
-            db, product_id=product.id, good_until=good_until, warehouse_id=request.warehouse_id
+            db,
+            product_id=product.id,
+            good_until=good_until,
+            warehouse_id=request.warehouse_id,
+            lot_id=request.lot_id,
         )
         raced = False
         for level in levels:
@@ -91,9 +96,10 @@ def reserve(
         return reservations
     reserved = request.quantity - remaining
     _undo(db, reservations)
+    lots = "the pinned lot" if request.lot_id is not None else "lots"
     raise InsufficientStockError(
         f"Only {reserved} of {request.quantity} {product.unit} of {product.sku} can be "
-        f"reserved from lots good until at least {good_until}.",
+        f"reserved from {lots} good until at least {good_until}.",
         available=str(reserved),
         requested=str(request.quantity),
     )

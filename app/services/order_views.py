@@ -45,6 +45,9 @@ def read(db: Session, order: SalesOrder) -> OrderRead:
                 backordered_quantity=line.backordered_quantity,
                 cancelled_quantity=line.cancelled_quantity,
                 returned_quantity=line.returned_quantity,
+                pinned_lot_id=line.pinned_lot_id,
+                pinned_lot_code=line.pinned_lot.lot_code if line.pinned_lot else None,
+                pin_reason=line.pin_reason,
                 allocations=[
                     AllocationRead(
                         lot_id=r.lot_id,

@@ -17,7 +17,7 @@ from app.crud import crud_sales
 from app.crud.base import text_match
 from app.crud.crud_sales import order_crud, order_with_lines
 from app.models.catalog import Product
-from app.models.inventory import Reservation
+from app.models.inventory import Lot, Reservation
 from app.models.sales import Customer, OrderStatus, SalesOrder, SalesOrderLine
 from app.services import addresses, allocation, audit, money, pricing
 from app.services.allocation import AllocationRequest
@@ -322,19 +322,76 @@ def reserve_line(
     *,
     partial: bool = False,
 ) -> Decimal:
-    """Reserve ``quantity`` of the line FEFO, within the customer's shelf-life demand on the
-    requested delivery day (today once it has passed); what was reserved (all of it, unless
-    ``partial``)."""
+    """Reserve ``quantity`` of the line FEFO (from its pinned lot only, when it has one),
+    within the customer's shelf-life demand on the requested delivery day (today once it has
+    passed); what was reserved (all of it, unless ``partial``)."""
     request = AllocationRequest(
         product_id=line.product_id,
         quantity=quantity,
         reference=line.reference(number_of(order)),
         min_shelf_life_days=customer.min_shelf_life_days,
         warehouse_id=order.warehouse_id,
+        lot_id=line.pinned_lot_id,
     )
     delivered_on = max(order.requested_delivery_date, clock.today(at))
     taken = allocation.reserve(db, request, delivered_on, partial=partial)
     return sum((reservation.quantity for reservation in taken), Decimal(0))
+
+
+def pin_lot(
+    db: Session,
+    actor: Actor,
+    order: SalesOrder,
+    line_id: int,
+    lot_id: int | None,
+    reason: str = "",
+) -> SalesOrder:
+    """Pin a line to one lot instead of first-expired-first (``lot_id`` None: back to FEFO),
+    with the reason. On a confirmed order the line's stock is reserved again at once, from
+    that lot only: all of it, or what there is for a customer taking partial deliveries, or the
+    pin is refused."""
+    order = claim(db, order, (OrderStatus.PENDING, OrderStatus.CONFIRMED), "pin a lot")
+    line = next((line for line in order.lines if line.id == line_id), None)
+    if line is None:
+        raise InvalidRequestError(f"Order {order.number} has no line {line_id}.", field="line_id")
+    if lot_id is not None:
+        if not reason.strip():
+            raise InvalidRequestError("Say why the line takes this lot.", field="reason")
+        lot = db.get(Lot, lot_id)
+        if lot is None or lot.product_id != line.product_id:
+            raise InvalidRequestError(
+                f"Lot {lot_id} is not a lot of {line.product.sku}.", field="lot_id"
+            )
+    if crud_sales.line_on_pick_list(db, line.id):
+        raise OrderStateError(
+            f"Line {line.line_no} is on a shipment being picked; finish or give up that "
+            "shipment first.",
+            current_status=order.status,
+        )
+    before = line.pinned_lot_id
+    line.pinned_lot_id = lot_id
+    line.pin_reason = reason.strip() if lot_id is not None else ""
+    if order.status == OrderStatus.CONFIRMED:
+        customer = _orderable_customer(db, order.customer_id)
+        allocation.release(db, line.reference(number_of(order)))
+        quantity = line.quantity - line.shipped_quantity - line.cancelled_quantity
+        reserved = reserve_line(
+            db, order, line, customer, quantity, partial=customer.partial_delivery
+        )
+        line.backordered_quantity = quantity - reserved
+    db.flush()
+    audit.record(
+        db,
+        actor,
+        "order.lot_pinned" if lot_id is not None else "order.lot_unpinned",
+        "sales_order",
+        order.id,
+        number=order.number,
+        line_no=line.line_no,
+        lot_id={"before": before, "after": lot_id},
+        reason=line.pin_reason,
+    )
+    return get_order(db, order.id)
 
 
 def backordered_summary(lines: Sequence[SalesOrderLine]) -> list[dict[str, object]]:

@@ -119,7 +119,11 @@ def ship(
             continue
         reference = line.reference(number_of(order))
         request = AllocationRequest(
-            line.product_id, quantity, reference, warehouse_id=order.warehouse_id
+            line.product_id,
+            quantity,
+            reference,
+            warehouse_id=order.warehouse_id,
+            lot_id=line.pinned_lot_id,
         )
         for stale in allocation.renew_unsellable(db, request, clock.today(at) if at else None):
             swapped.append(

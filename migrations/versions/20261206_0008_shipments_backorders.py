@@ -6,7 +6,8 @@ Create Date: 2026-12-06
 
 An order ships in one or more shipments, each with its own number, carrier and tracking
 reference and the lots it takes (picked lot by lot before it leaves, when asked); an order line counts what shipped, what waits for stock
-(backordered) and what was cancelled before it shipped, and an order may be partly shipped.
+(backordered) and what was cancelled before it shipped, and may be pinned to one lot (with
+the reason) instead of first-expired-first; an order may be partly shipped.
 Orders shipped before shipments existed get one shipment each (numbered after the order),
 its lines from the order's issued reservations.
 """
@@ -68,10 +69,30 @@ def upgrade() -> None:
             "sales_order_lines",
             sa.Column(column, QUANTITY, nullable=False, server_default="0"),
         )
-    if not sqlite:
+    if sqlite:
+        op.execute(
+            sa.text(
+                "ALTER TABLE sales_order_lines ADD COLUMN pinned_lot_id INTEGER "
+                "CONSTRAINT fk_sales_order_lines_pinned_lot_id_lots REFERENCES lots (id) "
+                "ON DELETE RESTRICT"
+            )
+        )
+    else:
+        op.add_column("sales_order_lines", sa.Column("pinned_lot_id", sa.Integer(), nullable=True))
+        op.create_foreign_key(
+            op.f("fk_sales_order_lines_pinned_lot_id_lots"),
+            "sales_order_lines",
+            "lots",
+            ["pinned_lot_id"],
+            ["id"],
+            ondelete="RESTRICT",
+        )
         op.create_check_constraint(
             op.f("ck_sales_order_lines_fulfilment_within"), "sales_order_lines", FULFILMENT
         )
+    op.add_column(
+        "sales_order_lines", sa.Column("pin_reason", sa.Text(), nullable=False, server_default="")
+    )
     op.create_index(
         "ix_sales_order_lines_backordered",
         "sales_order_lines",
@@ -224,10 +245,15 @@ def downgrade() -> None:
         sqlite_where=BACKORDERED,
         postgresql_where=BACKORDERED,
     )
+    op.drop_column("sales_order_lines", "pin_reason")
     if not sqlite:
         op.drop_constraint(
             op.f("ck_sales_order_lines_fulfilment_within"), "sales_order_lines", type_="check"
         )
+        op.drop_constraint(
+            op.f("fk_sales_order_lines_pinned_lot_id_lots"), "sales_order_lines", type_="foreignkey"
+        )
+    op.drop_column("sales_order_lines", "pinned_lot_id")
     for column in reversed(LINE_COLUMNS):
         op.drop_column("sales_order_lines", column)
     _order_statuses(STATUSES_AFTER, STATUSES_BEFORE)

@@ -305,6 +305,13 @@ RULES: tuple[Rule, ...] = (
     allow(f"GET {V1}/orders/{{order_id}}/shipments", A, M, S, C),
     allow(f"POST {V1}/orders/{{order_id}}/fill-backorders", A, M, S),
     allow(f"POST {V1}/orders/fill-backorders", A, M, S),
+    allow(
+        f"PUT {V1}/orders/{{order_id}}/lines/{{line_id}}/lot",
+        A,
+        M,
+        S,
+        body={"lot_id": Ref("lot"), "reason": "Same lot as last time"},
+    ),
     allow(f"GET {V1}/shipments/{{shipment_id}}", A, M, S),
     allow(
         f"POST {V1}/shipments/{{shipment_id}}/pick",
@@ -475,6 +482,7 @@ class Scene:
             "customer_id": ids["customer"],
             "address_id": ids["address"],
             "shipment_id": ids["shipment"],
+            "line_id": ids["order_line"],
             "order_id": ids["purchase" if "/purchase-orders/" in path else "order"],
         }
         return path.format(**values)

@@ -13,9 +13,16 @@ from app.core.database import SessionLocal
 from app.core.formatting import day
 from app.models.audit import AuditLog
 from app.models.catalog import UnitOfMeasure
-from app.models.inventory import IdempotencyRecord, Lot, LotDocument, StockLevel, StockMovement
+from app.models.inventory import (
+    IdempotencyRecord,
+    Lot,
+    LotDocument,
+    LotStatus,
+    StockLevel,
+    StockMovement,
+)
 from app.schemas.catalog import CategoryCreate
-from app.services import allocation, catalog, stock
+from app.services import allocation, catalog, lots, stock
 from app.services.allocation import AllocationRequest
 from app.services.audit import Actor
 from app.services.stock import MovementContext
@@ -370,3 +377,10 @@ def make_shelves() -> Shelves:
     reserve(product, "2", "HOLD-1", main)
     iso = {code: day.isoformat() for code, day in dates.items()}
     return Shelves(product, main, cold, gone, early, late, iso)
+
+
+def set_lot_status(lot_id: int, status: LotStatus) -> None:
+    """Change a lot's status through the lot service."""
+    with SessionLocal() as db:
+        lots.change_status(db, SETUP_ACTOR, lots.get_lot(db, lot_id), status, "test")
+        db.commit()

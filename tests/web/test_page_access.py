@@ -150,6 +150,13 @@ PAGE_RULES: dict[str, tuple[PageRule, ...]] = {
     "/orders": (rule(SALES_OR_OWN, "/orders", "GET /orders"),),
     "/orders/new": (rule(SALES_OR_OWN, "/orders/new", "POST /orders"),),
     "/orders/{order_id}": (rule(SALES_OR_OWN, "/orders/{order}", "GET /orders/{order}"),),
+    "/orders/{order_id}/lines/{line_id}/lot": (
+        rule(
+            P.SALES_MANAGE,
+            "/orders/{order}/lines/{order_line}/lot",
+            "PUT /orders/{order}/lines/{order_line}/lot",
+        ),
+    ),
     "/shipments/{shipment_id}/{paper}.pdf": tuple(
         rule(
             P.SALES_MANAGE,
@@ -252,6 +259,7 @@ def build_scene(client: TestClient) -> Scene:
         "purchase": purchase.json()["id"],
         "order": order["id"],
         "shipment": shipment.json()["id"],
+        "order_line": order["lines"][0]["id"],
         "user": shopper.user_id,
         "customer": shopper.customer_id,
         "address": address.json()["id"],

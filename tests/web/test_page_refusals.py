@@ -26,7 +26,7 @@ from app.models.inventory import LotStatus
 from app.models.purchasing import PurchaseStatus
 from app.models.sales import OrderStatus
 from app.models.user import Role, User
-from app.services import customers, lots, order_views, orders, shipments
+from app.services import customers, order_views, orders, shipments, stock_queries
 from app.services.shipments import ShipmentDraft
 from app.services.stock import InsufficientStockError
 from app.web import NOT_PAGES
@@ -48,6 +48,7 @@ from tests.support.stock import (
     make_supplier,
     make_warehouse,
     reserve,
+    set_lot_status,
 )
 
 WEB = ROOT / "app" / "web"
@@ -81,13 +82,6 @@ class Refused:
 
 
 # --------------------------------------------------------------------------- setup helpers
-
-
-def set_lot_status(lot_id: int, status: LotStatus) -> None:
-    """Change a lot's status through the lot service."""
-    with SessionLocal() as db:
-        lots.change_status(db, ACTOR, lots.get_lot(db, lot_id), status, "test")
-        db.commit()
 
 
 def own_customer(user: User) -> int:
@@ -444,6 +438,17 @@ def cancel_sent_shipment(_: User) -> Sent:
         return Sent(f"/shipments/{shipment.id}/cancel", {"reason": "not needed"})
 
 
+def pin_short_lot(_: User) -> Sent:
+    """A confirmed line pinned to a lot that cannot give all of it."""
+    order, line, dates = short_order(partial_delivery=False)
+    with session_scope() as db:
+        warehouse = stock_queries.lot_choices(db, dates, with_stock=True)[0].holdings[0]
+    small = create_lot(
+        product_id=dates, warehouse_id=warehouse.warehouse_id, lot_code="DATE-S", quantity="1"
+    )
+    return Sent(f"/orders/{order}/lines/{line}/lot", {"lot_id": str(small), "reason": "same"})
+
+
 def deliver_unshipped(_: User) -> Sent:
     """Delivering an order that has not shipped."""
     dates = make_product("DATE")
@@ -725,6 +730,10 @@ ROWS = [
     ),
     Refused("/orders/fill-backorders", "", CUSTOMER, fill_as_customer, 403, "may not", NOT_WRITTEN),
     Refused(
+        "/orders/{order_id}/lines/{line_id}/lot", "", STAFF, pin_short_lot, 409,
+        "the pinned lot", "refused after the line's FEFO reservation was let go",
+    ),
+    Refused(
         SHIPMENT_ACTION, "pick", STAFF, pick_wrong_lot, 422, "not the lot on the pick list",
         NOT_WRITTEN,
     ),
@@ -988,6 +997,14 @@ def pick_line(_: User) -> Sent:
     )
 
 
+def pin_lot(_: User) -> Sent:
+    """A pending order's line pinned to a lot, with the reason."""
+    order, line, dates = short_order(status=OrderStatus.PENDING)
+    with session_scope() as db:
+        lot = stock_queries.lot_choices(db, dates, with_stock=True)[0].lot_id
+    return Sent(f"/orders/{order}/lines/{line}/lot", {"lot_id": str(lot), "reason": "same lot"})
+
+
 def place_order_for_delivery(_: User) -> Sent:
     """A new order to a chosen delivery address on a chosen day."""
     customer = make_customer()
@@ -1031,6 +1048,7 @@ def make_address_default(_: User) -> Sent:
         pytest.param(fill_order_backorders, STAFF, id="/orders/{order_id}/fill-backorders"),
         pytest.param(fill_all_backorders, STAFF, id="/orders/fill-backorders"),
         pytest.param(pick_line, STAFF, id="/shipments/{shipment_id}/pick"),
+        pytest.param(pin_lot, STAFF, id="/orders/{order_id}/lines/{line_id}/lot"),
         pytest.param(pick_and_dispatch, STAFF, id="/shipments/{shipment_id}/dispatch"),
         pytest.param(count_lot, STAFF, id="/count"),
         pytest.param(place_order_for_delivery, STAFF, id="/orders/new"),

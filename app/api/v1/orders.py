@@ -17,6 +17,7 @@ from app.schemas.common import Page
 from app.schemas.sales import (
     BackorderFilled,
     BackordersFilled,
+    LotPin,
     OrderAction,
     OrderCreate,
     OrderLineIn,
@@ -213,6 +214,28 @@ def list_shipments(order_id: RecordId, caller: OrderCaller, db: DbSession) -> li
     order = orders.get_order(db, order_id, customers.order_scope(db, caller.user))
     listed = shipments.order_shipments(db, order.id)
     return [order_views.shipment_read(shipment, order.number or "") for shipment in listed]
+
+
+@router.put(
+    "/{order_id}/lines/{line_id}/lot", response_model=OrderRead, responses=responses(404, 409)
+)
+def pin_lot(
+    order_id: RecordId,
+    line_id: RecordId,
+    body: LotPin,
+    caller: SalesManager,
+    db: DbSession,
+    once: Idempotent,
+) -> Response:
+    """Pin a line of a pending or confirmed order to one lot instead of FEFO, with the reason
+    (null: FEFO again); a confirmed line is reserved again from that lot at once, or refused."""
+
+    def act() -> OrderRead:
+        order = orders.get_order(db, order_id)
+        pinned = orders.pin_lot(db, caller.actor, order, line_id, body.lot_id, body.reason)
+        return order_views.read(db, pinned)
+
+    return once.respond(body, act)
 
 
 @transition_route("/{order_id}/fill-backorders")

@@ -9,7 +9,7 @@ from starlette.datastructures import FormData
 from app.core import clock
 from app.core.errors import InvalidRequestError, NotFoundError
 from app.models.sales import OrderStatus, ReturnDisposition
-from app.schemas.sales import OrderAction, OrderCreate, ReturnCreate, ShipmentCreate
+from app.schemas.sales import LotPin, OrderAction, OrderCreate, ReturnCreate, ShipmentCreate
 from app.schemas.types import RecordId
 from app.services import (
     addresses,
@@ -22,6 +22,7 @@ from app.services import (
     pricing,
     returns,
     shipments,
+    stock_queries,
 )
 from app.services.orders import LineDraft, OrderDraft, OrderFilter
 from app.services.permissions import Permission
@@ -247,6 +248,66 @@ def order_page(
         asking=asking,
         warehouses={w.id: w.code for w in catalog.warehouses.options(db)},
         dispositions=list(ReturnDisposition),
+    )
+
+
+def _pin_page(
+    request: Request,
+    db: PageDb,
+    caller: PageCaller,
+    order_id: RecordId,
+    line_id: RecordId,
+    values: dict[str, str],
+    errors: dict[str, str],
+    status_code: int = 200,
+) -> HTMLResponse:
+    order = orders.get_order(db, order_id)
+    line = next((line for line in order.lines if line.id == line_id), None)
+    if line is None:
+        raise NotFoundError(f"Order {order.number} has no line {line_id}.")
+    return render(
+        request,
+        "sales/pin_lot.html",
+        caller,
+        status_code=status_code,
+        order=order,
+        line=line,
+        lots=stock_queries.lot_choices(db, line.product_id, with_stock=True),
+        values=values or {"lot_id": str(line.pinned_lot_id or ""), "reason": line.pin_reason},
+        errors=errors,
+    )
+
+
+@router.get("/orders/{order_id}/lines/{line_id}/lot", response_class=HTMLResponse)
+def pin_lot_form(
+    request: Request,
+    order_id: RecordId,
+    line_id: RecordId,
+    db: PageDb,
+    caller: PageCaller = page_require(Permission.SALES_MANAGE),
+) -> HTMLResponse:
+    """Choose the one lot an order line takes instead of first-expired-first, and why."""
+    return _pin_page(request, db, caller, order_id, line_id, {}, {})
+
+
+@router.post("/orders/{order_id}/lines/{line_id}/lot", response_class=HTMLResponse)
+def pin_lot(
+    request: Request,
+    form: SubmittedForm,
+    order_id: RecordId,
+    line_id: RecordId,
+    db: PageDb,
+    caller: PageCaller = form_require(Permission.SALES_MANAGE),
+) -> Response:
+    """Pin the line to the lot chosen (none: first-expired-first again)."""
+    values = form_values(form, ["lot_id", "reason"])
+    with refusals(db) as refused:
+        pin = checked(LotPin, {**values, "lot_id": values.get("lot_id") or None})
+        order = orders.get_order(db, order_id)
+        orders.pin_lot(db, caller.actor, order, line_id, pin.lot_id, pin.reason)
+        return RedirectResponse(f"/orders/{order_id}?done=pin", status_code=303)
+    return _pin_page(
+        request, db, caller, order_id, line_id, values, refused.errors, refused.status_code
     )
 
 
