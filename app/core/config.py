@@ -3,6 +3,7 @@
 import os
 import secrets
 from datetime import UTC, tzinfo
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -116,6 +117,8 @@ class Settings(BaseSettings):
     COMPANY_NAME: str = Field(default="Dried Fruits Wholesale", min_length=1, max_length=200)
     COMPANY_ADDRESS: str = Field(default="", max_length=1000)
     COMPANY_VAT_NUMBER: str = Field(default="", max_length=20)
+    # The VAT rate (percent) of products whose category names none.
+    DEFAULT_VAT_RATE: Decimal = Field(default=Decimal(20), ge=0, le=100, decimal_places=2)
     CORS_ORIGINS: list[str] = []
     # The proxies whose X-Forwarded-For and X-Forwarded-Proto are believed (addresses or
     # networks, comma separated; * for any): the client address the login throttle, the logs

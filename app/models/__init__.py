@@ -1,6 +1,7 @@
 """Every table, imported so that Alembic and the mappers see them all."""
 
 from app.models.audit import AuditLog
+from app.models.billing import Invoice, InvoiceLine
 from app.models.catalog import Category, Product, Supplier, UnitOfMeasure, Warehouse
 from app.models.inventory import (
     IdempotencyRecord,
@@ -42,6 +43,8 @@ __all__ = [
     "Customer",
     "CustomerType",
     "IdempotencyRecord",
+    "Invoice",
+    "InvoiceLine",
     "Lot",
     "LotDocument",
     "LotStatus",

@@ -14,6 +14,7 @@ QUANTITY_MAX = Decimal("99999999999.999")
 MONEY = ExactDecimal(12, 2)
 MONEY_MAX = Decimal("9999999999.99")
 UNIT_COST = ExactDecimal(12, 4)
+PERCENT = ExactDecimal(5, 2)
 
 
 class UnitOfMeasure(enum.StrEnum):
@@ -31,6 +32,8 @@ class Category(TimestampMixin, Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     description: Mapped[str] = mapped_column(Text, default="")
+    # The VAT rate (percent) its products are invoiced at; none: DEFAULT_VAT_RATE.
+    vat_rate: Mapped[Decimal | None] = mapped_column(PERCENT, default=None)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
 
 

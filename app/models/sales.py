@@ -270,10 +270,9 @@ class SalesOrderLine(Base):
     shipped_quantity: Mapped[Decimal] = mapped_column(QUANTITY, default=Decimal(0))
     backordered_quantity: Mapped[Decimal] = mapped_column(QUANTITY, default=Decimal(0))
     cancelled_quantity: Mapped[Decimal] = mapped_column(QUANTITY, default=Decimal(0))
-    # A lot staff chose for the line instead of first-expired-first, and why.
-    pinned_lot_id: Mapped[int | None] = mapped_column(
-        ForeignKey("lots.id", ondelete="RESTRICT"), default=None
-    )
+    # A lot staff chose for the line instead of first-expired-first, and why. No ON DELETE
+    # action (SQLite adds the column in place only so): a lot in use stays.
+    pinned_lot_id: Mapped[int | None] = mapped_column(ForeignKey("lots.id"), default=None)
     pin_reason: Mapped[str] = mapped_column(Text, default="")
 
     order: Mapped[SalesOrder] = relationship(back_populates="lines", lazy="raise")

@@ -6,6 +6,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from app.core import formatting
 from app.core.clock import utcnow
 from app.core.errors import InvalidRequestError, NotFoundError
 from app.models.sales import AddressKind, Customer, CustomerAddress
@@ -154,3 +155,14 @@ def _unset_default(db: Session, customer_id: int, kind: AddressKind) -> None:
         )
         .values(is_default=False, updated_at=utcnow())
     )
+
+
+def printed(address: CustomerAddress) -> str:
+    """An address as a document prints it, line by line, the country by its name."""
+    lines = [
+        address.recipient,
+        *address.street.splitlines(),
+        f"{address.postal_code} {address.city}".strip(),
+        formatting.country(address.country),
+    ]
+    return "\n".join(line.strip() for line in lines if line.strip())

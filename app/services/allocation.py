@@ -21,7 +21,7 @@ from app.models.inventory import (
 )
 from app.services import stock
 from app.services.catalog import products
-from app.services.stock import InsufficientStockError, MovementContext, check_quantity
+from app.services.stock import QUANTUM, InsufficientStockError, MovementContext, check_quantity
 
 MAX_ATTEMPTS = 20
 
@@ -186,7 +186,7 @@ def shares(
         take = min(free, remaining)
         if take <= 0:
             continue
-        found.append((key, take))
+        found.append((key, take.quantize(QUANTUM)))
         remaining -= take
         if remaining == 0:
             return found

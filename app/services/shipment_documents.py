@@ -33,7 +33,8 @@ class PaperLine:
 
 
 def pick_list_pdf(db: Session, shipment_id: int) -> Document:
-    """What to pick for a shipment, warehouse by warehouse, first to expire first."""
+    """What to pick for a shipment, warehouse by warehouse (the one holding the first lot to
+    expire first), first to expire first."""
     shipment = shipments.get_shipment(db, shipment_id)
     order = orders.get_order(db, shipment.order_id)
     held_in = {line.warehouse_id for line in shipment.lines}
@@ -49,7 +50,7 @@ def pick_list_pdf(db: Session, shipment_id: int) -> Document:
         number=shipment.number,
         shipment=shipment,
         order=order,
-        groups=[(names[key], lines) for key, lines in sorted(by_warehouse.items())],
+        groups=[(names[key], lines) for key, lines in by_warehouse.items()],
         status=STAMPS.get(shipment.status, ""),
         language=company_locale().language,
     )

@@ -13,7 +13,7 @@ from app.core.clock import utcnow
 from app.core.errors import ConflictError, InvalidRequestError, NotFoundError
 from app.core.metrics import SALES_REVENUE, after_commit
 from app.crud.base import update_if_status
-from app.models.inventory import Reservation, ReservationStatus
+from app.models.inventory import LotStatus, Reservation, ReservationStatus
 from app.models.sales import (
     OrderStatus,
     SalesOrder,
@@ -226,6 +226,18 @@ def _dispatch(
         actor=actor, reference=number_of(order), reason=shipment.notes, occurred_at=at
     )
     by_id = {line.id: line for line in order.lines}
+    today = clock.today(at)
+    unsellable = [
+        item.lot
+        for item in shipment.lines
+        if item.lot.status != LotStatus.AVAILABLE or item.lot.best_before < today
+    ]
+    if unsellable:
+        described = ", ".join(f"{lot.lot_code} ({lot.status})" for lot in unsellable)
+        raise ConflictError(
+            f"Shipment {shipment.number} takes lots that can no longer be sold: {described}; "
+            "give it up and make a new one."
+        )
     shipped: dict[int, Decimal] = {}
     for item in sorted(shipment.lines, key=lambda i: (by_id[i.order_line_id].product_id, i.id)):
         line = by_id[item.order_line_id]

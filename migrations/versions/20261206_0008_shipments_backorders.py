@@ -73,8 +73,7 @@ def upgrade() -> None:
         op.execute(
             sa.text(
                 "ALTER TABLE sales_order_lines ADD COLUMN pinned_lot_id INTEGER "
-                "CONSTRAINT fk_sales_order_lines_pinned_lot_id_lots REFERENCES lots (id) "
-                "ON DELETE RESTRICT"
+                "CONSTRAINT fk_sales_order_lines_pinned_lot_id_lots REFERENCES lots (id)"
             )
         )
     else:
@@ -85,7 +84,6 @@ def upgrade() -> None:
             "lots",
             ["pinned_lot_id"],
             ["id"],
-            ondelete="RESTRICT",
         )
         op.create_check_constraint(
             op.f("ck_sales_order_lines_fulfilment_within"), "sales_order_lines", FULFILMENT

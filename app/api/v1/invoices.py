@@ -1,0 +1,107 @@
+"""Invoices: a shipment billed once, read back as issued, printed, and exported for the
+accountant."""
+
+from datetime import date
+
+from fastapi import APIRouter, Response, status
+
+from app.api.deps import DbSession, SalesManager
+from app.api.idempotency import Idempotent
+from app.api.pagination import PageQuery
+from app.api.responses import responses
+from app.kit.downloads import PDF_CONTENT, csv_response, pdf_response
+from app.schemas.billing import InvoiceCsvRow, InvoiceRead, InvoiceSummary
+from app.schemas.common import Page
+from app.schemas.sales import OrderAction
+from app.schemas.types import RecordId
+from app.services import invoice_documents, invoicing
+from app.services.invoicing import InvoiceFilter
+
+router = APIRouter(tags=["billing"])
+
+
+@router.post(
+    "/shipments/{shipment_id}/invoice",
+    status_code=status.HTTP_201_CREATED,
+    response_model=InvoiceRead,
+    responses=responses(404, 409),
+)
+def invoice_shipment(
+    shipment_id: RecordId, caller: SalesManager, db: DbSession, once: Idempotent
+) -> Response:
+    """Invoice a shipment that has left, once, under the next gapless number of the year."""
+
+    def act() -> InvoiceRead:
+        invoice = invoicing.invoice_shipment(db, caller.actor, shipment_id)
+        return InvoiceRead.model_validate(invoice)
+
+    return once.respond(OrderAction(), act)
+
+
+@router.get("/invoices", responses=responses(409))
+def list_invoices(
+    _: SalesManager,
+    db: DbSession,
+    paging: PageQuery,
+    customer_id: RecordId | None = None,
+    since: date | None = None,
+    until: date | None = None,
+) -> Page[InvoiceSummary]:
+    """Invoices, newest first; issued on or after ``since`` and before ``until``."""
+    where = InvoiceFilter(customer_id, since, until)
+    rows, total = invoicing.list_invoices(db, where, offset=paging.offset, limit=paging.limit)
+    return paging.page([InvoiceSummary.model_validate(row) for row in rows], total)
+
+
+@router.get(
+    "/invoices.csv",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}, "description": "One row per invoice line."}},
+)
+def export_invoices(
+    _: SalesManager,
+    db: DbSession,
+    customer_id: RecordId | None = None,
+    since: date | None = None,
+    until: date | None = None,
+) -> Response:
+    """One row per invoice line, with net, VAT rate, VAT and gross, for the accountant."""
+    rows = [
+        InvoiceCsvRow(
+            invoice=invoice.number,
+            issue_date=invoice.issue_date,
+            due_date=invoice.due_date,
+            customer=invoice.customer_name,
+            customer_vat_number=invoice.customer_vat_number,
+            vat_treatment=invoice.vat_treatment,
+            currency=invoice.currency,
+            line_no=line.line_no,
+            sku=line.sku,
+            description=line.description,
+            quantity=line.quantity,
+            unit=line.unit,
+            unit_price=line.unit_price,
+            net=line.net,
+            vat_rate=line.vat_rate,
+            vat=line.vat,
+            gross=line.gross,
+        )
+        for invoice, line in invoicing.invoice_lines(db, InvoiceFilter(customer_id, since, until))
+    ]
+    return csv_response("invoices", InvoiceCsvRow, rows)
+
+
+@router.get("/invoices/{invoice_id}", responses=responses(404))
+def read_invoice(invoice_id: RecordId, _: SalesManager, db: DbSession) -> InvoiceRead:
+    """One invoice, as it was issued."""
+    return InvoiceRead.model_validate(invoicing.get_invoice(db, invoice_id))
+
+
+@router.get(
+    "/invoices/{invoice_id}/pdf",
+    response_class=Response,
+    responses={**PDF_CONTENT, **responses(404)},
+)
+def print_invoice(invoice_id: RecordId, _: SalesManager, db: DbSession) -> Response:
+    """The invoice as a PDF."""
+    return pdf_response(invoice_documents.invoice_pdf(db, invoice_id))

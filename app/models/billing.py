@@ -1,0 +1,92 @@
+"""Invoices: what a shipment bills the customer, numbered without gaps, never changed."""
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.core.clock import utcnow
+from app.core.database import Base
+from app.models.catalog import MONEY, PERCENT, QUANTITY
+from app.models.mixins import StringEnum, UTCDateTime, values_of
+from app.models.sales import VatTreatment
+
+
+class Invoice(Base):
+    """An issued invoice: the customer's billing details and the company's as they were on
+    the day, its lines and totals; a correction is a credit note, never an edit."""
+
+    __tablename__ = "invoices"
+    __table_args__ = (
+        CheckConstraint(f"vat_treatment IN ({values_of(VatTreatment)})", name="vat_known"),
+        CheckConstraint("gross_total = net_total + vat_total", name="totals_add_up"),
+        CheckConstraint("due_date >= issue_date", name="due_after_issue"),
+        Index("ix_invoices_customer_id_issue_date", "customer_id", "issue_date"),
+        Index("ix_invoices_order_id", "order_id"),
+        Index("ix_invoices_issue_date", "issue_date"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    shipment_id: Mapped[int] = mapped_column(
+        ForeignKey("shipments.id", ondelete="RESTRICT"), unique=True
+    )
+    order_id: Mapped[int] = mapped_column(ForeignKey("sales_orders.id", ondelete="RESTRICT"))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="RESTRICT"))
+    issue_date: Mapped[date] = mapped_column(Date)
+    due_date: Mapped[date] = mapped_column(Date)
+    currency: Mapped[str] = mapped_column(String(3))
+    customer_name: Mapped[str] = mapped_column(String(200))
+    billing_address: Mapped[str] = mapped_column(Text, default="")
+    customer_vat_number: Mapped[str] = mapped_column(String(20), default="")
+    vat_treatment: Mapped[VatTreatment] = mapped_column(StringEnum(VatTreatment, 20))
+    vat_note: Mapped[str] = mapped_column(Text, default="")
+    company_name: Mapped[str] = mapped_column(String(200))
+    company_address: Mapped[str] = mapped_column(Text, default="")
+    company_vat_number: Mapped[str] = mapped_column(String(20), default="")
+    net_total: Mapped[Decimal] = mapped_column(MONEY)
+    vat_total: Mapped[Decimal] = mapped_column(MONEY)
+    gross_total: Mapped[Decimal] = mapped_column(MONEY)
+    created_by: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    lines: Mapped[list["InvoiceLine"]] = relationship(
+        back_populates="invoice",
+        lazy="raise",
+        order_by="InvoiceLine.line_no",
+        cascade="all, delete-orphan",
+    )
+
+
+class InvoiceLine(Base):
+    """A billed quantity of an order line: its net, VAT rate, VAT and gross, each to the cent."""
+
+    __tablename__ = "invoice_lines"
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("vat_rate >= 0 AND vat_rate <= 100", name="vat_rate_range"),
+        CheckConstraint("gross = net + vat", name="gross_adds_up"),
+        Index("ix_invoice_lines_invoice_id", "invoice_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id", ondelete="CASCADE"))
+    line_no: Mapped[int] = mapped_column(Integer)
+    order_line_id: Mapped[int] = mapped_column(
+        ForeignKey("sales_order_lines.id", ondelete="RESTRICT")
+    )
+    sku: Mapped[str] = mapped_column(String(40))
+    description: Mapped[str] = mapped_column(Text)
+    lots: Mapped[str] = mapped_column(Text, default="")
+    quantity: Mapped[Decimal] = mapped_column(QUANTITY)
+    unit: Mapped[str] = mapped_column(String(10))
+    unit_price: Mapped[Decimal] = mapped_column(MONEY)
+    net: Mapped[Decimal] = mapped_column(MONEY)
+    vat_rate: Mapped[Decimal] = mapped_column(PERCENT)
+    vat: Mapped[Decimal] = mapped_column(MONEY)
+    gross: Mapped[Decimal] = mapped_column(MONEY)
+
+    invoice: Mapped[Invoice] = relationship(back_populates="lines", lazy="raise")
