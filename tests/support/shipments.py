@@ -12,8 +12,10 @@ from app.core import clock
 from app.core.database import SessionLocal
 from app.models.sales import Shipment, ShipmentLine
 from tests.support.sales import IDEMPOTENCY_KEY, ORDERS, Json, create_customer, dec
+from tests.support.stock import API
 
 FILL_ALL = f"{ORDERS}/fill-backorders"
+SHIPMENTS = f"{API}/shipments"
 
 
 def make_partial_customer(
@@ -34,7 +36,7 @@ def ship_part(
     order_id: int,
     lines: Sequence[Json] | None = None,
     key: str | None = None,
-    **fields: str,
+    **fields: str | bool,
 ) -> Response:
     """POST /orders/{id}/shipments (no lines: everything reserved)."""
     body: Json = dict(fields)
@@ -42,6 +44,60 @@ def ship_part(
         body["lines"] = list(lines)
     extra = {IDEMPOTENCY_KEY: key} if key is not None else {}
     return client.post(f"{ORDERS}/{order_id}/shipments", json=body, headers={**headers, **extra})
+
+
+def plan_pick(
+    client: TestClient, headers: dict[str, str], order_id: int, lines: Sequence[Json] | None = None
+) -> Json:
+    """A shipment to pick first (POST /orders/{id}/shipments with pick_first), answered 201."""
+    response = ship_part(client, headers, order_id, lines, pick_first=True)
+    assert response.status_code == 201, response.text
+    return dict(response.json())
+
+
+def pick(
+    client: TestClient,
+    headers: dict[str, str],
+    shipment_id: int,
+    line_id: int,
+    lot_code: str,
+    key: str | None = None,
+) -> Response:
+    """POST /shipments/{id}/pick for one line, from the lot ``lot_code``."""
+    extra = {IDEMPOTENCY_KEY: key} if key is not None else {}
+    return client.post(
+        f"{SHIPMENTS}/{shipment_id}/pick",
+        json={"line_id": line_id, "lot_code": lot_code},
+        headers={**headers, **extra},
+    )
+
+
+def pick_all(client: TestClient, headers: dict[str, str], shipment: Json) -> Json:
+    """Every line of a shipment picked from its own lot; the shipment after the last."""
+    for line in shipment["lines"]:
+        response = pick(client, headers, shipment["id"], line["id"], line["lot_code"])
+        assert response.status_code == 200, response.text
+        shipment = dict(response.json())
+    return shipment
+
+
+def shipment_action(
+    client: TestClient,
+    headers: dict[str, str],
+    shipment_id: int,
+    action: str,
+    key: str | None = None,
+) -> Response:
+    """POST /shipments/{id}/{action} (dispatch, cancel)."""
+    extra = {IDEMPOTENCY_KEY: key} if key is not None else {}
+    return client.post(f"{SHIPMENTS}/{shipment_id}/{action}", headers={**headers, **extra})
+
+
+def read_shipment(client: TestClient, headers: dict[str, str], shipment_id: int) -> Json:
+    """GET /shipments/{id}, answered 200."""
+    response = client.get(f"{SHIPMENTS}/{shipment_id}", headers=headers)
+    assert response.status_code == 200, response.text
+    return dict(response.json())
 
 
 def fill_backorders(
