@@ -92,11 +92,10 @@ def site_environment(folder: Path) -> Iterator[dict[str, str]]:
             drop_postgres_database(database_url)
 
 
-@pytest.fixture(scope="session")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    """The server the journeys share, with a manager, a staff member and a customer (linked to
-    its customer record) made by the admin through the API."""
-    folder = tmp_path_factory.mktemp("e2e")
+@contextlib.contextmanager
+def serving_site(folder: Path) -> Iterator[Site]:
+    """A server of a database of its own in ``folder``, with a manager, a staff member and a
+    customer (linked to its customer record) made by the admin through the API."""
     with site_environment(folder) as env, running_server(env) as server:
         running = Site(server, env)
         for role in (Role.MANAGER, Role.STAFF, Role.CUSTOMER):
@@ -111,6 +110,13 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
             if role is Role.CUSTOMER:
                 buyer = {"name": FULL_NAMES[role], "email": EMAILS[role], "user_id": user["id"]}
                 running.api("POST", "/api/v1/customers", buyer)
+        yield running
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    """The server the journeys share."""
+    with serving_site(tmp_path_factory.mktemp("e2e")) as running:
         yield running
 
 

@@ -22,10 +22,13 @@ from playwright.sync_api import (
 
 from app.models.user import Role
 from tests.e2e.accessibility import blocking_violations, load_axe
-from tests.e2e.conftest import SCREENSHOTS, WAIT_MS, Site
+from tests.e2e.conftest import SCREENSHOTS, WAIT_MS, Site, serving_site
 from tests.e2e.helpers import Api, log_in
 
 pytestmark = [pytest.mark.system]
+# Each role's tests go to a worker as a group of their own (tests/support/scheduling.py), so the
+# crawls, the longest of the browser tests, run beside each other and beside the journeys.
+GROUPED_BY_CASE = True
 
 WIDE = ViewportSize(width=1366, height=800)
 PHONE = ViewportSize(width=390, height=844)
@@ -133,6 +136,14 @@ class Crawl:
         self.seen.add(address)
         self.per_pattern[shape] = self.per_pattern.get(shape, 0) + 1
         return True
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    """A server of the crawl's own, wherever its roles run: its pages are the demo data's and
+    the order below, whatever the journeys do on theirs."""
+    with serving_site(tmp_path_factory.mktemp("crawl")) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
