@@ -33,8 +33,7 @@ class PaperLine:
 
 
 def pick_list_pdf(db: Session, shipment_id: int) -> Document:
-    """What to pick for a shipment, warehouse by warehouse (the one holding the first lot to
-    expire first), first to expire first."""
+    """What to pick for a shipment, warehouse by warehouse (by name), first to expire first."""
     shipment = shipments.get_shipment(db, shipment_id)
     order = orders.get_order(db, shipment.order_id)
     held_in = {line.warehouse_id for line in shipment.lines}
@@ -50,7 +49,9 @@ def pick_list_pdf(db: Session, shipment_id: int) -> Document:
         number=shipment.number,
         shipment=shipment,
         order=order,
-        groups=[(names[key], lines) for key, lines in by_warehouse.items()],
+        groups=sorted(
+            ((names[key], lines) for key, lines in by_warehouse.items()), key=lambda group: group[0]
+        ),
         status=STAMPS.get(shipment.status, ""),
         language=company_locale().language,
     )
