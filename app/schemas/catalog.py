@@ -3,7 +3,7 @@
 from datetime import datetime
 from decimal import Decimal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationInfo, field_validator
 
 from app.models.catalog import UnitOfMeasure
 from app.schemas.types import (
@@ -12,6 +12,7 @@ from app.schemas.types import (
     Money,
     Name,
     NonNegativeQuantity,
+    Percent,
     RecordId,
     ShelfLifeDays,
     ShortText,
@@ -30,11 +31,15 @@ class _Read(BaseModel):
     updated_at: datetime
 
 
+VAT_RATE_HINT = "The VAT rate (percent) its products are invoiced at; null: DEFAULT_VAT_RATE."
+
+
 class CategoryCreate(BaseModel):
     """A new category."""
 
     name: Name
     description: Text = ""
+    vat_rate: Percent | None = Field(default=None, description=VAT_RATE_HINT)
 
 
 class CategoryUpdate(BaseModel):
@@ -42,6 +47,7 @@ class CategoryUpdate(BaseModel):
 
     name: Name | None = None
     description: Text | None = None
+    vat_rate: Percent | None = Field(default=None, description=VAT_RATE_HINT)
 
 
 class CategoryRead(_Read):
@@ -49,6 +55,7 @@ class CategoryRead(_Read):
 
     name: str
     description: str
+    vat_rate: Decimal | None
 
 
 class ProductFields(BaseModel):

@@ -21,6 +21,8 @@ class Field:
     required: bool = False
     hint: str = ""
     options: tuple[tuple[str, str], ...] = ()
+    # What an emptied field stores: blank text, or no value at all (a number).
+    cleared: str | None = ""
 
 
 def form_page(

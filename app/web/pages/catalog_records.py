@@ -58,7 +58,8 @@ class RecordPages:
 
     def values(self, item: Any) -> dict[str, str]:
         """The form's values of a stored record."""
-        return {f.name: str(getattr(item, f.name) or "") for f in self.fields}
+        stored = {f.name: getattr(item, f.name) for f in self.fields}
+        return {name: "" if value is None else str(value) for name, value in stored.items()}
 
 
 CODE = Field("code", "Code", required=True, hint="Letters, digits and dashes, e.g. MAIN")
@@ -103,8 +104,17 @@ KINDS = (
         "categories",
         CategoryCreate,
         CategoryUpdate,
-        (NAME, Field("description", "Description", "textarea")),
-        (NAME, Field("description", "Description")),
+        (
+            NAME,
+            Field("description", "Description", "textarea"),
+            Field(
+                "vat_rate",
+                "VAT rate (%)",
+                hint="Empty: the default rate of the settings.",
+                cleared=None,
+            ),
+        ),
+        (NAME, Field("description", "Description"), Field("vat_rate", "VAT rate (%)")),
         "Name",
     ),
 )
@@ -222,7 +232,7 @@ def record_router(pages: RecordPages) -> APIRouter:
             }
             if missing:
                 raise FormInvalidError(missing)
-            cleared = {f.name: "" for f in pages.fields if not f.required}
+            cleared = {f.name: f.cleared for f in pages.fields if not f.required}
             kind.update(db, caller.actor, item, {**cleared, **_stored(body.model_dump())})
             return RedirectResponse(f"{base}/{item.id}?done=saved", status_code=303)
         if pages.fixed:
