@@ -101,7 +101,7 @@ def upgrade() -> None:
         sa.CheckConstraint("gross = net + vat", name=op.f("ck_invoice_lines_gross_adds_up")),
         sa.CheckConstraint("quantity > 0", name=op.f("ck_invoice_lines_quantity_positive")),
         sa.CheckConstraint(
-            "vat_rate >= 0 AND vat_rate <= 100", name=op.f("ck_invoice_lines_vat_rate_range")
+            "vat_rate >= 0", name=op.f("ck_invoice_lines_vat_rate_nonnegative")
         ),
         sa.ForeignKeyConstraint(
             ["invoice_id"], ["invoices.id"], name=op.f("fk_invoice_lines_invoice_id_invoices"),

@@ -157,6 +157,9 @@ PAGE_RULES: dict[str, tuple[PageRule, ...]] = {
             "PUT /orders/{order}/lines/{order_line}/lot",
         ),
     ),
+    "/invoices/{invoice_id}.pdf": (
+        rule(P.SALES_MANAGE, "/invoices/{invoice}.pdf", "GET /invoices/{invoice}/pdf"),
+    ),
     "/shipments/{shipment_id}/{paper}.pdf": tuple(
         rule(
             P.SALES_MANAGE,
@@ -252,6 +255,8 @@ def build_scene(client: TestClient) -> Scene:
         f"{API}/orders/{order['id']}/shipments", json={"carrier": "DPD"}, headers=admin.headers
     )
     assert shipment.status_code == 201, shipment.text
+    invoice = client.post(f"{API}/shipments/{shipment.json()['id']}/invoice", headers=admin.headers)
+    assert invoice.status_code == 201, invoice.text
     ids = {
         "product": product_id,
         "lot": lot,
@@ -259,6 +264,7 @@ def build_scene(client: TestClient) -> Scene:
         "purchase": purchase.json()["id"],
         "order": order["id"],
         "shipment": shipment.json()["id"],
+        "invoice": invoice.json()["id"],
         "order_line": order["lines"][0]["id"],
         "user": shopper.user_id,
         "customer": shopper.customer_id,

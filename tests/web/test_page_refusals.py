@@ -26,7 +26,7 @@ from app.models.inventory import LotStatus
 from app.models.purchasing import PurchaseStatus
 from app.models.sales import OrderStatus
 from app.models.user import Role, User
-from app.services import customers, order_views, orders, shipments, stock_queries
+from app.services import customers, invoicing, order_views, orders, shipments, stock_queries
 from app.services.shipments import ShipmentDraft
 from app.services.stock import InsufficientStockError
 from app.web import NOT_PAGES
@@ -449,6 +449,21 @@ def pin_short_lot(_: User) -> Sent:
     return Sent(f"/orders/{order}/lines/{line}/lot", {"lot_id": str(small), "reason": "same"})
 
 
+def sent_shipment() -> int:
+    """A shipment of 4 dates that has left; its id."""
+    order, _line, _product = short_order()
+    with session_scope() as db:
+        return shipments.ship(db, ACTOR, orders.get_order(db, order)).id
+
+
+def invoice_twice(_: User) -> Sent:
+    """Invoicing a shipment invoiced already."""
+    shipment = sent_shipment()
+    with session_scope() as db:
+        invoicing.invoice_shipment(db, ACTOR, shipment)
+    return Sent(f"/shipments/{shipment}/invoice", {})
+
+
 def deliver_unshipped(_: User) -> Sent:
     """Delivering an order that has not shipped."""
     dates = make_product("DATE")
@@ -741,6 +756,9 @@ ROWS = [
         SHIPMENT_ACTION, "dispatch", STAFF, dispatch_unpicked, 409, "not picked yet", NOT_WRITTEN
     ),
     Refused(
+        SHIPMENT_ACTION, "invoice", STAFF, invoice_twice, 409, "invoiced already", NOT_WRITTEN
+    ),
+    Refused(
         SHIPMENT_ACTION, "cancel", STAFF, cancel_sent_shipment, 409, "must be picking",
         NOT_WRITTEN,
     ),
@@ -1005,6 +1023,11 @@ def pin_lot(_: User) -> Sent:
     return Sent(f"/orders/{order}/lines/{line}/lot", {"lot_id": str(lot), "reason": "same lot"})
 
 
+def invoice_shipment(_: User) -> Sent:
+    """Invoicing a shipment that has left."""
+    return Sent(f"/shipments/{sent_shipment()}/invoice", {})
+
+
 def place_order_for_delivery(_: User) -> Sent:
     """A new order to a chosen delivery address on a chosen day."""
     customer = make_customer()
@@ -1049,6 +1072,7 @@ def make_address_default(_: User) -> Sent:
         pytest.param(fill_all_backorders, STAFF, id="/orders/fill-backorders"),
         pytest.param(pick_line, STAFF, id="/shipments/{shipment_id}/pick"),
         pytest.param(pin_lot, STAFF, id="/orders/{order_id}/lines/{line_id}/lot"),
+        pytest.param(invoice_shipment, STAFF, id="/shipments/{shipment_id}/invoice"),
         pytest.param(pick_and_dispatch, STAFF, id="/shipments/{shipment_id}/dispatch"),
         pytest.param(count_lot, STAFF, id="/count"),
         pytest.param(place_order_for_delivery, STAFF, id="/orders/new"),

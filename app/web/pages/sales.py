@@ -17,6 +17,7 @@ from app.services import (
     backorders,
     catalog,
     customers,
+    invoicing,
     order_views,
     orders,
     pricing,
@@ -247,6 +248,9 @@ def order_page(
         ships_complete=not stored.customer.partial_delivery,
         asking=asking,
         warehouses={w.id: w.code for w in catalog.warehouses.options(db)},
+        invoices=invoicing.shipment_invoices(db, [shipment.id for shipment in order.shipments])
+        if team
+        else {},
         dispositions=list(ReturnDisposition),
     )
 

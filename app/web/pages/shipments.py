@@ -1,4 +1,4 @@
-"""Shipments: their papers, picking lot by lot, sending them on their way."""
+"""Shipments: their papers, picking lot by lot, sending them on their way, invoicing them."""
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -8,7 +8,7 @@ from app.core.errors import NotFoundError
 from app.kit.downloads import pdf_response
 from app.schemas.sales import OrderAction, ShipmentPick
 from app.schemas.types import RecordId
-from app.services import shipment_documents, shipments
+from app.services import invoice_documents, invoicing, shipment_documents, shipments
 from app.services.permissions import Permission
 from app.web.forms import checked, form_values, refusals
 from app.web.pages.sales import order_page
@@ -35,6 +35,16 @@ def shipment_paper(
     return pdf_response(PAPERS[paper](db, shipment_id))
 
 
+@router.get("/invoices/{invoice_id}.pdf")
+def invoice_paper(
+    invoice_id: RecordId,
+    db: PageDb,
+    caller: PageCaller = page_require(Permission.SALES_MANAGE),
+) -> Response:
+    """An invoice as a PDF."""
+    return pdf_response(invoice_documents.invoice_pdf(db, invoice_id))
+
+
 @router.post("/shipments/{shipment_id}/{action}", response_class=HTMLResponse)
 def change_shipment(
     request: Request,
@@ -44,7 +54,7 @@ def change_shipment(
     db: PageDb,
     caller: PageCaller = form_require(Permission.SALES_MANAGE),
 ) -> Response:
-    """Confirm a picked line, send the shipment on its way, or give it up."""
+    """Confirm a picked line, send the shipment on its way, give it up, or invoice it."""
     shipment = shipments.get_shipment(db, shipment_id)
     with refusals(db) as refused:
         if action == "pick":
@@ -55,6 +65,8 @@ def change_shipment(
         elif action == "cancel":
             reason = checked(OrderAction, form_values(form, ["reason"])).reason
             shipments.cancel(db, caller.actor, shipment, reason)
+        elif action == "invoice":
+            invoicing.invoice_shipment(db, caller.actor, shipment.id)
         else:
             raise NotFoundError("There is no such action.")
         return RedirectResponse(
