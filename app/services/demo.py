@@ -26,16 +26,18 @@ from app.services.stock import MovementContext
 HISTORY_DAYS = 150
 SEED = 20240601
 
+# Name, description and VAT rate: dried fruit is food, zero-rated; salted and roasted nuts and
+# mixes sold as snacks take the default rate (DEFAULT_VAT_RATE).
 CATEGORIES = [
-    ("Dates", "Medjool and Deglet Nour dates"),
-    ("Apricots", "Sun-dried and sulphured apricots"),
-    ("Raisins", "Sultanas, Thompson and Flame raisins"),
-    ("Figs", "Smyrna and Calimyrna figs"),
-    ("Prunes", "Agen and California prunes"),
-    ("Berries", "Goji, cranberries, blueberries, mulberries"),
-    ("Tropical", "Mango, pineapple, papaya, banana"),
-    ("Nuts", "Almonds, walnuts, cashews, pistachios, hazelnuts"),
-    ("Mixes", "Trail mixes and fruit-and-nut blends"),
+    ("Dates", "Medjool and Deglet Nour dates", Decimal(0)),
+    ("Apricots", "Sun-dried and sulphured apricots", Decimal(0)),
+    ("Raisins", "Sultanas, Thompson and Flame raisins", Decimal(0)),
+    ("Figs", "Smyrna and Calimyrna figs", Decimal(0)),
+    ("Prunes", "Agen and California prunes", Decimal(0)),
+    ("Berries", "Goji, cranberries, blueberries, mulberries", Decimal(0)),
+    ("Tropical", "Mango, pineapple, papaya, banana", Decimal(0)),
+    ("Nuts", "Almonds, walnuts, cashews, pistachios, hazelnuts", None),
+    ("Mixes", "Trail mixes and fruit-and-nut blends", None),
 ]
 
 SUPPLIERS = [
@@ -169,8 +171,10 @@ def load(db: Session, actor: Actor, today: date | None = None) -> DemoReport:
     today = today or clock.today()
     rng = random.Random(SEED)
     category_ids = {
-        name: catalog.categories.create(db, actor, {"name": name, "description": text}).id
-        for name, text in CATEGORIES
+        name: catalog.categories.create(
+            db, actor, {"name": name, "description": text, "vat_rate": rate}
+        ).id
+        for name, text, rate in CATEGORIES
     }
     supplier_ids = {
         code: catalog.suppliers.create(

@@ -30,6 +30,7 @@ from app.models.sales import (
 from app.services import (
     addresses,
     customers,
+    invoicing,
     orders,
     purchasing,
     receiving,
@@ -360,11 +361,12 @@ def _sell(
 
 
 def _ship(db: Session, actor: Actor, order: SalesOrder, at: datetime | None = None) -> None:
-    """Ship what the order holds, with a carrier and a tracking reference."""
+    """Ship what the order holds, with a carrier and a tracking reference, and invoice it."""
     carrier = CARRIERS[order.id % len(CARRIERS)]
     tracking = f"{carrier[:3].upper()}{order.id * 7919 % 10**8:08d}"
     draft = ShipmentDraft(carrier=carrier, tracking_reference=tracking)
-    shipments.ship(db, actor, order, draft, at=at)
+    shipment = shipments.ship(db, actor, order, draft, at=at)
+    invoicing.invoice_shipment(db, actor, shipment.id, at=at)
 
 
 def _ship_and_deliver(
