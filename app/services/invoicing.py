@@ -22,6 +22,7 @@ from app.models.sales import (
     ShipmentStatus,
     VatTreatment,
 )
+from app.schemas.billing import InvoiceCsvRow
 from app.services import addresses, audit, documents, numbering, orders, shipments
 from app.services.audit import Actor
 from app.services.money import line_total, round_cents
@@ -146,9 +147,35 @@ def list_invoices(
     )
 
 
-def invoice_lines(db: Session, where: InvoiceFilter) -> Sequence[tuple[Invoice, InvoiceLine]]:
-    """Every line of the invoices ``where`` names, oldest invoice first: the accountant's
-    export."""
+def export_rows(db: Session, where: InvoiceFilter) -> list[InvoiceCsvRow]:
+    """One row per line of the invoices ``where`` names, oldest invoice first: the
+    accountant's export."""
+    return [
+        InvoiceCsvRow(
+            invoice=invoice.number,
+            issue_date=invoice.issue_date,
+            due_date=invoice.due_date,
+            customer=invoice.customer_name,
+            customer_vat_number=invoice.customer_vat_number,
+            vat_treatment=invoice.vat_treatment,
+            currency=invoice.currency,
+            line_no=line.line_no,
+            sku=line.sku,
+            description=line.description,
+            quantity=line.quantity,
+            unit=line.unit,
+            unit_price=line.unit_price,
+            net=line.net,
+            vat_rate=line.vat_rate,
+            vat=line.vat,
+            gross=line.gross,
+        )
+        for invoice, line in _invoice_lines(db, where)
+    ]
+
+
+def _invoice_lines(db: Session, where: InvoiceFilter) -> Sequence[tuple[Invoice, InvoiceLine]]:
+    """Every line of the invoices ``where`` names, oldest invoice first."""
     query = (
         select(Invoice, InvoiceLine)
         .join(InvoiceLine, InvoiceLine.invoice_id == Invoice.id)

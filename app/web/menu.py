@@ -58,6 +58,7 @@ NAVIGATION = (
         "Sales",
         ("/orders", "Sales", Permission.SALES_MANAGE),
         ("/customers", "Customers", Permission.CUSTOMERS_MANAGE),
+        ("/invoices", "Invoices", Permission.SALES_MANAGE),
     ),
     _group(
         "Purchasing",

@@ -324,6 +324,11 @@ RULES: tuple[Rule, ...] = (
     allow(f"POST {V1}/shipments/{{shipment_id}}/cancel", A, M, S),
     allow(f"GET {V1}/shipments/{{shipment_id}}/pick-list", A, M, S),
     allow(f"GET {V1}/shipments/{{shipment_id}}/delivery-note", A, M, S),
+    allow(f"POST {V1}/shipments/{{shipment_id}}/invoice", A, M, S),
+    allow(f"GET {V1}/invoices", A, M, S),
+    allow(f"GET {V1}/invoices.csv", A, M, S),
+    allow(f"GET {V1}/invoices/{{invoice_id}}", A, M, S),
+    allow(f"GET {V1}/invoices/{{invoice_id}}/pdf", A, M, S),
     allow(f"POST {V1}/orders/{{order_id}}/deliver", A, M, S),
     allow(f"POST {V1}/orders/{{order_id}}/cancel", A, M, S, C, body={"reason": "Changed plans"}),
     allow(
@@ -483,6 +488,7 @@ class Scene:
             "address_id": ids["address"],
             "shipment_id": ids["shipment"],
             "line_id": ids["order_line"],
+            "invoice_id": ids["invoice"],
             "order_id": ids["purchase" if "/purchase-orders/" in path else "order"],
         }
         return path.format(**values)
@@ -583,6 +589,12 @@ def scene(api: TestClient) -> Scene:
     shipment = api.post(
         f"{V1}/orders/{picked['id']}/shipments", json={"pick_first": True}, headers=admin
     )
+    sold = place_order(api, shopper.headers, None, [order_line(product, "1")])
+    for action in ("confirm", "ship"):
+        moved = api.post(f"{V1}/orders/{sold['id']}/{action}", headers=admin)
+        assert moved.status_code == 200, moved.text
+    [sent] = moved.json()["shipments"]
+    invoice = api.post(f"{V1}/shipments/{sent['id']}/invoice", headers=admin)
     ids = {
         "target_user": target_user,
         "target_session": target_session_id,
@@ -601,6 +613,7 @@ def scene(api: TestClient) -> Scene:
         "order_line": order["lines"][0]["id"],
         "shipment": created_id(shipment),
         "shipment_line": shipment.json()["lines"][0]["id"],
+        "invoice": created_id(invoice),
     }
     return Scene(headers=headers, emails=emails, ids=ids)
 

@@ -157,6 +157,8 @@ PAGE_RULES: dict[str, tuple[PageRule, ...]] = {
             "PUT /orders/{order}/lines/{order_line}/lot",
         ),
     ),
+    "/invoices": (rule(P.SALES_MANAGE, "/invoices", "GET /invoices"),),
+    "/invoices.csv": (rule(P.SALES_MANAGE, "/invoices.csv", "GET /invoices.csv"),),
     "/invoices/{invoice_id}.pdf": (
         rule(P.SALES_MANAGE, "/invoices/{invoice}.pdf", "GET /invoices/{invoice}/pdf"),
     ),

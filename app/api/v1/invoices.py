@@ -66,28 +66,7 @@ def export_invoices(
     until: date | None = None,
 ) -> Response:
     """One row per invoice line, with net, VAT rate, VAT and gross, for the accountant."""
-    rows = [
-        InvoiceCsvRow(
-            invoice=invoice.number,
-            issue_date=invoice.issue_date,
-            due_date=invoice.due_date,
-            customer=invoice.customer_name,
-            customer_vat_number=invoice.customer_vat_number,
-            vat_treatment=invoice.vat_treatment,
-            currency=invoice.currency,
-            line_no=line.line_no,
-            sku=line.sku,
-            description=line.description,
-            quantity=line.quantity,
-            unit=line.unit,
-            unit_price=line.unit_price,
-            net=line.net,
-            vat_rate=line.vat_rate,
-            vat=line.vat,
-            gross=line.gross,
-        )
-        for invoice, line in invoicing.invoice_lines(db, InvoiceFilter(customer_id, since, until))
-    ]
+    rows = invoicing.export_rows(db, InvoiceFilter(customer_id, since, until))
     return csv_response("invoices", InvoiceCsvRow, rows)
 
 

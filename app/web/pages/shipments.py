@@ -8,7 +8,7 @@ from app.core.errors import NotFoundError
 from app.kit.downloads import pdf_response
 from app.schemas.sales import OrderAction, ShipmentPick
 from app.schemas.types import RecordId
-from app.services import invoice_documents, invoicing, shipment_documents, shipments
+from app.services import invoicing, shipment_documents, shipments
 from app.services.permissions import Permission
 from app.web.forms import checked, form_values, refusals
 from app.web.pages.sales import order_page
@@ -33,16 +33,6 @@ def shipment_paper(
     if paper not in PAPERS:
         raise NotFoundError("There is no such paper.")
     return pdf_response(PAPERS[paper](db, shipment_id))
-
-
-@router.get("/invoices/{invoice_id}.pdf")
-def invoice_paper(
-    invoice_id: RecordId,
-    db: PageDb,
-    caller: PageCaller = page_require(Permission.SALES_MANAGE),
-) -> Response:
-    """An invoice as a PDF."""
-    return pdf_response(invoice_documents.invoice_pdf(db, invoice_id))
 
 
 @router.post("/shipments/{shipment_id}/{action}", response_class=HTMLResponse)
