@@ -2,6 +2,7 @@
 deliveries, shipments and backorder fills sent through the API, and reads of what they wrote."""
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 
 from fastapi.testclient import TestClient
@@ -11,7 +12,18 @@ from sqlalchemy import select
 from app.core import clock
 from app.core.database import SessionLocal
 from app.models.sales import Shipment, ShipmentLine
-from tests.support.sales import IDEMPOTENCY_KEY, ORDERS, Json, create_customer, dec
+from tests.api.orders.scenes import Shop
+from tests.support.sales import (
+    IDEMPOTENCY_KEY,
+    ORDERS,
+    Json,
+    advance,
+    create_customer,
+    dec,
+    order_line,
+    place_order,
+    stock_lot,
+)
 from tests.support.stock import API
 
 FILL_ALL = f"{ORDERS}/fill-backorders"
@@ -148,3 +160,53 @@ def stored_shipment_lines() -> list[tuple[int, int, Decimal, int | None]]:
     with SessionLocal() as db:
         rows = db.scalars(select(ShipmentLine).order_by(ShipmentLine.id)).all()
         return [(r.order_line_id, r.lot_id, r.quantity, r.movement_id) for r in rows]
+
+
+@dataclass(frozen=True)
+class HeldOrder:
+    """A confirmed order of a customer taking partial deliveries: line 1 is 10 kg of dates
+    held in EARLY (4, spare warehouse, first to expire) and LATE (6 of 10, main); line 2 is
+    apricot packs held in the lot ``packs``."""
+
+    shop: Shop
+    order: Json
+    early: int
+    late: int
+    packs: int
+
+    @property
+    def id(self) -> int:
+        return int(self.order["id"])
+
+    @property
+    def number(self) -> str:
+        return str(self.order["number"])
+
+    @property
+    def dates_line(self) -> int:
+        return int(self.order["lines"][0]["id"])
+
+    @property
+    def packs_line(self) -> int:
+        return int(self.order["lines"][1]["id"])
+
+
+def held_order(
+    client: TestClient,
+    admin: dict[str, str],
+    staff: dict[str, str],
+    shop: Shop,
+    packs_lot: tuple[str, str],
+    packs_ordered: str,
+) -> HeldOrder:
+    """Stock the shop (``packs_lot``: the apricot lot's code and quantity) and confirm a
+    partial customer's order of 10 kg of dates and ``packs_ordered`` packs of apricots."""
+    late = stock_lot(client, admin, shop.dates, shop.main, "LATE", "10", days=90)
+    early = stock_lot(client, admin, shop.dates, shop.spare, "EARLY", "4", days=30)
+    code, quantity = packs_lot
+    packs = stock_lot(client, admin, shop.apricots, shop.main, code, quantity, days=60)
+    souk = make_partial_customer(client, admin)
+    lines = [order_line(shop.dates, "10"), order_line(shop.apricots, packs_ordered)]
+    order = place_order(client, staff, souk, lines)
+    order = advance(client, staff, order["id"], "confirm")
+    return HeldOrder(shop, order, early, late, packs)

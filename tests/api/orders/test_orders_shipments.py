@@ -4,7 +4,6 @@ shipped order cancels only what has not left, and what left can come back."""
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from decimal import Decimal
 
 import pytest
@@ -34,8 +33,10 @@ from tests.support.sales import (
     stock_lot,
 )
 from tests.support.shipments import (
+    HeldOrder,
     fill_backorders,
     fulfilment,
+    held_order,
     list_shipments,
     make_partial_customer,
     ship_part,
@@ -47,52 +48,15 @@ from tests.support.shipments import (
 )
 from tests.support.stock import assert_projection_matches_ledger, get_movements
 
-
-@dataclass(frozen=True)
-class Split:
-    """A confirmed order of a partial customer: line 1 is 10 kg of dates held in EARLY (4,
-    spare warehouse) and LATE (6 of 10, main); line 2 is 6 packs of apricots of which PACKS
-    holds 4 and 2 are backordered."""
-
-    shop: Shop
-    order: Json
-    early: int
-    late: int
-    packs: int
-
-    @property
-    def id(self) -> int:
-        return int(self.order["id"])
-
-    @property
-    def number(self) -> str:
-        return str(self.order["number"])
-
-    @property
-    def dates_line(self) -> int:
-        return int(self.order["lines"][0]["id"])
-
-    @property
-    def packs_line(self) -> int:
-        return int(self.order["lines"][1]["id"])
+Split = HeldOrder
 
 
 @pytest.fixture
 def split(client: TestClient, admin: SignedIn, staff: SignedIn, shop: Shop) -> Split:
     """A partial customer's order, confirmed with part of line 2 backordered."""
-    late = stock_lot(client, admin.headers, shop.dates, shop.main, "LATE", "10", days=90)
-    early = stock_lot(client, admin.headers, shop.dates, shop.spare, "EARLY", "4", days=30)
-    packs = stock_lot(client, admin.headers, shop.apricots, shop.main, "A-1", "4", days=60)
-    souk = make_partial_customer(client, admin.headers)
-    order = place_order(
-        client,
-        staff.headers,
-        souk,
-        [order_line(shop.dates, "10"), order_line(shop.apricots, "6")],
-    )
-    order = advance(client, staff.headers, order["id"], "confirm")
-    assert [fulfilment(line) for line in order["lines"]] == [(10, 0, 0, 0), (4, 0, 2, 0)]
-    return Split(shop, order, early, late, packs)
+    held = held_order(client, admin.headers, staff.headers, shop, ("A-1", "4"), "6")
+    assert [fulfilment(line) for line in held.order["lines"]] == [(10, 0, 0, 0), (4, 0, 2, 0)]
+    return held
 
 
 def issues(client: TestClient, headers: dict[str, str], number: str) -> list[tuple[int, Decimal]]:

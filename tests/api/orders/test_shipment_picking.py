@@ -3,7 +3,6 @@ each line is confirmed from the lot it names, and only then do exactly those lot
 pick list can be given up, and the order's stock stays reserved for it."""
 
 import uuid
-from dataclasses import dataclass
 from decimal import Decimal
 
 import pytest
@@ -18,20 +17,17 @@ from tests.support.sales import (
     REPLAYED,
     Json,
     active_reserved_total,
-    advance,
     dec,
     order_action,
-    order_line,
     order_status,
-    place_order,
     read_order,
     reservations_of,
-    stock_lot,
 )
 from tests.support.shipments import (
     SHIPMENTS,
+    HeldOrder,
     fulfilment,
-    make_partial_customer,
+    held_order,
     pick,
     pick_all,
     plan_pick,
@@ -43,49 +39,15 @@ from tests.support.shipments import (
 )
 from tests.support.stock import assert_projection_matches_ledger, get_movements
 
-
-@dataclass(frozen=True)
-class Held:
-    """A confirmed order of a partial customer, all of it reserved: line 1 is 10 kg of dates
-    held in EARLY (4, spare warehouse, first to expire) and LATE (6 of 10, main); line 2 is 4
-    packs of apricots held in PACKS (4 of 10, main)."""
-
-    shop: Shop
-    order: Json
-    early: int
-    late: int
-    packs: int
-
-    @property
-    def id(self) -> int:
-        return int(self.order["id"])
-
-    @property
-    def number(self) -> str:
-        return str(self.order["number"])
-
-    @property
-    def dates_line(self) -> int:
-        return int(self.order["lines"][0]["id"])
-
-    @property
-    def packs_line(self) -> int:
-        return int(self.order["lines"][1]["id"])
+Held = HeldOrder
 
 
 @pytest.fixture
 def held(client: TestClient, admin: SignedIn, staff: SignedIn, shop: Shop) -> Held:
     """A partial customer's order, confirmed with every line reserved."""
-    late = stock_lot(client, admin.headers, shop.dates, shop.main, "LATE", "10", days=90)
-    early = stock_lot(client, admin.headers, shop.dates, shop.spare, "EARLY", "4", days=30)
-    packs = stock_lot(client, admin.headers, shop.apricots, shop.main, "PACKS", "10", days=60)
-    souk = make_partial_customer(client, admin.headers)
-    order = place_order(
-        client, staff.headers, souk, [order_line(shop.dates, "10"), order_line(shop.apricots, "4")]
-    )
-    order = advance(client, staff.headers, order["id"], "confirm")
-    assert [fulfilment(line) for line in order["lines"]] == [(10, 0, 0, 0), (4, 0, 0, 0)]
-    return Held(shop, order, early, late, packs)
+    held = held_order(client, admin.headers, staff.headers, shop, ("PACKS", "10"), "4")
+    assert [fulfilment(line) for line in held.order["lines"]] == [(10, 0, 0, 0), (4, 0, 0, 0)]
+    return held
 
 
 def all_levels(
