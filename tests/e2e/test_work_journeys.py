@@ -46,7 +46,7 @@ pytestmark = [pytest.mark.system]
 
 PLACED = "The order is placed."
 CONFIRMED = "The order is confirmed: stock is reserved, first to expire first."
-SHIPPED = "The order is shipped."
+SHIPPED = "The shipment is on its way: its lots left the warehouse."
 BOOKED = "The stock movement is booked."
 FIX_FIELDS = "Please correct the fields marked below."
 
@@ -400,8 +400,11 @@ def test_staff_sells_ships_first_to_expire_first(page: Page, site: Site) -> None
         expect(body_rows(lines).nth(index).locator("td")).to_have_text(
             [
                 str(line["line_no"]),
-                f"{line['sku']} {line['product_name']}",
+                f"{line['sku']} {line['product_name']} Pin a lot…",
                 f"{count(line['quantity'])} kg",
+                "0",
+                "0",
+                "0",
                 amount(line["unit_price"]),
                 amount(line["line_total"]),
                 "—",
@@ -646,7 +649,17 @@ def test_a_customer_orders_in_the_shop_and_sees_only_its_own(page: Page, site: S
         f"Lines total {total}"
     )
     expect(body_rows(section(page, "lines")).locator("td")).to_have_text(
-        ["1", f"{product['sku']} {product['name']}", "4 kg", amount(price), total, "—"]
+        [
+            "1",
+            f"{product['sku']} {product['name']}",
+            "4 kg",
+            "0",
+            "0",
+            "0",
+            amount(price),
+            total,
+            "—",
+        ]
     )
     expect(page.get_by_role("button", name="Confirm (reserve stock)")).to_have_count(0)
     placed = api("GET", f"/api/v1/orders/{order_id}")
