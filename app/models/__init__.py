@@ -1,7 +1,7 @@
 """Every table, imported so that Alembic and the mappers see them all."""
 
 from app.models.audit import AuditLog
-from app.models.billing import Invoice, InvoiceLine
+from app.models.billing import Invoice, InvoiceLine, InvoiceStatus, Payment
 from app.models.catalog import Category, Product, Supplier, UnitOfMeasure, Warehouse
 from app.models.inventory import (
     IdempotencyRecord,
@@ -45,12 +45,14 @@ __all__ = [
     "IdempotencyRecord",
     "Invoice",
     "InvoiceLine",
+    "InvoiceStatus",
     "Lot",
     "LotDocument",
     "LotStatus",
     "MovementKind",
     "NumberSequence",
     "OrderStatus",
+    "Payment",
     "PriceTier",
     "Product",
     "PurchaseOrder",

@@ -1,5 +1,6 @@
 """Invoices: what a shipment bills the customer, numbered without gaps, never changed."""
 
+import enum
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -90,3 +91,32 @@ class InvoiceLine(Base):
     gross: Mapped[Decimal] = mapped_column(MONEY)
 
     invoice: Mapped[Invoice] = relationship(back_populates="lines", lazy="raise")
+
+
+class InvoiceStatus(enum.StrEnum):
+    """Where an invoice stands with its payments."""
+
+    OPEN = "open"
+    PARTLY_PAID = "partly_paid"
+    PAID = "paid"
+    OVERDUE = "overdue"
+
+
+class Payment(Base):
+    """Money received against an invoice."""
+
+    __tablename__ = "payments"
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        Index("ix_payments_invoice_id", "invoice_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id", ondelete="RESTRICT"))
+    paid_on: Mapped[date] = mapped_column(Date)
+    amount: Mapped[Decimal] = mapped_column(MONEY)
+    reference: Mapped[str] = mapped_column(String(100), default="")
+    created_by: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -2,10 +2,13 @@
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
+from app.models.billing import InvoiceStatus
 from app.models.sales import VatTreatment
+from app.schemas.types import Money, ShortText
 
 
 class InvoiceLineRead(BaseModel):
@@ -28,9 +31,7 @@ class InvoiceLineRead(BaseModel):
 
 
 class InvoiceSummary(BaseModel):
-    """An invoice in a list."""
-
-    model_config = ConfigDict(from_attributes=True)
+    """An invoice in a list, with what has been paid of it."""
 
     id: int
     number: str
@@ -44,6 +45,9 @@ class InvoiceSummary(BaseModel):
     net_total: Decimal
     vat_total: Decimal
     gross_total: Decimal
+    paid: Decimal
+    outstanding: Decimal
+    status: InvoiceStatus
 
 
 class InvoiceRead(InvoiceSummary):
@@ -58,6 +62,39 @@ class InvoiceRead(InvoiceSummary):
     company_vat_number: str
     created_at: datetime
     lines: list[InvoiceLineRead]
+
+
+class PaymentCreate(BaseModel):
+    """Money received against an invoice."""
+
+    paid_on: date
+    amount: Annotated[Money, Field(gt=0)]
+    reference: ShortText = ""
+
+
+class PaymentRead(BaseModel):
+    """A payment recorded against an invoice."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    invoice_id: int
+    paid_on: date
+    amount: Decimal
+    reference: str
+    created_at: datetime
+
+
+class ReceivablesRead(BaseModel):
+    """What a customer owes, by days past due."""
+
+    customer_id: int
+    current: Decimal
+    days_1_30: Decimal
+    days_31_60: Decimal
+    days_61_90: Decimal
+    days_over_90: Decimal
+    total: Decimal
 
 
 class InvoiceCsvRow(BaseModel):

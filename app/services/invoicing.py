@@ -37,6 +37,7 @@ VAT_NOTES = {
     "(Article 196 of Council Directive 2006/112/EC).",
 }
 HUNDRED = Decimal(100)
+RATE_PLACES = Decimal("0.01")
 
 
 @dataclass(frozen=True)
@@ -245,6 +246,7 @@ def _lines(
         quantity = sum((item.quantity for item in items), Decimal(0))
         net = line_total(quantity, order_line.unit_price)
         rate = rates[product.id] if treatment == VatTreatment.STANDARD else Decimal(0)
+        rate = rate.quantize(RATE_PLACES)
         vat = vat_amount(net, rate)
         lines.append(
             InvoiceLine(

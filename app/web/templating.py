@@ -7,7 +7,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
-from app.core.formatting import currency, day, moment, money, quantity
+from app.core.formatting import currency, day, moment, money, number, quantity
 from app.services.expiry import days_left_text
 from app.web.form_keys import FORM_KEY_FIELD, new_form_key
 from app.web.menu import menu_for
@@ -23,6 +23,7 @@ templates.env.filters["money"] = money
 templates.env.filters["quantity"] = quantity
 templates.env.filters["date"] = day
 templates.env.filters["moment"] = moment
+templates.env.filters["number"] = number
 templates.env.globals["currency"] = currency
 templates.env.globals["CSRF_FIELD"] = CSRF_FIELD
 templates.env.globals["FORM_KEY_FIELD"] = FORM_KEY_FIELD

@@ -6,7 +6,8 @@ Create Date: 2026-12-06
 
 A category names the VAT rate its products are invoiced at (none: DEFAULT_VAT_RATE). A
 shipment is invoiced once: a gapless number, the customer's and the company's details as they
-were on the day, and lines with net, VAT rate, VAT and gross to the cent.
+were on the day, and lines with net, VAT rate, VAT and gross to the cent. Payments are
+recorded against invoices.
 """
 
 from collections.abc import Sequence
@@ -114,9 +115,32 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_invoice_lines")),
     )  # fmt: skip
     op.create_index("ix_invoice_lines_invoice_id", "invoice_lines", ["invoice_id"])
+    op.create_table(
+        "payments",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("invoice_id", sa.Integer(), nullable=False),
+        sa.Column("paid_on", sa.Date(), nullable=False),
+        sa.Column("amount", MONEY, nullable=False),
+        sa.Column("reference", sa.String(length=100), nullable=False),
+        sa.Column("created_by", sa.Integer(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.CheckConstraint("amount > 0", name=op.f("ck_payments_amount_positive")),
+        sa.ForeignKeyConstraint(
+            ["created_by"], ["users.id"], name=op.f("fk_payments_created_by_users"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["invoice_id"], ["invoices.id"], name=op.f("fk_payments_invoice_id_invoices"),
+            ondelete="RESTRICT",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_payments")),
+    )  # fmt: skip
+    op.create_index("ix_payments_invoice_id", "payments", ["invoice_id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_payments_invoice_id", table_name="payments")
+    op.drop_table("payments")
     op.drop_index("ix_invoice_lines_invoice_id", table_name="invoice_lines")
     op.drop_table("invoice_lines")
     op.drop_index("ix_invoices_order_id", table_name="invoices")

@@ -14,6 +14,7 @@ role or another customer in."""
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 import pytest
@@ -329,6 +330,15 @@ RULES: tuple[Rule, ...] = (
     allow(f"GET {V1}/invoices.csv", A, M, S),
     allow(f"GET {V1}/invoices/{{invoice_id}}", A, M, S),
     allow(f"GET {V1}/invoices/{{invoice_id}}/pdf", A, M, S),
+    allow(
+        f"POST {V1}/invoices/{{invoice_id}}/payments",
+        A,
+        M,
+        S,
+        body={"paid_on": date.today().isoformat(), "amount": "0.01", "reference": "BANK-1"},
+    ),
+    allow(f"GET {V1}/invoices/{{invoice_id}}/payments", A, M, S),
+    allow(f"GET {V1}/customers/{{customer_id}}/receivables", A, M, S),
     allow(f"POST {V1}/orders/{{order_id}}/deliver", A, M, S),
     allow(f"POST {V1}/orders/{{order_id}}/cancel", A, M, S, C, body={"reason": "Changed plans"}),
     allow(

@@ -159,6 +159,9 @@ PAGE_RULES: dict[str, tuple[PageRule, ...]] = {
     ),
     "/invoices": (rule(P.SALES_MANAGE, "/invoices", "GET /invoices"),),
     "/invoices.csv": (rule(P.SALES_MANAGE, "/invoices.csv", "GET /invoices.csv"),),
+    "/invoices/{invoice_id}": (
+        rule(P.SALES_MANAGE, "/invoices/{invoice}", "GET /invoices/{invoice}"),
+    ),
     "/invoices/{invoice_id}.pdf": (
         rule(P.SALES_MANAGE, "/invoices/{invoice}.pdf", "GET /invoices/{invoice}/pdf"),
     ),

@@ -12,6 +12,7 @@ import textwrap
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -41,7 +42,7 @@ from tests.support.factories import (
 )
 from tests.support.pages import CONFIRMED, CSRF_FIELD, form_fields, login_form, page_login, page_of
 from tests.support.refusals import ACTOR, Sent, account, changed, fingerprint, lines_of
-from tests.support.sales import make_address, make_customer
+from tests.support.sales import make_address, make_customer, make_priced_product
 from tests.support.stock import (
     make_category,
     make_product,
@@ -373,7 +374,7 @@ def short_order(
 ) -> tuple[int, int, int]:
     """An order of 10 dates with 4 in stock (the rest backordered for a customer who takes
     partial deliveries); the ids of the order, its line and the product."""
-    dates = make_product("DATE")
+    dates = make_priced_product("DATE", "12.50")
     create_lot(
         product_id=dates, warehouse_id=make_warehouse("MAIN"), lot_code="DATE-1", quantity="4"
     )
@@ -462,6 +463,20 @@ def invoice_twice(_: User) -> Sent:
     with session_scope() as db:
         invoicing.invoice_shipment(db, ACTOR, shipment)
     return Sent(f"/shipments/{shipment}/invoice", {})
+
+
+def invoiced_shipment() -> tuple[int, str]:
+    """An invoice of a shipment of 4 dates; its id and total."""
+    with session_scope() as db:
+        invoice = invoicing.invoice_shipment(db, ACTOR, sent_shipment())
+        return invoice.id, str(invoice.gross_total)
+
+
+def overpay(_: User) -> Sent:
+    """A payment of more than an invoice owes."""
+    invoice, total = invoiced_shipment()
+    paid = {"paid_on": date.today().isoformat(), "amount": str(Decimal(total) + 1)}
+    return Sent(f"/invoices/{invoice}/payments", paid)
 
 
 def deliver_unshipped(_: User) -> Sent:
@@ -759,6 +774,9 @@ ROWS = [
         SHIPMENT_ACTION, "invoice", STAFF, invoice_twice, 409, "invoiced already", NOT_WRITTEN
     ),
     Refused(
+        "/invoices/{invoice_id}/payments", "", STAFF, overpay, 409, "left to pay", NOT_WRITTEN
+    ),
+    Refused(
         SHIPMENT_ACTION, "cancel", STAFF, cancel_sent_shipment, 409, "must be picking",
         NOT_WRITTEN,
     ),
@@ -1028,6 +1046,13 @@ def invoice_shipment(_: User) -> Sent:
     return Sent(f"/shipments/{sent_shipment()}/invoice", {})
 
 
+def pay_invoice(_: User) -> Sent:
+    """Part of an invoice paid."""
+    invoice, _total = invoiced_shipment()
+    paid = {"paid_on": date.today().isoformat(), "amount": "1.00", "reference": "BANK-1"}
+    return Sent(f"/invoices/{invoice}/payments", paid)
+
+
 def place_order_for_delivery(_: User) -> Sent:
     """A new order to a chosen delivery address on a chosen day."""
     customer = make_customer()
@@ -1073,6 +1098,7 @@ def make_address_default(_: User) -> Sent:
         pytest.param(pick_line, STAFF, id="/shipments/{shipment_id}/pick"),
         pytest.param(pin_lot, STAFF, id="/orders/{order_id}/lines/{line_id}/lot"),
         pytest.param(invoice_shipment, STAFF, id="/shipments/{shipment_id}/invoice"),
+        pytest.param(pay_invoice, STAFF, id="/invoices/{invoice_id}/payments"),
         pytest.param(pick_and_dispatch, STAFF, id="/shipments/{shipment_id}/dispatch"),
         pytest.param(count_lot, STAFF, id="/count"),
         pytest.param(place_order_for_delivery, STAFF, id="/orders/new"),

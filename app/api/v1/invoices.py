@@ -10,12 +10,20 @@ from app.api.idempotency import Idempotent
 from app.api.pagination import PageQuery
 from app.api.responses import responses
 from app.kit.downloads import PDF_CONTENT, csv_response, pdf_response
-from app.schemas.billing import InvoiceCsvRow, InvoiceRead, InvoiceSummary
+from app.schemas.billing import (
+    InvoiceCsvRow,
+    InvoiceRead,
+    InvoiceSummary,
+    PaymentCreate,
+    PaymentRead,
+    ReceivablesRead,
+)
 from app.schemas.common import Page
 from app.schemas.sales import OrderAction
 from app.schemas.types import RecordId
-from app.services import invoice_documents, invoicing
+from app.services import customers, invoice_documents, invoice_views, invoicing, payments
 from app.services.invoicing import InvoiceFilter
+from app.services.payments import PaymentDraft
 
 router = APIRouter(tags=["billing"])
 
@@ -33,7 +41,7 @@ def invoice_shipment(
 
     def act() -> InvoiceRead:
         invoice = invoicing.invoice_shipment(db, caller.actor, shipment_id)
-        return InvoiceRead.model_validate(invoice)
+        return invoice_views.read(db, invoice)
 
     return once.respond(OrderAction(), act)
 
@@ -50,7 +58,7 @@ def list_invoices(
     """Invoices, newest first; issued on or after ``since`` and before ``until``."""
     where = InvoiceFilter(customer_id, since, until)
     rows, total = invoicing.list_invoices(db, where, offset=paging.offset, limit=paging.limit)
-    return paging.page([InvoiceSummary.model_validate(row) for row in rows], total)
+    return paging.page(invoice_views.summaries(db, rows), total)
 
 
 @router.get(
@@ -73,7 +81,7 @@ def export_invoices(
 @router.get("/invoices/{invoice_id}", responses=responses(404))
 def read_invoice(invoice_id: RecordId, _: SalesManager, db: DbSession) -> InvoiceRead:
     """One invoice, as it was issued."""
-    return InvoiceRead.model_validate(invoicing.get_invoice(db, invoice_id))
+    return invoice_views.read(db, invoicing.get_invoice(db, invoice_id))
 
 
 @router.get(
@@ -84,3 +92,41 @@ def read_invoice(invoice_id: RecordId, _: SalesManager, db: DbSession) -> Invoic
 def print_invoice(invoice_id: RecordId, _: SalesManager, db: DbSession) -> Response:
     """The invoice as a PDF."""
     return pdf_response(invoice_documents.invoice_pdf(db, invoice_id))
+
+
+@router.post(
+    "/invoices/{invoice_id}/payments",
+    status_code=status.HTTP_201_CREATED,
+    response_model=PaymentRead,
+    responses=responses(404, 409),
+)
+def record_payment(
+    invoice_id: RecordId,
+    body: PaymentCreate,
+    caller: SalesManager,
+    db: DbSession,
+    once: Idempotent,
+) -> Response:
+    """Record money received against an invoice; more than it still owes is refused."""
+
+    def act() -> PaymentRead:
+        draft = PaymentDraft(body.paid_on, body.amount, body.reference)
+        return PaymentRead.model_validate(
+            payments.record_payment(db, caller.actor, invoice_id, draft)
+        )
+
+    return once.respond(body, act)
+
+
+@router.get("/invoices/{invoice_id}/payments", responses=responses(404))
+def list_payments(invoice_id: RecordId, _: SalesManager, db: DbSession) -> list[PaymentRead]:
+    """The payments of an invoice, oldest first."""
+    invoicing.get_invoice(db, invoice_id)
+    return [PaymentRead.model_validate(row) for row in payments.invoice_payments(db, invoice_id)]
+
+
+@router.get("/customers/{customer_id}/receivables", responses=responses(404))
+def customer_receivables(customer_id: RecordId, _: SalesManager, db: DbSession) -> ReceivablesRead:
+    """What the customer owes, by days past due: current, 1-30, 31-60, 61-90, over 90."""
+    customers.get_customer(db, customer_id)
+    return invoice_views.receivables(payments.receivables(db, customer_id))

@@ -1,17 +1,20 @@
-"""Invoices: the list, each one printed, and the accountant's export."""
+"""Invoices: the list, each one with its payments and printed, and the accountant's export."""
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from app.core import clock
 from app.kit.downloads import csv_response, pdf_response
-from app.schemas.billing import InvoiceCsvRow
+from app.schemas.billing import InvoiceCsvRow, PaymentCreate
 from app.schemas.types import RecordId
-from app.services import invoice_documents, invoicing
+from app.services import invoice_documents, invoice_views, invoicing, payments
 from app.services.invoicing import InvoiceFilter
+from app.services.payments import PaymentDraft
 from app.services.permissions import Permission
+from app.web.forms import checked, form_values, refusals
 from app.web.listing import list_query, listing
 from app.web.routing import PageDb, page_router
-from app.web.session import PageCaller, page_require
+from app.web.session import PageCaller, SubmittedForm, form_require, page_require
 from app.web.templating import render
 
 router = page_router()
@@ -32,7 +35,14 @@ def list_invoices(
     shown = listing(request, asked, total)
     if (past_end := shown.past_end(request)) is not None:
         return past_end
-    return render(request, "invoices/list.html", caller, invoices=rows, total=total, listing=shown)
+    return render(
+        request,
+        "invoices/list.html",
+        caller,
+        invoices=invoice_views.summaries(db, rows),
+        total=total,
+        listing=shown,
+    )
 
 
 @router.get("/invoices.csv")
@@ -52,3 +62,60 @@ def invoice_paper(
 ) -> Response:
     """An invoice as a PDF."""
     return pdf_response(invoice_documents.invoice_pdf(db, invoice_id))
+
+
+def _invoice_page(
+    request: Request,
+    db: PageDb,
+    caller: PageCaller,
+    invoice_id: RecordId,
+    values: dict[str, str],
+    errors: dict[str, str],
+    status_code: int = 200,
+) -> HTMLResponse:
+    invoice = invoicing.get_invoice(db, invoice_id)
+    order_number, shipment_number = invoicing.references(db, invoice)
+    return render(
+        request,
+        "invoices/invoice.html",
+        caller,
+        status_code=status_code,
+        invoice=invoice_views.read(db, invoice),
+        order_number=order_number,
+        shipment_number=shipment_number,
+        payments=payments.invoice_payments(db, invoice.id),
+        values=values or {"paid_on": clock.today().isoformat()},
+        errors=errors,
+        notice=request.query_params.get("done", ""),
+    )
+
+
+@router.get("/invoices/{invoice_id}", response_class=HTMLResponse)
+def invoice_detail(
+    request: Request,
+    invoice_id: RecordId,
+    db: PageDb,
+    caller: PageCaller = page_require(Permission.SALES_MANAGE),
+) -> HTMLResponse:
+    """An invoice as issued, its payments, and a form to record one."""
+    return _invoice_page(request, db, caller, invoice_id, {}, {})
+
+
+@router.post("/invoices/{invoice_id}/payments", response_class=HTMLResponse)
+def record_payment(
+    request: Request,
+    form: SubmittedForm,
+    invoice_id: RecordId,
+    db: PageDb,
+    caller: PageCaller = form_require(Permission.SALES_MANAGE),
+) -> Response:
+    """Record money received against the invoice."""
+    values = form_values(form, ["paid_on", "amount", "reference"])
+    with refusals(db) as refused:
+        body = checked(PaymentCreate, values)
+        draft = PaymentDraft(body.paid_on, body.amount, body.reference)
+        payments.record_payment(db, caller.actor, invoice_id, draft)
+        return RedirectResponse(f"/invoices/{invoice_id}?done=paid", status_code=303)
+    return _invoice_page(
+        request, db, caller, invoice_id, values, refused.errors, refused.status_code
+    )
