@@ -8,7 +8,6 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 from httpx2 import Response
 from sqlalchemy import select
@@ -19,7 +18,6 @@ from app.models.billing import Invoice, InvoiceLine
 from app.models.sequences import NumberSequence
 from app.services import catalog
 from app.services.audit import Actor
-from tests.conftest import USE_POSTGRES
 from tests.support import factories
 from tests.support.sales import (
     CUSTOMERS,
@@ -39,16 +37,6 @@ SHIPMENTS = f"{API}/shipments"
 INVOICE_ACTOR = Actor(user_id=None, label="invoice-tests")
 CENT = Decimal("0.01")
 HUNDRED = Decimal(100)
-# An app bug, in the SQLite pass only: ExactDecimal keeps a rate there as a whole number of
-# hundredths (20% as 2000), and the check ck_invoice_lines_vat_rate_range compares that with
-# 100, so any line above 1% breaks it and the invoice is refused with a 409.
-VAT_RANGE_ON_SQLITE = pytest.mark.xfail(
-    not USE_POSTGRES,
-    strict=True,
-    reason="app bug: on SQLite invoice_lines.vat_rate is stored in hundredths (20% as 2000), "
-    "so ck_invoice_lines_vat_rate_range (vat_rate <= 100) refuses every line above 1%: "
-    "invoicing raises IntegrityError and POST /shipments/{id}/invoice answers 409",
-)
 
 
 # --------------------------------------------------------------------------- catalog

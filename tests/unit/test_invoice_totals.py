@@ -21,7 +21,6 @@ from app.services import catalog, customers, invoicing, orders, shipments
 from app.services.audit import Actor
 from app.services.orders import LineDraft, OrderDraft
 from tests.support import factories
-from tests.support.invoices import VAT_RANGE_ON_SQLITE
 
 ACTOR = Actor(user_id=None, label="invoice property tests")
 CENT = Decimal("0.01")
@@ -96,7 +95,6 @@ def invoice_of(lines: list[Line], treatment: VatTreatment, terms: int) -> int:
         return invoicing.invoice_shipment(db, ACTOR, shipment.id).id
 
 
-@VAT_RANGE_ON_SQLITE
 @settings(
     max_examples=25,
     deadline=None,

@@ -15,7 +15,6 @@ from tests.support import factories
 from tests.support.callers import UNKNOWN_ID, SignedIn
 from tests.support.invoices import (
     INVOICES,
-    VAT_RANGE_ON_SQLITE,
     Json,
     add_billing_address,
     expected_line,
@@ -65,7 +64,6 @@ def products() -> dict[str, int]:
     return stocked(factories.create_warehouse(code="MAIN"))
 
 
-@VAT_RANGE_ON_SQLITE
 def test_the_printed_invoice_holds_its_number_dates_lines_vat_bands_and_totals(
     client: TestClient, staff: SignedIn, products: dict[str, int]
 ) -> None:
