@@ -35,7 +35,7 @@ from app.models.inventory import (
 )
 from app.models.sales import ReturnDisposition, SalesOrder, SalesOrderLine, SalesReturn
 from app.models.user import Role
-from app.services import orders, returns
+from app.services import orders, returns, shipments
 from app.services.audit import Actor
 from app.services.orders import OrderStateError
 from app.services.returns import ReturnLine
@@ -142,7 +142,8 @@ def transition(order_id: int, action: str) -> Task:
     def task() -> None:
         with session_scope() as db:
             order = orders.get_order(db, order_id)
-            getattr(orders, action)(db, ACTOR, order)
+            step = shipments.ship if action == "ship" else getattr(orders, action)
+            step(db, ACTOR, order)
 
     return task
 
