@@ -457,7 +457,8 @@ def cancel(
         cancelled_lines=cancelled,
         shipments_cancelled=picking,
     )
-    count(db, OrderStatus.CANCELLED)
+    if not partly_shipped:
+        count(db, OrderStatus.CANCELLED)
     return order
 
 
