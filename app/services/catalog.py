@@ -141,6 +141,7 @@ PRODUCT_SORTS: Mapping[str, Any] = {
 CATEGORY_SORTS: Mapping[str, Any] = {
     "name": func.lower(Category.name),
     "description": func.lower(Category.description),
+    "vat_rate": Category.vat_rate,
 }
 SUPPLIER_SORTS: Mapping[str, Any] = {
     "code": Supplier.code,
