@@ -1,8 +1,8 @@
 """A shipment's papers as PDFs: the pick list for the warehouse, the delivery note for the
 customer."""
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 
@@ -61,10 +61,10 @@ def delivery_note_pdf(db: Session, shipment_id: int) -> Document:
     """What a shipment brings the customer: each lot, its best-before, origin and weight."""
     shipment = shipments.get_shipment(db, shipment_id)
     order = orders.get_order(db, shipment.order_id)
-    lines = [
+    lines = _per_lot(
         _paper_line(line)
         for line in sorted(shipment.lines, key=lambda line: (line.order_line.line_no, line.id))
-    ]
+    )
     return render_pdf(
         "delivery_note.html",
         f"{shipment.number}-delivery-note.pdf",
@@ -92,6 +92,25 @@ def _paper_line(line: ShipmentLine) -> PaperLine:
         packs=line.quantity if product.unit == UnitOfMeasure.PACK else None,
         picked=line.picked_at is not None,
     )
+
+
+def _per_lot(lines: Iterable[PaperLine]) -> list[PaperLine]:
+    """One line per order line and lot: the customer does not see which warehouse it left."""
+    merged: dict[tuple[int, str], PaperLine] = {}
+    for line in lines:
+        key = (line.line_no, line.lot_code)
+        same = merged.get(key)
+        merged[key] = (
+            line
+            if same is None
+            else replace(
+                same,
+                quantity=same.quantity + line.quantity,
+                kilograms=same.kilograms + line.kilograms,
+                packs=None if same.packs is None or line.packs is None else same.packs + line.packs,
+            )
+        )
+    return list(merged.values())
 
 
 def _total_packs(lines: Sequence[PaperLine]) -> Decimal:

@@ -10,8 +10,12 @@ from decimal import Decimal
 import pytest
 from fastapi.testclient import TestClient
 
+from app.core.database import session_scope
 from app.core.formatting import country, day, quantity
 from app.models.catalog import UnitOfMeasure
+from app.services import stock
+from app.services.audit import Actor
+from app.services.stock import MovementContext
 from tests.support.callers import UNKNOWN_ID, SignedIn
 from tests.support.factories import create_lot, create_product, create_warehouse
 from tests.support.pdf import pdf_pages, plain
@@ -247,3 +251,31 @@ def test_the_papers_of_an_unknown_shipment_are_not_found(
 ) -> None:
     for paper in ("pick-list", "delivery-note"):
         assert_problem(client.get(f"{SHIPMENTS}/{UNKNOWN_ID}/{paper}", headers=staff.headers), 404)
+
+
+def test_the_delivery_note_shows_a_lot_once_whichever_warehouses_it_left(
+    client: TestClient, admin: SignedIn, staff: SignedIn
+) -> None:
+    """A lot split over two warehouses is one line for the customer, with its whole weight;
+    the pick list keeps one line per warehouse for the picker."""
+    dates = create_product(sku="DATE-SPLIT", price="8.00")
+    main, spare = create_warehouse(code="MAIN"), create_warehouse(code="SPARE")
+    lot = create_lot(product_id=dates, warehouse_id=main, lot_code="D-SPLIT", quantity="10")
+    with session_scope() as db:
+        context = MovementContext(actor=Actor(user_id=None, label="papers-tests"))
+        stock.transfer(
+            db, context, product_id=dates, lot_id=lot, from_warehouse_id=main,
+            to_warehouse_id=spare, quantity=Decimal(4),
+        )  # fmt: skip
+    customer = client.post(CUSTOMERS, json={"name": "Split Foods"}, headers=admin.headers)
+    order = place_order(client, staff.headers, customer.json()["id"], [order_line(dates, "10")])
+    shipped = advance(client, staff.headers, order["id"], "confirm", "ship")
+    [shipment] = shipped["shipments"]
+
+    [note] = printed(client, staff, shipment, "delivery-note")
+    [picks] = printed(client, staff, shipment, "pick-list")
+
+    assert len(shipment["lines"]) == 2
+    assert note.count("D-SPLIT") == 1
+    assert plain(quantity(Decimal(10), "kg")) in note
+    assert picks.count("D-SPLIT") == 2
