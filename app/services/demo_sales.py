@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from app.core import clock
 from app.core.errors import DomainError
 from app.crud import crud_stock
+from app.models.billing import Invoice
 from app.models.catalog import Product
 from app.models.inventory import Lot, Reservation
 from app.models.purchasing import PurchaseOrder
@@ -32,6 +33,7 @@ from app.services import (
     customers,
     invoicing,
     orders,
+    payments,
     purchasing,
     receiving,
     reorder,
@@ -40,6 +42,7 @@ from app.services import (
 )
 from app.services.audit import Actor
 from app.services.orders import LineDraft, OrderDraft, OrderFilter
+from app.services.payments import PaymentDraft
 from app.services.purchasing import PurchaseDraft, PurchaseLineDraft
 from app.services.receiving import Delivery, DeliveryLine
 from app.services.returns import ReturnLine
@@ -319,8 +322,8 @@ def _backorders(
     today: date,
 ) -> None:
     """Orders of customers who take partial deliveries for more than there is: one shipped in
-    part with the rest waiting, one confirmed and waiting for stock with what there is on a
-    pick list."""
+    part with the rest waiting (its invoice half paid), one confirmed and waiting for stock
+    with what there is on a pick list."""
     for number, customer in enumerate(buyers[:2]):
         item = demand[number]
         delivered_on = max(today, clock.today()) + timedelta(days=3)
@@ -337,7 +340,11 @@ def _backorders(
         if not _try(partial(orders.confirm, db, actor, order)) or have < 1:
             continue
         if number == 0:
-            _ship(db, actor, orders.get_order(db, order.id))
+            invoice = _ship(db, actor, orders.get_order(db, order.id))
+            half = (invoice.gross_total / 2).quantize(Decimal("0.01"))
+            if half > 0:
+                part = PaymentDraft(invoice.issue_date, half, f"BACS {invoice.number}/1")
+                payments.record_payment(db, actor, invoice.id, part)
         else:
             picking = ShipmentDraft(carrier=CARRIERS[0], pick_first=True)
             shipments.ship(db, actor, orders.get_order(db, order.id), picking)
@@ -360,23 +367,42 @@ def _sell(
     timeline.at(moment(day, 14), partial(_ship_and_deliver, timeline, db, actor, order, day, today))
 
 
-def _ship(db: Session, actor: Actor, order: SalesOrder, at: datetime | None = None) -> None:
+def _ship(db: Session, actor: Actor, order: SalesOrder, at: datetime | None = None) -> Invoice:
     """Ship what the order holds, with a carrier and a tracking reference, and invoice it."""
     carrier = CARRIERS[order.id % len(CARRIERS)]
     tracking = f"{carrier[:3].upper()}{order.id * 7919 % 10**8:08d}"
     draft = ShipmentDraft(carrier=carrier, tracking_reference=tracking)
     shipment = shipments.ship(db, actor, order, draft, at=at)
-    invoicing.invoice_shipment(db, actor, shipment.id, at=at)
+    return invoicing.invoice_shipment(db, actor, shipment.id, at=at)
 
 
 def _ship_and_deliver(
     timeline: Timeline, db: Session, actor: Actor, order: SalesOrder, day: date, today: date
 ) -> None:
-    _ship(db, actor, order, at=moment(day, 14))
+    invoice = _ship(db, actor, order, at=moment(day, 14))
+    _settle(timeline, db, actor, invoice, today)
     _date_reservations(db, order, closed_at=moment(day, 14))
     delivered = moment(day + timedelta(days=2), 12)
     if delivered.date() < today:
         timeline.at(delivered, partial(orders.deliver, db, actor, order, at=delivered))
+
+
+def _settle(timeline: Timeline, db: Session, actor: Actor, invoice: Invoice, today: date) -> None:
+    """Most customers pay by the due date; every seventh invoice is paid in two parts, and
+    every eleventh is never paid (overdue once its due date passes)."""
+    if invoice.id % 11 == 0:
+        return
+    parts = [invoice.gross_total]
+    if invoice.id % 7 == 0:
+        half = (invoice.gross_total / 2).quantize(Decimal("0.01"))
+        parts = [half, invoice.gross_total - half]
+    for number, amount in enumerate(parts):
+        paid_on = invoice.issue_date + timedelta(days=min(invoice.id % 9 + 7 * number, 20))
+        if paid_on >= today or amount <= 0:
+            return
+        draft = PaymentDraft(paid_on, amount, f"BACS {invoice.number}/{number + 1}")
+        when = moment(paid_on, 11)
+        timeline.at(when, partial(payments.record_payment, db, actor, invoice.id, draft, when))
 
 
 def _date_reservations(db: Session, order: SalesOrder, **moments: datetime) -> None:

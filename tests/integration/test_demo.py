@@ -19,6 +19,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session, selectinload
 from app.core.clock import today, utcnow
 from app.core.database import session_scope
 from app.models.audit import AuditLog
+from app.models.billing import Invoice, InvoiceStatus
 from app.models.catalog import Category, Product, Supplier, Warehouse
 from app.models.inventory import (
     Lot,
@@ -52,7 +53,7 @@ from app.models.sales import (
 )
 from app.models.user import Role
 from app.schemas.catalog import ProductCreate
-from app.services import catalog
+from app.services import catalog, payments
 from app.services.audit import Actor
 from tests.conftest import AuthHeaders, empty_tables, tables_emptied_after_the_module
 from tests.support.servers import error_lines, run_dfims
@@ -631,6 +632,12 @@ def missing_states(db: Session) -> list[str]:
         ),
     )
     found = []
+    paid = payments.paid_totals(db, list(db.scalars(select(Invoice.id))))
+    standings = {
+        payments.standing(invoice, paid[invoice.id]).status
+        for invoice in db.scalars(select(Invoice))
+    }
+    found.extend(f"no invoice {status}" for status in sorted(set(InvoiceStatus) - standings))
     for column, wanted in shown:
         present = set(db.scalars(select(column).distinct()))
         found.extend(
