@@ -1053,6 +1053,11 @@ def pay_invoice(_: User) -> Sent:
     return Sent(f"/invoices/{invoice}/payments", paid)
 
 
+def give_up_shipment(_: User) -> Sent:
+    """A shipment on its pick list given up."""
+    return Sent(f"/shipments/{picking_shipment()['id']}/cancel", {"reason": "truck full"})
+
+
 def place_order_for_delivery(_: User) -> Sent:
     """A new order to a chosen delivery address on a chosen day."""
     customer = make_customer()
@@ -1100,6 +1105,7 @@ def make_address_default(_: User) -> Sent:
         pytest.param(invoice_shipment, STAFF, id="/shipments/{shipment_id}/invoice"),
         pytest.param(pay_invoice, STAFF, id="/invoices/{invoice_id}/payments"),
         pytest.param(pick_and_dispatch, STAFF, id="/shipments/{shipment_id}/dispatch"),
+        pytest.param(give_up_shipment, STAFF, id="/shipments/{shipment_id}/cancel"),
         pytest.param(count_lot, STAFF, id="/count"),
         pytest.param(place_order_for_delivery, STAFF, id="/orders/new"),
         pytest.param(add_address, STAFF, id="/customers/{customer_id}/addresses"),
