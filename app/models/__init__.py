@@ -1,7 +1,15 @@
 """Every table, imported so that Alembic and the mappers see them all."""
 
 from app.models.audit import AuditLog
-from app.models.billing import Invoice, InvoiceLine, InvoiceStatus, Payment
+from app.models.billing import (
+    CreditNote,
+    CreditNoteLine,
+    CreditReason,
+    Invoice,
+    InvoiceLine,
+    InvoiceStatus,
+    Payment,
+)
 from app.models.catalog import Category, Product, Supplier, UnitOfMeasure, Warehouse
 from app.models.inventory import (
     IdempotencyRecord,
@@ -40,6 +48,9 @@ from app.models.user import RefreshToken, Role, User, UserSession
 __all__ = [
     "AuditLog",
     "Category",
+    "CreditNote",
+    "CreditNoteLine",
+    "CreditReason",
     "Customer",
     "CustomerType",
     "IdempotencyRecord",

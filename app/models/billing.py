@@ -100,6 +100,7 @@ class InvoiceStatus(enum.StrEnum):
     PARTLY_PAID = "partly_paid"
     PAID = "paid"
     OVERDUE = "overdue"
+    CREDITED = "credited"
 
 
 class Payment(Base):
@@ -120,3 +121,81 @@ class Payment(Base):
         ForeignKey("users.id", ondelete="SET NULL"), default=None
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class CreditReason(enum.StrEnum):
+    """Why a credit note was issued: goods came back, or a correction made by hand."""
+
+    RETURN = "return"
+    ADJUSTMENT = "adjustment"
+
+
+class CreditNote(Base):
+    """Money given back against one invoice, numbered in its own gapless sequence; the
+    invoice is never changed."""
+
+    __tablename__ = "credit_notes"
+    __table_args__ = (
+        CheckConstraint(f"kind IN ({values_of(CreditReason)})", name="kind_known"),
+        CheckConstraint("gross_total = net_total + vat_total", name="totals_add_up"),
+        CheckConstraint("net_total > 0", name="net_positive"),
+        Index("ix_credit_notes_invoice_id", "invoice_id"),
+        Index("ix_credit_notes_customer_id", "customer_id"),
+        Index("ix_credit_notes_issue_date", "issue_date"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id", ondelete="RESTRICT"))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="RESTRICT"))
+    issue_date: Mapped[date] = mapped_column(Date)
+    currency: Mapped[str] = mapped_column(String(3))
+    kind: Mapped[CreditReason] = mapped_column(StringEnum(CreditReason, 20))
+    reason: Mapped[str] = mapped_column(Text)
+    net_total: Mapped[Decimal] = mapped_column(MONEY)
+    vat_total: Mapped[Decimal] = mapped_column(MONEY)
+    gross_total: Mapped[Decimal] = mapped_column(MONEY)
+    created_by: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    invoice: Mapped[Invoice] = relationship(lazy="raise")
+    lines: Mapped[list["CreditNoteLine"]] = relationship(
+        back_populates="credit_note",
+        lazy="raise",
+        order_by="CreditNoteLine.line_no",
+        cascade="all, delete-orphan",
+    )
+
+
+class CreditNoteLine(Base):
+    """What is credited of one invoice line: a quantity at its price, or an amount, with
+    its VAT at the invoice line's rate."""
+
+    __tablename__ = "credit_note_lines"
+    __table_args__ = (
+        CheckConstraint("quantity IS NULL OR quantity > 0", name="quantity_positive"),
+        CheckConstraint("net > 0", name="net_positive"),
+        CheckConstraint("gross = net + vat", name="gross_adds_up"),
+        Index("ix_credit_note_lines_credit_note_id", "credit_note_id"),
+        Index("ix_credit_note_lines_invoice_line_id", "invoice_line_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    credit_note_id: Mapped[int] = mapped_column(ForeignKey("credit_notes.id", ondelete="CASCADE"))
+    line_no: Mapped[int] = mapped_column(Integer)
+    invoice_line_id: Mapped[int] = mapped_column(
+        ForeignKey("invoice_lines.id", ondelete="RESTRICT")
+    )
+    return_id: Mapped[int | None] = mapped_column(
+        ForeignKey("sales_returns.id", ondelete="RESTRICT"), default=None
+    )
+    quantity: Mapped[Decimal | None] = mapped_column(QUANTITY, nullable=True, default=None)
+    net: Mapped[Decimal] = mapped_column(MONEY)
+    vat_rate: Mapped[Decimal] = mapped_column(PERCENT)
+    vat: Mapped[Decimal] = mapped_column(MONEY)
+    gross: Mapped[Decimal] = mapped_column(MONEY)
+
+    credit_note: Mapped[CreditNote] = relationship(back_populates="lines", lazy="raise")
+    invoice_line: Mapped[InvoiceLine] = relationship(lazy="raise")

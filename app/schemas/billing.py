@@ -4,11 +4,11 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from app.models.billing import InvoiceStatus
+from app.models.billing import CreditReason, InvoiceStatus
 from app.models.sales import VatTreatment
-from app.schemas.types import Money, ShortText
+from app.schemas.types import Money, Quantity, RecordId, RequiredText, ShortText
 
 
 class InvoiceLineRead(BaseModel):
@@ -16,6 +16,7 @@ class InvoiceLineRead(BaseModel):
 
     model_config = ConfigDict(from_attributes=True)
 
+    id: int
     line_no: int
     order_line_id: int
     sku: str
@@ -28,6 +29,69 @@ class InvoiceLineRead(BaseModel):
     vat_rate: Decimal
     vat: Decimal
     gross: Decimal
+
+
+class CreditLineIn(BaseModel):
+    """What to credit of one invoice line: a quantity at its price, or a net amount."""
+
+    invoice_line_id: RecordId
+    quantity: Quantity | None = None
+    amount: Annotated[Money, Field(gt=0)] | None = None
+
+    @model_validator(mode="after")
+    def _one_of(self) -> "CreditLineIn":
+        if (self.quantity is None) == (self.amount is None):
+            raise ValueError("give either a quantity or an amount")
+        return self
+
+
+class CreditNoteCreate(BaseModel):
+    """A correction of an invoice by hand: the lines credited and why."""
+
+    reason: RequiredText
+    lines: list[CreditLineIn] = Field(min_length=1, max_length=200)
+
+
+class CreditNoteLineRead(BaseModel):
+    """A credited line: the invoice line, the quantity (none for an amount), net, VAT, gross."""
+
+    line_no: int
+    invoice_line_id: int
+    return_id: int | None
+    sku: str
+    description: str
+    quantity: Decimal | None
+    unit: str
+    unit_price: Decimal
+    net: Decimal
+    vat_rate: Decimal
+    vat: Decimal
+    gross: Decimal
+
+
+class CreditNoteSummary(BaseModel):
+    """A credit note in a list."""
+
+    id: int
+    number: str
+    invoice_id: int
+    invoice_number: str
+    customer_id: int
+    customer_name: str
+    issue_date: date
+    currency: str
+    kind: CreditReason
+    reason: str
+    net_total: Decimal
+    vat_total: Decimal
+    gross_total: Decimal
+
+
+class CreditNoteRead(CreditNoteSummary):
+    """A credit note as issued, with its lines."""
+
+    created_at: datetime
+    lines: list[CreditNoteLineRead]
 
 
 class InvoiceSummary(BaseModel):
@@ -46,6 +110,7 @@ class InvoiceSummary(BaseModel):
     vat_total: Decimal
     gross_total: Decimal
     paid: Decimal
+    credited: Decimal
     outstanding: Decimal
     status: InvoiceStatus
 
@@ -62,6 +127,7 @@ class InvoiceRead(InvoiceSummary):
     company_vat_number: str
     created_at: datetime
     lines: list[InvoiceLineRead]
+    credit_notes: list[CreditNoteSummary]
 
 
 class PaymentCreate(BaseModel):

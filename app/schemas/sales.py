@@ -16,6 +16,7 @@ from app.models.sales import (
     ShipmentStatus,
     VatTreatment,
 )
+from app.schemas.billing import CreditNoteSummary
 from app.schemas.countries import AddressCountry
 from app.schemas.stock import LotCode
 from app.schemas.types import (
@@ -422,7 +423,8 @@ class ReturnRead(BaseModel):
 
 
 class ReturnBatch(BaseModel):
-    """What a return booked, and the order after it."""
+    """What a return booked, the credit notes for what had been invoiced, and the order."""
 
     returns: list[ReturnRead]
+    credit_notes: list[CreditNoteSummary]
     order: OrderRead

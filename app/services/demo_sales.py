@@ -9,13 +9,13 @@ from decimal import ROUND_FLOOR, Decimal
 from functools import partial
 from itertools import count
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app.core import clock
 from app.core.errors import DomainError
 from app.crud import crud_stock
-from app.models.billing import Invoice
+from app.models.billing import Invoice, Payment
 from app.models.catalog import Product
 from app.models.inventory import Lot, Reservation
 from app.models.purchasing import PurchaseOrder
@@ -30,6 +30,7 @@ from app.models.sales import (
 )
 from app.services import (
     addresses,
+    credit_notes,
     customers,
     invoicing,
     orders,
@@ -41,6 +42,8 @@ from app.services import (
     shipments,
 )
 from app.services.audit import Actor
+from app.services.credit_notes import CreditLineDraft
+from app.services.money import round_cents
 from app.services.orders import LineDraft, OrderDraft, OrderFilter
 from app.services.payments import PaymentDraft
 from app.services.purchasing import PurchaseDraft, PurchaseLineDraft
@@ -303,6 +306,7 @@ def pipeline(
         order = orders.get_order(db, delivered[0].id)
         back = [ReturnLine(order.lines[0].id, Decimal(1), ReturnDisposition.WASTE)]
         _try(partial(returns.record_return, db, actor, order, back, "crushed in transit"))
+    _corrections(db, actor)
     suggested = reorder.suggestions(db, today=today)
     sources = sorted({item.supplier_id for item in suggested if item.supplier_id is not None})
     for number, supplier_id in enumerate(sources[:2]):
@@ -312,6 +316,22 @@ def pipeline(
         )  # fmt: skip
         if number == 0:
             purchasing.send(db, actor, draft)
+
+
+def _corrections(db: Session, actor: Actor) -> None:
+    """Two credit notes by hand: an invoice never paid credited in full (goods refused)
+    and a discount of 5% granted on the first line of another invoice."""
+    never_paid = ~select(Payment.id).where(Payment.invoice_id == Invoice.id).exists()
+    unpaid = db.scalar(select(Invoice).where(never_paid).order_by(Invoice.id))
+    first = db.scalar(select(Invoice).order_by(Invoice.id))
+    if unpaid is None or first is None:
+        return
+    refused = invoicing.get_invoice(db, unpaid.id)
+    whole = [CreditLineDraft(line.id, quantity=line.quantity) for line in refused.lines]
+    credit_notes.issue_credit_note(db, actor, refused.id, whole, "Goods refused on delivery")
+    line = invoicing.get_invoice(db, first.id).lines[0]
+    discount = [CreditLineDraft(line.id, amount=round_cents(line.net / 20))]
+    credit_notes.issue_credit_note(db, actor, first.id, discount, "5% discount agreed")
 
 
 def _backorders(

@@ -1,4 +1,4 @@
-"""The invoice as a PDF, exactly as it was issued."""
+"""Invoices and credit notes as PDFs, exactly as they were issued."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -7,8 +7,8 @@ from decimal import Decimal
 from sqlalchemy.orm import Session
 
 from app.core.formatting import company_locale
-from app.models.billing import InvoiceLine
-from app.services import invoicing
+from app.models.billing import CreditNoteLine, InvoiceLine
+from app.services import credit_notes, invoicing
 from app.services.documents import Document, render_pdf
 
 
@@ -21,7 +21,7 @@ class VatBand:
     vat: Decimal
 
 
-def vat_bands(lines: Sequence[InvoiceLine]) -> list[VatBand]:
+def vat_bands(lines: Sequence[InvoiceLine | CreditNoteLine]) -> list[VatBand]:
     """Net and VAT per rate, highest rate first."""
     bands: dict[Decimal, tuple[Decimal, Decimal]] = {}
     for line in lines:
@@ -43,5 +43,20 @@ def invoice_pdf(db: Session, invoice_id: int) -> Document:
         bands=vat_bands(invoice.lines),
         order_number=order_number,
         shipment_number=shipment_number,
+        language=company_locale().language,
+    )
+
+
+def credit_note_pdf(db: Session, credit_note_id: int) -> Document:
+    """Credit note ``credit_note_id``, with the invoice it refers to."""
+    note = credit_notes.get_credit_note(db, credit_note_id)
+    return render_pdf(
+        "credit_note.html",
+        f"{note.number}.pdf",
+        title="Credit note",
+        number=note.number,
+        note=note,
+        invoice=note.invoice,
+        bands=vat_bands(note.lines),
         language=company_locale().language,
     )

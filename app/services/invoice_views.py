@@ -1,25 +1,25 @@
 """Invoices as the API and the pages show them: with what has been paid and their status."""
 
 from collections.abc import Sequence
-from decimal import Decimal
 
 from sqlalchemy.orm import Session
 
 from app.models.billing import Invoice
 from app.schemas.billing import InvoiceLineRead, InvoiceRead, InvoiceSummary, ReceivablesRead
-from app.services import payments
-from app.services.payments import Ageing
+from app.services import credit_notes, credit_views, payments
+from app.services.payments import Ageing, Standing
 
 
 def summaries(db: Session, invoices: Sequence[Invoice]) -> list[InvoiceSummary]:
-    """Invoices of a list, their payments summed in one query."""
-    paid = payments.paid_totals(db, [invoice.id for invoice in invoices])
-    return [_summary(invoice, paid[invoice.id]) for invoice in invoices]
+    """Invoices of a list, their payments and credits summed in two queries."""
+    standings = payments.standings(db, invoices)
+    return [_summary(invoice, standings[invoice.id]) for invoice in invoices]
 
 
 def read(db: Session, invoice: Invoice) -> InvoiceRead:
-    """An invoice as issued, with what has been paid of it."""
-    summary = _summary(invoice, payments.paid_totals(db, [invoice.id])[invoice.id])
+    """An invoice as issued, with what has been paid and credited of it."""
+    summary = _summary(invoice, payments.standings(db, [invoice])[invoice.id])
+    notes = credit_notes.invoice_credit_notes(db, invoice.id)
     return InvoiceRead(
         **summary.model_dump(),
         billing_address=invoice.billing_address,
@@ -31,6 +31,7 @@ def read(db: Session, invoice: Invoice) -> InvoiceRead:
         company_vat_number=invoice.company_vat_number,
         created_at=invoice.created_at,
         lines=[InvoiceLineRead.model_validate(line) for line in invoice.lines],
+        credit_notes=[credit_views.summary(note, invoice) for note in notes],
     )
 
 
@@ -48,8 +49,7 @@ def receivables(ageing: Ageing) -> ReceivablesRead:
     )
 
 
-def _summary(invoice: Invoice, paid: Decimal) -> InvoiceSummary:
-    standing = payments.standing(invoice, paid)
+def _summary(invoice: Invoice, standing: Standing) -> InvoiceSummary:
     return InvoiceSummary(
         id=invoice.id,
         number=invoice.number,
@@ -64,6 +64,7 @@ def _summary(invoice: Invoice, paid: Decimal) -> InvoiceSummary:
         vat_total=invoice.vat_total,
         gross_total=invoice.gross_total,
         paid=standing.paid,
+        credited=standing.credited,
         outstanding=standing.outstanding,
         status=standing.status,
     )

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from app.core import clock
 from app.core.errors import ConflictError, InvalidRequestError, NotFoundError
 from app.models.billing import Invoice, InvoiceStatus, Payment
-from app.services import audit
+from app.services import audit, credit_notes
 from app.services.audit import Actor
 
 ZERO = Decimal(0)
@@ -30,9 +30,10 @@ class PaymentDraft:
 
 @dataclass(frozen=True)
 class Standing:
-    """What has been paid of an invoice, what is left, and so its status."""
+    """What has been paid and credited of an invoice, what is left, and so its status."""
 
     paid: Decimal
+    credited: Decimal
     outstanding: Decimal
     status: InvoiceStatus
 
@@ -46,10 +47,14 @@ class Ageing:
     total: Decimal
 
 
-def standing(invoice: Invoice, paid: Decimal, today: date | None = None) -> Standing:
-    """The standing of ``invoice`` with ``paid`` received, on ``today``."""
-    outstanding = invoice.gross_total - paid
-    if outstanding <= 0:
+def standing(
+    invoice: Invoice, paid: Decimal, credited: Decimal = ZERO, today: date | None = None
+) -> Standing:
+    """The standing of ``invoice`` with ``paid`` received and ``credited`` by credit notes."""
+    outstanding = invoice.gross_total - paid - credited
+    if outstanding <= 0 and paid == 0:
+        status = InvoiceStatus.CREDITED
+    elif outstanding <= 0:
         status = InvoiceStatus.PAID
     elif invoice.due_date < (today or clock.today()):
         status = InvoiceStatus.OVERDUE
@@ -57,7 +62,18 @@ def standing(invoice: Invoice, paid: Decimal, today: date | None = None) -> Stan
         status = InvoiceStatus.PARTLY_PAID
     else:
         status = InvoiceStatus.OPEN
-    return Standing(paid, max(outstanding, ZERO), status)
+    return Standing(paid, credited, max(outstanding, ZERO), status)
+
+
+def standings(db: Session, invoices: Sequence[Invoice]) -> dict[int, Standing]:
+    """The standing of each invoice named, payments and credits summed in two queries."""
+    ids = [invoice.id for invoice in invoices]
+    paid = paid_totals(db, ids)
+    credited = credit_notes.credited_totals(db, ids)
+    return {
+        invoice.id: standing(invoice, paid[invoice.id], credited[invoice.id])
+        for invoice in invoices
+    }
 
 
 def paid_totals(db: Session, invoice_ids: Sequence[int]) -> dict[int, Decimal]:
@@ -94,7 +110,7 @@ def record_payment(
             "cannot come before.",
             field="paid_on",
         )
-    left = standing(invoice, paid_totals(db, [invoice.id])[invoice.id]).outstanding
+    left = standings(db, [invoice])[invoice.id].outstanding
     if draft.amount > left:
         raise ConflictError(
             f"Invoice {invoice.number} has {left} {invoice.currency} left to pay; "

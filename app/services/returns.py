@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from app.core.errors import ConflictError, InvalidRequestError
 from app.core.metrics import SALES_RETURNS_CREDIT, after_commit
+from app.models.billing import CreditNote
 from app.models.inventory import Lot, Reservation, ReservationStatus
 from app.models.sales import (
     OrderStatus,
@@ -17,11 +18,19 @@ from app.models.sales import (
     SalesOrderLine,
     SalesReturn,
 )
-from app.services import audit, stock
+from app.services import audit, credit_notes, stock
 from app.services.audit import Actor
 from app.services.money import line_total
 from app.services.orders import claim
 from app.services.stock import QUANTUM, MovementContext
+
+
+@dataclass(frozen=True)
+class ReturnBooked:
+    """What a return booked: its shares, and the credit notes for what had been invoiced."""
+
+    entries: list[SalesReturn]
+    credit_notes: list[CreditNote]
 
 
 @dataclass(frozen=True)
@@ -36,8 +45,9 @@ class ReturnLine:
 
 def record_return(
     db: Session, actor: Actor, order: SalesOrder, lines: Sequence[ReturnLine], reason: str
-) -> list[SalesReturn]:
-    """Take goods back: each share goes into the lot and warehouse it shipped from.
+) -> ReturnBooked:
+    """Take goods back: each share goes into the lot and warehouse it shipped from, and
+    what had been invoiced of it is credited.
 
     Without a lot, a line's quantity comes back from its lots in the reverse of the order
     they were picked. Nothing is returned beyond what shipped from each lot.
@@ -107,7 +117,7 @@ def record_return(
         ],
     )
     after_commit(db, lambda: SALES_RETURNS_CREDIT.inc(float(credit)))
-    return recorded
+    return ReturnBooked(recorded, credit_notes.credit_returns(db, actor, recorded, reason))
 
 
 def _credit(line: SalesOrderLine, quantity: Decimal) -> Decimal:

@@ -338,6 +338,19 @@ RULES: tuple[Rule, ...] = (
         body={"paid_on": date.today().isoformat(), "amount": "0.01", "reference": "BANK-1"},
     ),
     allow(f"GET {V1}/invoices/{{invoice_id}}/payments", A, M, S),
+    allow(
+        f"POST {V1}/invoices/{{invoice_id}}/credit-notes",
+        A,
+        M,
+        S,
+        body={
+            "reason": "Price agreed lower",
+            "lines": [{"invoice_line_id": Ref("invoice_line"), "amount": "0.01"}],
+        },
+    ),
+    allow(f"GET {V1}/credit-notes", A, M, S),
+    allow(f"GET {V1}/credit-notes/{{credit_note_id}}", A, M, S),
+    allow(f"GET {V1}/credit-notes/{{credit_note_id}}/pdf", A, M, S),
     allow(f"GET {V1}/customers/{{customer_id}}/receivables", A, M, S),
     allow(f"POST {V1}/orders/{{order_id}}/deliver", A, M, S),
     allow(f"POST {V1}/orders/{{order_id}}/cancel", A, M, S, C, body={"reason": "Changed plans"}),
@@ -499,6 +512,7 @@ class Scene:
             "shipment_id": ids["shipment"],
             "line_id": ids["order_line"],
             "invoice_id": ids["invoice"],
+            "credit_note_id": ids["credit_note"],
             "order_id": ids["purchase" if "/purchase-orders/" in path else "order"],
         }
         return path.format(**values)
@@ -605,6 +619,12 @@ def scene(api: TestClient) -> Scene:
         assert moved.status_code == 200, moved.text
     [sent] = moved.json()["shipments"]
     invoice = api.post(f"{V1}/shipments/{sent['id']}/invoice", headers=admin)
+    invoice_line = invoice.json()["lines"][0]["id"]
+    credit_note = api.post(
+        f"{V1}/invoices/{created_id(invoice)}/credit-notes",
+        json={"reason": "Bruised", "lines": [{"invoice_line_id": invoice_line, "amount": "0.01"}]},
+        headers=admin,
+    )
     ids = {
         "target_user": target_user,
         "target_session": target_session_id,
@@ -624,6 +644,8 @@ def scene(api: TestClient) -> Scene:
         "shipment": created_id(shipment),
         "shipment_line": shipment.json()["lines"][0]["id"],
         "invoice": created_id(invoice),
+        "invoice_line": invoice_line,
+        "credit_note": created_id(credit_note),
     }
     return Scene(headers=headers, emails=emails, ids=ids)
 

@@ -19,7 +19,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session, selectinload
 from app.core.clock import today, utcnow
 from app.core.database import session_scope
 from app.models.audit import AuditLog
-from app.models.billing import Invoice, InvoiceStatus
+from app.models.billing import CreditNote, CreditReason, Invoice, InvoiceStatus
 from app.models.catalog import Category, Product, Supplier, Warehouse
 from app.models.inventory import (
     Lot,
@@ -626,17 +626,15 @@ def missing_states(db: Session) -> list[str]:
         (Lot.status, {LotStatus.AVAILABLE, LotStatus.EXPIRED}),
         (StockMovement.kind, set(MovementKind) - {MovementKind.ADJUSTMENT, MovementKind.COUNT}),
         (SalesReturn.disposition, {ReturnDisposition.WASTE}),
+        (CreditNote.kind, set(CreditReason)),
         (
             Shipment.status,
             {ShipmentStatus.PICKING, ShipmentStatus.SHIPPED, ShipmentStatus.DELIVERED},
         ),
     )
     found = []
-    paid = payments.paid_totals(db, list(db.scalars(select(Invoice.id))))
-    standings = {
-        payments.standing(invoice, paid[invoice.id]).status
-        for invoice in db.scalars(select(Invoice))
-    }
+    invoices = db.scalars(select(Invoice)).all()
+    standings = {standing.status for standing in payments.standings(db, invoices).values()}
     found.extend(f"no invoice {status}" for status in sorted(set(InvoiceStatus) - standings))
     for column, wanted in shown:
         present = set(db.scalars(select(column).distinct()))

@@ -11,6 +11,9 @@ from app.api.pagination import PageQuery
 from app.api.responses import responses
 from app.kit.downloads import PDF_CONTENT, csv_response, pdf_response
 from app.schemas.billing import (
+    CreditNoteCreate,
+    CreditNoteRead,
+    CreditNoteSummary,
     InvoiceCsvRow,
     InvoiceRead,
     InvoiceSummary,
@@ -21,7 +24,16 @@ from app.schemas.billing import (
 from app.schemas.common import Page
 from app.schemas.sales import OrderAction
 from app.schemas.types import RecordId
-from app.services import customers, invoice_documents, invoice_views, invoicing, payments
+from app.services import (
+    credit_notes,
+    credit_views,
+    customers,
+    invoice_documents,
+    invoice_views,
+    invoicing,
+    payments,
+)
+from app.services.credit_notes import CreditFilter, CreditLineDraft
 from app.services.invoicing import InvoiceFilter
 from app.services.payments import PaymentDraft
 
@@ -123,6 +135,66 @@ def list_payments(invoice_id: RecordId, _: SalesManager, db: DbSession) -> list[
     """The payments of an invoice, oldest first."""
     invoicing.get_invoice(db, invoice_id)
     return [PaymentRead.model_validate(row) for row in payments.invoice_payments(db, invoice_id)]
+
+
+@router.post(
+    "/invoices/{invoice_id}/credit-notes",
+    status_code=status.HTTP_201_CREATED,
+    response_model=CreditNoteRead,
+    responses=responses(404, 409),
+)
+def issue_credit_note(
+    invoice_id: RecordId,
+    body: CreditNoteCreate,
+    caller: SalesManager,
+    db: DbSession,
+    once: Idempotent,
+) -> Response:
+    """Credit lines of an invoice by hand, with the reason: a quantity at the invoiced price,
+    or an amount; never more than a line billed. Returns are credited when they are booked."""
+
+    def act() -> CreditNoteRead:
+        drafts = [
+            CreditLineDraft(line.invoice_line_id, line.quantity, line.amount) for line in body.lines
+        ]
+        note = credit_notes.issue_credit_note(db, caller.actor, invoice_id, drafts, body.reason)
+        return credit_views.read(credit_notes.get_credit_note(db, note.id))
+
+    return once.respond(body, act)
+
+
+@router.get("/credit-notes", responses=responses(409))
+def list_credit_notes(
+    _: SalesManager,
+    db: DbSession,
+    paging: PageQuery,
+    customer_id: RecordId | None = None,
+    invoice_id: RecordId | None = None,
+    since: date | None = None,
+    until: date | None = None,
+) -> Page[CreditNoteSummary]:
+    """Credit notes, newest first; issued on or after ``since`` and before ``until``."""
+    where = CreditFilter(customer_id, invoice_id, since, until)
+    rows, total = credit_notes.list_credit_notes(
+        db, where, offset=paging.offset, limit=paging.limit
+    )
+    return paging.page([credit_views.summary(note) for note in rows], total)
+
+
+@router.get("/credit-notes/{credit_note_id}", responses=responses(404))
+def read_credit_note(credit_note_id: RecordId, _: SalesManager, db: DbSession) -> CreditNoteRead:
+    """One credit note, as it was issued."""
+    return credit_views.read(credit_notes.get_credit_note(db, credit_note_id))
+
+
+@router.get(
+    "/credit-notes/{credit_note_id}/pdf",
+    response_class=Response,
+    responses={**PDF_CONTENT, **responses(404)},
+)
+def print_credit_note(credit_note_id: RecordId, _: SalesManager, db: DbSession) -> Response:
+    """The credit note as a PDF."""
+    return pdf_response(invoice_documents.credit_note_pdf(db, credit_note_id))
 
 
 @router.get("/customers/{customer_id}/receivables", responses=responses(404))

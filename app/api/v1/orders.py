@@ -31,7 +31,15 @@ from app.schemas.sales import (
     ShipmentRead,
 )
 from app.schemas.types import RecordId
-from app.services import backorders, customers, order_views, orders, returns, shipments
+from app.services import (
+    backorders,
+    credit_views,
+    customers,
+    order_views,
+    orders,
+    returns,
+    shipments,
+)
 from app.services.orders import LineDraft, OrderChange, OrderDraft, OrderFilter
 from app.services.permissions import Permission, role_allows
 from app.services.returns import ReturnLine
@@ -314,9 +322,10 @@ def return_goods(
             ReturnLine(line.line_id, line.quantity, line.disposition, line.lot_id)
             for line in body.lines
         ]
-        recorded = returns.record_return(db, caller.actor, order, lines, body.reason)
+        booked = returns.record_return(db, caller.actor, order, lines, body.reason)
         return ReturnBatch(
-            returns=[ReturnRead.model_validate(entry) for entry in recorded],
+            returns=[ReturnRead.model_validate(entry) for entry in booked.entries],
+            credit_notes=[credit_views.summary(note) for note in booked.credit_notes],
             order=order_views.read(db, orders.get_order(db, order_id)),
         )
 
