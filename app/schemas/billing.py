@@ -4,7 +4,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.models.billing import CreditReason, InvoiceStatus
 from app.models.sales import VatTreatment
@@ -32,17 +32,12 @@ class InvoiceLineRead(BaseModel):
 
 
 class CreditLineIn(BaseModel):
-    """What to credit of one invoice line: a quantity at its price, or a net amount."""
+    """What to credit of one invoice line: a quantity at its price, or a net amount (one of
+    the two)."""
 
     invoice_line_id: RecordId
     quantity: Quantity | None = None
     amount: Annotated[Money, Field(gt=0)] | None = None
-
-    @model_validator(mode="after")
-    def _one_of(self) -> "CreditLineIn":
-        if (self.quantity is None) == (self.amount is None):
-            raise ValueError("give either a quantity or an amount")
-        return self
 
 
 class CreditNoteCreate(BaseModel):

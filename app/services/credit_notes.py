@@ -78,7 +78,7 @@ def issue_credit_note(
         if (draft.quantity is None) == (draft.amount is None):
             raise InvalidRequestError(
                 f"Line {line.line_no}: credit either a quantity or an amount.",
-                field=f"lines[{index}]",
+                field=f"lines[{index}].amount",
             )
         credit = _credit_line(line, credited[line.id], draft, index)
         if credit is not None:
@@ -167,6 +167,17 @@ def invoice_credit_notes(db: Session, invoice_id: int) -> Sequence[CreditNote]:
     return db.scalars(query).all()
 
 
+def by_invoice(db: Session, invoice_ids: Sequence[int]) -> dict[int, list[CreditNote]]:
+    """The credit notes of each invoice named, oldest first, in one query."""
+    found: dict[int, list[CreditNote]] = {invoice_id: [] for invoice_id in invoice_ids}
+    if not invoice_ids:
+        return found
+    query = select(CreditNote).where(CreditNote.invoice_id.in_(invoice_ids)).order_by(CreditNote.id)
+    for note in db.scalars(query):
+        found[note.invoice_id].append(note)
+    return found
+
+
 def credited_totals(db: Session, invoice_ids: Sequence[int]) -> dict[int, Decimal]:
     """What has been credited (gross) against each invoice named, in one query."""
     if not invoice_ids:
@@ -235,7 +246,7 @@ def _credit_line(
     Asked by hand (``index`` given) more than is left is refused; a return credits at most
     what is left, and nothing (None) when the line was credited in full already.
     """
-    field = f"lines[{index}]" if index is not None else "lines"
+    field = f"lines[{index}].{'quantity' if draft.quantity is not None else 'amount'}"
     if draft.quantity is not None:
         if draft.quantity <= 0:
             raise InvalidRequestError(

@@ -125,16 +125,17 @@ def refusals(db: Session, rows: list[int] | None = None) -> Iterator[Refusal]:
 
 
 def line_values(
-    form: Mapping[str, Any], fields: list[str], needs: str | None = None
+    form: Mapping[str, Any], fields: list[str], needs: str | tuple[str, ...] | None = None
 ) -> tuple[list[dict[str, str]], list[int]]:
     """The filled-in rows of a table form (fields named ``lines.N.field``), and their numbers;
-    with ``needs``, only the rows where that field is filled in."""
+    with ``needs``, only the rows where that field (or one of those fields) is filled in."""
     found = {int(match.group(1)) for key in form if (match := LINE_FIELD.match(key))}
     numbers = sorted(found)[:MAX_ROWS]
+    wanted = (needs,) if isinstance(needs, str) else needs or tuple(fields)
     lines, filled = [], []
     for row in numbers:
         values = {name: str(form.get(f"lines.{row}.{name}", "")).strip() for name in fields}
-        if values[needs] if needs else any(values.values()):
+        if any(values[name] for name in wanted):
             lines.append({key: value for key, value in values.items() if value != ""})
             filled.append(row)
     return lines, filled

@@ -165,6 +165,17 @@ PAGE_RULES: dict[str, tuple[PageRule, ...]] = {
     "/invoices/{invoice_id}.pdf": (
         rule(P.SALES_MANAGE, "/invoices/{invoice}.pdf", "GET /invoices/{invoice}/pdf"),
     ),
+    "/credit-notes": (rule(P.SALES_MANAGE, "/credit-notes", "GET /credit-notes"),),
+    "/credit-notes/{credit_note_id}": (
+        rule(P.SALES_MANAGE, "/credit-notes/{credit_note}", "GET /credit-notes/{credit_note}"),
+    ),
+    "/credit-notes/{credit_note_id}.pdf": (
+        rule(
+            P.SALES_MANAGE,
+            "/credit-notes/{credit_note}.pdf",
+            "GET /credit-notes/{credit_note}/pdf",
+        ),
+    ),
     "/shipments/{shipment_id}/{paper}.pdf": tuple(
         rule(
             P.SALES_MANAGE,
@@ -262,6 +273,13 @@ def build_scene(client: TestClient) -> Scene:
     assert shipment.status_code == 201, shipment.text
     invoice = client.post(f"{API}/shipments/{shipment.json()['id']}/invoice", headers=admin.headers)
     assert invoice.status_code == 201, invoice.text
+    credited = [{"invoice_line_id": invoice.json()["lines"][0]["id"], "amount": "0.01"}]
+    credit_note = client.post(
+        f"{API}/invoices/{invoice.json()['id']}/credit-notes",
+        json={"reason": "Bruised", "lines": credited},
+        headers=admin.headers,
+    )
+    assert credit_note.status_code == 201, credit_note.text
     ids = {
         "product": product_id,
         "lot": lot,
@@ -270,6 +288,7 @@ def build_scene(client: TestClient) -> Scene:
         "order": order["id"],
         "shipment": shipment.json()["id"],
         "invoice": invoice.json()["id"],
+        "credit_note": credit_note.json()["id"],
         "order_line": order["lines"][0]["id"],
         "user": shopper.user_id,
         "customer": shopper.customer_id,

@@ -479,6 +479,15 @@ def overpay(_: User) -> Sent:
     return Sent(f"/invoices/{invoice}/payments", paid)
 
 
+def overcredit(_: User) -> Sent:
+    """A credit note of more than an invoice line billed."""
+    invoice, _total = invoiced_shipment()
+    with session_scope() as db:
+        line = invoicing.get_invoice(db, invoice).lines[0]
+        credited = {"lines.0.invoice_line_id": str(line.id), "lines.0.amount": str(line.net + 1)}
+    return Sent(f"/invoices/{invoice}/credit-notes", {**credited, "reason": "Price agreed"})
+
+
 def deliver_unshipped(_: User) -> Sent:
     """Delivering an order that has not shipped."""
     dates = make_product("DATE")
@@ -777,6 +786,10 @@ ROWS = [
         "/invoices/{invoice_id}/payments", "", STAFF, overpay, 409, "left to pay", NOT_WRITTEN
     ),
     Refused(
+        "/invoices/{invoice_id}/credit-notes", "", STAFF, overcredit, 409, "left to credit",
+        NOT_WRITTEN,
+    ),
+    Refused(
         SHIPMENT_ACTION, "cancel", STAFF, cancel_sent_shipment, 409, "must be picking",
         NOT_WRITTEN,
     ),
@@ -1053,6 +1066,15 @@ def pay_invoice(_: User) -> Sent:
     return Sent(f"/invoices/{invoice}/payments", paid)
 
 
+def credit_invoice(_: User) -> Sent:
+    """A quantity of an invoice line credited by hand."""
+    invoice, _total = invoiced_shipment()
+    with session_scope() as db:
+        line = invoicing.get_invoice(db, invoice).lines[0]
+    credited = {"lines.0.invoice_line_id": str(line.id), "lines.0.quantity": "1"}
+    return Sent(f"/invoices/{invoice}/credit-notes", {**credited, "reason": "Short weight"})
+
+
 def give_up_shipment(_: User) -> Sent:
     """A shipment on its pick list given up."""
     return Sent(f"/shipments/{picking_shipment()['id']}/cancel", {"reason": "truck full"})
@@ -1104,6 +1126,7 @@ def make_address_default(_: User) -> Sent:
         pytest.param(pin_lot, STAFF, id="/orders/{order_id}/lines/{line_id}/lot"),
         pytest.param(invoice_shipment, STAFF, id="/shipments/{shipment_id}/invoice"),
         pytest.param(pay_invoice, STAFF, id="/invoices/{invoice_id}/payments"),
+        pytest.param(credit_invoice, STAFF, id="/invoices/{invoice_id}/credit-notes"),
         pytest.param(pick_and_dispatch, STAFF, id="/shipments/{shipment_id}/dispatch"),
         pytest.param(give_up_shipment, STAFF, id="/shipments/{shipment_id}/cancel"),
         pytest.param(count_lot, STAFF, id="/count"),

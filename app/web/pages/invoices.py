@@ -1,17 +1,20 @@
-"""Invoices: the list, each one with its payments and printed, and the accountant's export."""
+"""Invoices: the list, each one with its payments and credit notes and printed, and the
+accountant's export."""
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from app.core import clock
+from app.core.errors import InvalidRequestError
 from app.kit.downloads import csv_response, pdf_response
-from app.schemas.billing import InvoiceCsvRow, PaymentCreate
+from app.schemas.billing import CreditNoteCreate, InvoiceCsvRow, PaymentCreate
 from app.schemas.types import RecordId
-from app.services import invoice_documents, invoice_views, invoicing, payments
+from app.services import credit_notes, invoice_documents, invoice_views, invoicing, payments
+from app.services.credit_notes import CreditLineDraft
 from app.services.invoicing import InvoiceFilter
 from app.services.payments import PaymentDraft
 from app.services.permissions import Permission
-from app.web.forms import checked, form_values, refusals
+from app.web.forms import checked, form_values, line_values, refusals
 from app.web.listing import list_query, listing
 from app.web.routing import PageDb, page_router
 from app.web.session import PageCaller, SubmittedForm, form_require, page_require
@@ -84,7 +87,7 @@ def _invoice_page(
         order_number=order_number,
         shipment_number=shipment_number,
         payments=payments.invoice_payments(db, invoice.id),
-        values=values or {"paid_on": clock.today().isoformat()},
+        values={"paid_on": clock.today().isoformat(), **values},
         errors=errors,
         notice=request.query_params.get("done", ""),
     )
@@ -118,4 +121,33 @@ def record_payment(
         return RedirectResponse(f"/invoices/{invoice_id}?done=paid", status_code=303)
     return _invoice_page(
         request, db, caller, invoice_id, values, refused.errors, refused.status_code
+    )
+
+
+@router.post("/invoices/{invoice_id}/credit-notes", response_class=HTMLResponse)
+def issue_credit_note(
+    request: Request,
+    form: SubmittedForm,
+    invoice_id: RecordId,
+    db: PageDb,
+    caller: PageCaller = form_require(Permission.SALES_MANAGE),
+) -> Response:
+    """Credit lines of the invoice by hand: a quantity or an amount on each, and the reason."""
+    fields = ["invoice_line_id", "quantity", "amount"]
+    rows, numbers = line_values(form, fields, needs=("quantity", "amount"))
+    reason = str(form.get("reason", "")).strip()
+    with refusals(db, numbers) as refused:
+        if not rows:
+            raise InvalidRequestError(
+                "Enter a quantity or an amount to credit on at least one line."
+            )
+        body = checked(CreditNoteCreate, {"reason": reason, "lines": rows})
+        drafts = [
+            CreditLineDraft(line.invoice_line_id, line.quantity, line.amount) for line in body.lines
+        ]
+        note = credit_notes.issue_credit_note(db, caller.actor, invoice_id, drafts, body.reason)
+        return RedirectResponse(f"/credit-notes/{note.id}?done=issued", status_code=303)
+    submitted = {key: str(value) for key, value in form.items()}
+    return _invoice_page(
+        request, db, caller, invoice_id, submitted, refused.errors, refused.status_code
     )

@@ -16,6 +16,7 @@ from app.services import (
     alerts,
     backorders,
     catalog,
+    credit_notes,
     customers,
     invoicing,
     order_views,
@@ -231,6 +232,8 @@ def order_page(
     can_cancel = order.status == OrderStatus.PENDING or (team and is_open)
     asked = asked or request.query_params.get("confirm", "")
     asking = asked if {"ship": can_ship, "cancel": can_cancel}.get(asked) else ""
+    shipped = [shipment.id for shipment in order.shipments] if team else []
+    invoices = invoicing.shipment_invoices(db, shipped)
     return render(
         request,
         "sales/order.html",
@@ -248,9 +251,8 @@ def order_page(
         ships_complete=not stored.customer.partial_delivery,
         asking=asking,
         warehouses={w.id: w.code for w in catalog.warehouses.options(db)},
-        invoices=invoicing.shipment_invoices(db, [shipment.id for shipment in order.shipments])
-        if team
-        else {},
+        invoices=invoices,
+        credits=credit_notes.by_invoice(db, [invoice.id for invoice in invoices.values()]),
         dispositions=list(ReturnDisposition),
     )
 
@@ -427,8 +429,10 @@ def _take_back(
             ReturnLine(line.line_id, line.quantity, line.disposition, line.lot_id)
             for line in body.lines
         ]
-        returns.record_return(db, caller.actor, orders.get_order(db, order_id), lines, body.reason)
-        return RedirectResponse(f"/orders/{order_id}?done=return", status_code=303)
+        order = orders.get_order(db, order_id)
+        booked = returns.record_return(db, caller.actor, order, lines, body.reason)
+        done = "return-credited" if booked.credit_notes else "return"
+        return RedirectResponse(f"/orders/{order_id}?done={done}", status_code=303)
     submitted = {key: str(value) for key, value in form.items()}
     return order_page(
         request,
