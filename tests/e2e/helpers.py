@@ -4,18 +4,24 @@ is stored, and the reading and sending of the pages."""
 import json
 import re
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urljoin, urlsplit
 
-from playwright.sync_api import BrowserContext, Locator, Page
+from PIL import Image
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, ViewportSize
 
 from app.core.formatting import day
 from app.models.user import Role
 from app.web.session import SESSION_COOKIE
 from tests.conftest import PASSWORD, bearer
-from tests.e2e.conftest import Site
+from tests.e2e.conftest import DESKTOP, SCREENSHOTS, WAIT_MS, Site
+from tests.support.pdf import pdf_pages, running_text, save_first_page
 from tests.support.servers import HttpResponse
 
 # -- the API ---------------------------------------------------------------------------------
@@ -141,6 +147,18 @@ def heading(page: Page) -> Locator:
     return page.get_by_role("heading", level=1)
 
 
+def fact(page: Page, term: str) -> Locator:
+    """The value of a term of the page's fact lists."""
+    return page.locator("dl.facts").locator(
+        f"xpath=dt[normalize-space()='{term}']/following::dd[1]"
+    )
+
+
+def amount(value: str | Decimal) -> str:
+    """Money as the pages show it: €1,234.50."""
+    return f"€{Decimal(value):,.2f}"
+
+
 def number_in_url(page: Page, pattern: str) -> int:
     """The id in the page's URL, e.g. ``/orders/(\\d+)``."""
     found = re.search(pattern, page.url)
@@ -189,3 +207,63 @@ def assert_styled(page: Page) -> None:
 def session_cookies(context: BrowserContext) -> list[Any]:
     """The browser's session cookies of the pages."""
     return [cookie for cookie in context.cookies() if cookie["name"] == SESSION_COOKIE]
+
+
+@contextmanager
+def other_browser(browser: Browser, site: Site) -> Iterator[Page]:
+    """A tab in a second, separate browser context (its own cookies); no script errors."""
+    viewport = ViewportSize(width=DESKTOP["width"], height=DESKTOP["height"])
+    context = browser.new_context(base_url=site.url, viewport=viewport)
+    context.set_default_timeout(WAIT_MS)
+    tab = context.new_page()
+    errors: list[str] = []
+    tab.on("pageerror", lambda error: errors.append(str(error)))
+    try:
+        yield tab
+    finally:
+        context.close()
+    assert errors == [], errors
+
+
+# -- printed papers --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Printed:
+    """A PDF a page links to: the text of its pages and the image of its first page."""
+
+    pages: list[str]
+    image: Path
+
+    @property
+    def text(self) -> str:
+        """The text of all its pages on one line, hyphens restored."""
+        return running_text(self.pages)
+
+
+def linked_pdf(page: Page, link: Locator, name: str) -> Printed:
+    """Fetch the PDF ``link`` points to with the browser's own session; its text, its first
+    page drawn as ``name``.png among the screenshots."""
+    href = link.get_attribute("href")
+    assert href, f"no address on {link}"
+    answer = page.context.request.get(urljoin(page.url, href))
+    assert answer.status == 200, (href, answer.status, answer.text())
+    assert answer.headers["content-type"] == "application/pdf", (href, answer.headers)
+    content = answer.body()
+    assert content.startswith(b"%PDF-"), href
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    image = SCREENSHOTS / f"{name}.png"
+    image.unlink(missing_ok=True)
+    save_first_page(content, image)
+    return Printed(pdf_pages(content), image)
+
+
+def assert_drawn(image: Path) -> None:
+    """``image`` is a page-sized PNG with print on it: not blank, not a speck."""
+    assert image.is_file(), f"{image} is missing"
+    with Image.open(image) as drawn:
+        assert drawn.format == "PNG", (image, drawn.format)
+        width, height = drawn.size
+        inked = sum(drawn.convert("L").histogram()[:160])
+    assert min(width, height) >= 600, (image, width, height)
+    assert inked >= width * height // 500, f"{image} is nearly blank: {inked} dark pixels"

@@ -7,31 +7,32 @@ journey does not cover it) and checks the outcome on the server too."""
 import csv
 import io
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Locator, Page, ViewportSize, expect
+from playwright.sync_api import Browser, Locator, Page, expect
 
 from app.core.config import get_settings
 from app.core.formatting import moment
 from app.models.user import Role
 from tests.conftest import PASSWORD
-from tests.e2e.conftest import DESKTOP, WAIT_MS, Site
+from tests.e2e.conftest import Site
 from tests.e2e.helpers import (
     Api,
+    amount,
     assert_styled,
     at,
     body_rows,
     days_from_today,
+    fact,
     heading,
     log_in,
     new_product,
     number_in_url,
+    other_browser,
     press,
     query_of,
     receive,
@@ -93,22 +94,10 @@ def shipped_order(api: Api, product_id: int, quantity: str) -> tuple[Any, Any]:
 # -- reading the pages -----------------------------------------------------------------------
 
 
-def amount(value: str | Decimal) -> str:
-    """Money as the pages show it: €1,234.50."""
-    return f"€{Decimal(value):,.2f}"
-
-
 def count(value: str | Decimal) -> str:
     """A quantity as the pages show it: whole numbers without decimals."""
     number = Decimal(value).normalize()
     return f"{number:,.0f}" if number == number.to_integral_value() else f"{number:,f}"
-
-
-def fact(page: Page, term: str) -> Locator:
-    """The value of a term of the page's fact lists."""
-    return page.locator("dl.facts").locator(
-        f"xpath=dt[normalize-space()='{term}']/following::dd[1]"
-    )
 
 
 def field_error(page: Page, name: str) -> Locator:
@@ -139,22 +128,6 @@ def allocation_texts(picks: list[tuple[str, Decimal, str]], status: str) -> list
         f"{code}: {count(qty)} · best before {shown_date(best)} · {status}"
         for code, qty, best in picks
     ]
-
-
-@contextmanager
-def other_browser(browser: Browser, site: Site) -> Iterator[Page]:
-    """A tab in a second, separate browser context (its own cookies); no script errors."""
-    viewport = ViewportSize(width=DESKTOP["width"], height=DESKTOP["height"])
-    context = browser.new_context(base_url=site.url, viewport=viewport)
-    context.set_default_timeout(WAIT_MS)
-    tab = context.new_page()
-    errors: list[str] = []
-    tab.on("pageerror", lambda error: errors.append(str(error)))
-    try:
-        yield tab
-    finally:
-        context.close()
-    assert errors == [], errors
 
 
 # -- journeys --------------------------------------------------------------------------------
