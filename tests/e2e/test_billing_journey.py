@@ -1,7 +1,8 @@
 """An order from stock to money, in a real browser: staff add a customer who takes partial
 deliveries and order more than is in stock; part is reserved and the rest backordered; the
 part ships through a pick list, a manager's purchase order brings the rest, which fills the
-backorder and ships; both shipments are invoiced and paid, and part comes back. Every paper
+backorder and ships; both shipments are invoiced, the first paid, and part comes back and is
+credited, as is a discount. Every paper
 the pages link to is read as a PDF and its first page drawn into the screenshots."""
 
 import re
@@ -42,6 +43,8 @@ NAME = "billing-journey"
 IN_STOCK, ORDERED, ARRIVING, RETURNED = Decimal(8), Decimal(20), Decimal(15), Decimal(2)
 BACKORDERED = ORDERED - IN_STOCK
 PART_PAYMENT = Decimal("30.00")
+DISCOUNT = Decimal("5.00")
+CREDIT_NOTE = r"/credit-notes/(\d+)"
 PICKING = (
     "The shipment is on its pick list: print it, confirm each lot as it is picked, then send it."
 )
@@ -343,21 +346,69 @@ def take_back_part_of_the_line(journey: Journey) -> None:
     take_back.get_by_label("Reason").fill("Two bags arrived crushed")
     take_back.get_by_role("button", name="Take back").click()
 
-    expect(page.get_by_role("status")).to_have_text("The goods are taken back.")
+    expect(page.get_by_role("status")).to_have_text(
+        "The goods are taken back and what had been invoiced of them is credited."
+    )
     expect(body_rows(section(page, "take-back")).locator("td").nth(2)).to_have_text(str(RETURNED))
     assert Decimal(stored_line(journey)["returned_quantity"]) == RETURNED
     after = sum(Decimal(level["on_hand"]) for level in stock_levels(journey.api, product["id"]))
     assert after == on_hand + RETURNED
 
 
+def credit_the_return_and_a_discount(journey: Journey) -> None:
+    """The return is credited on the invoice of the shipment it came from; a discount is then
+    credited by hand on the invoice page; each credit note's page and PDF say what it credits,
+    and the invoice owes that much less."""
+    page = journey.page
+    invoice_id, invoice_number = journey.invoice_ids[1], journey.invoice_numbers[1]
+    page.goto(f"/orders/{journey.order_id}")
+    card = shipment_card(page, journey.shipments[1])
+    returned = card.locator("a[data-credit-note]")
+    expect(returned).to_have_count(1)
+    returned.click()
+    expect(page).to_have_url(re.compile(r"/credit-notes/\d+$"))
+    note = journey.api("GET", f"/api/v1/credit-notes/{number_in_url(page, CREDIT_NOTE)}")
+    assert (note["invoice_number"], note["kind"]) == (invoice_number, "return")
+    assert Decimal(note["lines"][0]["quantity"]) == RETURNED
+    credited = Decimal(note["gross_total"])
+    expect(fact(page, "Total credited")).to_have_text(amount(credited))
+    paper = printed(page, page.get_by_role("link", name="Print (PDF)"), "credit-note-1")
+    for text in (note["number"], invoice_number, "Two bags arrived crushed", amount(credited)):
+        assert text in paper, (text, paper)
+
+    page.get_by_role("link", name=f"Invoice {invoice_number}").first.click()
+    expect(page).to_have_url(at(f"/invoices/{invoice_id}"))
+    expect(fact(page, "Credited")).to_have_text(amount(credited))
+    owed = journey.invoice_totals[1] - credited
+    expect(fact(page, "Still to pay")).to_have_text(amount(owed))
+    credits = section(page, "credits")
+    credits.get_by_label("Amount to credit of line 1").fill(str(DISCOUNT))
+    credits.get_by_label("Reason for the credit").fill("Late delivery discount")
+    credits.get_by_role("button", name="Issue the credit note").click()
+
+    expect(page.get_by_role("status")).to_contain_text("The credit note is issued")
+    discount = journey.api("GET", f"/api/v1/credit-notes/{number_in_url(page, CREDIT_NOTE)}")
+    assert (discount["kind"], Decimal(discount["net_total"])) == ("adjustment", DISCOUNT)
+    paper = printed(page, page.get_by_role("link", name="Print (PDF)"), "credit-note-2")
+    for text in (discount["number"], invoice_number, "Late delivery discount"):
+        assert text in paper, (text, paper)
+    stored = journey.api("GET", f"/api/v1/invoices/{invoice_id}")
+    left = owed - Decimal(discount["gross_total"])
+    assert (Decimal(stored["outstanding"]), stored["status"]) == (left, "open")
+    assert [entry["number"] for entry in stored["credit_notes"]] == [
+        note["number"],
+        discount["number"],
+    ]
+
+
 # -- the journey -----------------------------------------------------------------------------
 
 
-def test_an_order_goes_from_backorder_to_invoices_paid_and_a_return(
+def test_an_order_goes_from_backorder_to_invoices_payments_and_credit_notes(
     page: Page, browser: Browser, site: Site
 ) -> None:
     """Order, partial shipment, receipt, backorder filled, second shipment, invoices, payment
-    and return, each through the pages, each paper read and drawn."""
+    return and credit notes, each through the pages, each paper read and drawn."""
     api = Api.admin(site)
     product = new_product(api, "Sun-dried apricots", price="12.40")
     mark = tag()
@@ -374,3 +425,4 @@ def test_an_order_goes_from_backorder_to_invoices_paid_and_a_return(
     invoice_both_shipments(journey)
     pay_the_first_invoice(journey)
     take_back_part_of_the_line(journey)
+    credit_the_return_and_a_discount(journey)
