@@ -261,6 +261,12 @@ def _credit_line(
             )
         before = line_total(credited.quantity, line.unit_price)
         net = line_total(credited.quantity + draft.quantity, line.unit_price) - before
+        if net == 0 and index is not None:
+            raise InvalidRequestError(
+                f"Line {line.line_no}: {draft.quantity} {line.unit} at {line.unit_price} "
+                "is worth less than a cent; credit more, or an amount.",
+                field=field,
+            )
     else:
         net = draft.amount or ZERO
         if net <= 0:

@@ -11,14 +11,15 @@ from dataclasses import dataclass
 from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from app.core.config import get_settings
 from app.core.database import session_scope
 from app.models.sales import VatTreatment
-from app.services import catalog, customers, invoicing, orders, shipments
+from app.services import catalog, credit_notes, customers, invoicing, orders, shipments
 from app.services.audit import Actor
+from app.services.credit_notes import CreditLineDraft
 from app.services.orders import LineDraft, OrderDraft
 from tests.support import factories
 
@@ -140,3 +141,59 @@ def test_invoice_totals_are_the_sums_of_lines_rounded_half_up_each(
     assert dates[1] == dates[0] + timedelta(days=terms)
     assert stored_treatment == treatment
     assert (notes == "") == (treatment == VatTreatment.STANDARD)
+
+
+@settings(
+    max_examples=20,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+@example(  # 2.5 kg at 1.99 and 7%: 4.98 and 0.35; halves credited 2.49 + 0.17, 2.49 + 0.18
+    line=Line(Decimal("2.5"), Decimal("1.99"), Decimal(7)), cuts=[Decimal("1.25")]
+)
+@given(
+    line=LINE,
+    cuts=st.lists(st.integers(min_value=1, max_value=99_998).map(lambda n: Decimal(n) / 1000)),
+)
+def test_a_line_credited_in_parts_gives_back_exactly_its_net_and_vat(
+    line: Line, cuts: list[Decimal]
+) -> None:
+    assume(cents(line.quantity * line.unit_price) > 0)
+    invoice_id = invoice_of([line], VatTreatment.STANDARD, 30)
+    parts = worthy_parts(line, cuts)
+
+    with session_scope() as db:
+        billed = invoicing.get_invoice(db, invoice_id).lines[0]
+        credited = []
+        for part in parts:
+            draft = [CreditLineDraft(billed.id, quantity=part)]
+            note = credit_notes.issue_credit_note(db, ACTOR, invoice_id, draft, "Back")
+            credited.append((note.net_total, note.vat_total))
+        net, vat = billed.net, billed.vat
+
+    assert sum(n for n, _ in credited) == net
+    assert sum(v for _, v in credited) == vat
+    running = Decimal(0)
+    for (credit_net, _), part in zip(credited, parts, strict=True):
+        worth = cents((running + part) * line.unit_price) - cents(running * line.unit_price)
+        assert credit_net == worth
+        running += part
+
+
+def worthy_parts(line: Line, cuts: list[Decimal]) -> list[Decimal]:
+    """The line's quantity cut at ``cuts``, a part worth nothing at its price joined to the
+    next (the last to the one before), so each part credits at least a cent."""
+    points = sorted({cut for cut in cuts if cut < line.quantity})
+    bounds = zip([Decimal(0), *points], [*points, line.quantity], strict=True)
+    parts: list[Decimal] = []
+    running = pending = Decimal(0)
+    for start, end in bounds:
+        pending += end - start
+        if cents((running + pending) * line.unit_price) > cents(running * line.unit_price):
+            parts.append(pending)
+            running += pending
+            pending = Decimal(0)
+    if pending:
+        parts[-1] += pending
+    return parts
