@@ -178,3 +178,27 @@ class InvoiceCsvRow(BaseModel):
     vat_rate: Decimal
     vat: Decimal
     gross: Decimal
+
+
+class CreditNoteCsvRow(BaseModel):
+    """One credited line for the accountant: the invoice it corrects, net, VAT rate, VAT and
+    gross credited."""
+
+    credit_note: str
+    issue_date: date
+    invoice: str
+    customer: str
+    customer_vat_number: str
+    kind: CreditReason
+    reason: str
+    currency: str
+    line_no: int
+    sku: str
+    description: str
+    quantity: Decimal | None
+    unit: str
+    unit_price: Decimal
+    net: Decimal
+    vat_rate: Decimal
+    vat: Decimal
+    gross: Decimal

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session, contains_eager, selectinload
 
 from app.core import clock
@@ -14,6 +14,7 @@ from app.core.errors import ConflictError, InvalidRequestError, NotFoundError
 from app.crud.crud_billing import credit_note_crud
 from app.models.billing import CreditNote, CreditNoteLine, CreditReason, Invoice, InvoiceLine
 from app.models.sales import SalesReturn, ShipmentLine
+from app.schemas.billing import CreditNoteCsvRow
 from app.services import audit, numbering
 from app.services.audit import Actor
 from app.services.invoicing import vat_amount
@@ -141,24 +142,50 @@ def list_credit_notes(
     db: Session, where: CreditFilter, *, offset: int, limit: int
 ) -> tuple[Sequence[CreditNote], int]:
     """A page of credit notes, newest first."""
-    conditions = []
-    if where.customer_id is not None:
-        conditions.append(CreditNote.customer_id == where.customer_id)
-    if where.invoice_id is not None:
-        conditions.append(CreditNote.invoice_id == where.invoice_id)
-    if where.since is not None:
-        conditions.append(CreditNote.issue_date >= where.since)
-    if where.until is not None:
-        conditions.append(CreditNote.issue_date < where.until)
     return credit_note_crud.page(
         db,
         offset=offset,
         limit=limit,
         search=where.search,
-        where=conditions,
+        where=_conditions(where),
         query=select(CreditNote).join(Invoice).options(contains_eager(CreditNote.invoice)),
         order_by=[CreditNote.issue_date.desc(), CreditNote.id.desc()],
     )
+
+
+def export_rows(db: Session, where: CreditFilter) -> list[CreditNoteCsvRow]:
+    """One row per credited line of the credit notes ``where`` names, oldest first."""
+    query = (
+        select(CreditNote, CreditNoteLine, Invoice, InvoiceLine)
+        .join(CreditNoteLine, CreditNoteLine.credit_note_id == CreditNote.id)
+        .join(Invoice, Invoice.id == CreditNote.invoice_id)
+        .join(InvoiceLine, InvoiceLine.id == CreditNoteLine.invoice_line_id)
+        .where(*_conditions(where))
+        .order_by(CreditNote.issue_date, CreditNote.id, CreditNoteLine.line_no)
+    )
+    return [
+        CreditNoteCsvRow(
+            credit_note=note.number,
+            issue_date=note.issue_date,
+            invoice=invoice.number,
+            customer=invoice.customer_name,
+            customer_vat_number=invoice.customer_vat_number,
+            kind=note.kind,
+            reason=note.reason,
+            currency=note.currency,
+            line_no=line.line_no,
+            sku=billed.sku,
+            description=billed.description,
+            quantity=line.quantity,
+            unit=billed.unit,
+            unit_price=billed.unit_price,
+            net=line.net,
+            vat_rate=line.vat_rate,
+            vat=line.vat,
+            gross=line.gross,
+        )
+        for note, line, invoice, billed in db.execute(query)
+    ]
 
 
 def invoice_credit_notes(db: Session, invoice_id: int) -> Sequence[CreditNote]:
@@ -191,6 +218,20 @@ def credited_totals(db: Session, invoice_ids: Sequence[int]) -> dict[int, Decima
     for invoice_id, amount in db.execute(query):
         totals[invoice_id] = Decimal(amount)
     return totals
+
+
+def _conditions(where: CreditFilter) -> list[ColumnElement[bool]]:
+    """What ``where`` asks of a credit note, as conditions of a query."""
+    conditions = []
+    if where.customer_id is not None:
+        conditions.append(CreditNote.customer_id == where.customer_id)
+    if where.invoice_id is not None:
+        conditions.append(CreditNote.invoice_id == where.invoice_id)
+    if where.since is not None:
+        conditions.append(CreditNote.issue_date >= where.since)
+    if where.until is not None:
+        conditions.append(CreditNote.issue_date < where.until)
+    return conditions
 
 
 def _issue(

@@ -349,6 +349,7 @@ RULES: tuple[Rule, ...] = (
         },
     ),
     allow(f"GET {V1}/credit-notes", A, M, S),
+    allow(f"GET {V1}/credit-notes.csv", A, M, S),
     allow(f"GET {V1}/credit-notes/{{credit_note_id}}", A, M, S),
     allow(f"GET {V1}/credit-notes/{{credit_note_id}}/pdf", A, M, S),
     allow(f"GET {V1}/customers/{{customer_id}}/receivables", A, M, S),

@@ -166,6 +166,7 @@ PAGE_RULES: dict[str, tuple[PageRule, ...]] = {
         rule(P.SALES_MANAGE, "/invoices/{invoice}.pdf", "GET /invoices/{invoice}/pdf"),
     ),
     "/credit-notes": (rule(P.SALES_MANAGE, "/credit-notes", "GET /credit-notes"),),
+    "/credit-notes.csv": (rule(P.SALES_MANAGE, "/credit-notes.csv", "GET /credit-notes.csv"),),
     "/credit-notes/{credit_note_id}": (
         rule(P.SALES_MANAGE, "/credit-notes/{credit_note}", "GET /credit-notes/{credit_note}"),
     ),

@@ -12,6 +12,7 @@ from app.api.responses import responses
 from app.kit.downloads import PDF_CONTENT, csv_response, pdf_response
 from app.schemas.billing import (
     CreditNoteCreate,
+    CreditNoteCsvRow,
     CreditNoteRead,
     CreditNoteSummary,
     InvoiceCsvRow,
@@ -179,6 +180,24 @@ def list_credit_notes(
         db, where, offset=paging.offset, limit=paging.limit
     )
     return paging.page([credit_views.summary(note) for note in rows], total)
+
+
+@router.get(
+    "/credit-notes.csv",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}, "description": "One row per credited line."}},
+)
+def export_credit_notes(
+    _: SalesManager,
+    db: DbSession,
+    customer_id: RecordId | None = None,
+    invoice_id: RecordId | None = None,
+    since: date | None = None,
+    until: date | None = None,
+) -> Response:
+    """One row per credited line, with the invoice it corrects, for the accountant."""
+    rows = credit_notes.export_rows(db, CreditFilter(customer_id, invoice_id, since, until))
+    return csv_response("credit-notes", CreditNoteCsvRow, rows)
 
 
 @router.get("/credit-notes/{credit_note_id}", responses=responses(404))

@@ -1,9 +1,10 @@
-"""Credit notes: the list, each one as issued, and printed."""
+"""Credit notes: the list, each one as issued and printed, and the accountant's export."""
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 
-from app.kit.downloads import pdf_response
+from app.kit.downloads import csv_response, pdf_response
+from app.schemas.billing import CreditNoteCsvRow
 from app.schemas.types import RecordId
 from app.services import credit_notes, credit_views, invoice_documents
 from app.services.credit_notes import CreditFilter
@@ -39,6 +40,16 @@ def list_credit_notes(
         total=total,
         listing=shown,
     )
+
+
+@router.get("/credit-notes.csv")
+def export_credit_notes(
+    db: PageDb,
+    caller: PageCaller = page_require(Permission.SALES_MANAGE),
+) -> Response:
+    """Every credited line, for the accountant."""
+    rows = credit_notes.export_rows(db, CreditFilter())
+    return csv_response("credit-notes", CreditNoteCsvRow, rows)
 
 
 @router.get("/credit-notes/{credit_note_id}.pdf")

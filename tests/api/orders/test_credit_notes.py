@@ -2,6 +2,8 @@
 was billed on, a correction by hand credits a quantity or an amount with its reason, never
 more than a line billed, under a gapless number of their own; the invoice then owes less."""
 
+import csv
+import io
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -11,6 +13,7 @@ from fastapi.testclient import TestClient
 
 from app.core import clock
 from app.core.formatting import money
+from app.schemas.billing import CreditNoteCsvRow
 from tests.support import factories
 from tests.support.audit import audit_rows
 from tests.support.callers import UNKNOWN_ID, SignedIn
@@ -405,3 +408,29 @@ def test_credit_notes_are_listed_found_and_printed(
         "VAT 7%",
     ):
         assert words in text, words
+
+
+def test_the_csv_has_one_row_per_credited_line_with_its_invoice(
+    client: TestClient, staff: SignedIn, billed: Billed
+) -> None:
+    line = billed.line["id"]
+    credit(client, staff.headers, billed.invoice["id"], [{"invoice_line_id": line, "amount": "1"}])
+    back = [return_line(billed.order["lines"][0]["id"], "1")]
+    assert return_goods(client, staff.headers, billed.order["id"], back).status_code == 201
+
+    response = client.get(f"{CREDIT_NOTES}.csv", headers=staff.headers)
+
+    assert response.status_code == 200
+    assert response.headers["content-disposition"] == 'attachment; filename="credit-notes.csv"'
+    rows = list(csv.DictReader(io.StringIO(response.text.lstrip("\ufeff"))))
+    assert list(rows[0]) == list(CreditNoteCsvRow.model_fields)
+    assert [
+        (row["credit_note"], row["invoice"], row["kind"], row["quantity"], row["net"], row["vat"])
+        for row in rows
+    ] == [
+        (note_number(1), billed.invoice["number"], "adjustment", "", "1.00", "0.07"),
+        (note_number(2), billed.invoice["number"], "return", "1.000", "1.99", "0.14"),
+    ]
+    later = (date.today() + timedelta(days=1)).isoformat()
+    empty = client.get(f"{CREDIT_NOTES}.csv", params={"since": later}, headers=staff.headers)
+    assert empty.text.lstrip("\ufeff").strip() == ",".join(CreditNoteCsvRow.model_fields)
