@@ -146,16 +146,31 @@ class PaymentRead(BaseModel):
     created_at: datetime
 
 
-class ReceivablesRead(BaseModel):
-    """What a customer owes, by days past due."""
+class AgeingBands(BaseModel):
+    """Money owed by days past due: not yet due (current), 1-30, 31-60, 61-90, over 90."""
 
-    customer_id: int
     current: Decimal
     days_1_30: Decimal
     days_31_60: Decimal
     days_61_90: Decimal
     days_over_90: Decimal
     total: Decimal
+
+
+class ReceivablesRead(AgeingBands):
+    """What a customer owes, by days past due."""
+
+    customer_id: int
+    customer_name: str
+
+
+class ReceivablesReport(BaseModel):
+    """What customers owe on a day: each one owing anything, most owed first, and the total
+    of each band."""
+
+    on: date
+    customers: list[ReceivablesRead]
+    totals: AgeingBands
 
 
 class InvoiceCsvRow(BaseModel):

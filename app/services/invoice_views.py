@@ -1,24 +1,53 @@
 """Invoices as the API and the pages show them: with what has been paid and their status."""
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
 
 from sqlalchemy.orm import Session
 
 from app.models.billing import Invoice
-from app.schemas.billing import InvoiceLineRead, InvoiceRead, InvoiceSummary, ReceivablesRead
+from app.schemas.billing import (
+    AgeingBands,
+    InvoiceLineRead,
+    InvoiceRead,
+    InvoiceSummary,
+    ReceivablesRead,
+    ReceivablesReport,
+)
 from app.services import credit_notes, credit_views, payments
-from app.services.payments import Ageing, Standing
+from app.services.payments import Ageing, Balance, Receivables
+
+# The API's name of each ageing band.
+BAND_FIELDS = {
+    "current": "current",
+    "1-30": "days_1_30",
+    "31-60": "days_31_60",
+    "61-90": "days_61_90",
+    "90+": "days_over_90",
+}
+
+
+@dataclass(frozen=True)
+class UnpaidInvoice:
+    """An invoice still owing, and how many days past its due date it is."""
+
+    invoice: InvoiceSummary
+    days_late: int
 
 
 def summaries(db: Session, invoices: Sequence[Invoice]) -> list[InvoiceSummary]:
-    """Invoices of a list, their payments and credits summed in two queries."""
-    standings = payments.standings(db, invoices)
-    return [_summary(invoice, standings[invoice.id]) for invoice in invoices]
+    """Invoices of a list, their payments and credits summed in one query."""
+    found = payments.balances(db, invoice_ids=[invoice.id for invoice in invoices])
+    owed = {balance.invoice.id: balance for balance in found}
+    return [_summary(owed[invoice.id]) for invoice in invoices]
 
 
 def read(db: Session, invoice: Invoice) -> InvoiceRead:
     """An invoice as issued, with what has been paid and credited of it."""
-    summary = _summary(invoice, payments.standings(db, [invoice])[invoice.id])
+    [balance] = payments.balances(db, invoice_ids=[invoice.id])
+    summary = _summary(balance)
     notes = credit_notes.invoice_credit_notes(db, invoice.id)
     return InvoiceRead(
         **summary.model_dump(),
@@ -37,19 +66,39 @@ def read(db: Session, invoice: Invoice) -> InvoiceRead:
 
 def receivables(ageing: Ageing) -> ReceivablesRead:
     """A customer's ageing as the API shows it."""
-    bands = ageing.bands
     return ReceivablesRead(
         customer_id=ageing.customer_id,
-        current=bands["current"],
-        days_1_30=bands["1-30"],
-        days_31_60=bands["31-60"],
-        days_61_90=bands["61-90"],
-        days_over_90=bands["90+"],
-        total=ageing.total,
+        customer_name=ageing.customer_name,
+        **_bands(ageing.bands, ageing.total),
     )
 
 
-def _summary(invoice: Invoice, standing: Standing) -> InvoiceSummary:
+def receivables_report(report: Receivables) -> ReceivablesReport:
+    """What every customer owes, by days past due, as the API shows it."""
+    return ReceivablesReport(
+        on=report.on,
+        customers=[receivables(ageing) for ageing in report.customers],
+        totals=AgeingBands(**_bands(report.bands, report.total)),
+    )
+
+
+def unpaid(ageing: Ageing) -> list[UnpaidInvoice]:
+    """A customer's invoices still owing on the day of ``ageing``, most overdue first."""
+    return [
+        UnpaidInvoice(
+            _summary(balance, ageing.on), payments.days_late(balance.invoice.due_date, ageing.on)
+        )
+        for balance in ageing.invoices
+    ]
+
+
+def _bands(bands: dict[str, Decimal], total: Decimal) -> dict[str, Decimal]:
+    return {BAND_FIELDS[name]: amount for name, amount in bands.items()} | {"total": total}
+
+
+def _summary(balance: Balance, today: date | None = None) -> InvoiceSummary:
+    invoice = balance.invoice
+    standing = payments.standing(balance, today)
     return InvoiceSummary(
         id=invoice.id,
         number=invoice.number,

@@ -1,22 +1,26 @@
 """Payments against invoices, where each invoice stands, and what customers owe by age."""
 
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from app.core import clock
 from app.core.errors import ConflictError, InvalidRequestError, NotFoundError
-from app.models.billing import Invoice, InvoiceStatus, Payment
-from app.services import audit, credit_notes
+from app.models.billing import CreditNote, Invoice, InvoiceStatus, Payment
+from app.models.catalog import MONEY
+from app.models.sales import Customer
+from app.services import audit, customers
 from app.services.audit import Actor
 
 ZERO = Decimal(0)
 # Receivables by days past due: the upper bound of each band (None: no bound).
 AGEING = (("current", 0), ("1-30", 30), ("31-60", 60), ("61-90", 90), ("90+", None))
+BANDS = tuple(name for name, _ in AGEING)
 
 
 @dataclass(frozen=True)
@@ -26,6 +30,16 @@ class PaymentDraft:
     paid_on: date
     amount: Decimal
     reference: str = ""
+
+
+@dataclass(frozen=True)
+class Balance:
+    """An invoice, what has been received and credited against it and what it still owes."""
+
+    invoice: Invoice
+    paid: Decimal
+    credited: Decimal
+    owed: Decimal
 
 
 @dataclass(frozen=True)
@@ -40,21 +54,71 @@ class Standing:
 
 @dataclass(frozen=True)
 class Ageing:
-    """A customer's outstanding invoices by days past due."""
+    """A customer's outstanding invoices on a day, by days past due, most overdue first."""
 
     customer_id: int
+    customer_name: str
+    on: date
+    bands: dict[str, Decimal]
+    total: Decimal
+    invoices: tuple[Balance, ...]
+
+
+@dataclass(frozen=True)
+class Receivables:
+    """What customers owe on a day: each one owing anything, most owed first, and the total
+    of each band."""
+
+    on: date
+    customers: list[Ageing]
     bands: dict[str, Decimal]
     total: Decimal
 
 
-def standing(
-    invoice: Invoice, paid: Decimal, credited: Decimal = ZERO, today: date | None = None
-) -> Standing:
-    """The standing of ``invoice`` with ``paid`` received and ``credited`` by credit notes."""
-    outstanding = invoice.gross_total - paid - credited
-    if outstanding <= 0 and paid == 0:
+def balances(
+    db: Session,
+    *,
+    customer_id: int | None = None,
+    invoice_ids: Sequence[int] | None = None,
+    unpaid: bool = False,
+) -> list[Balance]:
+    """Invoices (of ``customer_id``, or those of ``invoice_ids``, or all) with what has been
+    received and credited against each and what each still owes (gross less both), in one
+    query; with ``unpaid``, only those still owing. Oldest due first."""
+    received = (
+        select(Payment.invoice_id, func.sum(Payment.amount).label("amount"))
+        .group_by(Payment.invoice_id)
+        .subquery()
+    )
+    notes = (
+        select(CreditNote.invoice_id, func.sum(CreditNote.gross_total).label("amount"))
+        .group_by(CreditNote.invoice_id)
+        .subquery()
+    )
+    paid = type_coerce(func.coalesce(received.c.amount, 0), MONEY)
+    credited = type_coerce(func.coalesce(notes.c.amount, 0), MONEY)
+    owed = type_coerce(Invoice.gross_total - paid - credited, MONEY)
+    query = (
+        select(Invoice, paid, credited, owed)
+        .outerjoin(received, received.c.invoice_id == Invoice.id)
+        .outerjoin(notes, notes.c.invoice_id == Invoice.id)
+        .order_by(Invoice.due_date, Invoice.id)
+    )
+    if customer_id is not None:
+        query = query.where(Invoice.customer_id == customer_id)
+    if invoice_ids is not None:
+        query = query.where(Invoice.id.in_(invoice_ids))
+    if unpaid:
+        query = query.where(owed > 0)
+    return [Balance(*row) for row in db.execute(query)]
+
+
+def standing(balance: Balance, today: date | None = None) -> Standing:
+    """The standing of an invoice with its ``balance``, on ``today``."""
+    paid, owed, invoice = balance.paid, balance.owed, balance.invoice
+    if owed <= 0 and paid == 0:
         status = InvoiceStatus.CREDITED
-    elif outstanding <= 0:
+    elif owed <= 0:
         status = InvoiceStatus.PAID
     elif invoice.due_date < (today or clock.today()):
         status = InvoiceStatus.OVERDUE
@@ -62,33 +126,12 @@ def standing(
         status = InvoiceStatus.PARTLY_PAID
     else:
         status = InvoiceStatus.OPEN
-    return Standing(paid, credited, max(outstanding, ZERO), status)
+    return Standing(paid, balance.credited, max(owed, ZERO), status)
 
 
-def standings(db: Session, invoices: Sequence[Invoice]) -> dict[int, Standing]:
-    """The standing of each invoice named, payments and credits summed in two queries."""
-    ids = [invoice.id for invoice in invoices]
-    paid = paid_totals(db, ids)
-    credited = credit_notes.credited_totals(db, ids)
-    return {
-        invoice.id: standing(invoice, paid[invoice.id], credited[invoice.id])
-        for invoice in invoices
-    }
-
-
-def paid_totals(db: Session, invoice_ids: Sequence[int]) -> dict[int, Decimal]:
-    """What has been received against each invoice named, in one query."""
-    if not invoice_ids:
-        return {}
-    query = (
-        select(Payment.invoice_id, func.sum(Payment.amount))
-        .where(Payment.invoice_id.in_(invoice_ids))
-        .group_by(Payment.invoice_id)
-    )
-    totals = dict.fromkeys(invoice_ids, ZERO)
-    for invoice_id, amount in db.execute(query):
-        totals[invoice_id] = Decimal(amount)
-    return totals
+def days_late(due_date: date, today: date) -> int:
+    """Days past ``due_date`` on ``today``; none before it."""
+    return max((today - due_date).days, 0)
 
 
 def record_payment(
@@ -110,7 +153,8 @@ def record_payment(
             "cannot come before.",
             field="paid_on",
         )
-    left = standings(db, [invoice])[invoice.id].outstanding
+    [balance] = balances(db, invoice_ids=[invoice.id])
+    left = standing(balance).outstanding
     if draft.amount > left:
         raise ConflictError(
             f"Invoice {invoice.number} has {left} {invoice.currency} left to pay; "
@@ -150,23 +194,35 @@ def invoice_payments(db: Session, invoice_id: int) -> Sequence[Payment]:
 
 def receivables(db: Session, customer_id: int, today: date | None = None) -> Ageing:
     """What a customer owes, by days past due: current, 1-30, 31-60, 61-90 and 90+."""
+    customer = customers.get_customer(db, customer_id)
+    owing = balances(db, customer_id=customer.id, unpaid=True)
+    return _aged(customer.id, customer.name, owing, today or clock.today())
+
+
+def receivables_by_customer(db: Session, today: date | None = None) -> Receivables:
+    """What every customer owing anything owes, by days past due, most owed first, with the
+    total of each band."""
     today = today or clock.today()
-    paid = (
-        select(Payment.invoice_id, func.sum(Payment.amount).label("paid"))
-        .group_by(Payment.invoice_id)
-        .subquery()
-    )
-    query = (
-        select(Invoice.due_date, Invoice.gross_total, func.coalesce(paid.c.paid, 0))
-        .outerjoin(paid, paid.c.invoice_id == Invoice.id)
-        .where(Invoice.customer_id == customer_id)
-    )
-    bands = {name: ZERO for name, _ in AGEING}
-    for due_date, gross, received in db.execute(query):
-        owed = gross - Decimal(received)
-        if owed <= 0:
-            continue
-        late = (today - due_date).days
-        name = next(name for name, upper in AGEING if upper is None or late <= upper)
-        bands[name] += owed
-    return Ageing(customer_id, bands, sum(bands.values(), ZERO))
+    owing: dict[int, list[Balance]] = defaultdict(list)
+    for balance in balances(db, unpaid=True):
+        owing[balance.invoice.customer_id].append(balance)
+    query = select(Customer.id, Customer.name).where(Customer.id.in_(list(owing)))
+    names = dict(db.execute(query).all())
+    aged = [_aged(id_, names[id_], rows, today) for id_, rows in owing.items()]
+    aged.sort(key=lambda ageing: (-ageing.total, ageing.customer_name, ageing.customer_id))
+    bands = {name: sum((ageing.bands[name] for ageing in aged), ZERO) for name in BANDS}
+    return Receivables(today, aged, bands, sum(bands.values(), ZERO))
+
+
+def band(due_date: date, today: date) -> str:
+    """The ageing band of an invoice due on ``due_date``, on ``today``."""
+    late = (today - due_date).days
+    return next(name for name, upper in AGEING if upper is None or late <= upper)
+
+
+def _aged(customer_id: int, name: str, owing: Sequence[Balance], today: date) -> Ageing:
+    bands = dict.fromkeys(BANDS, ZERO)
+    for balance in owing:
+        bands[band(balance.invoice.due_date, today)] += balance.owed
+    total = sum(bands.values(), ZERO)
+    return Ageing(customer_id, name, today, bands, total, tuple(owing))

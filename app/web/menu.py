@@ -59,6 +59,7 @@ NAVIGATION = (
         ("/orders", "Sales", Permission.SALES_MANAGE),
         ("/customers", "Customers", Permission.CUSTOMERS_MANAGE),
         ("/invoices", "Invoices", Permission.SALES_MANAGE),
+        ("/receivables", "Receivables", Permission.SALES_MANAGE),
         ("/credit-notes", "Credit notes", Permission.SALES_MANAGE),
     ),
     _group(

@@ -353,6 +353,7 @@ RULES: tuple[Rule, ...] = (
     allow(f"GET {V1}/credit-notes/{{credit_note_id}}", A, M, S),
     allow(f"GET {V1}/credit-notes/{{credit_note_id}}/pdf", A, M, S),
     allow(f"GET {V1}/customers/{{customer_id}}/receivables", A, M, S),
+    allow(f"GET {V1}/receivables", A, M, S),
     allow(f"POST {V1}/orders/{{order_id}}/deliver", A, M, S),
     allow(f"POST {V1}/orders/{{order_id}}/cancel", A, M, S, C, body={"reason": "Changed plans"}),
     allow(

@@ -19,7 +19,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session, selectinload
 from app.core.clock import today, utcnow
 from app.core.database import session_scope
 from app.models.audit import AuditLog
-from app.models.billing import CreditNote, CreditReason, Invoice, InvoiceStatus
+from app.models.billing import CreditNote, CreditReason, InvoiceStatus
 from app.models.catalog import Category, Product, Supplier, Warehouse
 from app.models.inventory import (
     Lot,
@@ -633,8 +633,7 @@ def missing_states(db: Session) -> list[str]:
         ),
     )
     found = []
-    invoices = db.scalars(select(Invoice)).all()
-    standings = {standing.status for standing in payments.standings(db, invoices).values()}
+    standings = {payments.standing(balance).status for balance in payments.balances(db)}
     found.extend(f"no invoice {status}" for status in sorted(set(InvoiceStatus) - standings))
     for column, wanted in shown:
         present = set(db.scalars(select(column).distinct()))

@@ -4,7 +4,7 @@ the sums worked out here on their own, and reads of what invoicing wrote."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -13,11 +13,15 @@ from httpx2 import Response
 from sqlalchemy import select
 
 from app.core import clock
+from app.core.config import get_settings
 from app.core.database import SessionLocal, session_scope
 from app.models.billing import Invoice, InvoiceLine
+from app.models.sales import OrderStatus, Shipment
 from app.models.sequences import NumberSequence
-from app.services import catalog
+from app.services import catalog, credit_notes, invoicing, payments
 from app.services.audit import Actor
+from app.services.credit_notes import CreditLineDraft
+from app.services.payments import PaymentDraft
 from tests.support import factories
 from tests.support.sales import (
     CUSTOMERS,
@@ -142,6 +146,53 @@ def list_invoices(client: TestClient, headers: dict[str, str], **params: Any) ->
     response = client.get(INVOICES, params=params, headers=headers)
     assert response.status_code == 200, response.text
     return dict(response.json())
+
+
+@dataclass(frozen=True)
+class Billed:
+    """An invoice made for a test: its id, number and gross total."""
+
+    id: int
+    number: str
+    gross: Decimal
+
+
+def invoiced_on(customer_id: int, product_id: int, quantity: str, issued_on: date) -> Billed:
+    """An order of ``quantity`` of ``product_id`` shipped to the customer and invoiced as on
+    ``issued_on`` (due after the customer's payment terms), through the services."""
+    order = factories.create_order(
+        lines=[(product_id, quantity)], customer_id=customer_id, status=OrderStatus.SHIPPED
+    )
+    at = datetime.combine(issued_on, time(12), tzinfo=get_settings().company_zone)
+    with session_scope() as db:
+        shipment = db.scalars(select(Shipment.id).where(Shipment.order_id == order.id)).one()
+        invoice = invoicing.invoice_shipment(db, INVOICE_ACTOR, shipment, at=at)
+        return Billed(invoice.id, invoice.number, invoice.gross_total)
+
+
+def pay(invoice_id: int, amount: Decimal | str, paid_on: date | None = None) -> None:
+    """Record ``amount`` received against the invoice (today unless ``paid_on``)."""
+    draft = PaymentDraft(paid_on or clock.today(), Decimal(amount), "BANK-TEST")
+    with session_scope() as db:
+        payments.record_payment(db, INVOICE_ACTOR, invoice_id, draft)
+
+
+def credit(
+    invoice_id: int, net: Decimal | str | None = None, quantity: Decimal | str | None = None
+) -> Decimal:
+    """A credit note of ``net`` (or ``quantity``) on the invoice's first line, issued by hand;
+    its gross."""
+    with session_scope() as db:
+        line = db.scalars(
+            select(InvoiceLine.id).where(InvoiceLine.invoice_id == invoice_id).limit(1)
+        ).one()
+        draft = CreditLineDraft(
+            line,
+            quantity=None if quantity is None else Decimal(quantity),
+            amount=None if net is None else Decimal(net),
+        )
+        note = credit_notes.issue_credit_note(db, INVOICE_ACTOR, invoice_id, [draft], "Bruised")
+        return note.gross_total
 
 
 # --------------------------------------------------------------------------- sums

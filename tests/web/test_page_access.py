@@ -177,6 +177,14 @@ PAGE_RULES: dict[str, tuple[PageRule, ...]] = {
             "GET /credit-notes/{credit_note}/pdf",
         ),
     ),
+    "/receivables": (rule(P.SALES_MANAGE, "/receivables", "GET /receivables"),),
+    "/customers/{customer_id}/receivables": (
+        rule(
+            P.SALES_MANAGE,
+            "/customers/{customer}/receivables",
+            "GET /customers/{customer}/receivables",
+        ),
+    ),
     "/shipments/{shipment_id}/{paper}.pdf": tuple(
         rule(
             P.SALES_MANAGE,

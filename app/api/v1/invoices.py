@@ -21,6 +21,7 @@ from app.schemas.billing import (
     PaymentCreate,
     PaymentRead,
     ReceivablesRead,
+    ReceivablesReport,
 )
 from app.schemas.common import Page
 from app.schemas.sales import OrderAction
@@ -28,7 +29,6 @@ from app.schemas.types import RecordId
 from app.services import (
     credit_notes,
     credit_views,
-    customers,
     invoice_documents,
     invoice_views,
     invoicing,
@@ -219,5 +219,11 @@ def print_credit_note(credit_note_id: RecordId, _: SalesManager, db: DbSession) 
 @router.get("/customers/{customer_id}/receivables", responses=responses(404))
 def customer_receivables(customer_id: RecordId, _: SalesManager, db: DbSession) -> ReceivablesRead:
     """What the customer owes, by days past due: current, 1-30, 31-60, 61-90, over 90."""
-    customers.get_customer(db, customer_id)
     return invoice_views.receivables(payments.receivables(db, customer_id))
+
+
+@router.get("/receivables")
+def list_receivables(_: SalesManager, db: DbSession) -> ReceivablesReport:
+    """What each customer owing anything owes, by days past due, most owed first, with the
+    total of each band."""
+    return invoice_views.receivables_report(payments.receivables_by_customer(db))

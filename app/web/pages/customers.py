@@ -173,6 +173,7 @@ def _detail_page(
         orders_total=placed_total,
         returns=customers.customer_returns(db, customer.id),
         can_order=caller.can(Permission.SALES_MANAGE),
+        can_bill=caller.can(Permission.SALES_MANAGE),
         notice=request.query_params.get("done", ""),
     )
 

@@ -1,5 +1,5 @@
-"""Invoices: the list, each one with its payments and credit notes and printed, and the
-accountant's export."""
+"""Invoices: the list, each one with its payments and credit notes and printed, the
+accountant's export, and what customers owe by age."""
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -22,6 +22,14 @@ from app.web.templating import render
 
 router = page_router()
 PAGE_SIZE = 50
+# The column heading of each ageing band.
+BAND_LABELS = {
+    "current": "Not yet due",
+    "1-30": "1\N{EN DASH}30 days",
+    "31-60": "31\N{EN DASH}60 days",
+    "61-90": "61\N{EN DASH}90 days",
+    "90+": "Over 90 days",
+}
 
 
 @router.get("/invoices", response_class=HTMLResponse)
@@ -150,4 +158,39 @@ def issue_credit_note(
     submitted = {key: str(value) for key, value in form.items()}
     return _invoice_page(
         request, db, caller, invoice_id, submitted, refused.errors, refused.status_code
+    )
+
+
+@router.get("/receivables", response_class=HTMLResponse)
+def receivables(
+    request: Request,
+    db: PageDb,
+    caller: PageCaller = page_require(Permission.SALES_MANAGE),
+) -> HTMLResponse:
+    """What each customer owes, by days past due, most owed first, with the totals."""
+    return render(
+        request,
+        "invoices/receivables.html",
+        caller,
+        report=payments.receivables_by_customer(db),
+        bands=BAND_LABELS,
+    )
+
+
+@router.get("/customers/{customer_id}/receivables", response_class=HTMLResponse)
+def customer_receivables(
+    request: Request,
+    customer_id: RecordId,
+    db: PageDb,
+    caller: PageCaller = page_require(Permission.SALES_MANAGE),
+) -> HTMLResponse:
+    """What a customer owes, by days past due, and the invoices still to pay."""
+    ageing = payments.receivables(db, customer_id)
+    return render(
+        request,
+        "invoices/customer_receivables.html",
+        caller,
+        ageing=ageing,
+        invoices=invoice_views.unpaid(ageing),
+        bands=BAND_LABELS,
     )
