@@ -86,24 +86,19 @@ def balances(
     received and credited against each and what each still owes (gross less both), in one
     query; with ``unpaid``, only those still owing. Oldest due first."""
     received = (
-        select(Payment.invoice_id, func.sum(Payment.amount).label("amount"))
-        .group_by(Payment.invoice_id)
-        .subquery()
+        select(func.coalesce(func.sum(Payment.amount), 0))
+        .where(Payment.invoice_id == Invoice.id)
+        .scalar_subquery()
     )
     notes = (
-        select(CreditNote.invoice_id, func.sum(CreditNote.gross_total).label("amount"))
-        .group_by(CreditNote.invoice_id)
-        .subquery()
+        select(func.coalesce(func.sum(CreditNote.gross_total), 0))
+        .where(CreditNote.invoice_id == Invoice.id)
+        .scalar_subquery()
     )
-    paid = type_coerce(func.coalesce(received.c.amount, 0), MONEY)
-    credited = type_coerce(func.coalesce(notes.c.amount, 0), MONEY)
+    paid = type_coerce(received, MONEY)
+    credited = type_coerce(notes, MONEY)
     owed = type_coerce(Invoice.gross_total - paid - credited, MONEY)
-    query = (
-        select(Invoice, paid, credited, owed)
-        .outerjoin(received, received.c.invoice_id == Invoice.id)
-        .outerjoin(notes, notes.c.invoice_id == Invoice.id)
-        .order_by(Invoice.due_date, Invoice.id)
-    )
+    query = select(Invoice, paid, credited, owed).order_by(Invoice.due_date, Invoice.id)
     if customer_id is not None:
         query = query.where(Invoice.customer_id == customer_id)
     if invoice_ids is not None:
