@@ -122,8 +122,9 @@ def credit_returns(
     ]
 
 
-def get_credit_note(db: Session, credit_note_id: int) -> CreditNote:
-    """A credit note with its lines and the invoice it refers to."""
+def get_credit_note(db: Session, credit_note_id: int, customer_id: int | None = None) -> CreditNote:
+    """A credit note with its lines and the invoice it refers to; a customer only sees its
+    own (others are a 404)."""
     query = (
         select(CreditNote)
         .options(
@@ -133,7 +134,7 @@ def get_credit_note(db: Session, credit_note_id: int) -> CreditNote:
         .where(CreditNote.id == credit_note_id)
     )
     note = db.scalar(query)
-    if note is None:
+    if note is None or customer_id not in (None, note.customer_id):
         raise NotFoundError(f"Credit note {credit_note_id} does not exist.")
     return note
 

@@ -30,9 +30,10 @@ def vat_bands(lines: Sequence[InvoiceLine | CreditNoteLine]) -> list[VatBand]:
     return [VatBand(rate, *bands[rate]) for rate in sorted(bands, reverse=True)]
 
 
-def invoice_pdf(db: Session, invoice_id: int) -> Document:
-    """Invoice ``invoice_id`` printed from what was stored when it was issued."""
-    invoice = invoicing.get_invoice(db, invoice_id)
+def invoice_pdf(db: Session, invoice_id: int, customer_id: int | None = None) -> Document:
+    """Invoice ``invoice_id`` printed from what was stored when it was issued; a customer
+    prints only its own."""
+    invoice = invoicing.get_invoice(db, invoice_id, customer_id)
     order_number, shipment_number = invoicing.references(db, invoice)
     return render_pdf(
         "invoice.html",
@@ -47,9 +48,10 @@ def invoice_pdf(db: Session, invoice_id: int) -> Document:
     )
 
 
-def credit_note_pdf(db: Session, credit_note_id: int) -> Document:
-    """Credit note ``credit_note_id``, with the invoice it refers to."""
-    note = credit_notes.get_credit_note(db, credit_note_id)
+def credit_note_pdf(db: Session, credit_note_id: int, customer_id: int | None = None) -> Document:
+    """Credit note ``credit_note_id``, with the invoice it refers to; a customer prints only
+    its own."""
+    note = credit_notes.get_credit_note(db, credit_note_id, customer_id)
     return render_pdf(
         "credit_note.html",
         f"{note.number}.pdf",

@@ -118,11 +118,11 @@ def invoice_shipment(
     return get_invoice(db, invoice.id)
 
 
-def get_invoice(db: Session, invoice_id: int) -> Invoice:
-    """An invoice with its lines."""
+def get_invoice(db: Session, invoice_id: int, customer_id: int | None = None) -> Invoice:
+    """An invoice with its lines; a customer only sees its own (others are a 404)."""
     query = select(Invoice).options(selectinload(Invoice.lines)).where(Invoice.id == invoice_id)
     invoice = db.scalar(query)
-    if invoice is None:
+    if invoice is None or customer_id not in (None, invoice.customer_id):
         raise NotFoundError(f"Invoice {invoice_id} does not exist.")
     return invoice
 

@@ -329,7 +329,7 @@ RULES: tuple[Rule, ...] = (
     allow(f"GET {V1}/invoices", A, M, S),
     allow(f"GET {V1}/invoices.csv", A, M, S),
     allow(f"GET {V1}/invoices/{{invoice_id}}", A, M, S),
-    allow(f"GET {V1}/invoices/{{invoice_id}}/pdf", A, M, S),
+    allow(f"GET {V1}/invoices/{{invoice_id}}/pdf", A, M, S, C),
     allow(
         f"POST {V1}/invoices/{{invoice_id}}/payments",
         A,
@@ -351,7 +351,7 @@ RULES: tuple[Rule, ...] = (
     allow(f"GET {V1}/credit-notes", A, M, S),
     allow(f"GET {V1}/credit-notes.csv", A, M, S),
     allow(f"GET {V1}/credit-notes/{{credit_note_id}}", A, M, S),
-    allow(f"GET {V1}/credit-notes/{{credit_note_id}}/pdf", A, M, S),
+    allow(f"GET {V1}/credit-notes/{{credit_note_id}}/pdf", A, M, S, C),
     allow(f"GET {V1}/customers/{{customer_id}}/receivables", A, M, S),
     allow(f"GET {V1}/receivables", A, M, S),
     allow(f"POST {V1}/orders/{{order_id}}/deliver", A, M, S),

@@ -11,9 +11,16 @@ from tests.conftest import MakeUser
 from tests.support import factories
 from tests.support.callers import SignedIn, sign_in
 from tests.support.invoices import issued, make_billed_customer, ship_order, shipment_of
-from tests.support.pages import form_fields, page_login, page_of
+from tests.support.pages import browser, form_fields, page_login, page_of
 from tests.support.refusals import changed, fingerprint
-from tests.support.sales import Json, stock_lot
+from tests.support.sales import (
+    Json,
+    advance,
+    order_line,
+    place_order,
+    register_customer,
+    stock_lot,
+)
 
 
 @pytest.fixture
@@ -120,3 +127,39 @@ def test_a_return_of_invoiced_goods_links_its_credit_note_on_the_order(
     note = page_of(client.get(link.attrs["href"]))
     assert "Goods returned: Torn bags" in note.text
     assert note.find(data_credited=None).text.strip().endswith(str(Decimal("6.00")))
+
+
+def test_a_customer_finds_its_invoice_and_credit_note_on_its_order(
+    client: TestClient, make_user: MakeUser, staff: SignedIn
+) -> None:
+    main = factories.create_warehouse(code="MAIN")
+    figs = factories.create_product(sku="FIGS")
+    admin = sign_in(client, make_user, Role.ADMIN)
+    stock_lot(client, admin.headers, figs, main, "F-1", "10", days=90)
+    shopper = register_customer(client)
+    order = place_order(client, shopper.headers, None, [order_line(figs, "2")])
+    order = advance(client, staff.headers, order["id"], "confirm", "ship")
+    invoice = issued(client, staff.headers, shipment_of(order))
+    lines = [{"invoice_line_id": invoice["lines"][0]["id"], "amount": "1"}]
+    note = client.post(
+        f"/api/v1/invoices/{invoice['id']}/credit-notes",
+        json={"reason": "Bruised", "lines": lines},
+        headers=staff.headers,
+    ).json()
+    page_login(client, shopper.email)
+
+    page = page_of(client.get(f"/orders/{order['id']}"))
+
+    papers = {link.attrs["href"]: link.text for link in page.find_all(data_print=None)}
+    assert papers == {
+        f"/invoices/{invoice['id']}.pdf": f"Invoice {invoice['number']} (PDF)",
+        f"/credit-notes/{note['id']}.pdf": f"Credit note {note['number']} (PDF)",
+    }
+    for href in papers:
+        response = client.get(href)
+        assert (response.status_code, response.headers["content-type"]) == (200, "application/pdf")
+    assert client.get(f"/invoices/{invoice['id']}").status_code == 403
+    rival = browser()
+    page_login(rival, register_customer(client, "Rival Shop").email)
+    for href in papers:
+        assert rival.get(href).status_code == 404

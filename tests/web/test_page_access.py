@@ -163,7 +163,7 @@ PAGE_RULES: dict[str, tuple[PageRule, ...]] = {
         rule(P.SALES_MANAGE, "/invoices/{invoice}", "GET /invoices/{invoice}"),
     ),
     "/invoices/{invoice_id}.pdf": (
-        rule(P.SALES_MANAGE, "/invoices/{invoice}.pdf", "GET /invoices/{invoice}/pdf"),
+        rule(SALES_OR_OWN, "/invoices/{invoice}.pdf", "GET /invoices/{invoice}/pdf"),
     ),
     "/credit-notes": (rule(P.SALES_MANAGE, "/credit-notes", "GET /credit-notes"),),
     "/credit-notes.csv": (rule(P.SALES_MANAGE, "/credit-notes.csv", "GET /credit-notes.csv"),),
@@ -172,7 +172,7 @@ PAGE_RULES: dict[str, tuple[PageRule, ...]] = {
     ),
     "/credit-notes/{credit_note_id}.pdf": (
         rule(
-            P.SALES_MANAGE,
+            SALES_OR_OWN,
             "/credit-notes/{credit_note}.pdf",
             "GET /credit-notes/{credit_note}/pdf",
         ),
@@ -355,6 +355,8 @@ def test_the_table_gives_the_roles_the_api_gives() -> None:
         "/orders",
         "/orders/new",
         "/orders/{order}",
+        "/invoices/{invoice}.pdf",
+        "/credit-notes/{credit_note}.pdf",
         "/shop",
         "/profile",
     }

@@ -5,7 +5,7 @@ from datetime import date
 
 from fastapi import APIRouter, Response, status
 
-from app.api.deps import DbSession, SalesManager
+from app.api.deps import DbSession, OrderCaller, SalesManager
 from app.api.idempotency import Idempotent
 from app.api.pagination import PageQuery
 from app.api.responses import responses
@@ -29,6 +29,7 @@ from app.schemas.types import RecordId
 from app.services import (
     credit_notes,
     credit_views,
+    customers,
     invoice_documents,
     invoice_views,
     invoicing,
@@ -102,9 +103,10 @@ def read_invoice(invoice_id: RecordId, _: SalesManager, db: DbSession) -> Invoic
     response_class=Response,
     responses={**PDF_CONTENT, **responses(404)},
 )
-def print_invoice(invoice_id: RecordId, _: SalesManager, db: DbSession) -> Response:
-    """The invoice as a PDF."""
-    return pdf_response(invoice_documents.invoice_pdf(db, invoice_id))
+def print_invoice(invoice_id: RecordId, caller: OrderCaller, db: DbSession) -> Response:
+    """The invoice as a PDF; a customer prints its own."""
+    own = customers.order_scope(db, caller.user)
+    return pdf_response(invoice_documents.invoice_pdf(db, invoice_id, own))
 
 
 @router.post(
@@ -211,9 +213,10 @@ def read_credit_note(credit_note_id: RecordId, _: SalesManager, db: DbSession) -
     response_class=Response,
     responses={**PDF_CONTENT, **responses(404)},
 )
-def print_credit_note(credit_note_id: RecordId, _: SalesManager, db: DbSession) -> Response:
-    """The credit note as a PDF."""
-    return pdf_response(invoice_documents.credit_note_pdf(db, credit_note_id))
+def print_credit_note(credit_note_id: RecordId, caller: OrderCaller, db: DbSession) -> Response:
+    """The credit note as a PDF; a customer prints its own."""
+    own = customers.order_scope(db, caller.user)
+    return pdf_response(invoice_documents.credit_note_pdf(db, credit_note_id, own))
 
 
 @router.get("/customers/{customer_id}/receivables", responses=responses(404))

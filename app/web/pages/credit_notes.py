@@ -6,7 +6,7 @@ from fastapi.responses import HTMLResponse, Response
 from app.kit.downloads import csv_response, pdf_response
 from app.schemas.billing import CreditNoteCsvRow
 from app.schemas.types import RecordId
-from app.services import credit_notes, credit_views, invoice_documents
+from app.services import credit_notes, credit_views, customers, invoice_documents
 from app.services.credit_notes import CreditFilter
 from app.services.permissions import Permission
 from app.web.listing import list_query, listing
@@ -56,10 +56,11 @@ def export_credit_notes(
 def credit_note_paper(
     credit_note_id: RecordId,
     db: PageDb,
-    caller: PageCaller = page_require(Permission.SALES_MANAGE),
+    caller: PageCaller = page_require(Permission.SALES_MANAGE, Permission.ORDERS_OWN),
 ) -> Response:
-    """A credit note as a PDF."""
-    return pdf_response(invoice_documents.credit_note_pdf(db, credit_note_id))
+    """A credit note as a PDF; a customer prints its own."""
+    own = customers.order_scope(db, caller.user)
+    return pdf_response(invoice_documents.credit_note_pdf(db, credit_note_id, own))
 
 
 @router.get("/credit-notes/{credit_note_id}", response_class=HTMLResponse)

@@ -9,7 +9,14 @@ from app.core.errors import InvalidRequestError
 from app.kit.downloads import csv_response, pdf_response
 from app.schemas.billing import CreditNoteCreate, InvoiceCsvRow, PaymentCreate
 from app.schemas.types import RecordId
-from app.services import credit_notes, invoice_documents, invoice_views, invoicing, payments
+from app.services import (
+    credit_notes,
+    customers,
+    invoice_documents,
+    invoice_views,
+    invoicing,
+    payments,
+)
 from app.services.credit_notes import CreditLineDraft
 from app.services.invoicing import InvoiceFilter
 from app.services.payments import PaymentDraft
@@ -69,10 +76,11 @@ def export_invoices(
 def invoice_paper(
     invoice_id: RecordId,
     db: PageDb,
-    caller: PageCaller = page_require(Permission.SALES_MANAGE),
+    caller: PageCaller = page_require(Permission.SALES_MANAGE, Permission.ORDERS_OWN),
 ) -> Response:
-    """An invoice as a PDF."""
-    return pdf_response(invoice_documents.invoice_pdf(db, invoice_id))
+    """An invoice as a PDF; a customer prints its own."""
+    own = customers.order_scope(db, caller.user)
+    return pdf_response(invoice_documents.invoice_pdf(db, invoice_id, own))
 
 
 def _invoice_page(

@@ -232,8 +232,7 @@ def order_page(
     can_cancel = order.status == OrderStatus.PENDING or (team and is_open)
     asked = asked or request.query_params.get("confirm", "")
     asking = asked if {"ship": can_ship, "cancel": can_cancel}.get(asked) else ""
-    shipped = [shipment.id for shipment in order.shipments] if team else []
-    invoices = invoicing.shipment_invoices(db, shipped)
+    invoices = invoicing.shipment_invoices(db, [shipment.id for shipment in order.shipments])
     return render(
         request,
         "sales/order.html",

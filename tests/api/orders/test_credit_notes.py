@@ -33,9 +33,11 @@ from tests.support.sales import (
     IDEMPOTENCY_KEY,
     REPLAYED,
     Json,
+    advance,
     dec,
     order_line,
     place_order,
+    register_customer,
     return_goods,
     return_line,
     stock_lot,
@@ -434,3 +436,28 @@ def test_the_csv_has_one_row_per_credited_line_with_its_invoice(
     later = (date.today() + timedelta(days=1)).isoformat()
     empty = client.get(f"{CREDIT_NOTES}.csv", params={"since": later}, headers=staff.headers)
     assert empty.text.lstrip("\ufeff").strip() == ",".join(CreditNoteCsvRow.model_fields)
+
+
+def test_a_customer_prints_its_own_invoices_and_credit_notes_only(
+    client: TestClient, staff: SignedIn, shelf: Shelf
+) -> None:
+    papers = []
+    for name in ("Corner Shop", "Rival Shop"):
+        shopper = register_customer(client, name)
+        order = place_order(client, shopper.headers, None, [order_line(shelf.nuts, "1")])
+        order = advance(client, staff.headers, order["id"], "confirm", "ship")
+        invoice = issued(client, staff.headers, shipment_of(order))
+        lines = [{"invoice_line_id": invoice["lines"][0]["id"], "amount": "0.50"}]
+        _, note = credit(client, staff.headers, invoice["id"], lines)
+        papers.append(
+            (shopper, f"{INVOICES}/{invoice['id']}/pdf", f"{CREDIT_NOTES}/{note['id']}/pdf")
+        )
+
+    (own, *mine), (rival, *theirs) = papers
+    for path in mine:
+        response = client.get(path, headers=own.headers)
+        assert (response.status_code, response.headers["content-type"]) == (200, "application/pdf")
+    for path in theirs:
+        assert_problem(client.get(path, headers=own.headers), 404, "not-found")
+    for path in (f"{INVOICES}/{theirs[0].split('/')[-2]}", CREDIT_NOTES):
+        assert client.get(path, headers=rival.headers).status_code == 403

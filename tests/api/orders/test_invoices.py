@@ -49,7 +49,7 @@ from tests.support.invoices import (
 )
 from tests.support.problems import assert_problem
 from tests.support.refusals import changed, fingerprint
-from tests.support.sales import REPLAYED, order_line, place_order
+from tests.support.sales import REPLAYED, order_line, place_order, register_customer
 from tests.support.shipments import ship_part, shipment_action
 
 ZERO = Decimal(0)
@@ -417,12 +417,15 @@ def test_only_sales_staff_issue_and_read_invoices(
 ) -> None:
     shipment_id = shipped(client, staff, shelf)
     customer = sign_in(client, make_user, Role.CUSTOMER)
+    shopper = register_customer(client)
     before = fingerprint()
 
     assert_problem(issue(client, customer.headers, shipment_id), 403)
     assert_problem(issue(client, {}, shipment_id), 401)
-    for url in (INVOICES, INVOICES_CSV, f"{INVOICES}/1", f"{INVOICES}/1/pdf"):
+    for url in (INVOICES, INVOICES_CSV, f"{INVOICES}/1"):
         assert_problem(client.get(url, headers=customer.headers), 403)
+    # a customer prints its own invoices only: another customer's is not there for it
+    assert_problem(client.get(f"{INVOICES}/1/pdf", headers=shopper.headers), 404)
 
     assert changed(before, fingerprint()) == []
 
