@@ -1075,6 +1075,16 @@ def credit_invoice(_: User) -> Sent:
     return Sent(f"/invoices/{invoice}/credit-notes", {**credited, "reason": "Short weight"})
 
 
+def return_invoiced_goods(_: User) -> Sent:
+    """Part of an invoiced shipment taken back, which credits it."""
+    invoice, _total = invoiced_shipment()
+    with session_scope() as db:
+        billed = invoicing.get_invoice(db, invoice)
+        order, line = billed.order_id, billed.lines[0].order_line_id
+    values = lines_of(("line_id", "quantity", "disposition"), [(line, "1", "restock")])
+    return Sent(f"/orders/{order}/return", {"reason": "crushed", **values})
+
+
 def give_up_shipment(_: User) -> Sent:
     """A shipment on its pick list given up."""
     return Sent(f"/shipments/{picking_shipment()['id']}/cancel", {"reason": "truck full"})
@@ -1127,6 +1137,7 @@ def make_address_default(_: User) -> Sent:
         pytest.param(invoice_shipment, STAFF, id="/shipments/{shipment_id}/invoice"),
         pytest.param(pay_invoice, STAFF, id="/invoices/{invoice_id}/payments"),
         pytest.param(credit_invoice, STAFF, id="/invoices/{invoice_id}/credit-notes"),
+        pytest.param(return_invoiced_goods, STAFF, id="/orders/{order_id}/return"),
         pytest.param(pick_and_dispatch, STAFF, id="/shipments/{shipment_id}/dispatch"),
         pytest.param(give_up_shipment, STAFF, id="/shipments/{shipment_id}/cancel"),
         pytest.param(count_lot, STAFF, id="/count"),
