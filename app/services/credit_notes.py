@@ -189,12 +189,6 @@ def export_rows(db: Session, where: CreditFilter) -> list[CreditNoteCsvRow]:
     ]
 
 
-def invoice_credit_notes(db: Session, invoice_id: int) -> Sequence[CreditNote]:
-    """The credit notes of an invoice, oldest first."""
-    query = select(CreditNote).where(CreditNote.invoice_id == invoice_id).order_by(CreditNote.id)
-    return db.scalars(query).all()
-
-
 def by_invoice(db: Session, invoice_ids: Sequence[int]) -> dict[int, list[CreditNote]]:
     """The credit notes of each invoice named, oldest first, in one query."""
     found: dict[int, list[CreditNote]] = {invoice_id: [] for invoice_id in invoice_ids}
@@ -204,21 +198,6 @@ def by_invoice(db: Session, invoice_ids: Sequence[int]) -> dict[int, list[Credit
     for note in db.scalars(query):
         found[note.invoice_id].append(note)
     return found
-
-
-def credited_totals(db: Session, invoice_ids: Sequence[int]) -> dict[int, Decimal]:
-    """What has been credited (gross) against each invoice named, in one query."""
-    if not invoice_ids:
-        return {}
-    query = (
-        select(CreditNote.invoice_id, func.sum(CreditNote.gross_total))
-        .where(CreditNote.invoice_id.in_(invoice_ids))
-        .group_by(CreditNote.invoice_id)
-    )
-    totals = dict.fromkeys(invoice_ids, ZERO)
-    for invoice_id, amount in db.execute(query):
-        totals[invoice_id] = Decimal(amount)
-    return totals
 
 
 def _conditions(where: CreditFilter) -> list[ColumnElement[bool]]:

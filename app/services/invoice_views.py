@@ -48,7 +48,7 @@ def read(db: Session, invoice: Invoice) -> InvoiceRead:
     """An invoice as issued, with what has been paid and credited of it."""
     [balance] = payments.balances(db, invoice_ids=[invoice.id])
     summary = _summary(balance)
-    notes = credit_notes.invoice_credit_notes(db, invoice.id)
+    notes = credit_notes.by_invoice(db, [invoice.id])[invoice.id]
     return InvoiceRead(
         **summary.model_dump(),
         billing_address=invoice.billing_address,
