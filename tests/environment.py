@@ -26,7 +26,8 @@ USE_POSTGRES = os.environ.get("TEST_DATABASE", "sqlite") == "postgres"
 WORKDIR = Path(tempfile.mkdtemp(prefix="dfims-test-"))
 
 
-def create_postgres_database() -> str:
+def create_postgres_database(template: str | None = None) -> str:
+    """A new database on the test server (a copy of the database ``template`` when given)."""
     admin = make_url(POSTGRES_ADMIN_URL)
     name = f"dfims_test_{uuid.uuid4().hex[:12]}"
     try:
@@ -35,7 +36,8 @@ def create_postgres_database() -> str:
             autocommit=True,
             connect_timeout=5,
         ) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
+            copy = f' TEMPLATE "{template}"' if template else ""
+            conn.execute(f'CREATE DATABASE "{name}"{copy}')
             # a throwaway database need not wait for the disk on every commit
             conn.execute(f'ALTER DATABASE "{name}" SET synchronous_commit = off')
     except psycopg.Error as exc:  # a missing server fails the run, never skips it

@@ -1,11 +1,16 @@
-"""The browser tests' stage: ``dfims serve`` on a database of this pass (migrated, with the demo
-data and a user of each role) and Debian's Chromium driven by Playwright, a fresh context per
-test and a full-page screenshot of where each test ended."""
+"""The browser tests' stage: ``dfims serve`` on a copy of a database of this pass (migrated,
+with the demo data and a user of each role) and Debian's Chromium driven by Playwright, a fresh
+context per test and a full-page screenshot of where each test ended.
+
+They run in the PostgreSQL pass, on the database production runs: what they check is the pages
+in a browser, which is the same whatever the database; the SQLite pass opens and submits every
+page through the application (tests/web)."""
 
 import contextlib
 import json
 import os
 import re
+import shutil
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +18,7 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page, Request, Response, expect, sync_playwright
+from sqlalchemy.engine import make_url
 
 from app.models.user import Role
 from tests.conftest import (
@@ -69,11 +75,38 @@ def dfims_ok(env: Mapping[str, str], *args: str) -> None:
     assert error_lines(result) == [], (args, result.stderr)
 
 
+@pytest.fixture(scope="session")
+def demo_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A database of this pass migrated, with the demo data and an admin, made once per process
+    for every site to copy (loading the demo takes half a minute); dropped at the end."""
+    folder = tmp_path_factory.mktemp("demo")
+    database_url = create_postgres_database() if USE_POSTGRES else f"sqlite:///{folder / 'demo.db'}"
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "DATA_DIR": str(folder / "data"),
+        "LOG_DIR": str(folder / "logs"),
+    }
+    try:
+        dfims_ok(env, "db", "upgrade")
+        dfims_ok(env, "demo", "load")
+        admin = ("--email", EMAILS[Role.ADMIN], "--full-name", FULL_NAMES[Role.ADMIN])
+        dfims_ok(env, "users", "create-admin", *admin, "--password", PASSWORD)
+        yield database_url
+    finally:
+        if USE_POSTGRES:
+            drop_postgres_database(database_url)
+
+
 @contextlib.contextmanager
-def site_environment(folder: Path) -> Iterator[dict[str, str]]:
-    """The environment of a database of this pass of its own (PostgreSQL, else a SQLite file in
-    ``folder``), migrated, with the demo data and an admin; a PostgreSQL one is dropped after."""
-    database_url = create_postgres_database() if USE_POSTGRES else f"sqlite:///{folder / 'e2e.db'}"
+def site_environment(folder: Path, demo: str) -> Iterator[dict[str, str]]:
+    """The environment of a copy of the ``demo`` database of its own (PostgreSQL, else a SQLite
+    file in ``folder``); a PostgreSQL one is dropped after."""
+    if USE_POSTGRES:
+        database_url = create_postgres_database(template=make_url(demo).database)
+    else:
+        database_url = f"sqlite:///{folder / 'e2e.db'}"
+        shutil.copyfile(str(make_url(demo).database), folder / "e2e.db")
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
@@ -82,10 +115,6 @@ def site_environment(folder: Path) -> Iterator[dict[str, str]]:
         "UPLOAD_DIR": str(folder / "uploads"),
     }
     try:
-        dfims_ok(env, "db", "upgrade")
-        dfims_ok(env, "demo", "load")
-        admin = ("--email", EMAILS[Role.ADMIN], "--full-name", FULL_NAMES[Role.ADMIN])
-        dfims_ok(env, "users", "create-admin", *admin, "--password", PASSWORD)
         yield env
     finally:
         if USE_POSTGRES:
@@ -93,10 +122,10 @@ def site_environment(folder: Path) -> Iterator[dict[str, str]]:
 
 
 @contextlib.contextmanager
-def serving_site(folder: Path) -> Iterator[Site]:
-    """A server of a database of its own in ``folder``, with a manager, a staff member and a
-    customer (linked to its customer record) made by the admin through the API."""
-    with site_environment(folder) as env, running_server(env) as server:
+def serving_site(folder: Path, demo: str) -> Iterator[Site]:
+    """A server of a copy of the ``demo`` database in ``folder``, with a manager, a staff
+    member and a customer (linked to its customer record) made by the admin through the API."""
+    with site_environment(folder, demo) as env, running_server(env) as server:
         running = Site(server, env)
         for role in (Role.MANAGER, Role.STAFF, Role.CUSTOMER):
             account = {
@@ -114,9 +143,9 @@ def serving_site(folder: Path) -> Iterator[Site]:
 
 
 @pytest.fixture(scope="session")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+def site(tmp_path_factory: pytest.TempPathFactory, demo_database: str) -> Iterator[Site]:
     """The server the journeys share."""
-    with serving_site(tmp_path_factory.mktemp("e2e")) as running:
+    with serving_site(tmp_path_factory.mktemp("e2e"), demo_database) as running:
         yield running
 
 

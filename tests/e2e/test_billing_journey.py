@@ -37,7 +37,7 @@ from tests.e2e.helpers import (
     warehouse_ids,
 )
 
-pytestmark = [pytest.mark.system]
+pytestmark = [pytest.mark.system, pytest.mark.postgres]
 
 NAME = "billing-journey"
 IN_STOCK, ORDERED, ARRIVING, RETURNED = Decimal(8), Decimal(20), Decimal(15), Decimal(2)

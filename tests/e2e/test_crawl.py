@@ -25,7 +25,7 @@ from tests.e2e.accessibility import blocking_violations, load_axe
 from tests.e2e.conftest import SCREENSHOTS, WAIT_MS, Site, serving_site
 from tests.e2e.helpers import Api, log_in
 
-pytestmark = [pytest.mark.system]
+pytestmark = [pytest.mark.system, pytest.mark.postgres]
 # Each role's tests go to a worker as a group of their own (tests/support/scheduling.py), so the
 # crawls, the longest of the browser tests, run beside each other and beside the journeys.
 GROUPED_BY_CASE = True
@@ -148,10 +148,10 @@ class Crawl:
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+def site(tmp_path_factory: pytest.TempPathFactory, demo_database: str) -> Iterator[Site]:
     """A server of the crawl's own, wherever its roles run: its pages are the demo data's and
     the order below, whatever the journeys do on theirs."""
-    with serving_site(tmp_path_factory.mktemp("crawl")) as running:
+    with serving_site(tmp_path_factory.mktemp("crawl"), demo_database) as running:
         yield running
 
 

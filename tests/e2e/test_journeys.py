@@ -12,7 +12,7 @@ from tests.conftest import PASSWORD
 from tests.e2e.conftest import FULL_NAMES, Site
 from tests.e2e.helpers import assert_styled, at, log_in, query_of, session_cookies
 
-pytestmark = [pytest.mark.system]
+pytestmark = [pytest.mark.system, pytest.mark.postgres]
 
 TABLET = {"width": 768, "height": 1024}
 FIGURES = ("stock-value", "low-stock", "expiring-lots", "orders-today")

@@ -23,7 +23,7 @@ from tests.e2e.helpers import (
     warehouse_ids,
 )
 
-pytestmark = [pytest.mark.system]
+pytestmark = [pytest.mark.system, pytest.mark.postgres]
 
 
 @pytest.fixture

@@ -30,7 +30,7 @@ from tests.e2e.helpers import (
     warehouse_ids,
 )
 
-pytestmark = [pytest.mark.system]
+pytestmark = [pytest.mark.system, pytest.mark.postgres]
 
 RECEIVED = "The delivery is received into stock."
 RECEIVE = "Receive the delivery"

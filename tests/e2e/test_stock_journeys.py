@@ -24,7 +24,7 @@ from tests.e2e.helpers import (
     warehouse_ids,
 )
 
-pytestmark = pytest.mark.system
+pytestmark = [pytest.mark.system, pytest.mark.postgres]
 
 
 def held(api: Api, product_id: int, lot_code: str, warehouse_id: int) -> Decimal:

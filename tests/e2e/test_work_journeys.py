@@ -43,7 +43,7 @@ from tests.e2e.helpers import (
     warehouse_ids,
 )
 
-pytestmark = [pytest.mark.system]
+pytestmark = [pytest.mark.system, pytest.mark.postgres]
 
 PLACED = "The order is placed."
 CONFIRMED = "The order is confirmed: stock is reserved, first to expire first."
