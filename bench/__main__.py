@@ -2,6 +2,7 @@
 
 import argparse
 import asyncio
+import json
 import os
 import re
 import secrets
@@ -11,6 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -29,6 +31,7 @@ from bench.scenarios import Scenario
 from bench.stack import (
     BIN,
     HOST,
+    SPIKE_SERVERS,
     Api,
     CpuMeter,
     StackError,
@@ -37,6 +40,7 @@ from bench.stack import (
     postgres_pids,
     run_cli,
     running_api,
+    running_spike,
     sqlalchemy_url,
     throwaway_database,
 )
@@ -77,7 +81,10 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         help="a setting of the API for this run, e.g. --set WORKER_REQUESTS=16 (repeatable)",
     )
     parser.add_argument(
-        "--only", default="", help="run only these scenarios, comma-separated (and the baselines)"
+        "--only",
+        default="",
+        help="run only these scenarios, comma-separated, or those their name starts with "
+        "(spike: every spike); the baselines always run",
     )
     parser.add_argument(
         "--profile",
@@ -156,15 +163,40 @@ def run(args: argparse.Namespace) -> Report:
             report.settings |= _server_settings(engine)
             _measure(report, api, scenarios.baseline(), args)
             for scenario in [*scenarios.scenarios(data, today), scenarios.sell_out(data)]:
-                if not args.only or scenario.name in args.only.split(","):
+                if _chosen(args, scenario.name):
                     _measure(report, api, scenario, args)
             report.checks |= _stock_checks(engine, data, report)
             report.checks["pool timeouts logged"] = _pool_timeouts(folder)
             report.checks["argon2 verify ms"] = _argon2_ms(env)
+            levels_path = f"/stock/levels?product_id={data.order_products[0]}"
+            levels = data.staff.get(levels_path)
+        for server in SPIKE_SERVERS:
+            spikes = [s for s in scenarios.spike(server, data) if _chosen(args, s.name)]
+            if spikes:
+                log = folder / f"spike-{server}.log"
+                target = database_url(admin_url, name)
+                with running_spike(server, target, args.workers, log) as variant:
+                    same = _get_json(f"{variant.base_url}{levels_path}") == levels
+                    report.checks[f"spike-{server}: stock read answers as the API"] = same
+                    for scenario in spikes:
+                        _measure(report, variant, scenario, args)
         engine.dispose()
         _flush_redis(args.redis)
     report.targets = _targets(report)
     return report
+
+
+def _chosen(args: argparse.Namespace, name: str) -> bool:
+    """Whether ``--only`` leaves the scenario ``name`` in: named, or a prefix of it named
+    (``spike`` for every spike, ``spike-granian`` for one server's)."""
+    only = [item for item in args.only.split(",") if item]
+    return not only or any(name == item or name.startswith(f"{item}-") for item in only)
+
+
+def _get_json(url: str) -> object:
+    """The JSON answer of GET ``url``."""
+    with urllib.request.urlopen(url, timeout=60) as response:
+        return json.load(response)
 
 
 def _admin_url(given: str) -> str:

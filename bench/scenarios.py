@@ -140,3 +140,22 @@ def sell_out(data: Dataset) -> Scenario:
         unit="reservations",
         warm_up=False,  # every unit is raced for in the measured run
     )
+
+
+def spike(server: str, data: Dataset) -> list[Scenario]:
+    """The baseline and the stock read of bench/spike.py under ``server``, at 32 clients."""
+    first, _ = data.order_products
+    return [
+        Scenario(
+            f"spike-{server}-select1",
+            f"SELECT 1, async on psycopg's pool, {server}",
+            fixed("GET", "/select1"),
+            levels=(32,),
+        ),
+        Scenario(
+            f"spike-{server}-stock-read",
+            f"stock levels of one product, async plain SQL, {server}",
+            fixed("GET", f"/stock/levels?product_id={first}"),
+            levels=(32,),
+        ),
+    ]

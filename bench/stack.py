@@ -1,5 +1,6 @@
-"""What a benchmark runs against: a throwaway PostgreSQL database, Redis, and the API under
-gunicorn with uvicorn workers, plus the CPU and memory each process used (read from /proc)."""
+"""What a benchmark runs against: a throwaway PostgreSQL database, Redis, the API under gunicorn
+with uvicorn workers and bench/spike.py under the servers compared with it, plus the CPU and
+memory each process used (read from /proc)."""
 
 import json
 import os
@@ -175,15 +176,66 @@ def run_cli(env: Mapping[str, str], *args: str) -> str:
     return done.stdout
 
 
+# The servers of bench/spike.py the bench compares with the API, by name: the command that
+# serves it on a port with a number of workers (uvicorn picks uvloop and httptools).
+SPIKE_SERVERS = {
+    "uvicorn": lambda port, workers: [
+        str(BIN / "gunicorn"),
+        "--worker-class",
+        "uvicorn_worker.UvicornWorker",
+        "--workers",
+        str(workers),
+        "--bind",
+        f"{HOST}:{port}",
+        "bench.spike:app",
+    ],
+    "granian": lambda port, workers: [
+        str(BIN / "granian"),
+        "--interface",
+        "asgi",
+        "--loop",
+        "uvloop",
+        "--workers",
+        str(workers),
+        "--host",
+        HOST,
+        "--port",
+        str(port),
+        "bench.spike:app",
+    ],
+}
+
+
 @contextmanager
 def running_api(env: Mapping[str, str], workers: int, log: Path) -> Iterator[Api]:
     """gunicorn with ``workers`` uvicorn workers on a free port, as production runs it."""
     port = free_port()
     environment = {**env, "BIND": f"{HOST}:{port}", "WEB_CONCURRENCY": str(workers)}
+    command = [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "app.main:app"]
+    with _serving(command, environment, port, workers, log, "/api/v1/health/database") as api:
+        yield api
+
+
+@contextmanager
+def running_spike(server: str, database: str, workers: int, log: Path) -> Iterator[Api]:
+    """bench/spike.py on the libpq ``database`` under the spike server named ``server``."""
+    port = free_port()
+    environment = {"PATH": os.environ.get("PATH", ""), "SPIKE_DATABASE_URL": database}
+    command = SPIKE_SERVERS[server](port, workers)
+    with _serving(command, environment, port, workers, log, "/select1") as api:
+        yield api
+
+
+@contextmanager
+def _serving(
+    command: list[str], env: Mapping[str, str], port: int, workers: int, log: Path, ready: str
+) -> Iterator[Api]:
+    """``command`` started in a session of its own, once it answers ``ready`` with every
+    worker up; stopped on the way out."""
     with log.open("wb") as output:
         process = subprocess.Popen(
-            [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "app.main:app"],
-            env=environment,
+            command,
+            env=dict(env),
             cwd=ROOT,
             stdin=subprocess.DEVNULL,
             stdout=output,
@@ -192,26 +244,26 @@ def running_api(env: Mapping[str, str], workers: int, log: Path) -> Iterator[Api
         )
     api = Api(process, port, log)
     try:
-        _wait_until_ready(api, workers)
+        _wait_until_ready(api, workers, ready)
         yield api
     finally:
         _stop(process)
 
 
-def _wait_until_ready(api: Api, workers: int, timeout: float = 60.0) -> None:
+def _wait_until_ready(api: Api, workers: int, path: str, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if api.process.poll() is not None:
             tail = api.log.read_text(errors="replace").strip().splitlines()[-3:]
-            raise StackError("the API did not start: " + " | ".join(tail))
+            raise StackError("the server did not start: " + " | ".join(tail))
         try:
-            with urllib.request.urlopen(f"{api.base_url}/api/v1/health/database", timeout=2) as r:
+            with urllib.request.urlopen(f"{api.base_url}{path}", timeout=2) as r:
                 if json.load(r).get("status") == "ok" and len(api.workers()) >= workers:
                     return
         except (OSError, urllib.error.URLError, ValueError):
             pass
         time.sleep(0.2)
-    raise StackError(f"the API did not answer within {timeout:.0f} s; see {api.log}")
+    raise StackError(f"the server did not answer within {timeout:.0f} s; see {api.log}")
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:

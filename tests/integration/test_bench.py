@@ -23,6 +23,7 @@ from bench.client import Client
 from bench.dataset import Dataset
 from bench.ledger import LedgerSize
 from bench.report import HEADER
+from bench.stack import SPIKE_SERVERS
 from tests.conftest import POSTGRES_ADMIN_URL
 from tests.support.servers import PYTHON, ROOT, error_lines
 
@@ -161,6 +162,7 @@ def expected_scenarios() -> list[scenarios.Scenario]:
         scenarios.baseline(),
         *scenarios.scenarios(data, date.today()),
         scenarios.sell_out(data),
+        *(spike for server in SPIKE_SERVERS for spike in scenarios.spike(server, data)),
     ]
 
 
@@ -230,6 +232,13 @@ def test_the_sell_out_reserves_no_more_than_there_is(report: dict[str, Any]) -> 
     assert checks[ACKNOWLEDGED] <= SELL_OUT
     assert checks[BROKEN_LEVELS] == 0
     assert checks[POOL_TIMEOUTS] == 0
+
+
+def test_each_spike_server_answers_the_stock_read_as_the_api_does(
+    report: dict[str, Any],
+) -> None:
+    for server in SPIKE_SERVERS:
+        assert report["checks"][f"spike-{server}: stock read answers as the API"] is True, server
 
 
 def test_baseline_and_settings(report: dict[str, Any]) -> None:
