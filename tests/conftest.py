@@ -6,6 +6,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ import tests.environment as environment  # the first project import: it sets the
 from app.core import migrations
 from app.core.counters import clear_local_counts
 from app.core.database import Base, SessionLocal, engine
+from app.core.security import get_password_hash
 from app.main import app
 from app.models.user import Role, User
 from app.services import users as user_service
@@ -181,16 +183,27 @@ def client() -> Iterator[TestClient]:
 MakeUser = Callable[..., User]
 
 
+@cache
+def password_hash(password: str) -> str:
+    """The Argon2 hash of ``password``, computed once per process."""
+    return get_password_hash(password)
+
+
 def create_test_user(
     role: Role = Role.STAFF, email: str | None = None, password: str = PASSWORD
 ) -> User:
-    """Create and commit a user of ``role`` (a made-up email unless given)."""
+    """Create and commit a user of ``role`` (a made-up email unless given) as the service adds
+    an account whose email and password passed their checks. The strength check (zxcvbn, most
+    of the cost of a user) is skipped: the tests' passwords pass it, and it has tests of its
+    own (tests/unit/test_passwords.py)."""
     with SessionLocal() as session:
-        user = user_service.create_user(
+        user = user_service.add_user(
             session,
             TEST_ACTOR,
-            email=email or f"{role.value}-{uuid.uuid4().hex[:8]}@example.com",
-            password=password,
+            email=user_service.account_email(
+                email or f"{role.value}-{uuid.uuid4().hex[:8]}@example.com"
+            ),
+            hashed_password=password_hash(password),
             role=role,
             full_name=f"Test {role.value}",
         )
