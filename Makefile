@@ -20,6 +20,11 @@ PYTHON_ONLY := -m "not redis and not system"
 # pytest answers 5 when a pass selects no test (PYTEST_ARGS naming files of one kind only)
 NONE_SELECTED_OK := || [ $$? -eq 5 ]
 
+# Python keeps compiled modules (and pytest its rewritten tests) in __pycache__ folders, so each
+# test process, server and command starts from them instead of compiling every module again,
+# even where the environment asks Python not to write them.
+unexport PYTHONDONTWRITEBYTECODE
+
 # uv uses the Python found here and never downloads one.
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(PYTHON)
