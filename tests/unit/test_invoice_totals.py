@@ -9,7 +9,7 @@ needs no cleaning between examples.
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
@@ -22,9 +22,9 @@ from app.services.audit import Actor
 from app.services.credit_notes import CreditLineDraft
 from app.services.orders import LineDraft, OrderDraft
 from tests.support import factories
+from tests.support.invoices import to_cent
 
 ACTOR = Actor(user_id=None, label="invoice property tests")
-CENT = Decimal("0.01")
 
 
 @dataclass(frozen=True)
@@ -49,11 +49,6 @@ LINE = st.builds(
 TREATMENT = st.sampled_from(list(VatTreatment))
 
 
-def cents(value: Decimal) -> Decimal:
-    """``value`` rounded half up to the cent."""
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
-
-
 def expected(lines: list[Line], treatment: VatTreatment) -> list[tuple[Decimal, ...]]:
     """(net, VAT rate, VAT, gross) of each line, worked out here."""
     default = get_settings().DEFAULT_VAT_RATE
@@ -62,8 +57,8 @@ def expected(lines: list[Line], treatment: VatTreatment) -> list[tuple[Decimal, 
         rate = line.rate if line.rate is not None else default
         if treatment != VatTreatment.STANDARD:
             rate = Decimal(0)
-        net = cents(line.quantity * line.unit_price)
-        vat = cents(net * rate / 100)
+        net = to_cent(line.quantity * line.unit_price)
+        vat = to_cent(net * rate / 100)
         found.append((net, rate, vat, net + vat))
     return found
 
@@ -159,7 +154,7 @@ def test_invoice_totals_are_the_sums_of_lines_rounded_half_up_each(
 def test_a_line_credited_in_parts_gives_back_exactly_its_net_and_vat(
     line: Line, cuts: list[Decimal]
 ) -> None:
-    assume(cents(line.quantity * line.unit_price) > 0)
+    assume(to_cent(line.quantity * line.unit_price) > 0)
     invoice_id = invoice_of([line], VatTreatment.STANDARD, 30)
     parts = worthy_parts(line, cuts)
 
@@ -176,7 +171,7 @@ def test_a_line_credited_in_parts_gives_back_exactly_its_net_and_vat(
     assert sum(v for _, v in credited) == vat
     running = Decimal(0)
     for (credit_net, _), part in zip(credited, parts, strict=True):
-        worth = cents((running + part) * line.unit_price) - cents(running * line.unit_price)
+        worth = to_cent((running + part) * line.unit_price) - to_cent(running * line.unit_price)
         assert credit_net == worth
         running += part
 
@@ -190,7 +185,7 @@ def worthy_parts(line: Line, cuts: list[Decimal]) -> list[Decimal]:
     running = pending = Decimal(0)
     for start, end in bounds:
         pending += end - start
-        if cents((running + pending) * line.unit_price) > cents(running * line.unit_price):
+        if to_cent((running + pending) * line.unit_price) > to_cent(running * line.unit_price):
             parts.append(pending)
             running += pending
             pending = Decimal(0)
