@@ -1,7 +1,9 @@
 """The leanest design the bench compares the API with: async FastAPI endpoints on psycopg's
 async pool, plain SQL, answers serialised by Pydantic straight to bytes. It serves the two
 reads the baseline and the stock-read scenario ask of the API, without authentication, under
-whichever ASGI server the bench starts it with (``bench.spike:app``)."""
+whichever ASGI server the bench starts it with (``bench.spike:app``). It imports nothing of the
+application, so that its workers hold only what the design needs: its models restate the
+API's stock level."""
 
 import os
 from collections.abc import AsyncIterator
@@ -32,8 +34,8 @@ LIMIT %s OFFSET %s
 GRAM = Decimal("0.001")
 
 
-class LevelRow(BaseModel):
-    """One row of the query."""
+class Stocked(BaseModel):
+    """What a lot holds in a warehouse, as the query reads it and the answer writes it."""
 
     product_id: int
     sku: str
@@ -46,24 +48,18 @@ class LevelRow(BaseModel):
     lot_status: str
     on_hand: Decimal
     reserved: Decimal
+
+
+class LevelRow(Stocked):
+    """One row of the query."""
+
     net_weight_kg: Decimal
     total: int
 
 
-class Level(BaseModel):
+class Level(Stocked):
     """A stock level as the API answers it."""
 
-    product_id: int
-    sku: str
-    unit: str
-    warehouse_id: int
-    warehouse_code: str
-    lot_id: int
-    lot_code: str
-    best_before: date
-    lot_status: str
-    on_hand: Decimal
-    reserved: Decimal
     available: Decimal
     on_hand_kg: Decimal
     available_kg: Decimal
