@@ -75,18 +75,24 @@ def dfims_ok(env: Mapping[str, str], *args: str) -> None:
     assert error_lines(result) == [], (args, result.stderr)
 
 
+def dfims_environment(folder: Path, database_url: str) -> dict[str, str]:
+    """The environment of ``dfims`` on ``database_url`` with its files in ``folder``."""
+    return {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "DATA_DIR": str(folder / "data"),
+        "LOG_DIR": str(folder / "logs"),
+        "UPLOAD_DIR": str(folder / "uploads"),
+    }
+
+
 @pytest.fixture(scope="session")
 def demo_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A database of this pass migrated, with the demo data and an admin, made once per process
     for every site to copy (loading the demo takes half a minute); dropped at the end."""
     folder = tmp_path_factory.mktemp("demo")
     database_url = create_postgres_database() if USE_POSTGRES else f"sqlite:///{folder / 'demo.db'}"
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "DATA_DIR": str(folder / "data"),
-        "LOG_DIR": str(folder / "logs"),
-    }
+    env = dfims_environment(folder, database_url)
     try:
         dfims_ok(env, "db", "upgrade")
         dfims_ok(env, "demo", "load")
@@ -107,15 +113,8 @@ def site_environment(folder: Path, demo: str) -> Iterator[dict[str, str]]:
     else:
         database_url = f"sqlite:///{folder / 'e2e.db'}"
         shutil.copyfile(str(make_url(demo).database), folder / "e2e.db")
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "DATA_DIR": str(folder / "data"),
-        "LOG_DIR": str(folder / "logs"),
-        "UPLOAD_DIR": str(folder / "uploads"),
-    }
     try:
-        yield env
+        yield dfims_environment(folder, database_url)
     finally:
         if USE_POSTGRES:
             drop_postgres_database(database_url)
