@@ -14,6 +14,7 @@ from app.api.middleware import RequestContextMiddleware
 from app.api.problems import document_problem_schema, problem_handlers
 from app.api.security_headers import SecurityHeaders
 from app.api.v1.router import API_ROUTERS
+from app.core import async_database
 from app.core.config import get_settings
 from app.core.logging import configure_logging
 from app.core.memory import tune_allocator
@@ -35,10 +36,11 @@ Authenticate with **Authorize** (email as username); errors are RFC 9457
 
 @asynccontextmanager
 async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-    """Keep the worker's memory flat and tidy the shared metrics folder when it starts."""
+    """Keep the worker's memory flat, tidy the metrics folder and pool the reads' connections."""
     tune_allocator()
     forget_dead_processes()
-    yield
+    async with async_database.serving():
+        yield
 
 
 def create_app() -> FastAPI:

@@ -1,7 +1,7 @@
 """Dependencies shared by the routers: the unit of work, the caller and permission checks."""
 
 import hmac
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
@@ -18,6 +18,7 @@ from app.core.errors import (
 from app.kit.callers import Caller
 from app.kit.clients import Client
 from app.services import auth
+from app.services.auth import Reader
 from app.services.permissions import Permission, role_allows
 
 oauth2_scheme = OAuth2PasswordBearer(
@@ -29,6 +30,7 @@ oauth2_scheme = OAuth2PasswordBearer(
 DbSession = Annotated[Session, Depends(get_db, scope="function")]
 
 
+NOT_AUTHENTICATED = "Not authenticated: send a bearer access token."
 SET_BY_AN_ADMIN = (
     "This account's password was set by an administrator: change it first with PATCH "
     "/api/v1/users/me (current_password and new_password), then try again."
@@ -44,7 +46,7 @@ def get_account_caller(
     """The caller behind the bearer token, or a 401; also one who must change their password
     (their own account and logging out are open to them)."""
     if not token:
-        raise AuthenticationError("Not authenticated: send a bearer access token.")
+        raise AuthenticationError(NOT_AUTHENTICATED)
     user, session = auth.authenticate_token(db, token)
     request.state.user_id = user.id
     return Caller(user=user, session=session, client=client)
@@ -53,7 +55,7 @@ def get_account_caller(
 AccountCaller = Annotated[Caller, Depends(get_account_caller)]
 
 
-def get_caller(caller: AccountCaller) -> Caller:
+async def get_caller(caller: AccountCaller) -> Caller:
     """The caller behind the bearer token, or a 401; a 403 while they must change their
     password."""
     if caller.user.must_change_password:
@@ -62,6 +64,19 @@ def get_caller(caller: AccountCaller) -> Caller:
 
 
 CurrentCaller = Annotated[Caller, Depends(get_caller)]
+
+
+async def get_reader(
+    request: Request, token: Annotated[str | None, Depends(oauth2_scheme)]
+) -> Reader:
+    """The caller of an asynchronous read, as ``get_caller`` admits them, without the ORM."""
+    if not token:
+        raise AuthenticationError(NOT_AUTHENTICATED)
+    reader = await auth.authenticate_reader(token)
+    request.state.user_id = reader.user_id
+    if reader.must_change_password:
+        raise PasswordChangeRequiredError(SET_BY_AN_ADMIN)
+    return reader
 
 
 def metrics_reader(authorization: Annotated[str, Header(include_in_schema=False)] = "") -> None:
@@ -79,19 +94,32 @@ def metrics_reader(authorization: Annotated[str, Header(include_in_schema=False)
 MetricsReader = Annotated[None, Depends(metrics_reader)]
 
 
-def require(*permissions: Permission) -> Callable[[Caller], Caller]:
+def require(*permissions: Permission) -> Callable[[Caller], Awaitable[Caller]]:
     """A dependency that admits callers whose role carries any of ``permissions``."""
 
-    def check(caller: CurrentCaller) -> Caller:
-        if not any(role_allows(caller.user.role, permission) for permission in permissions):
-            wanted = " or ".join(permissions)
-            raise PermissionDeniedError(
-                f"Your role ({caller.user.role}) does not allow this ({wanted})."
-            )
+    async def check(caller: CurrentCaller) -> Caller:
+        _check_role(caller.user.role, permissions)
         return caller
 
     check.__name__ = "require_" + "_or_".join(p.name.lower() for p in permissions)
     return check
+
+
+def require_reader(permission: Permission) -> Callable[[Reader], Awaitable[Reader]]:
+    """``require`` for the asynchronous reads: admits readers whose role carries ``permission``."""
+
+    async def check(reader: Annotated[Reader, Depends(get_reader)]) -> Reader:
+        _check_role(reader.role, (permission,))
+        return reader
+
+    check.__name__ = f"require_reader_{permission.name.lower()}"
+    return check
+
+
+def _check_role(role: str, permissions: tuple[Permission, ...]) -> None:
+    if not any(role_allows(role, permission) for permission in permissions):
+        wanted = " or ".join(permissions)
+        raise PermissionDeniedError(f"Your role ({role}) does not allow this ({wanted}).")
 
 
 UserManager = Annotated[Caller, Depends(require(Permission.USERS_MANAGE))]
@@ -99,6 +127,7 @@ SessionManager = Annotated[Caller, Depends(require(Permission.SESSIONS_MANAGE))]
 CatalogReader = Annotated[Caller, Depends(require(Permission.CATALOG_READ))]
 CatalogWriter = Annotated[Caller, Depends(require(Permission.CATALOG_WRITE))]
 StockReader = Annotated[Caller, Depends(require(Permission.STOCK_READ))]
+StockLevelReader = Annotated[Reader, Depends(require_reader(Permission.STOCK_READ))]
 StockMover = Annotated[Caller, Depends(require(Permission.STOCK_MOVE))]
 StockAdjuster = Annotated[Caller, Depends(require(Permission.STOCK_ADJUST))]
 LotManager = Annotated[Caller, Depends(require(Permission.LOTS_MANAGE))]

@@ -1,6 +1,6 @@
 """The limit and offset every paged list takes, and the page it answers with."""
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, TypeVar
 
@@ -24,10 +24,10 @@ class PageParams:
         return Page(items=list(items), total=total, limit=self.limit, offset=self.offset)
 
 
-def page_params(default: int, maximum: int) -> Callable[..., PageParams]:
+def page_params(default: int, maximum: int) -> Callable[..., Awaitable[PageParams]]:
     """A dependency reading ``limit`` (``default``, at most ``maximum``) and ``offset``."""
 
-    def params(
+    async def params(
         limit: Annotated[int, Query(ge=1, le=maximum)] = default, offset: RowOffset = 0
     ) -> PageParams:
         return PageParams(limit=limit, offset=offset)

@@ -3,6 +3,7 @@
 import logging
 from typing import Any
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -153,6 +154,7 @@ def problem_handlers() -> dict[type[Exception], ErrorHandler]:
         StarletteHTTPException: _http_error,
         PoolTimeoutError: _database_unavailable,
         OperationalError: _database_unavailable,
+        psycopg.OperationalError: _database_unavailable,
         IntegrityError: _integrity_error,
         DataError: _data_error,
     }

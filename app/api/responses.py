@@ -16,7 +16,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.dependencies.utils import get_flat_params
 from fastapi.routing import APIRoute
 
-from app.api.deps import get_account_caller, get_caller
+from app.api.deps import get_account_caller, get_caller, get_reader
 from app.api.idempotency import REPLAYED_HEADER
 from app.api.problems import PROBLEM_MEDIA_TYPE, PROBLEM_SCHEMA_REF
 
@@ -104,14 +104,14 @@ def inferred_problems(route: APIRoute) -> set[int]:
     if get_flat_params(route.dependant):
         codes.add(422)
     dependants = list(_dependants(route.dependant))
-    if any(sub.call is get_account_caller for sub in dependants):
+    if any(sub.call in (get_account_caller, get_reader) for sub in dependants):
         codes.add(401)
-    if any(sub.call is get_caller for sub in dependants):
+    if any(sub.call in (get_caller, get_reader) for sub in dependants):
         codes.add(403)  # an account that must change its password first
     if any(
-        any(inner.call is get_caller for inner in sub.dependencies)
+        any(inner.call in (get_caller, get_reader) for inner in sub.dependencies)
         for sub in dependants
-        if sub.call is not get_caller
+        if sub.call not in (get_caller, get_reader)
     ):
         codes.add(403)  # a role check on top of the caller
     return codes

@@ -1,5 +1,6 @@
 """``dfims backup``: take, verify and restore backups (what scripts/backup.sh runs)."""
 
+import asyncio
 from pathlib import Path
 from urllib.error import URLError
 from urllib.request import urlopen
@@ -76,7 +77,7 @@ def restore(
         f"Restored {file.name}: {len(manifest.tables)} tables, "
         f"{sum(manifest.tables.values())} rows, schema revision {manifest.revision}."
     )
-    database = health.check_database()
+    database = asyncio.run(health.check_database())
     if database.status != "ok":
         fail(f"health check: the database is {database.status} after the restore")
     if health_url:

@@ -3,10 +3,23 @@
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session, joinedload
 
-from app.models.user import RefreshToken, UserSession
+from app.models.user import RefreshToken, User, UserSession
+
+SESSION_STANDING = (
+    select(
+        UserSession.revoked_at,
+        UserSession.expires_at,
+        User.role,
+        User.is_active,
+        User.must_change_password,
+    )
+    .join(User, User.id == UserSession.user_id)
+    .where(UserSession.id == bindparam("session_id"), UserSession.user_id == bindparam("user_id"))
+)
+"""Whether a session is open and what its user may do, read on the asynchronous path."""
 
 
 class CRUDSession:

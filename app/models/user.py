@@ -96,7 +96,13 @@ class UserSession(Base):
 
     def is_open(self, now: datetime) -> bool:
         """Whether the session can still be used at ``now``."""
-        return self.revoked_at is None and self.expires_at > now
+        return session_is_open(self.revoked_at, self.expires_at, now)
+
+
+def session_is_open(revoked_at: datetime | None, expires_at: datetime, now: datetime) -> bool:
+    """Whether a session revoked at ``revoked_at`` (if ever) and ending at ``expires_at`` can
+    still be used at ``now``."""
+    return revoked_at is None and expires_at > now
 
 
 class RefreshToken(Base):

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
+from app.core import async_database
 from app.core.clock import utcnow
 from app.core.config import get_settings
 from app.core.emails import normalize_email
@@ -26,15 +27,16 @@ from app.core.security import (
     password_needs_rehash,
     verify_password,
 )
-from app.crud.crud_session import session_crud
+from app.crud.crud_session import SESSION_STANDING, session_crud
 from app.crud.crud_user import user_crud
-from app.models.user import User, UserSession
+from app.models.user import Role, User, UserSession, session_is_open
 from app.services import login_throttle
 
 SEEN_EVERY = timedelta(minutes=5)
 logger = logging.getLogger("app.auth")
 
 LOGIN_FAILED = "Incorrect email or password."
+SESSION_ENDED = "Session has ended; log in again."
 REVOKED_LOGOUT = "logout"
 REVOKED_REFRESH_REUSE = "refresh_token_reuse"
 
@@ -45,6 +47,16 @@ class ClientInfo:
 
     ip_address: str | None = None
     user_agent: str | None = None
+
+
+@dataclass(frozen=True)
+class Reader:
+    """The user of a request on the asynchronous read path: who, through which session."""
+
+    user_id: int
+    session_id: str
+    role: Role
+    must_change_password: bool
 
 
 @dataclass(frozen=True)
@@ -151,7 +163,7 @@ def refresh(db: Session, refresh_token: str) -> TokenPair:
             "Refresh token was already used; the session is revoked, log in again."
         )
     if not session.is_open(now) or not user.is_active:
-        raise AuthenticationError("Session has ended; log in again.")
+        raise AuthenticationError(SESSION_ENDED)
     session.last_seen_at = now
     db.flush()
     return _issue(db, user, session, now)
@@ -176,12 +188,32 @@ def authenticate_token(db: Session, token: str) -> tuple[User, UserSession]:
 def authenticate_session(db: Session, session_id: str, user_id: int) -> tuple[User, UserSession]:
     """The active user and open session named by a verified token."""
     session = session_crud.get_with_user(db, session_id, user_id)
-    now = utcnow()
-    if session is None or not session.is_open(now):
-        raise AuthenticationError("Session has ended; log in again.")
-    if not session.user.is_active:
-        raise AuthenticationError("This account is deactivated; ask an administrator.")
+    if session is None:
+        raise AuthenticationError(SESSION_ENDED)
+    _admit(session.is_open(utcnow()), session.user.is_active)
     return session.user, session
+
+
+async def authenticate_reader(token: str) -> Reader:
+    """The active user behind an access token, read without the ORM for the async reads."""
+    claims = decode_access_token(token)
+    if claims is None:
+        raise AuthenticationError("Access token is missing, malformed, expired or not ours.")
+    rows = await async_database.fetch(
+        SESSION_STANDING, {"session_id": claims.session_id, "user_id": claims.user_id}
+    )
+    if not rows:
+        raise AuthenticationError(SESSION_ENDED)
+    row = rows[0]
+    _admit(session_is_open(row["revoked_at"], row["expires_at"], utcnow()), row["is_active"])
+    return Reader(claims.user_id, claims.session_id, Role(row["role"]), row["must_change_password"])
+
+
+def _admit(is_open: bool, is_active: bool) -> None:
+    if not is_open:
+        raise AuthenticationError(SESSION_ENDED)
+    if not is_active:
+        raise AuthenticationError("This account is deactivated; ask an administrator.")
 
 
 def mark_seen(db: Session, session: UserSession) -> None:

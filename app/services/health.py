@@ -3,24 +3,25 @@
 import logging
 import time
 
+import psycopg
 from redis.exceptions import RedisError
-from sqlalchemy import text
+from sqlalchemy import Integer, Select, literal_column, select
 from sqlalchemy.exc import SQLAlchemyError
 
+from app.core import async_database
 from app.core.cache import get_redis
-from app.core.database import get_engine
 from app.schemas.health import DependencyHealth
 
 logger = logging.getLogger("app.health")
+PING: Select[tuple[int]] = select(literal_column("1", Integer))
 
 
-def check_database() -> DependencyHealth:
+async def check_database() -> DependencyHealth:
     """Run ``SELECT 1`` on a pooled connection."""
     started = time.perf_counter()
     try:
-        with get_engine().connect() as connection:
-            connection.execute(text("SELECT 1"))
-    except SQLAlchemyError as exc:
+        await async_database.fetch(PING)
+    except (SQLAlchemyError, psycopg.Error) as exc:
         logger.warning("database health check failed: %s", type(exc).__name__)
         return DependencyHealth(status="unavailable", error=_describe(exc))
     return DependencyHealth(status="ok", latency_ms=_elapsed_ms(started))

@@ -1,14 +1,17 @@
 """Reading stock: levels per product, warehouse and lot, and the ledger."""
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Select, and_, func, select
+from sqlalchemy import Select, and_, bindparam, func, select
 from sqlalchemy.orm import Session
 
+from app.core import async_database
+from app.core.async_database import Statement
 from app.core.errors import InvalidRequestError
 from app.models.catalog import Product, Warehouse
 from app.models.inventory import Lot, LotStatus, MovementKind, StockLevel, StockMovement
@@ -39,47 +42,113 @@ class LedgerFilter:
     until: datetime | None = None
 
 
-def list_levels(
-    db: Session, where: LevelFilter, *, offset: int, limit: int
-) -> tuple[list[StockLevelRead], int]:
-    """A page of stock levels (FEFO order within a product) and how many matched."""
+LEVEL_COLUMNS = (
+    StockLevel.product_id,
+    Product.sku,
+    Product.unit,
+    StockLevel.warehouse_id,
+    Warehouse.code.label("warehouse_code"),
+    StockLevel.lot_id,
+    Lot.lot_code,
+    Lot.best_before,
+    Lot.status.label("lot_status"),
+    StockLevel.on_hand,
+    StockLevel.reserved,
+    Product.net_weight_kg,
+)
+
+
+@cache
+def _level_statements(named: tuple[str, ...], include_empty: bool) -> tuple[Statement, Statement]:
+    """The page (FEFO order within a product, counted by a window) and the count of the stock
+    levels that match the ids ``named``, as bound parameters of the same names."""
     query = (
-        select(StockLevel, Product.sku, Product.unit, Product.net_weight_kg, Warehouse.code, Lot)
+        select(*LEVEL_COLUMNS)
         .join(Product, Product.id == StockLevel.product_id)
         .join(Warehouse, Warehouse.id == StockLevel.warehouse_id)
         .join(Lot, Lot.id == StockLevel.lot_id)
     )
-    if where.product_id is not None:
-        query = query.where(StockLevel.product_id == where.product_id)
-    if where.warehouse_id is not None:
-        query = query.where(StockLevel.warehouse_id == where.warehouse_id)
-    if where.lot_id is not None:
-        query = query.where(StockLevel.lot_id == where.lot_id)
-    if not where.include_empty:
+    for name in named:
+        query = query.where(getattr(StockLevel, name) == bindparam(name))
+    if not include_empty:
         query = query.where(StockLevel.on_hand > 0)
-    rows, total = _page(
-        db, query, (Product.sku, Lot.best_before, Lot.id, Warehouse.code), offset, limit
+    page = (
+        query.add_columns(func.count().over().label("total"))
+        .order_by(Product.sku, Lot.best_before, Lot.id, Warehouse.code)
+        .offset(bindparam("offset"))
+        .limit(bindparam("limit"))
     )
-    levels = [
-        StockLevelRead(
-            product_id=level.product_id,
-            sku=sku,
-            unit=unit,
-            warehouse_id=level.warehouse_id,
-            warehouse_code=warehouse_code,
-            lot_id=lot.id,
-            lot_code=lot.lot_code,
-            best_before=lot.best_before,
-            lot_status=lot.status,
-            on_hand=level.on_hand,
-            reserved=level.reserved,
-            available=level.on_hand - level.reserved,
-            on_hand_kg=_kg(level.on_hand, weight),
-            available_kg=_kg(level.on_hand - level.reserved, weight),
-        )
-        for level, sku, unit, weight, warehouse_code, lot in rows
-    ]
-    return levels, total
+    return page, select(func.count().label("total")).select_from(query.subquery())
+
+
+@dataclass(frozen=True)
+class LevelsQuery:
+    """The statements of a page of stock levels and their parameters."""
+
+    page: Statement
+    count: Statement
+    params: dict[str, int]
+
+    def needs_count(self, rows: Sequence[Mapping[Any, Any]]) -> bool:
+        """Whether the page's rows do not tell the total: a page past the end."""
+        return not rows and self.params["offset"] > 0
+
+    def levels(self, rows: Sequence[Mapping[Any, Any]]) -> list[StockLevelRead]:
+        """The stock levels of the page's rows."""
+        return [_level_read(row) for row in rows]
+
+
+def _levels_query(where: LevelFilter, offset: int, limit: int) -> LevelsQuery:
+    ids = {
+        "product_id": where.product_id,
+        "warehouse_id": where.warehouse_id,
+        "lot_id": where.lot_id,
+    }
+    named = {name: value for name, value in ids.items() if value is not None}
+    page, count = _level_statements(tuple(named), where.include_empty)
+    return LevelsQuery(page, count, named | {"offset": offset, "limit": limit})
+
+
+def _level_read(row: Mapping[Any, Any]) -> StockLevelRead:
+    available = row["on_hand"] - row["reserved"]
+    return StockLevelRead(
+        product_id=row["product_id"],
+        sku=row["sku"],
+        unit=row["unit"],
+        warehouse_id=row["warehouse_id"],
+        warehouse_code=row["warehouse_code"],
+        lot_id=row["lot_id"],
+        lot_code=row["lot_code"],
+        best_before=row["best_before"],
+        lot_status=row["lot_status"],
+        on_hand=row["on_hand"],
+        reserved=row["reserved"],
+        available=available,
+        on_hand_kg=_kg(row["on_hand"], row["net_weight_kg"]),
+        available_kg=_kg(available, row["net_weight_kg"]),
+    )
+
+
+def list_levels(
+    db: Session, where: LevelFilter, *, offset: int, limit: int
+) -> tuple[list[StockLevelRead], int]:
+    """A page of stock levels (FEFO order within a product) and how many matched."""
+    query = _levels_query(where, offset, limit)
+    rows = db.execute(query.page, query.params).mappings().all()
+    if query.needs_count(rows):
+        return [], db.scalar(query.count, query.params) or 0
+    return query.levels(rows), rows[0]["total"] if rows else 0
+
+
+async def read_levels(
+    where: LevelFilter, *, offset: int, limit: int
+) -> tuple[list[StockLevelRead], int]:
+    """``list_levels`` on the asynchronous read path."""
+    query = _levels_query(where, offset, limit)
+    rows = await async_database.fetch(query.page, query.params)
+    if query.needs_count(rows):
+        return [], (await async_database.fetch(query.count, query.params))[0]["total"]
+    return query.levels(rows), rows[0]["total"] if rows else 0
 
 
 def on_hand_history(db: Session, product_id: int, days: int, today: date) -> list[DayQuantity]:

@@ -20,9 +20,9 @@ def _answer(result: DependencyHealth) -> JSONResponse:
 
 
 @router.get("/database", response_model=DependencyHealth, responses=UNAVAILABLE)
-def database() -> JSONResponse:
+async def database() -> JSONResponse:
     """Whether the database answers a query, and how fast."""
-    return _answer(health.check_database())
+    return _answer(await health.check_database())
 
 
 @router.get("/redis", response_model=DependencyHealth, responses=UNAVAILABLE)

@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 from pydantic import AwareDatetime
 
-from app.api.deps import DbSession, StockAdjuster, StockMover, StockReader
+from app.api.deps import DbSession, StockAdjuster, StockLevelReader, StockMover, StockReader
 from app.api.idempotency import Idempotent
 from app.api.pagination import LongPageQuery
 from app.api.responses import responses
@@ -158,9 +158,8 @@ def record_count(
 
 
 @router.get("/levels")
-def list_levels(
-    _: StockReader,
-    db: DbSession,
+async def list_levels(
+    _: StockLevelReader,
     paging: LongPageQuery,
     product_id: RecordId | None = None,
     warehouse_id: RecordId | None = None,
@@ -169,7 +168,7 @@ def list_levels(
 ) -> Page[StockLevelRead]:
     """On-hand, reserved and available stock per product, warehouse and lot, in unit and kg."""
     where = LevelFilter(product_id, warehouse_id, lot_id, include_empty)
-    items, total = stock_queries.list_levels(db, where, offset=paging.offset, limit=paging.limit)
+    items, total = await stock_queries.read_levels(where, offset=paging.offset, limit=paging.limit)
     return paging.page(items, total)
 
 
