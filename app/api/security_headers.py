@@ -1,6 +1,7 @@
 """Security headers on every response, whether or not a proxy stands in front of the service."""
 
-from starlette.datastructures import MutableHeaders
+from functools import cache
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 # The API answers JSON and needs no content at all; the web pages load their own CSS and
@@ -50,6 +51,16 @@ def content_security_policy(path: str) -> str:
     return PAGE_POLICY
 
 
+@cache
+def _headers(policy: str, stored: bool, https: bool) -> tuple[tuple[bytes, bytes], ...]:
+    extra = COMMON_HEADERS | {"Content-Security-Policy": policy}
+    if not stored:
+        extra["Cache-Control"] = "no-store"
+    if https:
+        extra["Strict-Transport-Security"] = HSTS
+    return tuple((name.lower().encode(), value.encode()) for name, value in extra.items())
+
+
 class SecurityHeaders:
     """Add the security headers a response does not set itself; nothing but the static files
     and the liveness probe is kept by a browser or a proxy."""
@@ -62,18 +73,15 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
         path: str = scope.get("path", "")
-        extra = COMMON_HEADERS | {"Content-Security-Policy": content_security_policy(path)}
-        if not cacheable(path):
-            extra["Cache-Control"] = "no-store"
-        if scope.get("scheme") == "https":
-            extra["Strict-Transport-Security"] = HSTS
+        https = scope.get("scheme") == "https"
+        extra = _headers(content_security_policy(path), cacheable(path), https)
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for name, value in extra.items():
-                    if name not in headers:
-                        headers[name] = value
+                headers = list(message.get("headers", ()))
+                present = {name.lower() for name, _ in headers}
+                headers.extend(header for header in extra if header[0] not in present)
+                message["headers"] = headers
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

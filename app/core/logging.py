@@ -22,9 +22,17 @@ _SAID_IN_MESSAGE = frozenset({"method", "path", "route", "status"})
 
 
 class JsonFormatter(logging.Formatter):
-    """Render a record as one JSON object: time, level, logger, message, context, extras."""
+    """Render a record as one JSON object: time, level, logger, message, context, extras;
+    once per record, however many handlers write it."""
 
     def format(self, record: logging.LogRecord) -> str:
+        line: str | None = getattr(record, "_json_line", None)
+        if line is None:
+            line = self._render(record)
+            record._json_line = line
+        return line
+
+    def _render(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
             "timestamp": datetime.fromtimestamp(record.created, UTC).isoformat(
                 timespec="milliseconds"
