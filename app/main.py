@@ -81,7 +81,7 @@ def create_app() -> FastAPI:
     app.add_middleware(SecurityHeaders)
 
     @app.get("/health", tags=["health"])
-    def liveness() -> Liveness:
+    async def liveness() -> Liveness:
         """The process is up; touches no dependency."""
         return Liveness()
 

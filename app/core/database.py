@@ -5,6 +5,7 @@ reads no settings and opens nothing. ``engine`` is still importable by name (the
 guide's snippets use it); ``get_engine()`` is the same engine.
 """
 
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cache
@@ -12,8 +13,10 @@ from pathlib import Path
 from threading import Lock
 from typing import Any
 
+import psycopg
 from sqlalchemy import Connection, Engine, MetaData, Table, create_engine, event, inspect
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
 
@@ -70,6 +73,26 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None
     cursor.close()
 
 
+# A pooled connection used within this many seconds is trusted; one idle longer is pinged
+# before it is handed out, and replaced when the ping fails (HikariCP's bypass window).
+PING_AFTER_IDLE_SECONDS = 1.0
+
+
+def _note_checkin(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+    record.info["checked_in"] = time.monotonic()
+
+
+def _ping_if_idle(dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
+    checked_in = record.info.get("checked_in")
+    if checked_in is None or time.monotonic() - checked_in < PING_AFTER_IDLE_SECONDS:
+        return
+    try:
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except psycopg.Error as exc:
+        raise DisconnectionError(str(exc)) from exc
+
+
 def make_engine(settings: Settings) -> Engine:
     """Build the engine for ``settings.DATABASE_URL`` with bounded waits everywhere."""
     url = make_url(settings.DATABASE_URL)
@@ -92,11 +115,12 @@ def make_engine(settings: Settings) -> Engine:
             pool_size=settings.DB_POOL_SIZE,
             max_overflow=settings.DB_MAX_OVERFLOW,
             pool_timeout=settings.DB_POOL_TIMEOUT,
-            pool_pre_ping=True,
             connect_args=TCP_DEADLINES
             | {"connect_timeout": settings.DB_CONNECT_TIMEOUT}
             | ({"options": settings.DB_OPTIONS} if settings.DB_OPTIONS else {}),
         )
+        event.listen(engine, "checkin", _note_checkin)
+        event.listen(engine, "checkout", _ping_if_idle)
     track_pool(engine, settings.DB_POOL_SIZE + settings.DB_MAX_OVERFLOW)
     return engine
 

@@ -1,0 +1,51 @@
+"""Dead pooled connections on PostgreSQL: the engine pings only a connection left idle, and
+the async read path retries once on a connection found dead instead of pinging each."""
+
+import asyncio
+import time
+
+import psycopg
+import pytest
+from sqlalchemy import Integer, literal_column, select, text
+
+from app.core import async_database
+from app.core.config import get_settings
+from app.core.database import PING_AFTER_IDLE_SECONDS, make_engine
+from tests.conftest import TEST_DATABASE_URL
+
+pytestmark = pytest.mark.postgres
+
+BACKEND = select(literal_column("pg_backend_pid()", Integer).label("pid"))
+
+
+def _terminate(pid: int) -> None:
+    url = TEST_DATABASE_URL.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(url, autocommit=True) as admin:
+        assert admin.execute("SELECT pg_terminate_backend(%s)", (pid,)).fetchone() == (True,)
+
+
+def test_an_idle_connection_that_died_is_replaced_before_use() -> None:
+    settings = get_settings().model_copy(update={"DB_POOL_SIZE": 1, "DB_MAX_OVERFLOW": 0})
+    engine = make_engine(settings)
+    try:
+        with engine.connect() as connection:
+            first = connection.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        _terminate(first)
+        time.sleep(PING_AFTER_IDLE_SECONDS * 1.5)  # past the window: the next checkout pings
+        with engine.connect() as connection:
+            second = connection.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        assert second != first
+    finally:
+        engine.dispose()
+
+
+def test_the_async_path_retries_once_on_a_connection_found_dead() -> None:
+    async def scenario() -> tuple[int, int]:
+        async with async_database.serving():
+            first = (await async_database.fetch(BACKEND))[0]["pid"]
+            _terminate(first)
+            second = (await async_database.fetch(BACKEND))[0]["pid"]
+            return first, second
+
+    first, second = asyncio.run(scenario())
+    assert second != first
