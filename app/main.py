@@ -20,7 +20,7 @@ from app.core.logging import configure_logging
 from app.core.memory import tune_allocator
 from app.core.metrics import forget_dead_processes, render_latest
 from app.schemas.health import Liveness
-from app.services import alerts
+from app.services import alerts, session_standing
 
 # room for the form fields and multipart framing beside the largest file accepted
 UPLOAD_OVERHEAD = 1024 * 1024
@@ -36,10 +36,11 @@ Authenticate with **Authorize** (email as username); errors are RFC 9457
 
 @asynccontextmanager
 async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-    """Keep the worker's memory flat, tidy the metrics folder and pool the reads' connections."""
+    """Keep the worker's memory flat, tidy the metrics folder, pool the reads' connections and
+    listen for session changes."""
     tune_allocator()
     forget_dead_processes()
-    async with async_database.serving():
+    async with async_database.serving(), session_standing.listening():
         yield
 
 

@@ -30,7 +30,8 @@ from app.core.security import (
 from app.crud.crud_session import SESSION_STANDING, session_crud
 from app.crud.crud_user import user_crud
 from app.models.user import Role, User, UserSession, session_is_open
-from app.services import login_throttle
+from app.services import login_throttle, session_standing
+from app.services.session_standing import Standing
 
 SEEN_EVERY = timedelta(minutes=5)
 logger = logging.getLogger("app.auth")
@@ -199,14 +200,20 @@ async def authenticate_reader(token: str) -> Reader:
     claims = decode_access_token(token)
     if claims is None:
         raise AuthenticationError("Access token is missing, malformed, expired or not ours.")
-    rows = await async_database.fetch(
-        SESSION_STANDING, {"session_id": claims.session_id, "user_id": claims.user_id}
-    )
-    if not rows:
-        raise AuthenticationError(SESSION_ENDED)
-    row = rows[0]
-    _admit(session_is_open(row["revoked_at"], row["expires_at"], utcnow()), row["is_active"])
-    return Reader(claims.user_id, claims.session_id, Role(row["role"]), row["must_change_password"])
+    standing = session_standing.recall(claims.session_id)
+    if standing is None or standing.user_id != claims.user_id:
+        seen = session_standing.generation()
+        rows = await async_database.fetch(
+            SESSION_STANDING, {"session_id": claims.session_id, "user_id": claims.user_id}
+        )
+        if not rows:
+            raise AuthenticationError(SESSION_ENDED)
+        standing = Standing(
+            **(rows[0] | {"user_id": claims.user_id, "role": Role(rows[0]["role"])})
+        )
+        session_standing.keep(claims.session_id, standing, seen)
+    _admit(session_is_open(standing.revoked_at, standing.expires_at, utcnow()), standing.is_active)
+    return Reader(claims.user_id, claims.session_id, standing.role, standing.must_change_password)
 
 
 def _admit(is_open: bool, is_active: bool) -> None:
