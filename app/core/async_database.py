@@ -25,6 +25,7 @@ from sqlalchemy.sql.compiler import Compiled
 
 from app.core.config import Settings, get_settings
 from app.core.database import TCP_DEADLINES, get_engine
+from app.core.metrics import DATABASE_CONNECTIONS_ACTIVE
 
 logger = logging.getLogger("app.database")
 
@@ -96,7 +97,7 @@ async def _run_on_postgres(statement: Statement, params: Mapping[str, Any]) -> l
             _conninfo(settings), row_factory=dict_row, **_connect_kwargs(settings)
         ) as alone:
             return await (await alone.execute(sql, values)).fetchall()
-    async with pool.connection() as connection:
+    async with pool.connection() as connection, _counted():
         try:
             cursor = connection.cursor(row_factory=dict_row)
             return await (await cursor.execute(sql, values)).fetchall()
@@ -104,6 +105,15 @@ async def _run_on_postgres(statement: Statement, params: Mapping[str, Any]) -> l
             if connection.broken:
                 raise _StaleConnectionError from exc
             raise
+
+
+@asynccontextmanager
+async def _counted() -> AsyncIterator[None]:
+    DATABASE_CONNECTIONS_ACTIVE.inc()
+    try:
+        yield
+    finally:
+        DATABASE_CONNECTIONS_ACTIVE.dec()
 
 
 def _run_on_engine(statement: Statement, params: Mapping[str, Any]) -> list[Row]:

@@ -121,7 +121,9 @@ def make_engine(settings: Settings) -> Engine:
         )
         event.listen(engine, "checkin", _note_checkin)
         event.listen(engine, "checkout", _ping_if_idle)
-    track_pool(engine, settings.DB_POOL_SIZE + settings.DB_MAX_OVERFLOW)
+    # on PostgreSQL the async reads (app/core/async_database.py) pool up to DB_POOL_SIZE more
+    reads = settings.DB_POOL_SIZE if url.get_backend_name() == "postgresql" else 0
+    track_pool(engine, settings.DB_POOL_SIZE + settings.DB_MAX_OVERFLOW + reads)
     return engine
 
 
