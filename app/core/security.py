@@ -19,6 +19,7 @@ from app.core.config import get_settings
 
 ACCESS_TOKEN_TYPE = "access"  # noqa: S105 (a claim value, not a secret)
 WEB_SESSION_TOKEN_TYPE = "web"  # noqa: S105
+VERIFIED_TOKENS_KEPT = 4096
 
 
 @lru_cache
@@ -129,11 +130,21 @@ def _sign(kind: str, user_id: int, session_id: str, role: str, lifetime: timedel
 
 def _verify(kind: str, token: str) -> AccessClaims | None:
     settings = get_settings()
+    claims = _decoded(kind, token, settings.signing_key, settings.JWT_ALGORITHM)
+    if claims is None or claims.expires_at <= clock.utcnow():
+        return None
+    return claims
+
+
+@lru_cache(maxsize=VERIFIED_TOKENS_KEPT)
+def _decoded(kind: str, token: str, key: str, algorithm: str) -> AccessClaims | None:
+    """The claims of a token signed with ``key``, checked once per process: a token comes
+    back with every request of its session, and its expiry is checked at each use."""
     try:
         claims = jwt.decode(
             token,
-            settings.signing_key,
-            algorithms=[settings.JWT_ALGORITHM],
+            key,
+            algorithms=[algorithm],
             options={"require": ["exp", "iat", "sub", "sid", "type"]},
         )
         if claims["type"] != kind:

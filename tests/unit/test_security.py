@@ -1,5 +1,10 @@
 """Password hashing and token helpers."""
 
+from datetime import timedelta
+
+import pytest
+
+from app.core import clock
 from app.core.security import (
     create_access_token,
     decode_access_token,
@@ -40,3 +45,16 @@ def test_refresh_tokens_are_random_and_stored_hashed() -> None:
     assert len(first) >= 40
     assert hash_token(first) != first
     assert len(hash_token(first)) == 64
+
+
+def test_a_token_verified_before_is_refused_once_it_expires(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    token, lifetime = create_access_token(42, "session-2", "staff")
+    claims = decode_access_token(token)
+    assert claims is not None
+    later = claims.expires_at + timedelta(seconds=1)
+    monkeypatch.setattr(clock, "utcnow", lambda: later)
+    assert decode_access_token(token) is None
+    monkeypatch.setattr(clock, "utcnow", lambda: later - timedelta(seconds=lifetime // 2))
+    assert decode_access_token(token) == claims
