@@ -5,12 +5,17 @@ pool of the worker's event loop, opened by the application's lifespan (a loop wi
 as in a test client without it, gets a connection of its own per statement). A connection
 found dead is not pinged before each use: a statement that fails on one is retried once on
 another. On SQLite the statement runs on the engine's own connections in a worker thread.
+
+With DATABASE_REPLICA_URL set, the reads that may lag (``replica=True``) go to that streaming
+replica while it answers and replays within REPLICA_MAX_LAG_SECONDS of the primary, measured
+every REPLICA_CHECK_SECONDS; otherwise, and when a read on it fails, to the primary.
 """
 
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -25,15 +30,57 @@ from sqlalchemy.sql.compiler import Compiled
 
 from app.core.config import Settings, get_settings
 from app.core.database import TCP_DEADLINES, get_engine
-from app.core.metrics import DATABASE_CONNECTIONS_ACTIVE
+from app.core.metrics import (
+    DATABASE_CONNECTIONS_ACTIVE,
+    DATABASE_REPLICA_IN_USE,
+    DATABASE_REPLICA_LAG,
+    DATABASE_REPLICA_SKIPPED,
+)
 
 logger = logging.getLogger("app.database")
 
 Row = dict[str, Any]
 Statement = Select[*tuple[Any, ...]]
 
-_pools: dict[asyncio.AbstractEventLoop, AsyncConnectionPool] = {}
+REPLICA_CHECK_SECONDS = 1.0
+# Seconds the replica's replay is behind: none while it has replayed all it received, else
+# since the last transaction it replayed committed on the primary; NULL on a primary.
+REPLICA_LAG = """
+SELECT CASE WHEN NOT pg_is_in_recovery() THEN NULL
+            WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0
+            ELSE extract(epoch FROM clock_timestamp() - pg_last_xact_replay_timestamp())
+       END AS lag
+"""
 _DIALECT = pg_dialect.dialect()  # type: ignore[no-untyped-call]
+
+
+@dataclass
+class _Replica:
+    """The replica's pool in one event loop, and whether reads may go to it now."""
+
+    pool: AsyncConnectionPool
+    max_lag: float
+    skip_reason: str | None = "down"
+
+    def measured(self, lag: float | None) -> None:
+        """Take the lag just measured (None: not a replica, or it did not answer)."""
+        was = self.skip_reason
+        if lag is None:
+            self.skip_reason = "down"
+        else:
+            DATABASE_REPLICA_LAG.set(lag)
+            self.skip_reason = "lagging" if lag > self.max_lag else None
+        DATABASE_REPLICA_IN_USE.set(0 if self.skip_reason else 1)
+        if self.skip_reason == was:
+            return
+        if self.skip_reason:
+            logger.warning("read replica skipped, %s (lag %s s)", self.skip_reason, lag)
+        else:
+            logger.info("read replica in use (lag %s s)", lag)
+
+
+_pools: dict[asyncio.AbstractEventLoop, AsyncConnectionPool] = {}
+_replicas: dict[asyncio.AbstractEventLoop, _Replica] = {}
 
 
 @cache
@@ -41,9 +88,8 @@ def _on_postgres(url: str) -> bool:
     return make_url(url).get_backend_name() == "postgresql"
 
 
-def _conninfo(settings: Settings) -> str:
-    url = make_url(settings.DATABASE_URL).set(drivername="postgresql")
-    return url.render_as_string(hide_password=False)
+def _conninfo(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 def _connect_kwargs(settings: Settings) -> dict[str, Any]:
@@ -52,30 +98,59 @@ def _connect_kwargs(settings: Settings) -> dict[str, Any]:
     return deadlines | options | {"autocommit": True}
 
 
-@asynccontextmanager
-async def serving() -> AsyncIterator[None]:
-    """Keep a connection pool open for this event loop while the application serves."""
-    settings = get_settings()
-    if not _on_postgres(settings.DATABASE_URL):
-        yield
-        return
-    pool = AsyncConnectionPool(
-        _conninfo(settings),
+def _pool(settings: Settings, url: str, name: str) -> AsyncConnectionPool:
+    return AsyncConnectionPool(
+        _conninfo(url),
         kwargs=_connect_kwargs(settings),
         min_size=1,
         max_size=settings.DB_POOL_SIZE,
         timeout=settings.DB_POOL_TIMEOUT,
         open=False,
-        name="reads",
+        name=name,
     )
-    await pool.open(wait=False)
+
+
+@asynccontextmanager
+async def serving() -> AsyncIterator[None]:
+    """Keep the connection pools open for this event loop while the application serves."""
+    settings = get_settings()
+    if not _on_postgres(settings.DATABASE_URL):
+        yield
+        return
     loop = asyncio.get_running_loop()
-    _pools[loop] = pool
+    _pools[loop] = _pool(settings, settings.DATABASE_URL, "reads")
+    await _pools[loop].open(wait=False)
+    watch: asyncio.Task[None] | None = None
+    if settings.DATABASE_REPLICA_URL:
+        replica = _Replica(
+            _pool(settings, settings.DATABASE_REPLICA_URL, "replica"),
+            settings.REPLICA_MAX_LAG_SECONDS,
+        )
+        await replica.pool.open(wait=False)
+        _replicas[loop] = replica
+        watch = asyncio.create_task(_watch(replica))
     try:
         yield
     finally:
-        _pools.pop(loop, None)
-        await pool.close()
+        if watch is not None:
+            watch.cancel()
+            with suppress(asyncio.CancelledError):
+                await watch
+        left = _replicas.pop(loop, None)
+        if left is not None:
+            await left.pool.close()
+        await _pools.pop(loop).close()
+
+
+async def _watch(replica: _Replica) -> None:
+    while True:
+        try:
+            rows = await _run(replica.pool, REPLICA_LAG, {})
+            lag = rows[0]["lag"]
+            replica.measured(None if lag is None else float(lag))
+        except psycopg.OperationalError:
+            replica.measured(None)
+        await asyncio.sleep(REPLICA_CHECK_SECONDS)
 
 
 @cache
@@ -87,16 +162,7 @@ class _StaleConnectionError(Exception):
     """A pooled connection turned out dead when a statement was sent on it."""
 
 
-async def _run_on_postgres(statement: Statement, params: Mapping[str, Any]) -> list[Row]:
-    compiled = _compiled(statement)
-    sql, values = str(compiled), compiled.construct_params(dict(params))
-    pool = _pools.get(asyncio.get_running_loop())
-    if pool is None:
-        settings = get_settings()
-        async with await psycopg.AsyncConnection.connect(
-            _conninfo(settings), row_factory=dict_row, **_connect_kwargs(settings)
-        ) as alone:
-            return await (await alone.execute(sql, values)).fetchall()
+async def _run(pool: AsyncConnectionPool, sql: str, values: Mapping[str, Any]) -> list[Row]:
     async with pool.connection() as connection, _counted():
         try:
             cursor = connection.cursor(row_factory=dict_row)
@@ -105,6 +171,14 @@ async def _run_on_postgres(statement: Statement, params: Mapping[str, Any]) -> l
             if connection.broken:
                 raise _StaleConnectionError from exc
             raise
+
+
+async def _run_alone(sql: str, values: Mapping[str, Any]) -> list[Row]:
+    settings = get_settings()
+    async with await psycopg.AsyncConnection.connect(
+        _conninfo(settings.DATABASE_URL), row_factory=dict_row, **_connect_kwargs(settings)
+    ) as alone:
+        return await (await alone.execute(sql, values)).fetchall()
 
 
 @asynccontextmanager
@@ -121,13 +195,38 @@ def _run_on_engine(statement: Statement, params: Mapping[str, Any]) -> list[Row]
         return [dict(row) for row in connection.execute(statement, dict(params)).mappings()]
 
 
-async def fetch(statement: Statement, params: Mapping[str, Any] | None = None) -> list[Row]:
-    """The rows of a read-only ``statement`` with ``params``, as dicts by column name."""
+async def _on_replica(sql: str, values: Mapping[str, Any]) -> list[Row] | None:
+    """The rows from the replica, or None when the read is for the primary."""
+    replica = _replicas.get(asyncio.get_running_loop())
+    if replica is None:
+        return None
+    if replica.skip_reason is None:
+        try:
+            return await _run(replica.pool, sql, values)
+        except (psycopg.OperationalError, _StaleConnectionError) as exc:
+            logger.warning("read replica failed a read: %s", type(exc).__name__)
+            replica.measured(None)
+    DATABASE_REPLICA_SKIPPED.labels(reason=replica.skip_reason).inc()
+    return None
+
+
+async def fetch(
+    statement: Statement, params: Mapping[str, Any] | None = None, *, replica: bool = False
+) -> list[Row]:
+    """The rows of a read-only ``statement`` with ``params``, as dicts by column name; from
+    the read replica when ``replica`` allows it and the replica is fit."""
     params = params or {}
     if not _on_postgres(get_settings().DATABASE_URL):
         return await to_thread.run_sync(_run_on_engine, statement, params)
+    compiled = _compiled(statement)
+    sql, values = str(compiled), compiled.construct_params(dict(params)) or {}
+    if replica and (rows := await _on_replica(sql, values)) is not None:
+        return rows
+    pool = _pools.get(asyncio.get_running_loop())
+    if pool is None:
+        return await _run_alone(sql, values)
     try:
-        return await _run_on_postgres(statement, params)
+        return await _run(pool, sql, values)
     except _StaleConnectionError as stale:
         logger.warning("a pooled connection was dead: %s", stale.__cause__)
-        return await _run_on_postgres(statement, params)
+        return await _run(pool, sql, values)

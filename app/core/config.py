@@ -48,6 +48,10 @@ class Settings(BaseSettings):
     # more than it saves on these short queries, and on SSDs an index lookup costs little more
     # than a sequential read. Empty leaves the server's settings.
     DB_OPTIONS: str = "-c jit=off -c random_page_cost=1.1"
+    # A PostgreSQL streaming replica the list pages and reports may read from; skipped (reads
+    # go to DATABASE_URL) while it is down or replays more than REPLICA_MAX_LAG_SECONDS behind.
+    DATABASE_REPLICA_URL: str | None = None
+    REPLICA_MAX_LAG_SECONDS: float = Field(default=5.0, gt=0, le=3600)
     # Requests one worker process works on at once (below FastAPI's 40 threads); more wait
     # their turn before taking a thread or a database connection.
     WORKER_REQUESTS: int = Field(default=8, ge=1, le=32)
@@ -130,6 +134,13 @@ class Settings(BaseSettings):
     # a proxy keeps /metrics private (the shipped nginx answers it to private addresses only).
     METRICS_TOKEN: str = ""
     METRICS_PUBLIC: bool = False
+
+    @field_validator("DATABASE_REPLICA_URL")
+    @classmethod
+    def _replica_on_postgres(cls, value: str | None) -> str | None:
+        if value and not value.startswith("postgresql"):
+            raise ValueError("must be a PostgreSQL URL (postgresql+psycopg://...)")
+        return value or None
 
     @field_validator("REDIS_URL")
     @classmethod

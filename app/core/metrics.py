@@ -42,6 +42,21 @@ INVENTORY_LOW_STOCK_ALERTS = Gauge(
     "Products whose available stock is at or below their reorder point.",
     multiprocess_mode="livemostrecent",
 )
+DATABASE_REPLICA_IN_USE = Gauge(
+    "database_replica_in_use",
+    "1 while the read replica is up and within REPLICA_MAX_LAG_SECONDS, else 0.",
+    multiprocess_mode="livemin",
+)
+DATABASE_REPLICA_LAG = Gauge(
+    "database_replica_lag_seconds",
+    "How far the read replica's replay is behind, as last measured.",
+    multiprocess_mode="livemax",
+)
+DATABASE_REPLICA_SKIPPED = Counter(
+    "database_replica_skipped_reads_total",
+    "Reads meant for the replica that went to the primary, by why (down or lagging).",
+    ["reason"],
+)
 DATABASE_POOL_CAPACITY = Gauge(
     "database_pool_capacity",
     "Database connections the pool may hold at most (pool size plus overflow).",

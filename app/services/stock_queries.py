@@ -143,11 +143,12 @@ def list_levels(
 async def read_levels(
     where: LevelFilter, *, offset: int, limit: int
 ) -> tuple[list[StockLevelRead], int]:
-    """``list_levels`` on the asynchronous read path."""
+    """``list_levels`` on the asynchronous read path, from the read replica when it is fit."""
     query = _levels_query(where, offset, limit)
-    rows = await async_database.fetch(query.page, query.params)
+    rows = await async_database.fetch(query.page, query.params, replica=True)
     if query.needs_count(rows):
-        return [], (await async_database.fetch(query.count, query.params))[0]["total"]
+        count = await async_database.fetch(query.count, query.params, replica=True)
+        return [], count[0]["total"]
     return query.levels(rows), rows[0]["total"] if rows else 0
 
 

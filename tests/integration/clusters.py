@@ -143,6 +143,34 @@ def private_postgres(
         shutil.rmtree(root, ignore_errors=True)
 
 
+@contextlib.contextmanager
+def streaming_replica(primary: PrivatePostgres) -> Iterator[PrivatePostgres]:
+    """A streaming replica of the running cluster ``primary``, copied with pg_basebackup and
+    started in standby mode; stopped and deleted on the way out."""
+    root = Path(tempfile.mkdtemp(prefix="dfims-pg-replica-"))
+    if os.geteuid() == 0:
+        shutil.chown(root, "postgres", "postgres")
+    replica = PrivatePostgres(root)
+    try:
+        backup = [
+            str(POSTGRES_BIN / "pg_basebackup"),
+            f"--host={HOST}",
+            f"--port={primary.port}",
+            "--username=postgres",
+            f"--pgdata={replica.data_dir}",
+            "--wal-method=stream",
+            "--write-recovery-conf",
+            "--checkpoint=fast",
+        ]
+        subprocess.run(_as_postgres(backup), check=True, capture_output=True, timeout=120)
+        replica.start()
+        yield replica
+    finally:
+        if replica.running():
+            replica.stop("immediate")
+        shutil.rmtree(root, ignore_errors=True)
+
+
 @dataclass
 class PrivateRedis:
     """A Redis server of its own on a free loopback port, without persistence."""

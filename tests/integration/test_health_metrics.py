@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.multiprocess import MultiProcessCollector
-from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import Connection
 
 from app.core.config import get_settings
@@ -18,6 +17,7 @@ from app.core.database import engine
 from app.main import create_app
 from app.models.user import Role
 from tests.conftest import PASSWORD, MakeUser, bearer, login
+from tests.support.metrics import metric_families, metric_samples, metric_value
 from tests.support.problems import PROBLEM_JSON, assert_problem
 from tests.support.servers import running_server
 from tests.support.stock import make_world
@@ -26,33 +26,7 @@ DEAD_DATABASE_URL = "postgresql+psycopg://postgres@127.0.0.1:1/dfims"
 USER_ROUTE = "/api/v1/users/{user_id}"
 DATABASE_HEALTH_ROUTE = "/api/v1/health/database"
 
-Labels = dict[str, str]
-
-
 # -- helpers -----------------------------------------------------------------------------------
-
-
-def metric_samples(text: str) -> list[tuple[str, Labels, float]]:
-    """Every sample of a Prometheus exposition as (name, labels, value)."""
-    return [
-        (sample.name, dict(sample.labels), sample.value)
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-    ]
-
-
-def metric_value(text: str, name: str, **labels: str) -> float:
-    """The sum of the samples called ``name`` whose labels include ``labels`` (0 if none)."""
-    return sum(
-        value
-        for sample_name, sample_labels, value in metric_samples(text)
-        if sample_name == name and labels.items() <= sample_labels.items()
-    )
-
-
-def metric_families(text: str) -> set[str]:
-    """The family names of an exposition."""
-    return {family.name for family in text_string_to_metric_families(text)}
 
 
 def read_metrics(client: TestClient) -> str:

@@ -11,7 +11,6 @@ and a Redis server of its own that each test stops, kills and starts again.
 """
 
 import json
-import os
 import threading
 import time
 from collections import Counter
@@ -37,6 +36,7 @@ from tests.support.servers import (
     http_request,
     migrate_with_admin,
     running_server,
+    server_env,
 )
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.system]
@@ -68,22 +68,6 @@ class Stack:
     cluster: PrivatePostgres
     redis: PrivateRedis
     env: dict[str, str]
-
-
-def server_env(database_url: str, redis_url: str, folder: Path) -> dict[str, str]:
-    """The environment of a server on ``database_url`` and ``redis_url``."""
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "REDIS_URL": redis_url,
-        "DATA_DIR": str(folder / "data"),
-        "UPLOAD_DIR": str(folder / "uploads"),
-        "LOG_DIR": str(folder / "logs"),
-        "DB_CONNECT_TIMEOUT": "2",
-    }
-    env.pop("WORKER_REQUESTS", None)
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    return env
 
 
 @pytest.fixture(scope="module")

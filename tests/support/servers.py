@@ -124,6 +124,22 @@ def run_dfims_executable(env: Mapping[str, str], *args: str) -> subprocess.Compl
     return _run([str(DFIMS), *args], env)
 
 
+def server_env(database_url: str, redis_url: str, folder: Path) -> dict[str, str]:
+    """The environment of a server on ``database_url`` and ``redis_url``."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "DATA_DIR": str(folder / "data"),
+        "UPLOAD_DIR": str(folder / "uploads"),
+        "LOG_DIR": str(folder / "logs"),
+        "DB_CONNECT_TIMEOUT": "2",
+    }
+    env.pop("WORKER_REQUESTS", None)
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    return env
+
+
 def migrate_with_admin(env: Mapping[str, str], email: str, password: str) -> None:
     """Migrate the database of ``env`` to the newest schema and create an admin in it."""
     for args in (
