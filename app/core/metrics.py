@@ -57,6 +57,8 @@ DATABASE_REPLICA_SKIPPED = Counter(
     "Reads meant for the replica that went to the primary, by why (down or lagging).",
     ["reason"],
 )
+for _reason in ("down", "lagging"):  # exported at 0 from the start, as alerts expect
+    DATABASE_REPLICA_SKIPPED.labels(reason=_reason)
 DATABASE_POOL_CAPACITY = Gauge(
     "database_pool_capacity",
     "Database connections the pool may hold at most (pool size plus overflow).",

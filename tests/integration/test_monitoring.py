@@ -99,6 +99,7 @@ ALERT_NAMES = {
     "APIInstanceDown",
     "PostgreSQLUnreachable",
     "DatabasePoolNearExhaustion",
+    "ReadReplicaSkipped",
     "LowStockProducts",
     "LotsExpiringSoon",
     "ExpiredStockOnHand",
@@ -116,6 +117,7 @@ ALERT_METRICS = {
     "BackupTooOld": "dfims_backup_last_success_timestamp_seconds",
     "BackupMetricMissing": "absent(dfims_backup_last_success_timestamp_seconds)",
     "DatabasePoolNearExhaustion": "database_connections_active / database_pool_capacity",
+    "ReadReplicaSkipped": "database_replica_skipped_reads_total",
 }
 BINARIES = {
     "promtool": "prometheus",
