@@ -38,6 +38,7 @@ logger = logging.getLogger("app.auth")
 
 LOGIN_FAILED = "Incorrect email or password."
 SESSION_ENDED = "Session has ended; log in again."
+TOKEN_REFUSED = "Access token is missing, malformed, expired or not ours."  # noqa: S105
 REVOKED_LOGOUT = "logout"
 REVOKED_REFRESH_REUSE = "refresh_token_reuse"
 
@@ -182,7 +183,7 @@ def authenticate_token(db: Session, token: str) -> tuple[User, UserSession]:
     """The active user and open session behind an access token."""
     claims = decode_access_token(token)
     if claims is None:
-        raise AuthenticationError("Access token is missing, malformed, expired or not ours.")
+        raise AuthenticationError(TOKEN_REFUSED)
     return authenticate_session(db, claims.session_id, claims.user_id)
 
 
@@ -199,7 +200,7 @@ async def authenticate_reader(token: str) -> Reader:
     """The active user behind an access token, read without the ORM for the async reads."""
     claims = decode_access_token(token)
     if claims is None:
-        raise AuthenticationError("Access token is missing, malformed, expired or not ours.")
+        raise AuthenticationError(TOKEN_REFUSED)
     standing = session_standing.recall(claims.session_id)
     if standing is None or standing.user_id != claims.user_id:
         seen = session_standing.generation()

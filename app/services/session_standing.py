@@ -111,17 +111,20 @@ async def listening() -> AsyncIterator[None]:
 
 async def _listen(url: str) -> None:
     global _listening
+    heard = True
     while True:
         client = AsyncRedis.from_url(url, decode_responses=True)
         try:
             async with client.pubsub() as pubsub:
                 await pubsub.subscribe(CHANNEL)
-                _listening = True
+                _listening = heard = True
                 async for message in pubsub.listen():
                     if message["type"] == "message":
                         forget(str(message["data"]).split(","))
         except (RedisError, OSError) as exc:
-            logger.warning("session changes unheard, nothing kept: %s", type(exc).__name__)
+            if heard:  # once per outage, not once per attempt
+                logger.warning("session changes unheard, nothing kept: %s", type(exc).__name__)
+            heard = False
         finally:
             _listening = False
             _kept.clear()

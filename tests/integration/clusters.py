@@ -121,21 +121,13 @@ class PrivatePostgres:
 
 
 @contextlib.contextmanager
-def private_postgres(
-    copy_of: PrivatePostgres | None = None, *, socket_only: bool = False
-) -> Iterator[PrivatePostgres]:
-    """A running private PostgreSQL cluster, new or started from a copy of the files of the
-    stopped cluster ``copy_of``; stopped and deleted on the way out."""
-    root = Path(tempfile.mkdtemp(prefix="dfims-pg-"))
+def _cluster(prefix: str, *, socket_only: bool = False) -> Iterator[PrivatePostgres]:
+    """A cluster in a new temporary folder; stopped and deleted on the way out."""
+    root = Path(tempfile.mkdtemp(prefix=prefix))
     if os.geteuid() == 0:
         shutil.chown(root, "postgres", "postgres")
     cluster = PrivatePostgres(root, socket_only=socket_only)
     try:
-        if copy_of is None:
-            cluster.init()
-        else:
-            subprocess.run(["cp", "-a", str(copy_of.data_dir), str(cluster.data_dir)], check=True)
-            cluster.start()
         yield cluster
     finally:
         if cluster.running():
@@ -144,14 +136,25 @@ def private_postgres(
 
 
 @contextlib.contextmanager
+def private_postgres(
+    copy_of: PrivatePostgres | None = None, *, socket_only: bool = False
+) -> Iterator[PrivatePostgres]:
+    """A running private PostgreSQL cluster, new or started from a copy of the files of the
+    stopped cluster ``copy_of``; stopped and deleted on the way out."""
+    with _cluster("dfims-pg-", socket_only=socket_only) as cluster:
+        if copy_of is None:
+            cluster.init()
+        else:
+            subprocess.run(["cp", "-a", str(copy_of.data_dir), str(cluster.data_dir)], check=True)
+            cluster.start()
+        yield cluster
+
+
+@contextlib.contextmanager
 def streaming_replica(primary: PrivatePostgres) -> Iterator[PrivatePostgres]:
     """A streaming replica of the running cluster ``primary``, copied with pg_basebackup and
     started in standby mode; stopped and deleted on the way out."""
-    root = Path(tempfile.mkdtemp(prefix="dfims-pg-replica-"))
-    if os.geteuid() == 0:
-        shutil.chown(root, "postgres", "postgres")
-    replica = PrivatePostgres(root)
-    try:
+    with _cluster("dfims-pg-replica-") as replica:
         backup = [
             str(POSTGRES_BIN / "pg_basebackup"),
             f"--host={HOST}",
@@ -165,10 +168,6 @@ def streaming_replica(primary: PrivatePostgres) -> Iterator[PrivatePostgres]:
         subprocess.run(_as_postgres(backup), check=True, capture_output=True, timeout=120)
         replica.start()
         yield replica
-    finally:
-        if replica.running():
-            replica.stop("immediate")
-        shutil.rmtree(root, ignore_errors=True)
 
 
 @dataclass
