@@ -3,6 +3,7 @@ the async read path retries once on a connection found dead instead of pinging e
 
 import asyncio
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import psycopg
 import pytest
@@ -47,5 +48,7 @@ def test_the_async_path_retries_once_on_a_connection_found_dead() -> None:
             second = (await async_database.fetch(BACKEND))[0]["pid"]
             return first, second
 
-    first, second = asyncio.run(scenario())
+    # a loop of its own in a thread of its own: the browser tests keep one running in this one
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        first, second = thread.submit(asyncio.run, scenario()).result()
     assert second != first
