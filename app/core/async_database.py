@@ -29,7 +29,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.sql.compiler import Compiled
 
 from app.core.config import Settings, get_settings
-from app.core.database import TCP_DEADLINES, get_engine
+from app.core.database import get_engine, postgres_connect_args
 from app.core.metrics import (
     DATABASE_CONNECTIONS_ACTIVE,
     DATABASE_REPLICA_IN_USE,
@@ -93,9 +93,7 @@ def _conninfo(url: str) -> str:
 
 
 def _connect_kwargs(settings: Settings) -> dict[str, Any]:
-    options = {"options": settings.DB_OPTIONS} if settings.DB_OPTIONS else {}
-    deadlines = TCP_DEADLINES | {"connect_timeout": settings.DB_CONNECT_TIMEOUT}
-    return deadlines | options | {"autocommit": True}
+    return postgres_connect_args(settings) | {"autocommit": True}
 
 
 def _pool(settings: Settings, url: str, name: str) -> AsyncConnectionPool:

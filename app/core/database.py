@@ -93,6 +93,12 @@ def _ping_if_idle(dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: An
         raise DisconnectionError(str(exc)) from exc
 
 
+def postgres_connect_args(settings: Settings) -> dict[str, Any]:
+    """libpq parameters of every PostgreSQL connection: deadlines and session options."""
+    options = {"options": settings.DB_OPTIONS} if settings.DB_OPTIONS else {}
+    return TCP_DEADLINES | {"connect_timeout": settings.DB_CONNECT_TIMEOUT} | options
+
+
 def make_engine(settings: Settings) -> Engine:
     """Build the engine for ``settings.DATABASE_URL`` with bounded waits everywhere."""
     url = make_url(settings.DATABASE_URL)
@@ -115,9 +121,7 @@ def make_engine(settings: Settings) -> Engine:
             pool_size=settings.DB_POOL_SIZE,
             max_overflow=settings.DB_MAX_OVERFLOW,
             pool_timeout=settings.DB_POOL_TIMEOUT,
-            connect_args=TCP_DEADLINES
-            | {"connect_timeout": settings.DB_CONNECT_TIMEOUT}
-            | ({"options": settings.DB_OPTIONS} if settings.DB_OPTIONS else {}),
+            connect_args=postgres_connect_args(settings),
         )
         event.listen(engine, "checkin", _note_checkin)
         event.listen(engine, "checkout", _ping_if_idle)
