@@ -94,9 +94,10 @@ def _ping_if_idle(dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: An
 
 
 def postgres_connect_args(settings: Settings) -> dict[str, Any]:
-    """libpq parameters of every PostgreSQL connection: deadlines and session options."""
-    options = {"options": settings.DB_OPTIONS} if settings.DB_OPTIONS else {}
-    return TCP_DEADLINES | {"connect_timeout": settings.DB_CONNECT_TIMEOUT} | options
+    """libpq parameters of every PostgreSQL connection: deadlines and session options; the
+    session's time zone is UTC, the zone timestamps are read back in."""
+    options = f"-c timezone=UTC {settings.DB_OPTIONS}".strip()
+    return TCP_DEADLINES | {"connect_timeout": settings.DB_CONNECT_TIMEOUT, "options": options}
 
 
 def make_engine(settings: Settings) -> Engine:

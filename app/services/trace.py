@@ -5,12 +5,18 @@ Each report is a fixed handful of indexed queries, whatever the size of the ledg
 
 from collections import defaultdict
 from collections.abc import Mapping
+from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
+from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import ColumnElement, select
-from sqlalchemy.orm import Session, joinedload
+from pydantic import TypeAdapter
+from sqlalchemy import BindParameter, ColumnElement, bindparam, func, select
+from sqlalchemy.orm import Session
 
+from app.core import async_database
+from app.core.async_database import Statement
 from app.core.errors import InvalidRequestError, NotFoundError
 from app.models.catalog import Product, Supplier, Warehouse
 from app.models.inventory import (
@@ -70,6 +76,13 @@ _TOTAL_FIELDS = {
     MovementKind.TRANSFER_IN: "transferred_in",
     MovementKind.TRANSFER_OUT: "transferred_out",
 }
+_SOLD = frozenset((MovementKind.ISSUE, MovementKind.RETURN))
+LOT_ID: BindParameter[int] = bindparam("lot_id")
+_EVENTS = TypeAdapter(list[TraceEvent])
+_RECEIPTS = TypeAdapter(list[TraceReceipt])
+_DOCUMENTS = TypeAdapter(list[TraceDocument])
+_HOLDINGS = TypeAdapter(list[TraceHolding])
+_RESERVATIONS = TypeAdapter(list[TraceReservation])
 
 
 def order_by(sort: str, columns: Mapping[str, Any], tiebreak: Any) -> list[ColumnElement[Any]]:
@@ -91,28 +104,25 @@ def order_by(sort: str, columns: Mapping[str, Any], tiebreak: Any) -> list[Colum
 
 def trace_lot(db: Session, lot_id: int, sort: str = "occurred_at") -> LotTrace:
     """Everything about one lot: where it came from, where every kilo went, what is left."""
-    lot = db.scalar(
-        select(Lot)
-        .options(joinedload(Lot.product), joinedload(Lot.supplier))
-        .where(Lot.id == lot_id)
-    )
-    if lot is None:
-        raise NotFoundError(f"Lot {lot_id} does not exist.")
-    events = _events(db, lot.id, order_by(sort, LOT_EVENT_SORTS, StockMovement.id))
-    holdings = _holdings(db, lot.id)
-    totals = dict.fromkeys(_TOTAL_FIELDS.values(), ZERO)
-    for event in events:
-        totals[_TOTAL_FIELDS[MovementKind(event.kind)]] += abs(event.quantity)
-    return LotTrace(
-        lot=_lot(lot),
-        receipts=_receipts(db, lot.id),
-        documents=_documents(db, lot.id),
-        customers=_customer_shares(events),
-        events=events,
-        holdings=holdings,
-        reservations=_reservations(db, lot.id),
-        totals=TraceTotals(**totals, on_hand=sum((h.on_hand for h in holdings), ZERO)),
-    )
+    query = LotTraceQuery.of(lot_id, sort)
+    lot = _found(lot_id, db.execute(LOT, query.params).mappings().first())
+    parts = {
+        name: [dict(row) for row in db.execute(statement, query.params).mappings()]
+        for name, statement in query.parts.items()
+    }
+    return _lot_trace(lot, parts)
+
+
+async def read_lot_trace(lot_id: int, sort: str = "occurred_at") -> LotTrace:
+    """``trace_lot`` on the asynchronous read path, from the read replica when it is fit."""
+    query = LotTraceQuery.of(lot_id, sort)
+    found = await async_database.fetch(LOT, query.params, replica=True)
+    lot = _found(lot_id, found[0] if found else None)
+    parts = {
+        name: await async_database.fetch(statement, query.params, replica=True)
+        for name, statement in query.parts.items()
+    }
+    return _lot_trace(lot, parts)
 
 
 def trace_customer(db: Session, customer_id: int, sort: str = "occurred_at") -> CustomerTrace:
@@ -174,32 +184,89 @@ def trace_customer(db: Session, customer_id: int, sort: str = "occurred_at") -> 
     return CustomerTrace(customer_id=customer.id, customer_name=customer.name, rows=rows)
 
 
-def _lot(lot: Lot) -> TraceLot:
-    supplier = lot.supplier
-    return TraceLot(
-        id=lot.id,
-        lot_code=lot.lot_code,
-        status=lot.status,
-        received_date=lot.received_date,
-        best_before=lot.best_before,
-        unit_cost=lot.unit_cost,
-        moisture_pct=lot.moisture_pct,
-        grade=lot.grade,
-        product=TraceProduct(
-            id=lot.product.id, sku=lot.product.sku, name=lot.product.name, unit=lot.product.unit
-        ),
-        supplier=None
-        if supplier is None
-        else TraceSupplier(
-            id=supplier.id, code=supplier.code, name=supplier.name, country=supplier.country
-        ),
+LOT: Statement = (
+    select(
+        Lot.id,
+        Lot.lot_code,
+        Lot.status,
+        Lot.received_date,
+        Lot.best_before,
+        Lot.unit_cost,
+        Lot.moisture_pct,
+        Lot.grade,
+        Product.id.label("product_id"),
+        Product.sku,
+        Product.name.label("product_name"),
+        Product.unit,
+        Supplier.id.label("supplier_id"),
+        Supplier.code.label("supplier_code"),
+        Supplier.name.label("supplier_name"),
+        Supplier.country.label("supplier_country"),
     )
+    .join(Product, Product.id == Lot.product_id)
+    .outerjoin(Supplier, Supplier.id == Lot.supplier_id)
+    .where(Lot.id == LOT_ID)
+)
+RECEIPTS: Statement = (
+    select(
+        PurchaseReceipt.order_id.label("purchase_order_id"),
+        PurchaseOrder.number.label("purchase_order_number"),
+        PurchaseReceipt.id.label("receipt_id"),
+        PurchaseReceipt.received_at,
+        PurchaseReceipt.delivery_note,
+        PurchaseReceiptLine.quantity,
+        PurchaseReceiptLine.movement_id,
+    )
+    .join(PurchaseReceipt, PurchaseReceipt.id == PurchaseReceiptLine.receipt_id)
+    .join(PurchaseOrder, PurchaseOrder.id == PurchaseReceipt.order_id)
+    .where(PurchaseReceiptLine.lot_id == LOT_ID)
+    .order_by(PurchaseReceipt.received_at, PurchaseReceiptLine.id)
+)
+DOCUMENTS: Statement = (
+    select(
+        LotDocument.id,
+        LotDocument.filename,
+        LotDocument.content_type,
+        LotDocument.sha256,
+        LotDocument.description,
+        LotDocument.uploaded_at,
+    )
+    .where(LotDocument.lot_id == LOT_ID)
+    .order_by(LotDocument.id)
+)
+HOLDINGS: Statement = (
+    select(
+        StockLevel.warehouse_id,
+        Warehouse.code.label("warehouse_code"),
+        StockLevel.on_hand,
+        StockLevel.reserved,
+    )
+    .join(Warehouse, Warehouse.id == StockLevel.warehouse_id)
+    .where(StockLevel.lot_id == LOT_ID, StockLevel.on_hand > 0)
+    .order_by(Warehouse.code)
+)
+# A reservation's reference is the order number, a slash and the line number.
+_RESERVED_ORDER = func.rtrim(func.rtrim(Reservation.reference, "0123456789"), "/")
+RESERVATIONS: Statement = (
+    select(
+        SalesOrder.id.label("order_id"),
+        SalesOrder.number.label("order_number"),
+        Customer.id.label("customer_id"),
+        Customer.name.label("customer_name"),
+        Reservation.warehouse_id,
+        Reservation.quantity,
+    )
+    .join(SalesOrder, SalesOrder.number == _RESERVED_ORDER)
+    .join(Customer, Customer.id == SalesOrder.customer_id)
+    .where(Reservation.lot_id == LOT_ID, Reservation.status == ReservationStatus.ACTIVE)
+    .order_by(Reservation.id)
+)
 
 
-def _events(db: Session, lot_id: int, ordering: list[ColumnElement[Any]]) -> list[TraceEvent]:
-    # Plain rows named after the event's fields, not ORM objects: a lot sold over months has
-    # thousands of events.
-    query = (
+@lru_cache(maxsize=64)
+def _events(sort: str) -> Statement:
+    """The lot's ledger rows in ``sort`` order, named after the event's fields."""
+    return (
         select(
             StockMovement.id.label("movement_id"),
             StockMovement.created_at.label("occurred_at"),
@@ -218,39 +285,103 @@ def _events(db: Session, lot_id: int, ordering: list[ColumnElement[Any]]) -> lis
         .join(Warehouse, Warehouse.id == StockMovement.warehouse_id)
         .outerjoin(SalesOrder, SalesOrder.number == StockMovement.reference)
         .outerjoin(Customer, Customer.id == SalesOrder.customer_id)
-        .where(StockMovement.lot_id == lot_id)
-        .order_by(*ordering)
+        .where(StockMovement.lot_id == LOT_ID)
+        .order_by(*order_by(sort, LOT_EVENT_SORTS, StockMovement.id))
     )
-    return [TraceEvent(**row._mapping) for row in db.execute(query)]
 
 
-def _customer_shares(events: list[TraceEvent]) -> list[TraceCustomerShare]:
+@dataclass(frozen=True)
+class LotTraceQuery:
+    """The statements of a lot's trace, after the lot's own, and their parameters."""
+
+    parts: dict[str, Statement]
+    params: dict[str, int]
+
+    @classmethod
+    def of(cls, lot_id: int, sort: str) -> "LotTraceQuery":
+        """The trace of lot ``lot_id`` with its events in ``sort`` order (or a 422)."""
+        parts = {
+            "events": _events(sort),
+            "receipts": RECEIPTS,
+            "documents": DOCUMENTS,
+            "holdings": HOLDINGS,
+            "reservations": RESERVATIONS,
+        }
+        return cls(parts, {"lot_id": lot_id})
+
+
+def _found(lot_id: int, lot: Mapping[Any, Any] | None) -> Mapping[Any, Any]:
+    if lot is None:
+        raise NotFoundError(f"Lot {lot_id} does not exist.")
+    return lot
+
+
+def _lot_trace(lot: Mapping[Any, Any], parts: Mapping[str, list[dict[str, Any]]]) -> LotTrace:
+    events = parts["events"]
+    holdings = _HOLDINGS.validate_python(parts["holdings"])
+    totals = dict.fromkeys(_TOTAL_FIELDS.values(), ZERO)
+    for event in events:
+        totals[_TOTAL_FIELDS[event["kind"]]] += abs(event["quantity"])
+    return LotTrace(
+        lot=_lot(lot),
+        receipts=_RECEIPTS.validate_python(parts["receipts"]),
+        documents=_DOCUMENTS.validate_python(parts["documents"]),
+        customers=_customer_shares(events),
+        events=_EVENTS.validate_python(events),
+        holdings=holdings,
+        reservations=_RESERVATIONS.validate_python(parts["reservations"]),
+        totals=TraceTotals(**totals, on_hand=sum((h.on_hand for h in holdings), ZERO)),
+    )
+
+
+def _lot(row: Mapping[Any, Any]) -> TraceLot:
+    return TraceLot(
+        id=row["id"],
+        lot_code=row["lot_code"],
+        status=row["status"],
+        received_date=row["received_date"],
+        best_before=row["best_before"],
+        unit_cost=row["unit_cost"],
+        moisture_pct=row["moisture_pct"],
+        grade=row["grade"],
+        product=TraceProduct(
+            id=row["product_id"], sku=row["sku"], name=row["product_name"], unit=row["unit"]
+        ),
+        supplier=None
+        if row["supplier_id"] is None
+        else TraceSupplier(
+            id=row["supplier_id"],
+            code=row["supplier_code"],
+            name=row["supplier_name"],
+            country=row["supplier_country"],
+        ),
+    )
+
+
+def _customer_shares(events: list[dict[str, Any]]) -> list[TraceCustomerShare]:
     """Per customer, shipped and returned quantities of the lot (from the events read)."""
     shares: dict[int, dict[str, Any]] = {}
     orders: dict[int, set[str]] = defaultdict(set)
-    for event in sorted(events, key=lambda e: (e.occurred_at, e.movement_id)):
-        if event.customer_id is None or event.kind not in (
-            MovementKind.ISSUE,
-            MovementKind.RETURN,
-        ):
+    for event in sorted(events, key=itemgetter("occurred_at", "movement_id")):
+        customer_id, kind = event["customer_id"], event["kind"]
+        if customer_id is None or kind not in _SOLD:
             continue
-        share = shares.setdefault(
-            event.customer_id,
-            {
-                "customer_id": event.customer_id,
-                "customer_name": event.customer_name,
+        share = shares.get(customer_id)
+        if share is None:
+            share = shares[customer_id] = {
+                "customer_id": customer_id,
+                "customer_name": event["customer_name"],
                 "shipped": ZERO,
                 "returned": ZERO,
-                "first_shipped_at": event.occurred_at,
-                "last_shipped_at": event.occurred_at,
-            },
-        )
-        orders[event.customer_id].add(event.order_number or "")
-        if event.kind == MovementKind.ISSUE:
-            share["shipped"] += -event.quantity
-            share["last_shipped_at"] = event.occurred_at
+                "first_shipped_at": event["occurred_at"],
+                "last_shipped_at": event["occurred_at"],
+            }
+        orders[customer_id].add(event["order_number"] or "")
+        if kind == MovementKind.ISSUE:
+            share["shipped"] -= event["quantity"]
+            share["last_shipped_at"] = event["occurred_at"]
         else:
-            share["returned"] += event.quantity
+            share["returned"] += event["quantity"]
     return [
         TraceCustomerShare(
             **share,
@@ -259,98 +390,3 @@ def _customer_shares(events: list[TraceEvent]) -> list[TraceCustomerShare]:
         )
         for customer_id, share in sorted(shares.items(), key=lambda item: -item[1]["shipped"])
     ]
-
-
-def _receipts(db: Session, lot_id: int) -> list[TraceReceipt]:
-    query = (
-        select(PurchaseReceiptLine, PurchaseReceipt, PurchaseOrder.number)
-        .join(PurchaseReceipt, PurchaseReceipt.id == PurchaseReceiptLine.receipt_id)
-        .join(PurchaseOrder, PurchaseOrder.id == PurchaseReceipt.order_id)
-        .where(PurchaseReceiptLine.lot_id == lot_id)
-        .order_by(PurchaseReceipt.received_at, PurchaseReceiptLine.id)
-    )
-    return [
-        TraceReceipt(
-            purchase_order_id=receipt.order_id,
-            purchase_order_number=number,
-            receipt_id=receipt.id,
-            received_at=receipt.received_at,
-            delivery_note=receipt.delivery_note,
-            quantity=line.quantity,
-            movement_id=line.movement_id,
-        )
-        for line, receipt, number in db.execute(query)
-    ]
-
-
-def _documents(db: Session, lot_id: int) -> list[TraceDocument]:
-    query = select(LotDocument).where(LotDocument.lot_id == lot_id).order_by(LotDocument.id)
-    return [
-        TraceDocument(
-            id=document.id,
-            filename=document.filename,
-            content_type=document.content_type,
-            sha256=document.sha256,
-            description=document.description,
-            uploaded_at=document.uploaded_at,
-        )
-        for document in db.scalars(query)
-    ]
-
-
-def _holdings(db: Session, lot_id: int) -> list[TraceHolding]:
-    query = (
-        select(StockLevel, Warehouse.code)
-        .join(Warehouse, Warehouse.id == StockLevel.warehouse_id)
-        .where(StockLevel.lot_id == lot_id, StockLevel.on_hand > 0)
-        .order_by(Warehouse.code)
-    )
-    return [
-        TraceHolding(
-            warehouse_id=level.warehouse_id,
-            warehouse_code=code,
-            on_hand=level.on_hand,
-            reserved=level.reserved,
-        )
-        for level, code in db.execute(query)
-    ]
-
-
-def _reservations(db: Session, lot_id: int) -> list[TraceReservation]:
-    """Active reservations of the lot and the orders they hold stock for (two queries)."""
-    held = db.scalars(
-        select(Reservation)
-        .where(
-            Reservation.lot_id == lot_id,
-            Reservation.status == ReservationStatus.ACTIVE,
-        )
-        .order_by(Reservation.id)
-    ).all()
-    numbers = {reservation.reference.split("/")[0] for reservation in held}
-    found = (
-        db.execute(
-            select(SalesOrder, Customer)
-            .join(Customer, Customer.id == SalesOrder.customer_id)
-            .where(SalesOrder.number.in_(numbers))
-        ).all()
-        if numbers
-        else []
-    )
-    by_number = {order.number: (order, customer) for order, customer in found}
-    result = []
-    for reservation in held:
-        number = reservation.reference.split("/")[0]
-        if number not in by_number:
-            continue
-        order, customer = by_number[number]
-        result.append(
-            TraceReservation(
-                order_id=order.id,
-                order_number=number,
-                customer_id=customer.id,
-                customer_name=customer.name,
-                warehouse_id=reservation.warehouse_id,
-                quantity=reservation.quantity,
-            )
-        )
-    return result

@@ -1,9 +1,7 @@
 """Dead pooled connections on PostgreSQL: the engine pings only a connection left idle, and
 the async read path retries once on a connection found dead instead of pinging each."""
 
-import asyncio
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 import psycopg
 import pytest
@@ -13,6 +11,7 @@ from app.core import async_database
 from app.core.config import get_settings
 from app.core.database import PING_AFTER_IDLE_SECONDS, make_engine
 from tests.conftest import TEST_DATABASE_URL
+from tests.support.loops import run_alone
 
 pytestmark = pytest.mark.postgres
 
@@ -48,7 +47,5 @@ def test_the_async_path_retries_once_on_a_connection_found_dead() -> None:
             second = (await async_database.fetch(BACKEND))[0]["pid"]
             return first, second
 
-    # a loop of its own in a thread of its own: the browser tests keep one running in this one
-    with ThreadPoolExecutor(max_workers=1) as thread:
-        first, second = thread.submit(asyncio.run, scenario()).result()
+    first, second = run_alone(scenario())
     assert second != first

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from app.core.database import Base, SessionLocal, engine
 from app.services import reports, trace
 from bench.ledger import LedgerSize, build_history
+from tests.support.loops import run_alone
 from tests.support.stock import make_product, make_supplier, make_warehouse
 
 # A ledger of this size is built with PostgreSQL's generate_series: the SQLite pass leaves
@@ -30,7 +31,7 @@ PRODUCTS = 50
 SIZE = LedgerSize(customers=2_000, lots=500, orders=20_000, per_order=10, days=90, stocked=10)
 
 # Statement bounds: what each report needs, with no room for one query per row.
-TRACE_LOT_STATEMENTS = 8
+TRACE_LOT_STATEMENTS = 6
 TRACE_CUSTOMER_STATEMENTS = 3
 KPI_STATEMENTS = 8
 VALUATION_STATEMENTS = 1
@@ -178,8 +179,23 @@ def test_trace_lot_runs_a_fixed_number_of_statements(ledger: Ledger) -> None:
         assert len(report.events) == scalar(
             "SELECT count(*) FROM stock_movements WHERE lot_id = :lot", lot=lot_id
         )
-    # 400-odd events or one: the same statements, plus one to name the reserving orders
-    assert counts[0] == counts[1] + 1
+    # 400-odd events or one: the same statements
+    assert counts[0] == counts[1]
+
+
+def test_the_async_trace_answers_as_the_sync_one(ledger: Ledger) -> None:
+    for lot_id in (ledger.lot, ledger.quiet_lot):
+        for sort in ("occurred_at", "-quantity,customer"):
+            with session() as db:
+                expected = trace.trace_lot(db, lot_id, sort)
+            answered = run_alone(trace.read_lot_trace(lot_id, sort))
+            assert answered.model_dump_json() == expected.model_dump_json()
+    assert len(answered.events) == 1
+    assert len(expected.reservations) == 0
+    with session() as db:
+        busy = trace.trace_lot(db, ledger.lot)
+    assert len(busy.reservations) == 3
+    assert len(busy.customers) > 1
 
 
 def test_trace_lot_agrees_with_the_ledger(ledger: Ledger) -> None:

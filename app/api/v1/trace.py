@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from app.api.csv_responses import CSV_CONTENT, Format, ReportFormat
-from app.api.deps import DbSession, TraceReader
+from app.api.deps import DbSession, LotTraceReader, TraceReader
 from app.api.responses import responses
 from app.kit.downloads import csv_response
 from app.schemas.trace import CustomerLotRow, CustomerTrace, LotTrace, TraceEvent
@@ -34,16 +34,15 @@ CustomerSort = Annotated[
     response_model=LotTrace,
     responses={**responses(404), **CSV_CONTENT},
 )
-def trace_lot(
+async def trace_lot(
     lot_id: RecordId,
-    _: TraceReader,
-    db: DbSession,
+    _: LotTraceReader,
     format_: Format = ReportFormat.JSON,
     sort: LotSort = "occurred_at",
 ) -> LotTrace | Response:
     """Upstream (supplier, purchase order, receipts, documents) and downstream (every order,
     customer, return and write-off) of a lot, and what it still holds; CSV lists the events."""
-    report = trace.trace_lot(db, lot_id, sort)
+    report = await trace.read_lot_trace(lot_id, sort)
     if format_ is ReportFormat.CSV:
         return csv_response(f"lot-{report.lot.lot_code}-trace", TraceEvent, report.events)
     return report
