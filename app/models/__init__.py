@@ -29,6 +29,7 @@ from app.models.purchasing import (
     PurchaseReceiptLine,
     PurchaseStatus,
 )
+from app.models.rollups import DailyKpi, DailyProductSales
 from app.models.sales import (
     Customer,
     CustomerType,
@@ -53,6 +54,8 @@ __all__ = [
     "CreditReason",
     "Customer",
     "CustomerType",
+    "DailyKpi",
+    "DailyProductSales",
     "IdempotencyRecord",
     "Invoice",
     "InvoiceLine",

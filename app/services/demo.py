@@ -17,7 +17,7 @@ from app.models.catalog import Category, Product, Supplier, Warehouse
 from app.models.inventory import Lot, LotStatus, StockMovement
 from app.models.purchasing import PurchaseOrder
 from app.models.sales import SalesOrder
-from app.services import alerts, catalog, demo_sales, lots, stock
+from app.services import alerts, catalog, demo_sales, lots, reports, stock
 from app.services.audit import Actor
 from app.services.demo_sales import Timeline, moment
 from app.services.receiving import DeliveryLine
@@ -169,6 +169,7 @@ def load(db: Session, actor: Actor, today: date | None = None) -> DemoReport:
     if not is_empty(db):
         raise ConflictError("The database already has products; the demo loads into an empty one.")
     today = today or clock.today()
+    reports.forget_rolled_up_days(db)  # the history about to be written changes closed days
     rng = random.Random(SEED)
     category_ids = {
         name: catalog.categories.create(

@@ -5,7 +5,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, select
+from sqlalchemy import ColumnElement, Select, case, delete, func, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from app.core import clock
@@ -13,6 +14,7 @@ from app.core.errors import InvalidRequestError
 from app.models.catalog import Category, Product, UnitOfMeasure, Warehouse
 from app.models.inventory import Lot, MovementKind, StockLevel, StockMovement
 from app.models.mixins import scaled_product
+from app.models.rollups import DailyKpi, DailyProductSales
 from app.models.sales import Customer, SalesOrder, SalesOrderLine, SalesReturn
 from app.schemas.reports import (
     CategoryStock,
@@ -34,6 +36,12 @@ ZERO = Decimal("0.000")
 NO_MONEY = Decimal("0.00")
 MAX_DAYS = 366
 TOP_PRODUCTS = 10
+ONE_DAY = timedelta(days=1)
+# A day is closed, and rolled up, this long after its end: its last transactions are in.
+SETTLE = timedelta(hours=1)
+NO_SALES = {"quantity": ZERO, "weight_kg": Decimal(0), "revenue": NO_MONEY}
+SALES_MEASURES = tuple(NO_SALES)
+SALES_ROW = ("product_id", *SALES_MEASURES)
 
 
 def utc_day(db: Session, column: Any) -> ColumnElement[Any]:
@@ -54,7 +62,168 @@ def day_range(since: date, until: date) -> tuple[datetime, datetime]:
 
 
 def kpis(db: Session, since: date, until: date) -> KpiReport:
-    """Orders, revenue, margin, transactions and new customers per day (six queries)."""
+    """Orders, revenue, margin, transactions and new customers per day: the closed days from
+    their roll-up (summed from the ledger on first asking), the open ones summed live."""
+    day_range(since, until)
+    closed, first_open = _closed_and_open(since, until)
+    summed: dict[date, KpiDay] = {}
+    if since <= closed:
+        summed |= _rolled_up_days(db, since, closed)
+    if first_open <= until:
+        summed |= _summed_days(db, first_open, until)
+    days = [summed[since + timedelta(days=offset)] for offset in range((until - since).days + 1)]
+    sales = _sales(db, since, until)
+    return KpiReport(
+        since=since,
+        until=until,
+        totals=_totals(days),
+        days=days,
+        top_products_by_revenue=sorted(sales, key=lambda s: (-s.revenue, s.sku))[:TOP_PRODUCTS],
+        top_products_by_weight=sorted(sales, key=lambda s: (-s.weight_kg, s.sku))[:TOP_PRODUCTS],
+    )
+
+
+def last_closed_day(now: datetime | None = None) -> date:
+    """The last UTC day that has ended (long enough ago for every write of it to be in)."""
+    return ((now or clock.utcnow()) - SETTLE).date() - ONE_DAY
+
+
+def product_sales(db: Session, since: date, until: date) -> list[ProductSales]:
+    """Per product, the quantity, weight and value of order lines shipped on the UTC days
+    ``since`` to ``until``: closed days from their roll-up, open ones summed live."""
+    day_range(since, until)
+    closed, _ = _closed_and_open(since, until)
+    if since <= closed:
+        _rolled_up_days(db, since, closed)
+    return _sales(db, since, until)
+
+
+def forget_rolled_up_days(db: Session) -> None:
+    """Drop every roll-up, for a load that writes history into closed days."""
+    db.execute(delete(DailyProductSales))
+    db.execute(delete(DailyKpi))
+
+
+def _closed_and_open(since: date, until: date) -> tuple[date, date]:
+    """The last closed day up to ``until`` and the first open one from ``since``."""
+    closed = min(until, last_closed_day())
+    return closed, max(since, closed + ONE_DAY)
+
+
+def _sales(db: Session, since: date, until: date) -> list[ProductSales]:
+    """``product_sales`` once the closed days of the range are rolled up."""
+    closed, first_open = _closed_and_open(since, until)
+    totals: dict[int, dict[str, Any]] = {}
+    if since <= closed:
+        rolled = select(
+            DailyProductSales.product_id,
+            func.sum(DailyProductSales.quantity).label("quantity"),
+            func.sum(DailyProductSales.weight_kg).label("weight_kg"),
+            func.sum(DailyProductSales.revenue).label("revenue"),
+        ).where(DailyProductSales.day >= since, DailyProductSales.day <= closed)
+        _add_sales(totals, db.execute(rolled.group_by(DailyProductSales.product_id)))
+    if first_open <= until:
+        _add_sales(totals, db.execute(_shipped_lines(*day_range(first_open, until))))
+    if not totals:
+        return []
+    products = db.execute(
+        select(Product.id, Product.sku, Product.name, Product.unit).where(Product.id.in_(totals))
+    )
+    return [
+        ProductSales(
+            product_id=product_id,
+            sku=sku,
+            name=name,
+            unit=unit,
+            quantity=totals[product_id]["quantity"],
+            weight_kg=totals[product_id]["weight_kg"].quantize(Decimal("0.001")),
+            revenue=totals[product_id]["revenue"],
+        )
+        for product_id, sku, name, unit in products
+    ]
+
+
+def _shipped_lines(start: datetime, end: datetime, *by: Any) -> Select[Any]:
+    """Per product (and ``by``), the order lines of orders shipped from ``start`` to ``end``."""
+    weight = scaled_product(SalesOrderLine.quantity, Product.net_weight_kg, 30, 6)
+    return (
+        select(
+            *by,
+            SalesOrderLine.product_id,
+            func.sum(SalesOrderLine.quantity).label("quantity"),
+            func.sum(weight).label("weight_kg"),
+            func.sum(SalesOrderLine.line_total).label("revenue"),
+        )
+        .join(Product, Product.id == SalesOrderLine.product_id)
+        .join(SalesOrder, SalesOrder.id == SalesOrderLine.order_id)
+        .where(SalesOrder.shipped_at >= start, SalesOrder.shipped_at < end)
+        .group_by(*by, SalesOrderLine.product_id)
+    )
+
+
+def _add_sales(totals: dict[int, dict[str, Any]], rows: Iterable[Any]) -> None:
+    for row in rows:
+        into = totals.setdefault(row.product_id, dict(NO_SALES))
+        for measure in SALES_MEASURES:
+            into[measure] += Decimal(getattr(row, measure))
+
+
+def _rolled_up_days(db: Session, since: date, until: date) -> dict[date, KpiDay]:
+    """The closed days ``since`` to ``until`` from their roll-up, summing and storing the days
+    not rolled up yet (with their product sales) from the ledger first."""
+    stored = {
+        row.day: _kpi_day(row)
+        for row in db.scalars(select(DailyKpi).where(DailyKpi.day.between(since, until)))
+    }
+    missing = [
+        day
+        for day in (since + timedelta(days=offset) for offset in range((until - since).days + 1))
+        if day not in stored
+    ]
+    if not missing:
+        return stored
+    summed = _summed_days(db, missing[0], missing[-1])
+    wanted = set(missing)
+    days = [day for day in summed.values() if day.day in wanted]
+    _insert_new(db, DailyKpi, ["day"], [_rolled_up_row(day) for day in days])
+    shipped_day = utc_day(db, SalesOrder.shipped_at).label("day")
+    sales = [
+        {"day": as_date(row.day)} | {name: getattr(row, name) for name in SALES_ROW}
+        for row in db.execute(_shipped_lines(*day_range(missing[0], missing[-1]), shipped_day))
+        if as_date(row.day) in wanted
+    ]
+    _insert_new(db, DailyProductSales, ["day", "product_id"], sales)
+    return stored | {day.day: day for day in days}
+
+
+def _insert_new(db: Session, model: Any, key: list[str], rows: list[dict[str, Any]]) -> None:
+    """Insert ``rows`` of ``model``, leaving those whose ``key`` a concurrent request stored."""
+    if not rows:
+        return
+    insert = postgresql.insert if db.get_bind().dialect.name == "postgresql" else sqlite.insert
+    db.execute(insert(model).on_conflict_do_nothing(index_elements=key), rows)
+
+
+def _rolled_up_row(day: KpiDay) -> dict[str, Any]:
+    return day.model_dump(exclude={"gross_margin"}) | {"summed_at": clock.utcnow()}
+
+
+def _kpi_day(row: DailyKpi) -> KpiDay:
+    return KpiDay(
+        day=row.day,
+        orders_placed=row.orders_placed,
+        orders_shipped=row.orders_shipped,
+        revenue=row.revenue,
+        returns_credit=row.returns_credit,
+        cost_of_goods=row.cost_of_goods,
+        gross_margin=row.revenue - row.returns_credit - row.cost_of_goods,
+        transactions=row.transactions,
+        new_customers=row.new_customers,
+    )
+
+
+def _summed_days(db: Session, since: date, until: date) -> dict[date, KpiDay]:
+    """The days ``since`` to ``until`` summed from the ledger, orders, returns and customers."""
     start, end = day_range(since, until)
     placed = _per_day(db, SalesOrder.created_at, start, end, func.count())
     shipped_day = utc_day(db, SalesOrder.shipped_at)
@@ -84,67 +253,25 @@ def kpis(db: Session, since: date, until: date) -> KpiReport:
         if total is not None:
             costs[as_date(day)] = -Decimal(total)
     joined = _per_day(db, Customer.created_at, start, end, func.count())
-    days = []
+    days = {}
     for offset in range((until - since).days + 1):
         day = since + timedelta(days=offset)
         count, revenue = shipped.get(day, (0, NO_MONEY))
         revenue = Decimal(revenue)
         credit = Decimal(credits.get(day, NO_MONEY))
         cogs = round_cents(costs.get(day, NO_MONEY))
-        days.append(
-            KpiDay(
-                day=day,
-                orders_placed=int(placed.get(day, 0)),
-                orders_shipped=int(count),
-                revenue=revenue,
-                returns_credit=credit,
-                cost_of_goods=cogs,
-                gross_margin=revenue - credit - cogs,
-                transactions=int(moves.get(day, 0)),
-                new_customers=int(joined.get(day, 0)),
-            )
+        days[day] = KpiDay(
+            day=day,
+            orders_placed=int(placed.get(day, 0)),
+            orders_shipped=int(count),
+            revenue=revenue,
+            returns_credit=credit,
+            cost_of_goods=cogs,
+            gross_margin=revenue - credit - cogs,
+            transactions=int(moves.get(day, 0)),
+            new_customers=int(joined.get(day, 0)),
         )
-    sales = product_sales(db, start, end)
-    return KpiReport(
-        since=since,
-        until=until,
-        totals=_totals(days),
-        days=days,
-        top_products_by_revenue=sorted(sales, key=lambda s: (-s.revenue, s.sku))[:TOP_PRODUCTS],
-        top_products_by_weight=sorted(sales, key=lambda s: (-s.weight_kg, s.sku))[:TOP_PRODUCTS],
-    )
-
-
-def product_sales(db: Session, start: datetime, end: datetime) -> list[ProductSales]:
-    """Per product, the quantity, weight and value of order lines shipped in the period."""
-    weight = scaled_product(SalesOrderLine.quantity, Product.net_weight_kg, 30, 6)
-    query = (
-        select(
-            Product.id,
-            Product.sku,
-            Product.name,
-            Product.unit,
-            func.sum(SalesOrderLine.quantity),
-            func.sum(weight),
-            func.sum(SalesOrderLine.line_total),
-        )
-        .join(SalesOrderLine, SalesOrderLine.product_id == Product.id)
-        .join(SalesOrder, SalesOrder.id == SalesOrderLine.order_id)
-        .where(SalesOrder.shipped_at >= start, SalesOrder.shipped_at < end)
-        .group_by(Product.id, Product.sku, Product.name, Product.unit)
-    )
-    return [
-        ProductSales(
-            product_id=product_id,
-            sku=sku,
-            name=name,
-            unit=unit,
-            quantity=Decimal(quantity),
-            weight_kg=Decimal(kg).quantize(Decimal("0.001")),
-            revenue=Decimal(revenue),
-        )
-        for product_id, sku, name, unit, quantity, kg, revenue in db.execute(query)
-    ]
+    return days
 
 
 def stock_valuation(db: Session, warehouse_id: int | None = None) -> ValuationReport:

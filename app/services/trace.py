@@ -318,18 +318,18 @@ def _found(lot_id: int, lot: Mapping[Any, Any] | None) -> Mapping[Any, Any]:
 
 def _lot_trace(lot: Mapping[Any, Any], parts: Mapping[str, list[dict[str, Any]]]) -> LotTrace:
     events = parts["events"]
-    holdings = _HOLDINGS.validate_python(parts["holdings"])
+    holdings = _HOLDINGS.validate_python(parts["holdings"], strict=True)
     totals = dict.fromkeys(_TOTAL_FIELDS.values(), ZERO)
     for event in events:
         totals[_TOTAL_FIELDS[event["kind"]]] += abs(event["quantity"])
     return LotTrace(
         lot=_lot(lot),
-        receipts=_RECEIPTS.validate_python(parts["receipts"]),
-        documents=_DOCUMENTS.validate_python(parts["documents"]),
+        receipts=_RECEIPTS.validate_python(parts["receipts"], strict=True),
+        documents=_DOCUMENTS.validate_python(parts["documents"], strict=True),
         customers=_customer_shares(events),
-        events=_EVENTS.validate_python(events),
+        events=_EVENTS.validate_python(events, strict=True),
         holdings=holdings,
-        reservations=_RESERVATIONS.validate_python(parts["reservations"]),
+        reservations=_RESERVATIONS.validate_python(parts["reservations"], strict=True),
         totals=TraceTotals(**totals, on_hand=sum((h.on_hand for h in holdings), ZERO)),
     )
 

@@ -12,14 +12,15 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from httpx2 import Response
-from sqlalchemy import update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from app.core.database import SessionLocal
+from app.models.rollups import DailyKpi, DailyProductSales
 from app.models.sales import Customer, OrderStatus, ReturnDisposition, SalesOrder
 from app.models.user import Role
 from app.schemas.reports import ExpiringRow, KpiDay, ProductSales, SlowMoverRow, ValuationRow
-from app.services import allocation, customers, orders, returns, stock
+from app.services import allocation, customers, orders, reports, returns, stock
 from app.services.audit import Actor
 from app.services.orders import LineDraft, OrderDraft
 from app.services.returns import ReturnLine
@@ -388,6 +389,54 @@ def test_kpi_ranges_are_checked(
             headers=manager.headers,
         )
         assert_problem(response, 422, field=field)
+
+
+def test_closed_days_are_summed_once_and_read_back(
+    client: TestClient, manager: SignedIn, book: Book
+) -> None:
+    first = report(client, manager, "kpis", **RANGE)
+    closed = reports.last_closed_day()
+    with SessionLocal() as db:
+        assert db.scalars(select(DailyKpi.day).order_by(DailyKpi.day)).all() == [
+            day for day in (D0, D1, D2) if day <= closed
+        ]
+        # a closed day changed behind the roll-up's back keeps its summed figures ...
+        o1_total = db.scalars(select(SalesOrder.total).where(SalesOrder.id == book.o1)).one()
+        db.execute(update(SalesOrder).where(SalesOrder.id == book.o1).values(total=PRICE))
+        # ... while today is summed live
+        stock.waste(
+            db,
+            MovementContext(actor=ACTOR, reference="late", reason="torn bag"),
+            product_id=book.world.kg_product,
+            lot_id=book.l1,
+            warehouse_id=book.world.main,
+            quantity=Decimal(1),
+        )
+        db.commit()
+    again = report(client, manager, "kpis", **RANGE)
+    assert again["days"][:3] == first["days"][:3]
+    assert again["days"][3]["transactions"] == first["days"][3]["transactions"] + 1
+    assert again["top_products_by_revenue"] == first["top_products_by_revenue"]
+    with SessionLocal() as db:
+        reports.forget_rolled_up_days(db)
+        db.commit()
+    summed = report(client, manager, "kpis", **RANGE)
+    o1_day = next(day for day in summed["days"] if day["day"] == D2.isoformat())
+    assert Decimal(o1_day["revenue"]) == Decimal(first["days"][2]["revenue"]) - o1_total + PRICE
+
+
+def test_a_refused_kpi_range_rolls_up_nothing(
+    client: TestClient, manager: SignedIn, book: Book
+) -> None:
+    response = client.get(
+        f"{REPORTS}/kpis",
+        params={"since": D2.isoformat(), "until": D0.isoformat()},
+        headers=manager.headers,
+    )
+    assert_problem(response, 422, field="until")
+    with SessionLocal() as db:
+        assert db.scalar(select(func.count()).select_from(DailyKpi)) == 0
+        assert db.scalar(select(func.count()).select_from(DailyProductSales)) == 0
 
 
 def test_kpis_cover_at_most_366_days(client: TestClient, manager: SignedIn, book: Book) -> None:

@@ -67,8 +67,7 @@ def top_products(
 ) -> list[ProductSales] | Response:
     """Products shipped in a period, ranked by revenue or by weight."""
     last = until or clock.today()
-    start, end = reports.day_range(_since(since, last), last)
-    rows = reports.product_sales(db, start, end)
+    rows = reports.product_sales(db, _since(since, last), last)
     if by is SalesRanking.REVENUE:
         rows.sort(key=lambda row: (-row.revenue, row.sku))
     else:

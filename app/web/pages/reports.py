@@ -85,9 +85,8 @@ def report_csv(
     if name == "kpis":
         return csv_response(f"kpis-{stamp}", KpiDay, reports.kpis(db, first, last).days)
     if name == "top-products":
-        start, end = reports.day_range(first, last)
         return csv_response(
-            f"top-products-{stamp}", ProductSales, reports.product_sales(db, start, end)
+            f"top-products-{stamp}", ProductSales, reports.product_sales(db, first, last)
         )
     if name == "valuation":
         return csv_response(f"valuation-{last}", ValuationRow, reports.stock_valuation(db).rows)
