@@ -54,6 +54,11 @@ class Api:
         assert answer.status == 200, answer.text
         return sum((Decimal(item["on_hand"]) for item in answer.json()["items"]), Decimal(0))
 
+    def traced(self, lot_id: object) -> int:
+        answer = self.server.request("GET", f"/api/v1/trace/lots/{lot_id}", headers=self.headers)
+        assert answer.status == 200, answer.text
+        return len(answer.json()["events"])
+
     def metric(self, name: str, **labels: str) -> float:
         answer = self.server.request("GET", "/metrics")
         assert answer.status == 200, answer.text
@@ -93,13 +98,15 @@ def test_reads_go_to_a_fit_replica_and_to_the_primary_otherwise(
                 "lot_code": "REP-LOT",
                 "quantity": "10",
             }
-            api.post("/stock/receipts", receipt)
+            received = api.post("/stock/receipts", receipt)
+            lot_id = received["movements"][0]["lot_id"]  # type: ignore[index]
             _until(lambda: api.on_hand(product["id"]) == 10, "the replica replaying the receipt")
 
             # Replay paused: the page still shows what the replica holds, not the primary.
             replay.execute("SELECT pg_wal_replay_pause()")
             api.post("/stock/receipts", receipt | {"reference": "second"})
             assert api.on_hand(product["id"]) == 10
+            assert api.traced(lot_id) == 1
             assert api.metric("database_replica_skipped_reads_total") == 0
 
         strict = patient | {"REPLICA_MAX_LAG_SECONDS": "1"}
@@ -108,6 +115,7 @@ def test_reads_go_to_a_fit_replica_and_to_the_primary_otherwise(
             _until(lambda: api.on_hand(product["id"]) == 20, "reads leaving the lagging replica")
             assert api.metric("database_replica_in_use") == 0
             assert api.metric("database_replica_skipped_reads_total", reason="lagging") >= 1
+            assert api.traced(lot_id) == 2
 
             replay.execute("SELECT pg_wal_replay_resume()")
             _until(lambda: api.metric("database_replica_in_use") == 1, "the replica back in use")
