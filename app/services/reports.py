@@ -158,6 +158,7 @@ def _shipped_lines(start: datetime, end: datetime, *by: Any) -> Select[Any]:
         .join(SalesOrder, SalesOrder.id == SalesOrderLine.order_id)
         .where(SalesOrder.shipped_at >= start, SalesOrder.shipped_at < end)
         .group_by(*by, SalesOrderLine.product_id)
+        .order_by(*by, SalesOrderLine.product_id)  # concurrent roll-ups insert in one order
     )
 
 
