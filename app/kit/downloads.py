@@ -1,6 +1,6 @@
 """Files the API and the pages send: CSV attachments and PDF documents."""
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from fastapi import Response
@@ -19,7 +19,14 @@ PDF_CONTENT: dict[int | str, dict[str, Any]] = {
 
 def csv_response(name: str, model: type[BaseModel], rows: Sequence[BaseModel]) -> Response:
     """``rows`` (of ``model``) as a CSV attachment named ``name``.csv."""
-    body = write_csv(list(model.model_fields), (row.model_dump() for row in rows))
+    return csv_rows_response(name, list(model.model_fields), [row.model_dump() for row in rows])
+
+
+def csv_rows_response(
+    name: str, columns: list[str], rows: Iterable[Mapping[str, object]]
+) -> Response:
+    """Plain ``rows`` with these ``columns`` as a CSV attachment named ``name``.csv."""
+    body = write_csv(columns, rows)
     return Response(
         body,
         media_type="text/csv; charset=utf-8",

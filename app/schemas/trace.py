@@ -4,6 +4,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from pydantic import BaseModel
+from typing_extensions import TypedDict
 
 
 class TraceProduct(BaseModel):
@@ -62,8 +63,9 @@ class TraceDocument(BaseModel):
     uploaded_at: datetime
 
 
-class TraceEvent(BaseModel):
-    """One ledger row of the lot, with the order and customer it served, if any."""
+class TraceEvent(TypedDict):
+    """One ledger row of the lot, with the order and customer it served, if any: a plain row,
+    a lot sold over months has thousands."""
 
     movement_id: int
     occurred_at: datetime

@@ -2,9 +2,8 @@
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
-from typing import Any
 
 # A spreadsheet runs a cell as a formula when its text starts with one of these, also after
 # blanks, invisible characters or quotes, and in their fullwidth or small forms (U+FF1D ...).
@@ -17,7 +16,7 @@ QUOTED = frozenset(',"\n\r;\t|')
 _SKIPPED = frozenset({"Cc", "Cf", "Zs", "Zl", "Zp"})
 
 
-def write_csv(columns: list[str], records: Iterable[dict[str, Any]]) -> str:
+def write_csv(columns: list[str], records: Iterable[Mapping[str, object]]) -> str:
     """``records`` as CSV text with a header, made safe for spreadsheets."""
     lines = [_line(columns)]
     for record in records:

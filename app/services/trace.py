@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
 from operator import itemgetter
-from typing import Any
+from typing import Any, cast
 
 from pydantic import TypeAdapter
 from sqlalchemy import BindParameter, ColumnElement, bindparam, func, select
@@ -66,7 +66,7 @@ CUSTOMER_ROW_SORTS: Mapping[str, Any] = {
     "best_before": Lot.best_before,
     "sku": Product.sku,
 }
-_TOTAL_FIELDS = {
+_TOTAL_FIELDS: dict[str, str] = {
     MovementKind.RECEIPT: "received",
     MovementKind.ISSUE: "shipped",
     MovementKind.RETURN: "returned",
@@ -76,9 +76,9 @@ _TOTAL_FIELDS = {
     MovementKind.TRANSFER_IN: "transferred_in",
     MovementKind.TRANSFER_OUT: "transferred_out",
 }
+EVENT_COLUMNS = list(TraceEvent.__annotations__)
 _SOLD = frozenset((MovementKind.ISSUE, MovementKind.RETURN))
 LOT_ID: BindParameter[int] = bindparam("lot_id")
-_EVENTS = TypeAdapter(list[TraceEvent])
 _RECEIPTS = TypeAdapter(list[TraceReceipt])
 _DOCUMENTS = TypeAdapter(list[TraceDocument])
 _HOLDINGS = TypeAdapter(list[TraceHolding])
@@ -317,17 +317,19 @@ def _found(lot_id: int, lot: Mapping[Any, Any] | None) -> Mapping[Any, Any]:
 
 
 def _lot_trace(lot: Mapping[Any, Any], parts: Mapping[str, list[dict[str, Any]]]) -> LotTrace:
-    events = parts["events"]
+    events = cast(list[TraceEvent], parts["events"])
     holdings = _HOLDINGS.validate_python(parts["holdings"], strict=True)
     totals = dict.fromkeys(_TOTAL_FIELDS.values(), ZERO)
     for event in events:
         totals[_TOTAL_FIELDS[event["kind"]]] += abs(event["quantity"])
-    return LotTrace(
+    # The events stay the rows read, typed by their columns: validating thousands of them
+    # again would cost more than the rest of the report.
+    return LotTrace.model_construct(
         lot=_lot(lot),
         receipts=_RECEIPTS.validate_python(parts["receipts"], strict=True),
         documents=_DOCUMENTS.validate_python(parts["documents"], strict=True),
         customers=_customer_shares(events),
-        events=_EVENTS.validate_python(events, strict=True),
+        events=events,
         holdings=holdings,
         reservations=_RESERVATIONS.validate_python(parts["reservations"], strict=True),
         totals=TraceTotals(**totals, on_hand=sum((h.on_hand for h in holdings), ZERO)),
@@ -358,7 +360,7 @@ def _lot(row: Mapping[Any, Any]) -> TraceLot:
     )
 
 
-def _customer_shares(events: list[dict[str, Any]]) -> list[TraceCustomerShare]:
+def _customer_shares(events: list[TraceEvent]) -> list[TraceCustomerShare]:
     """Per customer, shipped and returned quantities of the lot (from the events read)."""
     shares: dict[int, dict[str, Any]] = {}
     orders: dict[int, set[str]] = defaultdict(set)

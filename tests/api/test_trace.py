@@ -263,7 +263,8 @@ def csv_rows(response: Response, model: type[Any]) -> list[dict[str, str]]:
     assert response.headers["content-type"].startswith("text/csv")
     assert response.headers["content-disposition"].startswith("attachment;")
     reader = csv.DictReader(io.StringIO(response.text))
-    assert reader.fieldnames == list(model.model_fields)
+    columns = model.model_fields if hasattr(model, "model_fields") else model.__annotations__
+    assert reader.fieldnames == list(columns)
     return list(reader)
 
 

@@ -224,10 +224,10 @@ def test_trace_lot_agrees_with_the_ledger(ledger: Ledger) -> None:
     assert sum((share.shipped for share in report.customers), Decimal(0)) == Decimal(issued)
     assert sum((share.net for share in report.customers), Decimal(0)) == Decimal(issued - returned)
     for event_row in report.events:
-        if event_row.kind in ("issue", "return"):
-            assert event_row.order_number == event_row.reference
-            assert event_row.customer_id is not None
-    times = [(e.occurred_at, e.movement_id) for e in report.events]
+        if event_row["kind"] in ("issue", "return"):
+            assert event_row["order_number"] == event_row["reference"]
+            assert event_row["customer_id"] is not None
+    times = [(e["occurred_at"], e["movement_id"]) for e in report.events]
     assert times == sorted(times)
     assert [(h.on_hand, h.reserved) for h in report.holdings] == [(Decimal(100), Decimal(6))]
     assert [(r.order_number, r.customer_id, r.quantity) for r in report.reservations] == [

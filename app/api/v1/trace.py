@@ -7,8 +7,8 @@ from fastapi import APIRouter, Query, Response
 from app.api.csv_responses import CSV_CONTENT, Format, ReportFormat
 from app.api.deps import DbSession, LotTraceReader, TraceReader
 from app.api.responses import responses
-from app.kit.downloads import csv_response
-from app.schemas.trace import CustomerLotRow, CustomerTrace, LotTrace, TraceEvent
+from app.kit.downloads import csv_response, csv_rows_response
+from app.schemas.trace import CustomerLotRow, CustomerTrace, LotTrace
 from app.schemas.types import RecordId
 from app.services import trace
 
@@ -44,7 +44,9 @@ async def trace_lot(
     customer, return and write-off) of a lot, and what it still holds; CSV lists the events."""
     report = await trace.read_lot_trace(lot_id, sort)
     if format_ is ReportFormat.CSV:
-        return csv_response(f"lot-{report.lot.lot_code}-trace", TraceEvent, report.events)
+        return csv_rows_response(
+            f"lot-{report.lot.lot_code}-trace", trace.EVENT_COLUMNS, report.events
+        )
     return report
 
 

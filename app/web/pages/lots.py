@@ -6,11 +6,10 @@ from starlette.datastructures import UploadFile
 
 from app.core import clock
 from app.core.errors import InvalidRequestError
-from app.kit.downloads import csv_response
+from app.kit.downloads import csv_rows_response
 from app.kit.uploads import accepts_uploads
 from app.models.inventory import LotStatus
 from app.schemas.stock import LotStatusChange
-from app.schemas.trace import TraceEvent
 from app.schemas.types import RecordId
 from app.services import lots, trace, uploads
 from app.services.permissions import Permission
@@ -68,9 +67,9 @@ def _lot_page(
         status_code=status_code,
         report=report,
         order_ids={
-            event.order_number: event.order_id
+            event["order_number"]: event["order_id"]
             for event in report.events
-            if event.order_number and event.order_id
+            if event["order_number"] and event["order_id"]
         },
         statuses=list(LotStatus),
         values=values or {},
@@ -101,7 +100,7 @@ def lot_trace_csv(
 ) -> Response:
     """The lot's events as CSV (the mock-recall list)."""
     report = trace.trace_lot(db, lot_id)
-    return csv_response(f"lot-{report.lot.lot_code}-trace", TraceEvent, report.events)
+    return csv_rows_response(f"lot-{report.lot.lot_code}-trace", trace.EVENT_COLUMNS, report.events)
 
 
 @router.post("/lots/{lot_id}/status", response_class=HTMLResponse)
