@@ -1,5 +1,6 @@
 """Dead pooled connections on PostgreSQL: the engine pings only a connection left idle, and
-the async read path retries once on a connection found dead instead of pinging each."""
+the async read path retries once on a connection found dead instead of pinging each; the
+sessions of both read in UTC, the async one without parallel workers."""
 
 import time
 
@@ -49,3 +50,20 @@ def test_the_async_path_retries_once_on_a_connection_found_dead() -> None:
 
     first, second = run_alone(scenario())
     assert second != first
+
+
+def test_both_paths_read_in_utc_and_the_async_one_plans_serially() -> None:
+    settings = select(
+        literal_column("current_setting('TimeZone')").label("zone"),
+        literal_column("current_setting('max_parallel_workers_per_gather')").label("workers"),
+    )
+    (answered,) = run_alone(async_database.fetch(settings))
+    assert answered == {"zone": "UTC", "workers": "0"}
+    engine = make_engine(get_settings())
+    try:
+        with engine.connect() as connection:
+            zone, workers = connection.execute(settings).one()
+    finally:
+        engine.dispose()
+    assert zone == "UTC"
+    assert workers != "0"  # the reports on the engine keep PostgreSQL's parallel plans
