@@ -70,7 +70,7 @@ def test_lot_trace_csv_guards_hidden_formulas(
         response = client.post(ADJUSTMENTS, json=body, headers=h)
         assert response.status_code == 201, response.text
 
-    columns = list(TraceEvent.model_fields)
+    columns = list(TraceEvent.__annotations__)
     for response in (
         client.get(f"{API}/trace/lots/{lot}", params={"format": "csv"}, headers=h),
         pages.get(f"/lots/{lot}/trace.csv"),
