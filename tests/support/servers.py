@@ -24,6 +24,7 @@ PYTHON = BIN / "python"
 HOST = "127.0.0.1"
 STARTUP_TIMEOUT = 60.0
 STOP_TIMEOUT = 20.0
+BIND_ATTEMPTS = 3
 COMMAND_TIMEOUT = 120.0
 # Read when the project is imported, so a fork of an imported parent would not see them change.
 IMPORT_TIME = {"ENV_FILE", "PROMETHEUS_MULTIPROC_DIR"}
@@ -353,9 +354,39 @@ def running_server(
     startup_timeout: float = STARTUP_TIMEOUT,
 ) -> Iterator[Server]:
     """Start ``dfims serve`` with ``env`` on a free loopback port; stop it on the way out."""
+    server = _started(env, workers, startup_timeout)
+    seen_workers: list[int] = []
+    try:
+        seen_workers = server.worker_pids()
+        yield server
+        seen_workers = sorted({*seen_workers, *server.worker_pids()})
+    finally:
+        _stop(server.process, seen_workers)
+        server.output_path.unlink(missing_ok=True)
+
+
+def _started(env: Mapping[str, str], workers: int, startup_timeout: float) -> Server:
+    """A healthy ``dfims serve``; started again on another port when the one found free was
+    taken before the server bound it (by another test's server or an outgoing connection)."""
+    attempts = 1
+    while True:
+        server = _launched(env, workers)
+        try:
+            _wait_until_healthy(server, startup_timeout)
+        except AssertionError:
+            taken = "address already in use" in server.output()
+            _stop(server.process, [])
+            server.output_path.unlink(missing_ok=True)
+            if not taken or attempts == BIND_ATTEMPTS:
+                raise
+            attempts += 1
+        else:
+            return server
+
+
+def _launched(env: Mapping[str, str], workers: int) -> Server:
     port = free_port()
     fd, name = tempfile.mkstemp(prefix="dfims-serve-", suffix=".out")
-    output_path = Path(name)
     with os.fdopen(fd, "wb") as output:
         process = subprocess.Popen(
             [str(DFIMS), "serve", "--host", HOST, "--port", str(port), "--workers", str(workers)],
@@ -366,13 +397,4 @@ def running_server(
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    server = Server(process=process, port=port, output_path=output_path)
-    seen_workers: list[int] = []
-    try:
-        _wait_until_healthy(server, startup_timeout)
-        seen_workers = server.worker_pids()
-        yield server
-        seen_workers = sorted({*seen_workers, *server.worker_pids()})
-    finally:
-        _stop(process, seen_workers)
-        output_path.unlink(missing_ok=True)
+    return Server(process=process, port=port, output_path=Path(name))
