@@ -72,7 +72,7 @@ def kpis(db: Session, since: date, until: date) -> KpiReport:
     if first_open <= until:
         summed |= _summed_days(db, first_open, until)
     days = [summed[since + timedelta(days=offset)] for offset in range((until - since).days + 1)]
-    sales = _sales(db, since, until)
+    sales = _sales(db, since, until, closed, first_open)
     return KpiReport(
         since=since,
         until=until,
@@ -92,10 +92,10 @@ def product_sales(db: Session, since: date, until: date) -> list[ProductSales]:
     """Per product, the quantity, weight and value of order lines shipped on the UTC days
     ``since`` to ``until``: closed days from their roll-up, open ones summed live."""
     day_range(since, until)
-    closed, _ = _closed_and_open(since, until)
+    closed, first_open = _closed_and_open(since, until)
     if since <= closed:
         _rolled_up_days(db, since, closed)
-    return _sales(db, since, until)
+    return _sales(db, since, until, closed, first_open)
 
 
 def forget_rolled_up_days(db: Session) -> None:
@@ -110,9 +110,11 @@ def _closed_and_open(since: date, until: date) -> tuple[date, date]:
     return closed, max(since, closed + ONE_DAY)
 
 
-def _sales(db: Session, since: date, until: date) -> list[ProductSales]:
-    """``product_sales`` once the closed days of the range are rolled up."""
-    closed, first_open = _closed_and_open(since, until)
+def _sales(
+    db: Session, since: date, until: date, closed: date, first_open: date
+) -> list[ProductSales]:
+    """``product_sales`` once the closed days of the range are rolled up, split where the
+    caller split it: the clock read once, so no day closes between the two halves."""
     totals: dict[int, dict[str, Any]] = {}
     if since <= closed:
         rolled = select(
