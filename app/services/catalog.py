@@ -50,6 +50,18 @@ class CatalogKind(Generic[ModelT]):
             )
         return item
 
+    def get_active_each(self, db: Session, item_ids: Sequence[int], fields: str) -> list[ModelT]:
+        """The active record of each id, read in one query; a 422 naming the first that is
+        missing or inactive (``fields`` names each: ``lines[{}].product_id``)."""
+        model = self.crud.model
+        found = {item.id: item for item in db.scalars(select(model).where(model.id.in_(item_ids)))}
+        return [
+            item
+            if (item := found.get(item_id)) is not None and item.is_active
+            else self.get_active(db, item_id, fields.format(index))  # refused, with the reason
+            for index, item_id in enumerate(item_ids)
+        ]
+
     def page(
         self,
         db: Session,

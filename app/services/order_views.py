@@ -1,5 +1,6 @@
 """Sales orders as the API and the pages show them: lines with the lots picked for them."""
 
+from collections.abc import Sequence
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -21,7 +22,19 @@ from app.services import orders, shipments
 
 
 def read(db: Session, order: SalesOrder) -> OrderRead:
-    """An order with its lines, their allocations and its shipments."""
+    """An order with its lines, their allocations and its shipments (a pending order has
+    none: an order ships once confirmed)."""
+    if order.status == OrderStatus.PENDING:
+        return _read(db, order, ())
+    return _read(db, order, shipments.order_shipments(db, order.id))
+
+
+def just_confirmed(db: Session, order: SalesOrder) -> OrderRead:
+    """An order as confirmed by this request: it was pending, so nothing has shipped yet."""
+    return _read(db, order, ())
+
+
+def _read(db: Session, order: SalesOrder, shipped: Sequence[Shipment]) -> OrderRead:
     held = orders.allocations(db, order)
     lines = []
     for line in order.lines:
@@ -66,10 +79,7 @@ def read(db: Session, order: SalesOrder) -> OrderRead:
         **summary(order).model_dump(),
         delivery_address=DeliveryAddressRef.model_validate(address) if address else None,
         lines=lines,
-        shipments=[
-            shipment_read(shipment, order.number or "")
-            for shipment in shipments.order_shipments(db, order.id)
-        ],
+        shipments=[shipment_read(shipment, order.number or "") for shipment in shipped],
     )
 
 

@@ -16,7 +16,6 @@ from app.core.metrics import ORDERS_TOTAL, after_commit
 from app.crud import crud_sales
 from app.crud.base import text_match
 from app.crud.crud_sales import order_crud, order_with_lines
-from app.models.catalog import Product
 from app.models.inventory import Lot, Reservation
 from app.models.sales import Customer, OrderStatus, SalesOrder, SalesOrderLine
 from app.services import addresses, allocation, audit, money, pricing
@@ -263,10 +262,13 @@ def requested_date(asked: date | None, at: datetime | None = None) -> date:
     return asked
 
 
-def confirm(db: Session, actor: Actor, order: SalesOrder, at: datetime | None = None) -> SalesOrder:
+def confirm(
+    db: Session, actor: Actor, order: SalesOrder | int, at: datetime | None = None
+) -> SalesOrder:
     """Reserve every line FEFO (within the customer's shelf-life demand on the requested
     delivery date, or today when that has passed): all or nothing, or, for a customer who
-    takes partial deliveries, what there is, the rest of each line backordered."""
+    takes partial deliveries, what there is, the rest of each line backordered. The order may
+    be given by id: it is read once, when claimed."""
     order = move(db, order, OrderStatus.CONFIRMED, at)
     if not order.lines:
         raise InvalidRequestError(f"Order {order.number} has no lines to confirm.", field="lines")
@@ -497,12 +499,11 @@ def _orderable_customer(db: Session, customer_id: int) -> Customer:
 def _lines(db: Session, customer: Customer, drafts: Sequence[LineDraft]) -> list[SalesOrderLine]:
     if not drafts:
         raise InvalidRequestError("An order needs at least one line.", field="lines")
-    chosen: list[Product] = []
-    for index, draft in enumerate(drafts):
-        where = f"lines[{index}].product_id"
-        product = products.get_active(db, draft.product_id, where)
+    chosen = products.get_active_each(
+        db, [draft.product_id for draft in drafts], "lines[{}].product_id"
+    )
+    for index, (draft, product) in enumerate(zip(drafts, chosen, strict=True)):
         check_quantity(product, draft.quantity, field=f"lines[{index}].quantity")
-        chosen.append(product)
     prices = pricing.default_prices(db, chosen, customer.price_tier)
     lines = []
     for number, (draft, product) in enumerate(zip(drafts, chosen, strict=True), start=1):

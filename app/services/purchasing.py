@@ -264,9 +264,11 @@ def purchase_total(lines: Sequence[PurchaseOrderLine]) -> Decimal:
 def _lines(db: Session, drafts: Sequence[PurchaseLineDraft]) -> list[PurchaseOrderLine]:
     if not drafts:
         raise InvalidRequestError("A purchase order needs at least one line.", field="lines")
+    chosen = products.get_active_each(
+        db, [draft.product_id for draft in drafts], "lines[{}].product_id"
+    )
     lines = []
-    for index, draft in enumerate(drafts):
-        product = products.get_active(db, draft.product_id, f"lines[{index}].product_id")
+    for index, (draft, product) in enumerate(zip(drafts, chosen, strict=True)):
         check_quantity(product, draft.quantity, field=f"lines[{index}].quantity")
         lines.append(
             PurchaseOrderLine(

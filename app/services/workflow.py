@@ -36,29 +36,32 @@ class Workflow(Generic[RecordT, StatusT]):
     def claim(
         self,
         db: Session,
-        record: RecordT,
+        record: RecordT | int,
         allowed: Sequence[StatusT],
         purpose: str,
         values: Mapping[str, object] | None = None,
     ) -> RecordT:
-        """Lock the record in one of ``allowed`` with a guarded UPDATE; the record read afresh.
+        """Lock the record (or the record of that id) in one of ``allowed`` with a guarded
+        UPDATE; the record read afresh, or the loader's NotFoundError.
 
         Two requests can never both act on the same state, and what follows works on the
         record as it is once locked, not as it was read before.
         """
-        current = update_if_status(db, self.model, record.id, allowed, values or {})
+        record_id = record if isinstance(record, int) else record.id
+        current = update_if_status(db, self.model, record_id, allowed, values or {})
         if current is not None:
             expected = " or ".join(allowed)
+            named = self.name(self.load(db, record_id) if isinstance(record, int) else record)
             raise self.error(
-                f"{self.name(record)} is {current}; it must be {expected} to {purpose}.",
+                f"{named} is {current}; it must be {expected} to {purpose}.",
                 current_status=current,
             )
-        return self.load(db, record.id)
+        return self.load(db, record_id)
 
     def move(
         self,
         db: Session,
-        record: RecordT,
+        record: RecordT | int,
         target: StatusT,
         at: datetime | None = None,
         allowed: Sequence[StatusT] | None = None,

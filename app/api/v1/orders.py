@@ -160,8 +160,8 @@ def confirm_order(
     """Reserve every line FEFO within the customer's shelf-life demand: all lines or none."""
 
     def act() -> OrderRead:
-        order = orders.get_order(db, order_id)
-        return order_views.read(db, orders.confirm(db, caller.actor, order))
+        confirmed = orders.confirm(db, caller.actor, order_id)
+        return order_views.just_confirmed(db, confirmed)
 
     return once.respond(OrderAction(), act)
 
