@@ -46,6 +46,9 @@ from bench.stack import (
 )
 
 RESULTS = Path(__file__).resolve().parent / "results"
+# How long a scenario waits for the last one's writes to be vacuumed, at most.
+SETTLE_SECONDS = 60.0
+VACUUMING = "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'autovacuum worker'"
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -164,6 +167,7 @@ def run(args: argparse.Namespace) -> Report:
             _measure(report, api, scenarios.baseline(), args)
             for scenario in [*scenarios.scenarios(data, today), scenarios.sell_out(data)]:
                 if _chosen(args, scenario.name):
+                    _settle(engine)
                     _measure(report, api, scenario, args)
             report.checks |= _stock_checks(engine, data, report)
             report.checks["pool timeouts logged"] = _pool_timeouts(folder)
@@ -237,6 +241,18 @@ def _flush_redis(url: str) -> None:
         Redis.from_url(url, socket_timeout=3).flushdb()
     except RedisError as exc:
         raise StackError(f"Redis is needed at {url}: {exc}") from exc
+
+
+def _settle(engine: Engine) -> None:
+    """Start a scenario on a database done with the last one's writes: vacuumed and analysed
+    (so that autovacuum does not do it during the scenario) and written out (a checkpoint);
+    an autovacuum worker already at it is waited for, up to SETTLE_SECONDS."""
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        deadline = time.monotonic() + SETTLE_SECONDS
+        while connection.scalar(text(VACUUMING)) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        connection.execute(text("VACUUM (ANALYZE)"))
+        connection.execute(text("CHECKPOINT"))
 
 
 def _measure(report: Report, api: Api, scenario: Scenario, args: argparse.Namespace) -> None:
