@@ -46,9 +46,12 @@ from bench.stack import (
 )
 
 RESULTS = Path(__file__).resolve().parent / "results"
-# How long a scenario waits for the last one's writes to be vacuumed, at most.
+# How long a scenario waits for autovacuum to be done with the bench database, at most.
 SETTLE_SECONDS = 60.0
-VACUUMING = "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'autovacuum worker'"
+VACUUMING = """
+SELECT count(*) FROM pg_stat_activity
+WHERE backend_type = 'autovacuum worker' AND datname = current_database()
+"""
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
