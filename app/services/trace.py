@@ -13,7 +13,7 @@ from operator import itemgetter
 from typing import Any, cast
 
 from pydantic import TypeAdapter
-from sqlalchemy import BindParameter, ColumnElement, bindparam, func, select
+from sqlalchemy import BindParameter, ColumnElement, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.core import async_database
@@ -46,7 +46,6 @@ from app.schemas.trace import (
     TraceSupplier,
     TraceTotals,
 )
-from app.services.customers import get_customer
 
 ZERO = Decimal("0.000")
 
@@ -84,6 +83,7 @@ _RECEIPTS = TypeAdapter(list[TraceReceipt])
 _DOCUMENTS = TypeAdapter(list[TraceDocument])
 _HOLDINGS = TypeAdapter(list[TraceHolding])
 _RESERVATIONS = TypeAdapter(list[TraceReservation])
+_CUSTOMER_ROWS = TypeAdapter(list[CustomerLotRow])
 
 
 def order_by(sort: str, columns: Mapping[str, Any], tiebreak: Any) -> list[ColumnElement[Any]]:
@@ -128,63 +128,63 @@ async def read_lot_trace(lot_id: int, sort: str = "occurred_at") -> LotTrace:
     return _lot_trace(lot, dict(zip(query.parts, read, strict=True)))
 
 
-def trace_customer(db: Session, customer_id: int, sort: str = "occurred_at") -> CustomerTrace:
+async def read_customer_trace(customer_id: int, sort: str = "occurred_at") -> CustomerTrace:
     """Every lot a customer received or sent back (shipments and returns), with the lot's
-    dates and supplier; write-offs of returned goods are the business's, not the customer's."""
-    customer = get_customer(db, customer_id)
-    query = (
+    dates and supplier; write-offs of returned goods are the business's, not the customer's.
+    On the asynchronous read path, from the read replica when it is fit."""
+    rows = customer_rows(sort)
+    params = {"customer_id": customer_id}
+    found, read = await asyncio.gather(
+        async_database.fetch(CUSTOMER, params, replica=True),
+        async_database.fetch(rows, params, replica=True),
+    )
+    if not found:
+        raise NotFoundError(f"Customer {customer_id} does not exist.")
+    return CustomerTrace(
+        customer_id=found[0]["id"],
+        customer_name=found[0]["name"],
+        rows=_CUSTOMER_ROWS.validate_python(read, strict=True),
+    )
+
+
+CUSTOMER_ID: BindParameter[int] = bindparam("customer_id")
+CUSTOMER: Statement = select(Customer.id, Customer.name).where(Customer.id == CUSTOMER_ID)
+
+
+@lru_cache(maxsize=64)
+def customer_rows(sort: str) -> Statement:
+    """The ledger rows of the customer's orders' shipments and returns, in ``sort`` order."""
+    return (
         select(
-            StockMovement,
-            SalesOrder.id,
-            SalesOrder.number,
+            StockMovement.id.label("movement_id"),
+            StockMovement.created_at.label("occurred_at"),
+            SalesOrder.id.label("order_id"),
+            SalesOrder.number.label("order_number"),
+            StockMovement.kind,
+            StockMovement.quantity,
+            StockMovement.warehouse_id,
+            StockMovement.lot_id,
             Lot.lot_code,
             Lot.best_before,
-            Lot.status,
+            Lot.status.label("lot_status"),
+            StockMovement.product_id,
             Product.sku,
-            Supplier.id,
-            Supplier.code,
+            Supplier.id.label("supplier_id"),
+            Supplier.code.label("supplier_code"),
         )
         .join(SalesOrder, SalesOrder.number == StockMovement.reference)
         .join(Lot, Lot.id == StockMovement.lot_id)
         .join(Product, Product.id == StockMovement.product_id)
         .outerjoin(Supplier, Supplier.id == Lot.supplier_id)
         .where(
-            SalesOrder.customer_id == customer.id,
-            StockMovement.kind.in_([MovementKind.ISSUE, MovementKind.RETURN]),
+            SalesOrder.customer_id == CUSTOMER_ID,
+            # two terms, not IN: a list would be expanded per execution, not compiled once
+            or_(
+                StockMovement.kind == MovementKind.ISSUE, StockMovement.kind == MovementKind.RETURN
+            ),
         )
         .order_by(*order_by(sort, CUSTOMER_ROW_SORTS, StockMovement.id))
     )
-    rows = [
-        CustomerLotRow(
-            movement_id=movement.id,
-            occurred_at=movement.created_at,
-            order_id=order_id,
-            order_number=number,
-            kind=movement.kind,
-            quantity=movement.quantity,
-            warehouse_id=movement.warehouse_id,
-            lot_id=movement.lot_id,
-            lot_code=lot_code,
-            best_before=best_before,
-            lot_status=lot_status,
-            product_id=movement.product_id,
-            sku=sku,
-            supplier_id=supplier_id,
-            supplier_code=supplier_code,
-        )
-        for (
-            movement,
-            order_id,
-            number,
-            lot_code,
-            best_before,
-            lot_status,
-            sku,
-            supplier_id,
-            supplier_code,
-        ) in db.execute(query)
-    ]
-    return CustomerTrace(customer_id=customer.id, customer_name=customer.name, rows=rows)
 
 
 LOT: Statement = (

@@ -59,6 +59,10 @@ class Api:
         assert answer.status == 200, answer.text
         return len(answer.json()["events"])
 
+    def customer_traced(self, customer_id: object) -> int:
+        path = f"/api/v1/trace/customers/{customer_id}"
+        return self.server.request("GET", path, headers=self.headers).status
+
     def metric(self, name: str, **labels: str) -> float:
         answer = self.server.request("GET", "/metrics")
         assert answer.status == 200, answer.text
@@ -105,8 +109,10 @@ def test_reads_go_to_a_fit_replica_and_to_the_primary_otherwise(
             # Replay paused: the page still shows what the replica holds, not the primary.
             replay.execute("SELECT pg_wal_replay_pause()")
             api.post("/stock/receipts", receipt | {"reference": "second"})
+            customer = api.post("/customers", {"name": "Replica Foods"})
             assert api.on_hand(product["id"]) == 10
             assert api.traced(lot_id) == 1
+            assert api.customer_traced(customer["id"]) == 404  # not on the replica yet
             assert api.metric("database_replica_skipped_reads_total") == 0
 
         strict = patient | {"REPLICA_MAX_LAG_SECONDS": "1"}
@@ -116,6 +122,7 @@ def test_reads_go_to_a_fit_replica_and_to_the_primary_otherwise(
             assert api.metric("database_replica_in_use") == 0
             assert api.metric("database_replica_skipped_reads_total", reason="lagging") >= 1
             assert api.traced(lot_id) == 2
+            assert api.customer_traced(customer["id"]) == 200
 
             replay.execute("SELECT pg_wal_replay_resume()")
             _until(lambda: api.metric("database_replica_in_use") == 1, "the replica back in use")

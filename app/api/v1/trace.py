@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from app.api.csv_responses import CSV_CONTENT, Format, ReportFormat
-from app.api.deps import DbSession, LotTraceReader, TraceReader
+from app.api.deps import TraceReader
 from app.api.responses import responses
 from app.kit.downloads import csv_response, csv_rows_response
 from app.schemas.trace import CustomerLotRow, CustomerTrace, LotTrace
@@ -36,7 +36,7 @@ CustomerSort = Annotated[
 )
 async def trace_lot(
     lot_id: RecordId,
-    _: LotTraceReader,
+    _: TraceReader,
     format_: Format = ReportFormat.JSON,
     sort: LotSort = "occurred_at",
 ) -> LotTrace | Response:
@@ -55,15 +55,14 @@ async def trace_lot(
     response_model=CustomerTrace,
     responses={**responses(404), **CSV_CONTENT},
 )
-def trace_customer(
+async def trace_customer(
     customer_id: RecordId,
     _: TraceReader,
-    db: DbSession,
     format_: Format = ReportFormat.JSON,
     sort: CustomerSort = "occurred_at",
 ) -> CustomerTrace | Response:
     """Every lot a customer received (and sent back), with best-before dates and suppliers."""
-    report = trace.trace_customer(db, customer_id, sort)
+    report = await trace.read_customer_trace(customer_id, sort)
     if format_ is ReportFormat.CSV:
         return csv_response(f"customer-{customer_id}-lots", CustomerLotRow, report.rows)
     return report
