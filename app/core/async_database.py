@@ -13,7 +13,7 @@ every REPLICA_CHECK_SECONDS; otherwise, and when a read on it fails, to the prim
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from functools import cache
@@ -233,3 +233,15 @@ async def fetch(
     except _StaleConnectionError as stale:
         logger.warning("a pooled connection was dead: %s", stale.__cause__)
         return await _run(pool, sql, values)
+
+
+async def fetch_together(
+    statements: Sequence[Statement], params: Mapping[str, Any], *, replica: bool = False
+) -> list[list[Row]]:
+    """The rows of each independent read, in order, the reads sent at once (each on a
+    connection of its own), so one waits for the longest rather than for their sum."""
+    return list(
+        await asyncio.gather(
+            *(fetch(statement, params, replica=replica) for statement in statements)
+        )
+    )

@@ -3,7 +3,6 @@
 Each report is a fixed handful of indexed queries, whatever the size of the ledger.
 """
 
-import asyncio
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -116,13 +115,10 @@ def trace_lot(db: Session, lot_id: int, sort: str = "occurred_at") -> LotTrace:
 
 async def read_lot_trace(lot_id: int, sort: str = "occurred_at") -> LotTrace:
     """``trace_lot`` on the asynchronous read path, from the read replica when it is fit; the
-    statements run at once, each on a connection of its own."""
+    statements run at once."""
     query = LotTraceQuery.of(lot_id, sort)
-    found, *read = await asyncio.gather(
-        *(
-            async_database.fetch(statement, query.params, replica=True)
-            for statement in (LOT, *query.parts.values())
-        )
+    found, *read = await async_database.fetch_together(
+        [LOT, *query.parts.values()], query.params, replica=True
     )
     lot = _found(lot_id, found[0] if found else None)
     return _lot_trace(lot, dict(zip(query.parts, read, strict=True)))
@@ -132,11 +128,8 @@ async def read_customer_trace(customer_id: int, sort: str = "occurred_at") -> Cu
     """Every lot a customer received or sent back (shipments and returns), with the lot's
     dates and supplier; write-offs of returned goods are the business's, not the customer's.
     On the asynchronous read path, from the read replica when it is fit."""
-    rows = customer_rows(sort)
-    params = {"customer_id": customer_id}
-    found, read = await asyncio.gather(
-        async_database.fetch(CUSTOMER, params, replica=True),
-        async_database.fetch(rows, params, replica=True),
+    found, read = await async_database.fetch_together(
+        [CUSTOMER, customer_rows(sort)], {"customer_id": customer_id}, replica=True
     )
     if not found:
         raise NotFoundError(f"Customer {customer_id} does not exist.")
