@@ -1,7 +1,7 @@
 """Dependencies shared by the routers: the unit of work, the caller and permission checks."""
 
 import hmac
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
@@ -15,6 +15,7 @@ from app.core.errors import (
     PasswordChangeRequiredError,
     PermissionDeniedError,
 )
+from app.core.read_sessions import read_session
 from app.kit.callers import Caller
 from app.kit.clients import Client
 from app.services import auth
@@ -28,6 +29,14 @@ oauth2_scheme = OAuth2PasswordBearer(
 # The unit of work ends (commit or rollback) before the response is sent, so nothing
 # is acknowledged that was not stored.
 DbSession = Annotated[Session, Depends(get_db, scope="function")]
+
+
+def get_read_db(db: DbSession) -> Iterator[Session]:
+    """A session for reads that may lag: the replica's while it is fit (``read_session``)."""
+    yield from read_session(db)
+
+
+ReadDbSession = Annotated[Session, Depends(get_read_db, scope="function")]
 
 
 NOT_AUTHENTICATED = "Not authenticated: send a bearer access token."

@@ -198,6 +198,24 @@ def _run_on_engine(statement: Statement, params: Mapping[str, Any]) -> list[Row]
         return [dict(row) for row in connection.execute(statement, dict(params)).mappings()]
 
 
+def replica_fit() -> bool:
+    """Whether reads that may lag should go to the replica now: it is configured, watched by
+    this process's serving loop, and fit; a skipped read is counted by why."""
+    replicas = list(_replicas.values())
+    if any(replica.skip_reason is None for replica in replicas):
+        return True
+    for replica in replicas[:1]:
+        DATABASE_REPLICA_SKIPPED.labels(reason=replica.skip_reason).inc()
+    return False
+
+
+def replica_failed(error: BaseException) -> None:
+    """Take the replica out of use after it failed a read, until it is measured fit again."""
+    logger.warning("read replica failed a read: %s", type(error).__name__)
+    for replica in _replicas.values():
+        replica.measured(None)
+
+
 async def _on_replica(sql: str, values: Mapping[str, Any]) -> list[Row] | None:
     """The rows from the replica, or None when the read is for the primary."""
     replica = _replicas.get(asyncio.get_running_loop())
@@ -207,8 +225,7 @@ async def _on_replica(sql: str, values: Mapping[str, Any]) -> list[Row] | None:
         try:
             return await _run(replica.pool, sql, values)
         except (psycopg.OperationalError, _StaleConnectionError) as exc:
-            logger.warning("read replica failed a read: %s", type(exc).__name__)
-            replica.measured(None)
+            replica_failed(exc)
     DATABASE_REPLICA_SKIPPED.labels(reason=replica.skip_reason).inc()
     return None
 

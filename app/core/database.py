@@ -100,9 +100,10 @@ def postgres_connect_args(settings: Settings) -> dict[str, Any]:
     return TCP_DEADLINES | {"connect_timeout": settings.DB_CONNECT_TIMEOUT, "options": options}
 
 
-def make_engine(settings: Settings) -> Engine:
-    """Build the engine for ``settings.DATABASE_URL`` with bounded waits everywhere."""
-    url = make_url(settings.DATABASE_URL)
+def make_engine(settings: Settings, url_text: str | None = None) -> Engine:
+    """Build the engine for ``url_text`` (``settings.DATABASE_URL`` by default) with bounded
+    waits everywhere."""
+    url = make_url(url_text or settings.DATABASE_URL)
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
@@ -144,6 +145,15 @@ def get_engine() -> Engine:
     """The engine of this process, built from the settings on first use."""
     with _engine_lock:
         return _engine()
+
+
+@cache
+def get_replica_engine() -> Engine:
+    """The engine of DATABASE_REPLICA_URL in this process, built on first use."""
+    settings = get_settings()
+    if not settings.DATABASE_REPLICA_URL:
+        raise RuntimeError("DATABASE_REPLICA_URL is not set")
+    return make_engine(settings, settings.DATABASE_REPLICA_URL)
 
 
 engine: Engine

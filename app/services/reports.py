@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from app.core import clock
 from app.core.errors import InvalidRequestError
+from app.core.read_sessions import writer
 from app.models.catalog import Category, Product, UnitOfMeasure, Warehouse
 from app.models.inventory import Lot, MovementKind, StockLevel, StockMovement
 from app.models.mixins import scaled_product
@@ -200,11 +201,13 @@ def _rolled_up_days(db: Session, since: date, until: date) -> dict[date, KpiDay]
 
 
 def _insert_new(db: Session, model: Any, key: list[str], rows: list[dict[str, Any]]) -> None:
-    """Insert ``rows`` of ``model``, leaving those whose ``key`` a concurrent request stored."""
+    """Insert ``rows`` of ``model`` on the primary, leaving those whose ``key`` a concurrent
+    request stored."""
     if not rows:
         return
-    insert = postgresql.insert if db.get_bind().dialect.name == "postgresql" else sqlite.insert
-    db.execute(insert(model).on_conflict_do_nothing(index_elements=key), rows)
+    into = writer(db)
+    insert = postgresql.insert if into.get_bind().dialect.name == "postgresql" else sqlite.insert
+    into.execute(insert(model).on_conflict_do_nothing(index_elements=key), rows)
 
 
 def _rolled_up_row(day: KpiDay) -> dict[str, Any]:

@@ -1,5 +1,8 @@
-"""The pages' routes and unit of work: a page that answers with an error keeps nothing."""
+"""The pages' routes and unit of work: a page that answers with an error keeps nothing; a
+browser that has just written reads its own writes from the primary."""
 
+import math
+import time
 from collections.abc import Callable, Coroutine, Iterator
 from typing import Annotated, Any
 
@@ -7,7 +10,15 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session
 
+from app.core.async_database import REPLICA_CHECK_SECONDS
+from app.core.config import get_settings
 from app.core.database import unit_of_work
+from app.core.read_sessions import read_session
+
+# When this browser last had a write stored; its reads go to the primary until the replica,
+# at most REPLICA_MAX_LAG_SECONDS behind as last measured, must hold that write too.
+WROTE_COOKIE = "wrote_at"
+READS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 class PageRoute(APIRoute):
@@ -20,6 +31,8 @@ class PageRoute(APIRoute):
         async def answer(request: Request) -> Response:
             response = await handle(request)
             request.state.page_answer = response
+            if request.method not in READS and response.status_code < 400:
+                _note_write(response)
             return response
 
         return answer
@@ -48,3 +61,42 @@ def get_page_db(request: Request) -> Iterator[Session]:
 
 
 PageDb = Annotated[Session, Depends(get_page_db, scope="function")]
+
+
+def _own_writes_window() -> float:
+    return get_settings().REPLICA_MAX_LAG_SECONDS + REPLICA_CHECK_SECONDS
+
+
+def _note_write(response: Response) -> None:
+    settings = get_settings()
+    if settings.DATABASE_REPLICA_URL:
+        response.set_cookie(
+            WROTE_COOKIE,
+            f"{time.time():.3f}",
+            max_age=math.ceil(_own_writes_window()),
+            httponly=True,
+            samesite="lax",
+            secure=settings.session_cookie_secure,
+            path="/",
+        )
+
+
+def wrote_lately(request: Request) -> bool:
+    """Whether this browser had a write stored too recently for the replica to hold it."""
+    try:
+        wrote_at = float(request.cookies.get(WROTE_COOKIE, "-inf"))
+    except ValueError:
+        return False
+    return time.time() - wrote_at < _own_writes_window()
+
+
+def get_page_read_db(request: Request, db: PageDb) -> Iterator[Session]:
+    """A page's session for reads that may lag (``read_session``), the page's own after this
+    browser wrote lately."""
+    if wrote_lately(request):
+        yield db
+    else:
+        yield from read_session(db)
+
+
+PageReadDb = Annotated[Session, Depends(get_page_read_db, scope="function")]

@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import AwareDatetime
 
-from app.api.deps import AuditReader, DbSession
+from app.api.deps import AuditReader, ReadDbSession
 from app.api.pagination import LongPageQuery
 from app.schemas.audit import AuditRead
 from app.schemas.common import Page
@@ -20,7 +20,7 @@ Short = Annotated[str | None, Query(max_length=100)]
 @router.get("")
 def list_audit(
     _: AuditReader,
-    db: DbSession,
+    db: ReadDbSession,
     paging: LongPageQuery,
     entity_type: Short = None,
     entity_id: Short = None,

@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter, Response
 
-from app.api.deps import DbSession, StockReader
+from app.api.deps import ReadDbSession, StockReader
 from app.schemas.exports import Dataset
 from app.services import csv_io
 
@@ -14,7 +14,7 @@ router = APIRouter(prefix="/exports", tags=["exports"])
     response_class=Response,
     responses={200: {"content": {"text/csv": {}}}},
 )
-def export_csv(dataset: Dataset, _: StockReader, db: DbSession) -> Response:
+def export_csv(dataset: Dataset, _: StockReader, db: ReadDbSession) -> Response:
     """Products, suppliers or stock levels as CSV (the import's columns for the first two)."""
     return Response(
         csv_io.export(db, dataset),

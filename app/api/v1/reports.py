@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from app.api.csv_responses import CSV_CONTENT, Format, ReportFormat
-from app.api.deps import DbSession, ReportReader
+from app.api.deps import ReadDbSession, ReportReader
 from app.core import clock
 from app.kit.downloads import csv_response
 from app.schemas.reports import (
@@ -42,7 +42,7 @@ def _since(since: date | None, until: date) -> date:
 @router.get("/kpis", response_model=KpiReport, responses=REPORT_RESPONSES)
 def kpis(
     _: ReportReader,
-    db: DbSession,
+    db: ReadDbSession,
     since: date | None = Query(default=None, description="First UTC day; 30 days by default"),
     until: date | None = Query(default=None, description="Last UTC day; today by default"),
     format_: Format = ReportFormat.JSON,
@@ -58,7 +58,7 @@ def kpis(
 @router.get("/top-products", response_model=list[ProductSales], responses=REPORT_RESPONSES)
 def top_products(
     _: ReportReader,
-    db: DbSession,
+    db: ReadDbSession,
     since: date | None = None,
     until: date | None = None,
     by: SalesRanking = SalesRanking.REVENUE,
@@ -80,7 +80,7 @@ def top_products(
 @router.get("/stock-valuation", response_model=ValuationReport, responses=REPORT_RESPONSES)
 def stock_valuation(
     _: ReportReader,
-    db: DbSession,
+    db: ReadDbSession,
     warehouse_id: RecordId | None = None,
     format_: Format = ReportFormat.JSON,
 ) -> ValuationReport | Response:
@@ -94,7 +94,7 @@ def stock_valuation(
 @router.get("/expiring-stock", response_model=ExpiringReport, responses=REPORT_RESPONSES)
 def expiring_stock(
     _: ReportReader,
-    db: DbSession,
+    db: ReadDbSession,
     within_days: Annotated[int, Query(ge=0, le=3650)] = 30,
     format_: Format = ReportFormat.JSON,
 ) -> ExpiringReport | Response:
@@ -108,7 +108,7 @@ def expiring_stock(
 @router.get("/slow-movers", response_model=SlowMoverReport, responses=REPORT_RESPONSES)
 def slow_movers(
     _: ReportReader,
-    db: DbSession,
+    db: ReadDbSession,
     days: Annotated[int, Query(ge=1, le=3650)] = 90,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     format_: Format = ReportFormat.JSON,

@@ -7,7 +7,7 @@ from app.schemas.purchasing import SuggestionsToOrder
 from app.services import alerts, catalog, reorder
 from app.services.permissions import Permission
 from app.web.forms import checked, form_values, refusals
-from app.web.routing import PageDb, page_router
+from app.web.routing import PageDb, PageReadDb, page_router
 from app.web.session import PageCaller, SubmittedForm, form_require, page_require
 from app.web.templating import render
 
@@ -17,7 +17,7 @@ router = page_router()
 @router.get("/alerts", response_class=HTMLResponse)
 def show_alerts(
     request: Request,
-    db: PageDb,
+    db: PageReadDb,
     caller: PageCaller = page_require(Permission.STOCK_READ),
 ) -> HTMLResponse:
     """Low stock, lots expiring soon and expired stock, each with its next step."""
@@ -64,7 +64,7 @@ def _reorder_page(
 @router.get("/reorder", response_class=HTMLResponse)
 def reorder_suggestions(
     request: Request,
-    db: PageDb,
+    db: PageReadDb,
     caller: PageCaller = page_require(Permission.PURCHASING_READ),
     cover_days: int = 30,
 ) -> HTMLResponse:

@@ -23,7 +23,7 @@ from app.services.permissions import Permission
 from app.web.form_pages import Field, form_page
 from app.web.forms import FormInvalidError, checked, form_values, refusals
 from app.web.listing import list_query, listing
-from app.web.routing import PageDb, page_router
+from app.web.routing import PageDb, PageReadDb, page_router
 from app.web.session import PageCaller, SubmittedForm, form_require, page_require
 from app.web.templating import render
 
@@ -150,7 +150,7 @@ def record_router(pages: RecordPages) -> APIRouter:
     @router.get(base, response_class=HTMLResponse, name=f"list_{pages.plural}")
     def list_records(
         request: Request,
-        db: PageDb,
+        db: PageReadDb,
         caller: PageCaller = page_require(Permission.CATALOG_READ),
         show: Annotated[str, Query(pattern="^(active|inactive|all)$")] = "all",
     ) -> Response:

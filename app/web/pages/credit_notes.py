@@ -10,7 +10,7 @@ from app.services import credit_notes, credit_views, customers, invoice_document
 from app.services.credit_notes import CreditFilter
 from app.services.permissions import Permission
 from app.web.listing import list_query, listing
-from app.web.routing import PageDb, page_router
+from app.web.routing import PageDb, PageReadDb, page_router
 from app.web.session import PageCaller, page_require
 from app.web.templating import render
 
@@ -21,7 +21,7 @@ PAGE_SIZE = 50
 @router.get("/credit-notes", response_class=HTMLResponse)
 def list_credit_notes(
     request: Request,
-    db: PageDb,
+    db: PageReadDb,
     caller: PageCaller = page_require(Permission.SALES_MANAGE),
 ) -> Response:
     """Credit notes, newest first, found by number, invoice number or customer."""
@@ -44,7 +44,7 @@ def list_credit_notes(
 
 @router.get("/credit-notes.csv")
 def export_credit_notes(
-    db: PageDb,
+    db: PageReadDb,
     caller: PageCaller = page_require(Permission.SALES_MANAGE),
 ) -> Response:
     """Every credited line, for the accountant."""

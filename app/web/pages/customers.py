@@ -22,7 +22,7 @@ from app.services.permissions import Permission
 from app.web.form_pages import form_page
 from app.web.forms import FormInvalidError, checked, form_values, refusals
 from app.web.listing import list_query, listing
-from app.web.routing import PageDb, page_router
+from app.web.routing import PageDb, PageReadDb, page_router
 from app.web.session import PageCaller, SubmittedForm, form_require, page_require
 
 router = page_router()
@@ -107,7 +107,7 @@ def _vat_treatments() -> list[tuple[str, str]]:
 @router.get("/customers", response_class=HTMLResponse)
 def list_customers(
     request: Request,
-    db: PageDb,
+    db: PageReadDb,
     caller: PageCaller = page_require(Permission.CUSTOMERS_MANAGE),
     show: Annotated[str, Query(pattern="^(active|inactive|all)$")] = "all",
 ) -> Response:

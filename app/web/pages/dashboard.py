@@ -9,7 +9,7 @@ from app.core.formatting import currency_symbol, day_and_month
 from app.services import dashboard
 from app.services.permissions import Permission
 from app.web.charts import Measure, Point, bar_chart, line_chart
-from app.web.routing import PageDb, page_router
+from app.web.routing import PageReadDb, page_router
 from app.web.session import PageCaller, page_require
 from app.web.templating import render
 
@@ -19,7 +19,7 @@ router = page_router()
 @router.get("/dashboard", response_class=HTMLResponse)
 def show(
     request: Request,
-    db: PageDb,
+    db: PageReadDb,
     caller: PageCaller = page_require(Permission.REPORTS_READ),
 ) -> HTMLResponse:
     """Today's figures and the trends a manager starts the day with."""

@@ -23,7 +23,7 @@ from app.services.payments import PaymentDraft
 from app.services.permissions import Permission
 from app.web.forms import checked, form_values, line_values, refusals
 from app.web.listing import list_query, listing
-from app.web.routing import PageDb, page_router
+from app.web.routing import PageDb, PageReadDb, page_router
 from app.web.session import PageCaller, SubmittedForm, form_require, page_require
 from app.web.templating import render
 
@@ -42,7 +42,7 @@ BAND_LABELS = {
 @router.get("/invoices", response_class=HTMLResponse)
 def list_invoices(
     request: Request,
-    db: PageDb,
+    db: PageReadDb,
     caller: PageCaller = page_require(Permission.SALES_MANAGE),
 ) -> Response:
     """Invoices, newest first, found by number or customer."""
@@ -65,7 +65,7 @@ def list_invoices(
 
 @router.get("/invoices.csv")
 def export_invoices(
-    db: PageDb,
+    db: PageReadDb,
     caller: PageCaller = page_require(Permission.SALES_MANAGE),
 ) -> Response:
     """Every invoice line, for the accountant."""
@@ -172,7 +172,7 @@ def issue_credit_note(
 @router.get("/receivables", response_class=HTMLResponse)
 def receivables(
     request: Request,
-    db: PageDb,
+    db: PageReadDb,
     caller: PageCaller = page_require(Permission.SALES_MANAGE),
 ) -> HTMLResponse:
     """What each customer owes, by days past due, most owed first, with the totals."""

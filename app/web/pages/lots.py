@@ -15,7 +15,7 @@ from app.services import lots, trace, uploads
 from app.services.permissions import Permission
 from app.web.forms import checked, form_values, refusals
 from app.web.listing import list_query, listing
-from app.web.routing import PageDb, page_router
+from app.web.routing import PageDb, PageReadDb, page_router
 from app.web.session import PageCaller, SubmittedForm, form_require, page_require
 from app.web.templating import render
 
@@ -26,7 +26,7 @@ PAGE_SIZE = 50
 @router.get("/lots", response_class=HTMLResponse)
 def list_lots(
     request: Request,
-    db: PageDb,
+    db: PageReadDb,
     caller: PageCaller = page_require(Permission.STOCK_READ),
 ) -> Response:
     """Lots whose code is or starts with the search (a recall starts from a lot code), a page
@@ -95,7 +95,7 @@ def lot_detail(
 @router.get("/lots/{lot_id}/trace.csv")
 def lot_trace_csv(
     lot_id: RecordId,
-    db: PageDb,
+    db: PageReadDb,
     _: PageCaller = page_require(Permission.TRACE_READ),
 ) -> Response:
     """The lot's events as CSV (the mock-recall list)."""

@@ -30,7 +30,7 @@ from app.web.forms import checked, form_values, refusals
 from app.web.links import record_url
 from app.web.listing import list_query, listing
 from app.web.pages import prices as tier_prices
-from app.web.routing import PageDb, page_router
+from app.web.routing import PageDb, PageReadDb, page_router
 from app.web.session import PageCaller, SubmittedForm, form_require, page_require
 from app.web.templating import render
 
@@ -41,7 +41,7 @@ PAGE_SIZE = 25
 @router.get("/products", response_class=HTMLResponse)
 def list_products(
     request: Request,
-    db: PageDb,
+    db: PageReadDb,
     caller: PageCaller = page_require(Permission.CATALOG_READ),
     category_id: Annotated[int | None, Query()] = None,
     low_stock: bool = False,

@@ -20,7 +20,7 @@ from app.services.sorting import Sort
 from app.web.confirmation import confirmed
 from app.web.forms import checked, form_values, line_values, refusals
 from app.web.listing import list_query, listing
-from app.web.routing import PageDb, page_router
+from app.web.routing import PageDb, PageReadDb, page_router
 from app.web.session import FormUser, PageCaller, SubmittedForm, form_require, page_require
 from app.web.templating import render
 
@@ -42,7 +42,7 @@ RECEIVE_FIELDS = [
 @router.get("/purchase-orders", response_class=HTMLResponse)
 def list_orders(
     request: Request,
-    db: PageDb,
+    db: PageReadDb,
     caller: PageCaller = page_require(Permission.PURCHASING_READ),
     status: PurchaseStatus | None = None,
 ) -> Response:

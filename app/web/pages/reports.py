@@ -19,7 +19,7 @@ from app.services.sorting import Sort
 from app.web.date_range import read_range
 from app.web.links import record_url
 from app.web.listing import list_query, listing
-from app.web.routing import PageDb, page_router
+from app.web.routing import PageReadDb, page_router
 from app.web.session import PageCaller, page_require
 from app.web.templating import render
 
@@ -46,7 +46,7 @@ def _range(since: date | None, until: date | None) -> tuple[date, date]:
 @router.get("/reports", response_class=HTMLResponse)
 def show_reports(
     request: Request,
-    db: PageDb,
+    db: PageReadDb,
     caller: PageCaller = page_require(Permission.REPORTS_READ),
     since: DateText = "",
     until: DateText = "",
@@ -74,7 +74,7 @@ def show_reports(
 @router.get("/reports/{name}.csv")
 def report_csv(
     name: str,
-    db: PageDb,
+    db: PageReadDb,
     _: PageCaller = page_require(Permission.REPORTS_READ),
     since: date | None = None,
     until: date | None = None,
@@ -102,7 +102,7 @@ def report_csv(
 @router.get("/audit", response_class=HTMLResponse)
 def show_audit(
     request: Request,
-    db: PageDb,
+    db: PageReadDb,
     caller: PageCaller = page_require(Permission.AUDIT_READ),
     entity_type: Annotated[str, Query(max_length=50)] = "",
     entity_id: Annotated[str, Query(max_length=64)] = "",

@@ -34,7 +34,7 @@ from app.services.sorting import Sort
 from app.web.confirmation import confirmed
 from app.web.forms import checked, form_values, line_values, refusals
 from app.web.listing import list_query, listing
-from app.web.routing import PageDb, page_router
+from app.web.routing import PageDb, PageReadDb, page_router
 from app.web.session import (
     FormUser,
     PageCaller,
@@ -65,7 +65,7 @@ def _sales_team(caller: PageCaller) -> bool:
 @router.get("/orders", response_class=HTMLResponse)
 def list_orders(
     request: Request,
-    db: PageDb,
+    db: PageReadDb,
     caller: PageCaller = page_require(Permission.SALES_MANAGE, Permission.ORDERS_OWN),
     status: OrderStatus | None = None,
 ) -> Response:
