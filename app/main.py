@@ -16,7 +16,7 @@ from app.api.security_headers import SecurityHeaders
 from app.api.v1.router import API_ROUTERS
 from app.core import async_database
 from app.core.config import get_settings
-from app.core.logging import configure_logging
+from app.core.logging import configure_logging, flush_logs
 from app.core.memory import tune_allocator
 from app.core.metrics import forget_dead_processes, render_latest
 from app.schemas.health import Liveness
@@ -40,8 +40,11 @@ async def lifespan(_: FastAPI) -> AsyncIterator[None]:
     listen for session changes."""
     tune_allocator()
     forget_dead_processes()
-    async with async_database.serving(), session_standing.listening():
-        yield
+    try:
+        async with async_database.serving(), session_standing.listening():
+            yield
+    finally:
+        flush_logs()
 
 
 def create_app() -> FastAPI:

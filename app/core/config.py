@@ -99,6 +99,10 @@ class Settings(BaseSettings):
     LOG_FILE_NAME: str = "dfims.log"
     LOG_FILE_MAX_BYTES: int = Field(default=10 * 1024 * 1024, ge=1024)
     LOG_FILE_BACKUP_COUNT: int = Field(default=10, ge=0)
+    # JSON log lines wait up to this long to be written together, in one write to stdout and
+    # one to the file (warnings and errors are written at once, with every line before them);
+    # 0 writes each line as it comes.
+    LOG_FLUSH_SECONDS: float = Field(default=0.2, ge=0, le=5)
 
     UPLOAD_DIR: Path = PROJECT_ROOT / "data" / "uploads"
     BACKUP_DIR: Path = PROJECT_ROOT / "backups"

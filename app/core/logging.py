@@ -1,6 +1,8 @@
 """Logs, one record a line: JSON to a rotating file in LOG_DIR, and to stdout JSON or, in a
-terminal, readable text (LOG_FORMAT)."""
+terminal, readable text (LOG_FORMAT). JSON lines are written in batches (LOG_FLUSH_SECONDS):
+a request's line costs its formatting, not two writes and a lock of the shared file."""
 
+import asyncio
 import json
 import logging
 import sys
@@ -16,7 +18,7 @@ from app.core.config import Settings
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 
 _RESERVED = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "color_message"}
-_configured_for: tuple[str, str, str] | None = None
+_configured_for: tuple[str, str, str, float] | None = None
 # Left out of a text line: the request line's message already says them.
 _SAID_IN_MESSAGE = frozenset({"method", "path", "route", "status"})
 
@@ -50,6 +52,61 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             entry["exception"] = "".join(traceback.format_exception(*record.exc_info))
         return json.dumps(entry, default=str, ensure_ascii=False)
+
+
+class BatchedLines(logging.Handler):
+    """Format each record as a JSON line where it is logged, and hand the lines to ``targets``
+    together: ``seconds`` after the first waiting line when logged on an event loop, at once
+    elsewhere (a thread, a command), and at once with every line before it for a warning or
+    worse, or when ``capacity`` lines wait."""
+
+    def __init__(self, targets: list[logging.Handler], seconds: float, capacity: int = 256) -> None:
+        super().__init__()
+        self.setFormatter(JsonFormatter())
+        self.targets = targets
+        self.seconds = seconds
+        self.capacity = capacity
+        self._lines: list[str] = []
+        self._flush_on: asyncio.AbstractEventLoop | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Keep the record's line; write the lines kept when it is time."""
+        self._lines.append(self.format(record))
+        if record.levelno >= logging.WARNING or len(self._lines) >= self.capacity:
+            self.flush()
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self.flush()
+            return
+        if self._flush_on is not loop:
+            self._flush_on = loop
+            loop.call_later(self.seconds, self.flush)
+
+    def flush(self) -> None:
+        """Write the lines kept to every target, as one record."""
+        self.acquire()
+        try:
+            self._flush_on = None
+            lines, self._lines = self._lines, []
+            if lines:
+                text = "\n".join(lines)
+                batch = logging.makeLogRecord(
+                    {"msg": text, "levelno": logging.INFO, "levelname": "INFO"}
+                )
+                batch._json_line = text
+                for target in self.targets:
+                    target.handle(batch)
+        finally:
+            self.release()
+
+    def close(self) -> None:
+        """Write what is kept, then close the targets."""
+        self.flush()
+        for target in self.targets:
+            target.close()
+        super().close()
 
 
 class TextFormatter(logging.Formatter):
@@ -97,7 +154,7 @@ def configure_logging(settings: Settings) -> None:
     log_format) and to LOG_DIR as JSON lines."""
     global _configured_for
     chosen = log_format(settings, sys.stdout)
-    key = (str(settings.LOG_DIR.resolve()), settings.LOG_LEVEL, chosen)
+    key = (str(settings.LOG_DIR.resolve()), settings.LOG_LEVEL, chosen, settings.LOG_FLUSH_SECONDS)
     if _configured_for == key:
         return
     console = logging.StreamHandler(sys.stdout)
@@ -114,7 +171,10 @@ def configure_logging(settings: Settings) -> None:
     for handler in list(root.handlers):
         root.removeHandler(handler)
         handler.close()
-    for handler in (console, file):
+    handlers: list[logging.Handler] = [console, file]
+    if chosen == "json" and settings.LOG_FLUSH_SECONDS > 0:
+        handlers = [BatchedLines(handlers, settings.LOG_FLUSH_SECONDS)]
+    for handler in handlers:
         root.addHandler(handler)
     root.setLevel(settings.LOG_LEVEL)
     for name in ("uvicorn", "uvicorn.error", "gunicorn.error"):
@@ -126,3 +186,9 @@ def configure_logging(settings: Settings) -> None:
     # WeasyPrint reports each step of every PDF it renders; its warnings still come through.
     logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
     _configured_for = key
+
+
+def flush_logs() -> None:
+    """Write every log line still waiting."""
+    for handler in logging.getLogger().handlers:
+        handler.flush()

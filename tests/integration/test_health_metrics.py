@@ -1,7 +1,6 @@
 """Health checks, Prometheus metrics, JSON request logs and the last line of error handling."""
 
 import json
-import os
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -17,6 +16,7 @@ from app.core.database import engine
 from app.main import create_app
 from app.models.user import Role
 from tests.conftest import PASSWORD, MakeUser, bearer, login
+from tests.support.logs import log_entries
 from tests.support.metrics import metric_families, metric_samples, metric_value
 from tests.support.problems import PROBLEM_JSON, assert_problem
 from tests.support.servers import running_server
@@ -34,16 +34,6 @@ def read_metrics(client: TestClient) -> str:
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
     return response.text
-
-
-def log_entries() -> list[dict[str, Any]]:
-    """Every JSON line of the service log file."""
-    path = Path(os.environ["LOG_DIR"]) / "dfims.log"
-    entries = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            entries.append(json.loads(line))
-    return entries
 
 
 def request_log(request_id: str) -> dict[str, Any]:

@@ -19,11 +19,11 @@ from tests.api.auth.tokens import (
     _claims,
     _email,
     _fresh_user,
-    _log_entries,
     _me,
     _post_login,
 )
 from tests.conftest import PASSWORD, TEST_ACTOR, AuthHeaders, MakeUser, login
+from tests.support.logs import log_entries
 
 ACCOUNT_LOCKED = "urn:dfims:problem:account-locked"
 CLIENT_ADDRESS = "testclient"
@@ -31,7 +31,7 @@ CLIENT_ADDRESS = "testclient"
 
 def _failure_logged(email: str, reason: str | None = None) -> bool:
     """Whether an 'authentication failed' line names ``email`` and the test client's address."""
-    for entry in _log_entries():
+    for entry in log_entries():
         message = str(entry.get("message", ""))
         if (
             "authentication failed" in message

@@ -15,11 +15,11 @@ from tests.api.auth.tokens import (
     NEW_PASSWORD,
     _email,
     _fresh_user,
-    _log_entries,
     _post_login,
     _register,
 )
 from tests.conftest import PASSWORD, MakeUser, bearer, login
+from tests.support.logs import log_entries
 
 # --- password hashing ----------------------------------------------------------------------
 
@@ -103,5 +103,5 @@ def test_wrong_current_passwords_count_towards_the_lockout(
     assert _post_login(client, user.email, PASSWORD).status_code == 423
     assert any(
         "authentication failed" in entry["message"] and entry.get("email") == user.email
-        for entry in _log_entries()
+        for entry in log_entries()
     )

@@ -1,9 +1,6 @@
 """What the authentication tests share: logging in, forging tokens, and reading the lockout."""
 
-import json
-import os
 import uuid
-from pathlib import Path
 from typing import Any
 
 import httpx2
@@ -75,14 +72,6 @@ def _session_of(token: str) -> UserSession:
         row = session.get(UserSession, session_id)
         assert row is not None
         return row
-
-
-def _log_entries() -> list[dict[str, Any]]:
-    """Every JSON line of the service's log file."""
-    path = Path(os.environ["LOG_DIR"]) / "dfims.log"
-    return [
-        json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()
-    ]
 
 
 def _claims(token: str) -> dict[str, Any]:
