@@ -7,11 +7,14 @@ import json
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import httpx2
+import psycopg
 import pytest
 
 from app.web.routing import WROTE_COOKIE
@@ -108,121 +111,134 @@ def _rolled_up(cluster: PrivatePostgres, day: date) -> int:
         return int(row.fetchone()[0])  # type: ignore[index]
 
 
+@dataclass
+class Replicated:
+    """A migrated primary, its streaming replica, a connection to pause the replica's replay,
+    and the environment of a server that reads from the replica however far behind it is."""
+
+    cluster: PrivatePostgres
+    replica: PrivatePostgres
+    replay: psycopg.Connection[tuple[object, ...]]
+    patient: dict[str, str]
+
+
 @pytest.fixture
-def primary(tmp_path: Path) -> Iterator[tuple[PrivatePostgres, dict[str, str]]]:
+def replicated(tmp_path: Path) -> Iterator[Replicated]:
     with private_postgres() as cluster:
         env = server_env(cluster.url, "", tmp_path)
         migrate_with_admin(env, ADMIN_EMAIL, PASSWORD)
-        yield cluster, env
-
-
-def test_reads_go_to_a_fit_replica_and_to_the_primary_otherwise(
-    primary: tuple[PrivatePostgres, dict[str, str]],
-) -> None:
-    cluster, env = primary
-    with streaming_replica(cluster) as replica:
-        replay = replica.connect()
-        patient = env | {"DATABASE_REPLICA_URL": replica.url, "REPLICA_MAX_LAG_SECONDS": "3600"}
-        with running_server(patient) as server:
-            api = Api(server)
-            _until(lambda: api.metric("database_replica_in_use") == 1, "the replica in use")
-            warehouse = api.post("/warehouses", {"code": "REP", "name": "Replica test"})
-            product = api.post("/products", {"sku": "REP-1", "name": "Replica almonds"})
-            receipt = {
-                "product_id": product["id"],
-                "warehouse_id": warehouse["id"],
-                "lot_code": "REP-LOT",
-                "quantity": "10",
+        with streaming_replica(cluster) as replica, replica.connect() as replay:
+            patient = env | {
+                "DATABASE_REPLICA_URL": replica.url,
+                "REPLICA_MAX_LAG_SECONDS": "3600",
             }
-            received = api.post("/stock/receipts", receipt)
-            lot_id = received["movements"][0]["lot_id"]  # type: ignore[index]
-            _until(lambda: api.on_hand(product["id"]) == 10, "the replica replaying the receipt")
+            yield Replicated(cluster, replica, replay, patient)
 
-            # Replay paused: the page still shows what the replica holds, not the primary.
-            replay.execute("SELECT pg_wal_replay_pause()")
-            api.post("/stock/receipts", receipt | {"reference": "second"})
-            customer = api.post("/customers", {"name": "Replica Foods"})
-            assert api.on_hand(product["id"]) == 10
-            assert api.traced(lot_id) == 1
-            assert api.customer_traced(customer["id"]) == 404  # not on the replica yet
-            assert api.metric("database_replica_skipped_reads_total") == 0
 
-        strict = patient | {"REPLICA_MAX_LAG_SECONDS": "1"}
-        with running_server(strict) as server:
-            api = Api(server)
-            _until(lambda: api.on_hand(product["id"]) == 20, "reads leaving the lagging replica")
-            assert api.metric("database_replica_in_use") == 0
-            assert api.metric("database_replica_skipped_reads_total", reason="lagging") >= 1
-            assert api.traced(lot_id) == 2
-            assert api.customer_traced(customer["id"]) == 200
+@contextmanager
+def _reading_the_replica(env: dict[str, str]) -> Iterator[Api]:
+    """The admin's calls to a server of ``env``, once it reads from the replica."""
+    with running_server(env) as server:
+        api = Api(server)
+        _until(lambda: api.metric("database_replica_in_use") == 1, "the replica in use")
+        yield api
 
-            replay.execute("SELECT pg_wal_replay_resume()")
-            _until(lambda: api.metric("database_replica_in_use") == 1, "the replica back in use")
-            skipped = api.metric("database_replica_skipped_reads_total")
-            assert api.on_hand(product["id"]) == 20
-            assert api.metric("database_replica_skipped_reads_total") == skipped
 
-            # Stopped under load: every read is answered, from the primary once it is gone.
-            with ThreadPoolExecutor(max_workers=4) as pool:
-                reads = [pool.submit(api.on_hand, product["id"]) for _ in range(40)]
-                time.sleep(0.2)
-                replay.close()
-                replica.stop("immediate")
-                reads += [pool.submit(api.on_hand, product["id"]) for _ in range(40)]
-                assert {read.result() for read in reads} == {Decimal(20)}
-            _until(lambda: api.metric("database_replica_in_use") == 0, "the replica out of use")
-            assert api.on_hand(product["id"]) == 20
-            assert api.metric("database_replica_skipped_reads_total", reason="down") >= 1
+def test_reads_go_to_a_fit_replica_and_to_the_primary_otherwise(replicated: Replicated) -> None:
+    replica, replay, patient = replicated.replica, replicated.replay, replicated.patient
+    with _reading_the_replica(patient) as api:
+        warehouse = api.post("/warehouses", {"code": "REP", "name": "Replica test"})
+        product = api.post("/products", {"sku": "REP-1", "name": "Replica almonds"})
+        receipt = {
+            "product_id": product["id"],
+            "warehouse_id": warehouse["id"],
+            "lot_code": "REP-LOT",
+            "quantity": "10",
+        }
+        received = api.post("/stock/receipts", receipt)
+        lot_id = received["movements"][0]["lot_id"]  # type: ignore[index]
+        _until(lambda: api.on_hand(product["id"]) == 10, "the replica replaying the receipt")
+
+        # Replay paused: the page still shows what the replica holds, not the primary.
+        replay.execute("SELECT pg_wal_replay_pause()")
+        api.post("/stock/receipts", receipt | {"reference": "second"})
+        customer = api.post("/customers", {"name": "Replica Foods"})
+        assert api.on_hand(product["id"]) == 10
+        assert api.traced(lot_id) == 1
+        assert api.customer_traced(customer["id"]) == 404  # not on the replica yet
+        assert api.metric("database_replica_skipped_reads_total") == 0
+
+    strict = patient | {"REPLICA_MAX_LAG_SECONDS": "1"}
+    with running_server(strict) as server:
+        api = Api(server)
+        _until(lambda: api.on_hand(product["id"]) == 20, "reads leaving the lagging replica")
+        assert api.metric("database_replica_in_use") == 0
+        assert api.metric("database_replica_skipped_reads_total", reason="lagging") >= 1
+        assert api.traced(lot_id) == 2
+        assert api.customer_traced(customer["id"]) == 200
+
+        replay.execute("SELECT pg_wal_replay_resume()")
+        _until(lambda: api.metric("database_replica_in_use") == 1, "the replica back in use")
+        skipped = api.metric("database_replica_skipped_reads_total")
+        assert api.on_hand(product["id"]) == 20
+        assert api.metric("database_replica_skipped_reads_total") == skipped
+
+        # Stopped under load: every read is answered, from the primary once it is gone.
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            reads = [pool.submit(api.on_hand, product["id"]) for _ in range(40)]
+            time.sleep(0.2)
+            replay.close()
+            replica.stop("immediate")
+            reads += [pool.submit(api.on_hand, product["id"]) for _ in range(40)]
+            assert {read.result() for read in reads} == {Decimal(20)}
+        _until(lambda: api.metric("database_replica_in_use") == 0, "the replica out of use")
+        assert api.on_hand(product["id"]) == 20
+        assert api.metric("database_replica_skipped_reads_total", reason="down") >= 1
 
 
 def test_reports_and_lists_read_the_replica_and_a_browser_its_own_writes(
-    primary: tuple[PrivatePostgres, dict[str, str]],
+    replicated: Replicated,
 ) -> None:
-    cluster, env = primary
-    with streaming_replica(cluster) as replica:
-        replay = replica.connect()
-        patient = env | {"DATABASE_REPLICA_URL": replica.url, "REPLICA_MAX_LAG_SECONDS": "3600"}
-        with running_server(patient) as server:
-            api = Api(server)
-            _until(lambda: api.metric("database_replica_in_use") == 1, "the replica in use")
-            writer, reader = _browser(server), _browser(server)
-            reader.cookies.delete(WROTE_COOKIE)  # as if it logged in a while ago
-            api.post("/warehouses", {"code": "REP-SEEN", "name": "Seen everywhere"})
-            _until(lambda: "REP-SEEN" in _warehouses(reader), "the replica replaying")
-            audited = api.get("/audit?entity_type=warehouse")["total"]
+    replica, replay, patient = replicated.replica, replicated.replay, replicated.patient
+    with _reading_the_replica(patient) as api:
+        writer, reader = _browser(api.server), _browser(api.server)
+        reader.cookies.delete(WROTE_COOKIE)  # as if it logged in a while ago
+        api.post("/warehouses", {"code": "REP-SEEN", "name": "Seen everywhere"})
+        _until(lambda: "REP-SEEN" in _warehouses(reader), "the replica replaying")
+        audited = api.get("/audit?entity_type=warehouse")["total"]
 
-            replay.execute("SELECT pg_wal_replay_pause()")
-            logout = page_of(writer.get("/warehouses/new")).find("form", action="/logout")
-            form = {name: hidden_value(logout, name) for name in HIDDEN_FIELDS}
-            made = writer.post("/warehouses/new", data=form | {"code": "REP-NEW", "name": "New"})
-            assert made.status_code == 303, made.text
-            assert "REP-NEW" in _warehouses(writer)  # its own write, from the primary
-            assert "REP-NEW" not in _warehouses(reader)  # what the replica holds
-            assert api.get("/audit?entity_type=warehouse")["total"] == audited
-            # A closed day's KPIs summed on the (read-only) replica, stored on the primary.
-            day = date.today() - timedelta(days=20)
-            assert api.get(f"/reports/kpis?since={day}&until={day}")["days"]
-            assert _rolled_up(cluster, day) == 1
-            assert reader.get("/dashboard").status_code == 200
-            assert api.metric("database_replica_skipped_reads_total") == 0
+        replay.execute("SELECT pg_wal_replay_pause()")
+        logout = page_of(writer.get("/warehouses/new")).find("form", action="/logout")
+        form = {name: hidden_value(logout, name) for name in HIDDEN_FIELDS}
+        made = writer.post("/warehouses/new", data=form | {"code": "REP-NEW", "name": "New"})
+        assert made.status_code == 303, made.text
+        assert "REP-NEW" in _warehouses(writer)  # its own write, from the primary
+        assert "REP-NEW" not in _warehouses(reader)  # what the replica holds
+        assert api.get("/audit?entity_type=warehouse")["total"] == audited
+        # A closed day's KPIs summed on the (read-only) replica, stored on the primary.
+        day = date.today() - timedelta(days=20)
+        assert api.get(f"/reports/kpis?since={day}&until={day}")["days"]
+        assert _rolled_up(replicated.cluster, day) == 1
+        assert reader.get("/dashboard").status_code == 200
+        assert api.metric("database_replica_skipped_reads_total") == 0
 
-        strict = patient | {"REPLICA_MAX_LAG_SECONDS": "1"}
-        with running_server(strict) as server:
-            api = Api(server)
-            reader.base_url = httpx2.URL(f"http://127.0.0.1:{server.port}")
-            _until(lambda: "REP-NEW" in _warehouses(reader), "lists leaving the lagging replica")
-            assert api.get("/audit?entity_type=warehouse")["total"] == audited + 1
-            assert api.metric("database_replica_skipped_reads_total", reason="lagging") >= 1
+    strict = patient | {"REPLICA_MAX_LAG_SECONDS": "1"}
+    with running_server(strict) as server:
+        api = Api(server)
+        reader.base_url = httpx2.URL(f"http://127.0.0.1:{server.port}")
+        _until(lambda: "REP-NEW" in _warehouses(reader), "lists leaving the lagging replica")
+        assert api.get("/audit?entity_type=warehouse")["total"] == audited + 1
+        assert api.metric("database_replica_skipped_reads_total", reason="lagging") >= 1
 
-            replay.execute("SELECT pg_wal_replay_resume()")
-            _until(lambda: api.metric("database_replica_in_use") == 1, "the replica back in use")
-            # Stopped under load: every report is answered, from the primary once it is gone.
-            with ThreadPoolExecutor(max_workers=4) as pool:
-                reads = [pool.submit(api.get, "/reports/stock-valuation") for _ in range(30)]
-                time.sleep(0.2)
-                replay.close()
-                replica.stop("immediate")
-                reads += [pool.submit(api.get, "/audit?entity_type=warehouse") for _ in range(30)]
-                assert all(read.result() for read in reads)
-            _until(lambda: api.metric("database_replica_in_use") == 0, "the replica out of use")
-            assert "REP-NEW" in _warehouses(reader)
+        replay.execute("SELECT pg_wal_replay_resume()")
+        _until(lambda: api.metric("database_replica_in_use") == 1, "the replica back in use")
+        # Stopped under load: every report is answered, from the primary once it is gone.
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            reads = [pool.submit(api.get, "/reports/stock-valuation") for _ in range(30)]
+            time.sleep(0.2)
+            replay.close()
+            replica.stop("immediate")
+            reads += [pool.submit(api.get, "/audit?entity_type=warehouse") for _ in range(30)]
+            assert all(read.result() for read in reads)
+        _until(lambda: api.metric("database_replica_in_use") == 0, "the replica out of use")
+        assert "REP-NEW" in _warehouses(reader)

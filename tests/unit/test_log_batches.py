@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from app.core import logging as app_logging
 from app.core.config import Settings
-from app.core.logging import BatchedLines, configure_logging, request_id_var
+from app.core.logging import BatchedLines, request_id_var
+from tests.support.logs import logging_configured
 
 SECONDS = 0.05
 
@@ -131,24 +131,11 @@ def test_closing_writes_what_waits(stream: Stream) -> None:
 def test_json_lines_are_batched_unless_the_setting_is_zero(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seconds: float, batched: bool
 ) -> None:
-    monkeypatch.setattr(app_logging, "_configured_for", None)
-    root = logging.getLogger()
-    kept = list(root.handlers), root.level
     settings = Settings(  # type: ignore[call-arg]
         _env_file=None, LOG_DIR=tmp_path, LOG_FORMAT="json", LOG_FLUSH_SECONDS=seconds
     )
-    try:
-        configure_logging(settings)
-        handlers = list(root.handlers)
+    with logging_configured(settings) as handlers:
         logging.getLogger("app.test.batches").warning("written")
-    finally:
-        for handler in list(root.handlers):
-            root.removeHandler(handler)
-            handler.close()
-        for handler in kept[0]:
-            root.addHandler(handler)
-        root.setLevel(kept[1])
-        app_logging._configured_for = None
 
     assert [type(handler) is BatchedLines for handler in handlers] == (
         [True] if batched else [False, False]

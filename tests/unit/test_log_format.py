@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from app.cli.serving import banner
-from app.core import logging as app_logging
 from app.core.config import Settings
-from app.core.logging import JsonFormatter, TextFormatter, configure_logging, log_format
+from app.core.logging import JsonFormatter, TextFormatter, log_format
+from tests.support.logs import logging_configured
 
 REAL_SECRET = "x" * 20 + "a-real-random-value-0123"
 
@@ -112,22 +112,10 @@ def test_the_file_stays_json_when_the_terminal_reads_text(
 ) -> None:
     terminal = Terminal()
     monkeypatch.setattr(sys, "stdout", terminal)
-    monkeypatch.setattr(app_logging, "_configured_for", None)
-    root = logging.getLogger()
-    kept = list(root.handlers), root.level
-    try:
-        configure_logging(settings(LOG_DIR=tmp_path))
+    with logging_configured(settings(LOG_DIR=tmp_path)) as handlers:
         logging.getLogger("app.test").warning("authentication failed for a@example.com")
-        for handler in root.handlers:
+        for handler in handlers:
             handler.flush()
-    finally:
-        for handler in list(root.handlers):
-            root.removeHandler(handler)
-            handler.close()
-        for handler in kept[0]:
-            root.addHandler(handler)
-        root.setLevel(kept[1])
-        app_logging._configured_for = None
 
     assert "WARNING app.test: authentication failed for a@example.com" in terminal.getvalue()
     written = (tmp_path / "dfims.log").read_text(encoding="utf-8").splitlines()
