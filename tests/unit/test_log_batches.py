@@ -7,6 +7,7 @@ import io
 import json
 import logging
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ import pytest
 from app.core.config import Settings
 from app.core.logging import BatchedLines, request_id_var
 from tests.support.logs import logging_configured
+from tests.support.loops import run_alone
 
 SECONDS = 0.05
 
@@ -63,7 +65,7 @@ def test_lines_logged_on_a_loop_are_written_together_after_a_while(
         await asyncio.sleep(SECONDS * 4)
         return waiting
 
-    assert asyncio.run(serve()) == []
+    assert run_alone(serve()) == []
     assert _messages(stream) == ["request 0", "request 1", "request 2"]
     assert stream.writes == 1
 
@@ -79,7 +81,7 @@ def test_each_line_keeps_the_request_it_was_logged_in(
         await asyncio.gather(request("first"), request("second"))
         await asyncio.sleep(SECONDS * 4)
 
-    asyncio.run(serve())
+    run_alone(serve())
     assert [line["request_id"] for line in stream.lines()] == ["first", "second"]
 
 
@@ -91,7 +93,7 @@ def test_a_warning_is_written_at_once_after_the_lines_before_it(
         logger.warning("trouble")
         return _messages(stream)
 
-    assert asyncio.run(serve()) == ["before", "trouble"]
+    assert run_alone(serve()) == ["before", "trouble"]
 
 
 def test_a_full_batch_is_written_at_once(logger: logging.Logger, stream: Stream) -> None:
@@ -100,14 +102,15 @@ def test_a_full_batch_is_written_at_once(logger: logging.Logger, stream: Stream)
             logger.info("line %d", number)
         return _messages(stream)
 
-    assert asyncio.run(serve()) == [f"line {number}" for number in range(5)]
+    assert run_alone(serve()) == [f"line {number}" for number in range(5)]
 
 
 def test_a_line_logged_off_a_loop_is_written_at_once(
     logger: logging.Logger, stream: Stream
 ) -> None:
-    logger.info("from a command")
-    assert _messages(stream) == ["from a command"]
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        thread.submit(logger.info, "from a thread").result()
+    assert _messages(stream) == ["from a thread"]
 
 
 def test_closing_writes_what_waits(stream: Stream) -> None:
@@ -120,7 +123,7 @@ def test_closing_writes_what_waits(stream: Stream) -> None:
     async def serve() -> None:
         log.info("last words")
 
-    asyncio.run(serve())
+    run_alone(serve())
     assert _messages(stream) == []
     log.removeHandler(handler)
     handler.close()
