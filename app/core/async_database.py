@@ -201,11 +201,11 @@ def _run_on_engine(statement: Statement, params: Mapping[str, Any]) -> list[Row]
 def replica_fit() -> bool:
     """Whether reads that may lag should go to the replica now: it is configured, watched by
     this process's serving loop, and fit; a skipped read is counted by why."""
-    replicas = list(_replicas.values())
-    if any(replica.skip_reason is None for replica in replicas):
+    reasons = [replica.skip_reason for replica in _replicas.values()]
+    if None in reasons:
         return True
-    for replica in replicas[:1]:
-        DATABASE_REPLICA_SKIPPED.labels(reason=replica.skip_reason).inc()
+    if reasons:
+        DATABASE_REPLICA_SKIPPED.labels(reason=reasons[0]).inc()
     return False
 
 
