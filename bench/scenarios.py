@@ -41,9 +41,9 @@ def fixed(method: str, path: str, headers: dict[str, str] | None = None, body: b
     return flow
 
 
-def buying(client: Client, customer_id: int, products: tuple[int, ...]) -> Flow:
+def buying(client: Client, customer_id: int, products: tuple[int, ...], base: str = API) -> Flow:
     """Place an order of one unit of each product, then confirm it (FEFO reservation); both
-    with an Idempotency-Key. Completed when the confirmation reserved the stock."""
+    with an Idempotency-Key, at ``base``. Completed when the confirmation reserved the stock."""
     lines = [{"product_id": product, "quantity": "1"} for product in products]
     order = json.dumps({"customer_id": customer_id, "lines": lines}).encode()
 
@@ -52,12 +52,12 @@ def buying(client: Client, customer_id: int, products: tuple[int, ...]) -> Flow:
         place = _headers(
             client, **{"Content-Type": "application/json", "Idempotency-Key": f"{key}-p"}
         )
-        status, body = await send(request_bytes("POST", f"{API}/orders", HOST, place, order))
+        status, body = await send(request_bytes("POST", f"{base}/orders", HOST, place, order))
         if status != 201:
             return False
         order_id = json.loads(body)["id"]
         confirm = _headers(client, **{"Idempotency-Key": f"{key}-c"})
-        path = f"{API}/orders/{order_id}/confirm"
+        path = f"{base}/orders/{order_id}/confirm"
         status, _ = await send(request_bytes("POST", path, HOST, confirm))
         return status == 200
 
@@ -143,7 +143,8 @@ def sell_out(data: Dataset) -> Scenario:
 
 
 def spike(server: str, data: Dataset) -> list[Scenario]:
-    """The baseline and the stock read of bench/spike.py under ``server``, at 32 clients."""
+    """The baseline, the stock read and the orders of bench/spike.py under ``server``, at 32
+    clients (the hot SKU at 64)."""
     first, _ = data.order_products
     return [
         Scenario(
@@ -157,5 +158,19 @@ def spike(server: str, data: Dataset) -> list[Scenario]:
             f"stock levels of one product, async plain SQL, {server}",
             fixed("GET", f"/stock/levels?product_id={first}"),
             levels=(32,),
+        ),
+        Scenario(
+            f"spike-{server}-order",
+            f"place and confirm a two-line order, async plain SQL, {server}",
+            buying(data.staff, data.customer_id, data.order_products, base=""),
+            levels=(32,),
+            unit="orders",
+        ),
+        Scenario(
+            f"spike-{server}-hot-sku",
+            f"64 clients buying one SKU, async plain SQL, {server}",
+            buying(data.staff, data.customer_id, (data.hot_product,), base=""),
+            levels=(64,),
+            unit="reservations",
         ),
     ]

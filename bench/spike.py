@@ -17,6 +17,8 @@ from psycopg.rows import class_row
 from psycopg_pool import AsyncConnectionPool
 from pydantic import BaseModel, TypeAdapter
 
+from bench.spike_orders import routes
+
 # The stock-read scenario's query (app/services/stock_queries.list_levels) in one statement:
 # the page and, beside each row, how many rows match.
 LEVELS = """
@@ -82,17 +84,23 @@ pool = AsyncConnectionPool(
     max_size=int(os.environ.get("SPIKE_POOL_SIZE", "10")),
     open=False,
 )
+acting: list[int] = []  # the user the orders are placed by, found when the worker starts
 
 
 @asynccontextmanager
 async def lifespan(_: FastAPI) -> AsyncIterator[None]:
     """The pool opens with the worker and closes with it."""
     await pool.open(wait=True)
+    async with pool.connection() as connection:
+        cursor = await connection.execute("SELECT min(id) FROM users WHERE role = 'staff'")
+        row = await cursor.fetchone()
+        acting[:] = [row[0] if row else 0]
     yield
     await pool.close()
 
 
 app = FastAPI(lifespan=lifespan, openapi_url=None, docs_url=None, redoc_url=None)
+app.include_router(routes(pool, acting))
 
 
 @app.get("/select1")
