@@ -19,6 +19,7 @@ from app.core.config import get_settings
 from app.core.logging import configure_logging, flush_logs
 from app.core.memory import tune_allocator
 from app.core.metrics import forget_dead_processes, render_latest
+from app.kit.routers import include
 from app.schemas.health import Liveness
 from app.services import alerts, session_standing
 
@@ -97,7 +98,7 @@ def create_app() -> FastAPI:
         return Response(body, media_type=content_type)
 
     for router in API_ROUTERS:
-        app.include_router(router, prefix=settings.API_V1_PREFIX)
+        include(app, router, settings.API_V1_PREFIX)
     web.mount(app)
     return app
 

@@ -11,7 +11,6 @@ an Idempotency-Key also documents the header that marks a replayed answer.
 from collections.abc import Iterator
 from typing import Any
 
-from fastapi import APIRouter
 from fastapi.dependencies.models import Dependant
 from fastapi.dependencies.utils import get_flat_params
 from fastapi.routing import APIRoute
@@ -19,6 +18,7 @@ from fastapi.routing import APIRoute
 from app.api.deps import get_account_caller, get_caller, get_reader
 from app.api.idempotency import REPLAYED_HEADER
 from app.api.problems import PROBLEM_MEDIA_TYPE, PROBLEM_SCHEMA_REF
+from app.kit.routers import Router
 
 ResponseDocs = dict[int | str, dict[str, Any]]
 
@@ -121,7 +121,7 @@ def _takes_idempotency_key(route: APIRoute) -> bool:
     return any(param.alias == IDEMPOTENCY_KEY for param in get_flat_params(route.dependant))
 
 
-def with_problems(router: APIRouter) -> APIRouter:
+def with_problems(router: Router) -> Router:
     """Document on each route of ``router`` the problems it can answer with, and the headers
     of idempotent answers (see the module); a route's own entries win."""
     for route in router.routes:

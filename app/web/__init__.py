@@ -18,6 +18,7 @@ from app.core.database import session_scope
 from app.core.errors import DomainError
 from app.kit.clients import client_info
 from app.kit.handlers import ErrorHandler
+from app.kit.routers import include
 from app.web.form_keys import FormAlreadySentError
 from app.web.messages import label, page_detail
 from app.web.pages import (
@@ -90,7 +91,7 @@ def mount(app: FastAPI) -> None:
     app.add_middleware(DropEmptyQueryValues)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for module in PAGES:
-        app.include_router(module.router)
+        include(app, module.router)
 
 
 def error_pages(

@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable, Coroutine, Iterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import Depends, Request, Response
 from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session
 
@@ -14,6 +14,7 @@ from app.core.async_database import REPLICA_CHECK_SECONDS
 from app.core.config import get_settings
 from app.core.database import unit_of_work
 from app.core.read_sessions import read_session
+from app.kit.routers import Router
 
 # When this browser last had a write stored; its reads go to the primary until the replica,
 # at most REPLICA_MAX_LAG_SECONDS behind as last measured, must hold that write too.
@@ -38,9 +39,9 @@ class PageRoute(APIRoute):
         return answer
 
 
-def page_router() -> APIRouter:
+def page_router() -> Router:
     """A router of pages (left out of the API's schema)."""
-    return APIRouter(include_in_schema=False, route_class=PageRoute)
+    return Router(include_in_schema=False, route_class=PageRoute)
 
 
 def page_answer(request: Request) -> Response | None:

@@ -1,12 +1,11 @@
 """Inventory alerts."""
 
-from fastapi import APIRouter
-
 from app.api.deps import DbSession, StockReader
+from app.kit.routers import Router
 from app.schemas.alerts import Alerts
 from app.services import alerts
 
-router = APIRouter(prefix="/alerts", tags=["alerts"])
+router = Router(prefix="/alerts", tags=["alerts"])
 
 
 @router.get("")

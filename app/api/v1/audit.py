@@ -2,18 +2,19 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from pydantic import AwareDatetime
 
 from app.api.deps import AuditReader, ReadDbSession
 from app.api.pagination import LongPageQuery
+from app.kit.routers import Router
 from app.schemas.audit import AuditRead
 from app.schemas.common import Page
 from app.schemas.types import RecordId
 from app.services import audit
 from app.services.audit import AuditFilter
 
-router = APIRouter(prefix="/audit", tags=["audit"])
+router = Router(prefix="/audit", tags=["audit"])
 Short = Annotated[str | None, Query(max_length=100)]
 
 

@@ -2,17 +2,18 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, status
+from fastapi import Depends, status
 from fastapi.security import OAuth2PasswordRequestForm
 
 from app.api.deps import AccountCaller, DbSession
 from app.api.responses import problem, responses
 from app.kit.clients import Client
+from app.kit.routers import Router
 from app.schemas.user import RefreshRequest, RegistrationAccepted, TokenResponse, UserRegister
 from app.services import auth, customers
 from app.services.auth import TokenPair
 
-router = APIRouter(prefix="/auth", tags=["auth"])
+router = Router(prefix="/auth", tags=["auth"])
 
 
 def _tokens(pair: TokenPair) -> TokenResponse:

@@ -2,12 +2,13 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, status
+from fastapi import Query, status
 from pydantic import BaseModel
 
 from app.api.deps import CatalogReader, CatalogWriter, DbSession
 from app.api.pagination import PageQuery
 from app.api.responses import responses
+from app.kit.routers import Router
 from app.schemas.catalog import (
     CategoryCreate,
     CategoryRead,
@@ -33,9 +34,9 @@ def catalog_router(
     read: type[BaseModel],
     create: type[BaseModel],
     change: type[BaseModel],
-) -> APIRouter:
+) -> Router:
     """The five routes of one simple catalog kind."""
-    router = APIRouter(prefix=path, tags=["catalog"])
+    router = Router(prefix=path, tags=["catalog"])
     label = kind.label
     page_model: Any = Page[read]  # type: ignore[valid-type]
     create_model: Any = create

@@ -2,13 +2,14 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import Depends, Query, Response, status
 
 from app.api.deps import CustomerManager, CustomerSelf, DbSession, require
 from app.api.idempotency import Idempotent
 from app.api.pagination import PageQuery
 from app.api.responses import responses
 from app.kit.callers import Caller
+from app.kit.routers import Router
 from app.schemas.common import Page
 from app.schemas.sales import (
     AddressCreate,
@@ -23,7 +24,7 @@ from app.schemas.types import RecordId
 from app.services import addresses, customers
 from app.services.permissions import Permission
 
-router = APIRouter(prefix="/customers", tags=["sales"])
+router = Router(prefix="/customers", tags=["sales"])
 # The sales team for any customer, a customer user for its own.
 AddressCaller = Annotated[
     Caller, Depends(require(Permission.CUSTOMERS_MANAGE, Permission.ORDERS_OWN))

@@ -1,12 +1,13 @@
 """CSV exports, the same as `dfims export`."""
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 
 from app.api.deps import ReadDbSession, StockReader
+from app.kit.routers import Router
 from app.schemas.exports import Dataset
 from app.services import csv_io
 
-router = APIRouter(prefix="/exports", tags=["exports"])
+router = Router(prefix="/exports", tags=["exports"])
 
 
 @router.get(

@@ -2,13 +2,13 @@
 
 from typing import Any
 
-from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
+from app.kit.routers import Router
 from app.schemas.health import DependencyHealth
 from app.services import health
 
-router = APIRouter(prefix="/health", tags=["health"])
+router = Router(prefix="/health", tags=["health"])
 UNAVAILABLE: dict[int | str, dict[str, Any]] = {
     503: {"model": DependencyHealth, "description": "The dependency is down"}
 }

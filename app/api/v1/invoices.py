@@ -3,13 +3,14 @@ accountant."""
 
 from datetime import date
 
-from fastapi import APIRouter, Response, status
+from fastapi import Response, status
 
 from app.api.deps import DbSession, OrderCaller, SalesManager
 from app.api.idempotency import Idempotent
 from app.api.pagination import PageQuery
 from app.api.responses import responses
 from app.kit.downloads import PDF_CONTENT, csv_response, pdf_response
+from app.kit.routers import Router
 from app.schemas.billing import (
     CreditNoteCreate,
     CreditNoteCsvRow,
@@ -39,7 +40,7 @@ from app.services.credit_notes import CreditFilter, CreditLineDraft
 from app.services.invoicing import InvoiceFilter
 from app.services.payments import PaymentDraft
 
-router = APIRouter(tags=["billing"])
+router = Router(tags=["billing"])
 
 
 @router.post(

@@ -2,12 +2,13 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Query, UploadFile, status
+from fastapi import File, Form, Query, UploadFile, status
 from fastapi.responses import FileResponse
 
 from app.api.deps import DbSession, LotManager, StockMover, StockReader
 from app.api.pagination import PageQuery
 from app.api.responses import responses
+from app.kit.routers import Router
 from app.kit.uploads import accepts_uploads
 from app.models.inventory import LotStatus
 from app.schemas.common import Page
@@ -15,7 +16,7 @@ from app.schemas.stock import LotDocumentRead, LotRead, LotStatusChange
 from app.schemas.types import NoteText, RecordId
 from app.services import lots, uploads
 
-router = APIRouter(prefix="/lots", tags=["lots"])
+router = Router(prefix="/lots", tags=["lots"])
 ONE = responses(404)
 
 

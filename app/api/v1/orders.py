@@ -3,7 +3,7 @@
 from functools import partial
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import Query, Response, status
 from pydantic import AwareDatetime
 
 from app.api.deps import DbSession, OrderCaller, SalesManager
@@ -12,6 +12,7 @@ from app.api.pagination import PageQuery
 from app.api.responses import responses
 from app.core.errors import PermissionDeniedError
 from app.kit.callers import Caller
+from app.kit.routers import Router
 from app.models.sales import OrderStatus
 from app.schemas.common import Page
 from app.schemas.sales import (
@@ -45,7 +46,7 @@ from app.services.permissions import Permission, role_allows
 from app.services.returns import ReturnLine
 from app.services.shipments import ShipmentDraft, ShipmentLineDraft
 
-router = APIRouter(prefix="/orders", tags=["sales"])
+router = Router(prefix="/orders", tags=["sales"])
 transition_route = partial(router.post, response_model=OrderRead, responses=responses(404, 409))
 
 

@@ -1,15 +1,16 @@
 """A product's price per tier: what each kind of customer pays by default."""
 
-from fastapi import APIRouter, status
+from fastapi import status
 
 from app.api.deps import CatalogReader, DbSession, PriceWriter
 from app.api.responses import responses
+from app.kit.routers import Router
 from app.models.sales import PriceTier
 from app.schemas.sales import TierPriceRead, TierPriceSet
 from app.schemas.types import RecordId
 from app.services import catalog, pricing
 
-router = APIRouter(prefix="/products/{product_id}/prices", tags=["catalog"])
+router = Router(prefix="/products/{product_id}/prices", tags=["catalog"])
 
 
 @router.get("", responses=responses(404))

@@ -2,12 +2,13 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Query, UploadFile, status
+from fastapi import File, Query, UploadFile, status
 from fastapi.responses import FileResponse
 
 from app.api.deps import CatalogReader, CatalogWriter, DbSession
 from app.api.pagination import PageQuery
 from app.api.responses import responses
+from app.kit.routers import Router
 from app.kit.uploads import accepts_uploads
 from app.models.catalog import Product, UnitOfMeasure
 from app.schemas.catalog import ProductCreate, ProductRead, ProductUpdate
@@ -15,7 +16,7 @@ from app.schemas.common import Page
 from app.schemas.types import RecordId
 from app.services import catalog, uploads
 
-router = APIRouter(prefix="/products", tags=["catalog"])
+router = Router(prefix="/products", tags=["catalog"])
 ONE = responses(404)
 
 

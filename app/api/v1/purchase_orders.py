@@ -3,13 +3,14 @@
 from functools import partial
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import Query, Response, status
 
 from app.api.deps import DbSession, PurchaseReader, PurchaseReceiver, PurchaseWriter
 from app.api.idempotency import Idempotent
 from app.api.pagination import PageQuery
 from app.api.responses import responses
 from app.kit.downloads import PDF_CONTENT, pdf_response
+from app.kit.routers import Router
 from app.models.purchasing import PurchaseOrder, PurchaseStatus
 from app.schemas.common import Page
 from app.schemas.purchasing import (
@@ -30,8 +31,8 @@ from app.schemas.types import RecordId
 from app.services import purchase_documents, purchasing, receiving, reorder
 from app.services.purchasing import PurchaseChange, PurchaseDraft, PurchaseFilter, PurchaseLineDraft
 
-router = APIRouter(prefix="/purchase-orders", tags=["purchasing"])
-suggestions_router = APIRouter(prefix="/reorder-suggestions", tags=["purchasing"])
+router = Router(prefix="/purchase-orders", tags=["purchasing"])
+suggestions_router = Router(prefix="/reorder-suggestions", tags=["purchasing"])
 write_route = partial(router.post, response_model=PurchaseRead, responses=responses(404, 409))
 
 

@@ -4,12 +4,13 @@ import enum
 from datetime import date, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import Query, Response
 
 from app.api.csv_responses import CSV_CONTENT, Format, ReportFormat
 from app.api.deps import ReadDbSession, ReportReader
 from app.core import clock
 from app.kit.downloads import csv_response
+from app.kit.routers import Router
 from app.schemas.reports import (
     ExpiringReport,
     ExpiringRow,
@@ -24,7 +25,7 @@ from app.schemas.reports import (
 from app.schemas.types import RecordId
 from app.services import reports
 
-router = APIRouter(prefix="/reports", tags=["reports"])
+router = Router(prefix="/reports", tags=["reports"])
 REPORT_RESPONSES = CSV_CONTENT
 
 

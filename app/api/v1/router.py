@@ -1,7 +1,5 @@
 """Every /api/v1 router."""
 
-from fastapi import APIRouter
-
 from app.api.responses import with_problems
 from app.api.v1 import (
     alerts,
@@ -23,11 +21,12 @@ from app.api.v1 import (
     trace,
     users,
 )
+from app.kit.routers import Router
 
 # Included one by one into the app under /api/v1 rather than nested in one router, which
 # would match every request against its routes once more. Each route documents the problems
 # its inputs and dependencies can answer with.
-API_ROUTERS: list[APIRouter] = [
+API_ROUTERS: list[Router] = [
     with_problems(router)
     for router in (
         health.router,

@@ -1,16 +1,17 @@
 """Shipments: picked lot by lot, sent on their way, and their papers as PDFs."""
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 
 from app.api.deps import DbSession, SalesManager
 from app.api.idempotency import Idempotent
 from app.api.responses import responses
 from app.kit.downloads import PDF_CONTENT, pdf_response
+from app.kit.routers import Router
 from app.schemas.sales import OrderAction, ShipmentPick, ShipmentRead
 from app.schemas.types import RecordId
 from app.services import order_views, shipment_documents, shipments
 
-router = APIRouter(prefix="/shipments", tags=["sales"])
+router = Router(prefix="/shipments", tags=["sales"])
 
 
 @router.get("/{shipment_id}", responses=responses(404))

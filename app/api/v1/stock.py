@@ -3,7 +3,7 @@
 from functools import partial
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import Query, Response, status
 from pydantic import AwareDatetime
 
 from app.api.deps import DbSession, StockAdjuster, StockLevelReader, StockMover, StockReader
@@ -11,6 +11,7 @@ from app.api.idempotency import Idempotent
 from app.api.pagination import LongPageQuery
 from app.api.responses import responses
 from app.kit.callers import Caller
+from app.kit.routers import Router
 from app.models.inventory import MovementKind, StockMovement
 from app.schemas.common import Page
 from app.schemas.stock import (
@@ -28,7 +29,7 @@ from app.services import stock, stock_queries
 from app.services.stock import CountLine, MovementContext
 from app.services.stock_queries import LedgerFilter, LevelFilter
 
-router = APIRouter(prefix="/stock", tags=["stock"])
+router = Router(prefix="/stock", tags=["stock"])
 
 movement_route = partial(
     router.post,

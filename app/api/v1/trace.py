@@ -2,17 +2,18 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import Query, Response
 
 from app.api.csv_responses import CSV_CONTENT, Format, ReportFormat
 from app.api.deps import TraceReader
 from app.api.responses import responses
 from app.kit.downloads import csv_response, csv_rows_response
+from app.kit.routers import Router
 from app.schemas.trace import CustomerLotRow, CustomerTrace, LotTrace
 from app.schemas.types import RecordId
 from app.services import trace
 
-router = APIRouter(prefix="/trace", tags=["traceability"])
+router = Router(prefix="/trace", tags=["traceability"])
 LotSort = Annotated[
     str,
     Query(

@@ -2,11 +2,12 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import Query, status
 
 from app.api.deps import AccountCaller, DbSession, SessionManager, UserManager
 from app.api.pagination import PageQuery
 from app.api.responses import responses
+from app.kit.routers import Router
 from app.models.user import Role
 from app.schemas.common import Page
 from app.schemas.types import RecordId
@@ -22,8 +23,8 @@ from app.schemas.user import (
 )
 from app.services import users
 
-router = APIRouter(prefix="/users", tags=["users"])
-sessions_router = APIRouter(prefix="/sessions", tags=["users"])
+router = Router(prefix="/users", tags=["users"])
+sessions_router = Router(prefix="/sessions", tags=["users"])
 
 ONE_USER = responses(404)
 
