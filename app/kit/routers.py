@@ -2,9 +2,9 @@
 
 FastAPI asks every included router in turn whether one of its routes matches the path, and a
 router tries each of its routes' patterns: more than two hundred before the last route of the
-API. A Router included through ``include`` first compares the path with the fixed start of
-each of its routes' paths (up to the first parameter), under the prefix it was included at,
-and says no at once when none fits.
+API. A Router included through ``include`` first compares the path with its routes' paths
+under the prefix it was included at (the whole path of a route without parameters, the
+start of the others up to the first parameter), and says no at once when none fits.
 """
 
 from fastapi import APIRouter, FastAPI
@@ -13,31 +13,36 @@ from starlette.types import Scope
 
 
 class Router(APIRouter):
-    """An APIRouter that answers "no match" at once for a path none of its routes starts."""
+    """An APIRouter that answers "no match" at once for a path none of its routes can take."""
 
     included_at: frozenset[str] = frozenset()
-    _starts: tuple[str, ...] = ()
-    _starts_of: tuple[int, frozenset[str]] | None = None  # what ``_starts`` was worked from
+    _paths: tuple[frozenset[str], tuple[str, ...]] = (frozenset(), ())
+    _paths_of: tuple[int, frozenset[str]] | None = None  # what ``_paths`` was worked from
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
-        """No match unless the path starts as one of the routes' does, else FastAPI's match."""
-        if self.included_at and not _route_path(scope).startswith(self.starts()):
-            return Match.NONE, {}
+        """No match unless the path is one of the routes' or starts as one of them does,
+        else FastAPI's match."""
+        if self.included_at:
+            whole, starts = self.paths()
+            path = _route_path(scope)
+            if path not in whole and not path.startswith(starts):
+                return Match.NONE, {}
         return super().matches(scope)
 
-    def starts(self) -> tuple[str, ...]:
-        """The fixed start of each route's full path, under each prefix it was included at."""
+    def paths(self) -> tuple[frozenset[str], tuple[str, ...]]:
+        """The full paths of the routes without parameters, and the fixed start of the others
+        (up to the first parameter), under each prefix the router was included at."""
         basis = (len(self.routes), self.included_at)
-        if self._starts_of != basis:
-            self._starts = tuple(
-                {
-                    prefix + getattr(route, "path", "").split("{", 1)[0]
-                    for prefix in self.included_at
-                    for route in self.routes
-                }
-            )
-            self._starts_of = basis
-        return self._starts
+        if self._paths_of != basis:
+            full = {
+                prefix + getattr(route, "path", "")
+                for prefix in self.included_at
+                for route in self.routes
+            }
+            whole = frozenset(path for path in full if "{" not in path)
+            starts = tuple({path.split("{", 1)[0] for path in full - whole})
+            self._paths, self._paths_of = (whole, starts), basis
+        return self._paths
 
 
 def include(app: FastAPI, router: Router, prefix: str = "") -> None:

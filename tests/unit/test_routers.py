@@ -46,7 +46,14 @@ def _routers() -> tuple[Router, Router]:
 def client() -> TestClient:
     asked.clear()
     app = FastAPI()
+    home = Router(route_class=CountedRoute)
+
+    @home.get("/")
+    def welcome() -> str:
+        return "welcome"
+
     lots, stock = _routers()
+    include(app, home)
     include(app, lots, "/api")
     include(app, stock, "/api")
     return TestClient(app)
@@ -58,6 +65,7 @@ def test_a_router_is_not_asked_about_a_path_outside_its_routes(client: TestClien
 
 
 def test_routing_answers_as_before(client: TestClient) -> None:
+    assert client.get("/").json() == "welcome"
     assert client.get("/api/lots").json() == [1]
     assert client.get("/api/lots/7").json() == {"lot_id": 7}
     assert client.get("/api/lots/seven").status_code == 422
