@@ -10,7 +10,6 @@ from typing import Any
 
 import jwt
 import pytest
-from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
@@ -73,10 +72,12 @@ def _flip_char(segment: str, index: int) -> str:
 
 
 def _rs256_token(claims: dict[str, Any]) -> str:
-    """``claims`` signed RS256 with a freshly generated RSA key."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    """``claims`` under an RS256 header, with a signature of a 2048-bit RSA key's length (the
+    service never verifies one: it accepts HS256 alone, and production has no RSA)."""
+    header = _json_b64url({"alg": "RS256", "typ": "JWT"})
     payload = jwt.decode(_sign(claims), options={"verify_signature": False})
-    return jwt.encode(payload, key, algorithm="RS256")
+    signature = base64.urlsafe_b64encode(secrets.token_bytes(256)).rstrip(b"=").decode()
+    return f"{header}.{_json_b64url(payload)}.{signature}"
 
 
 def test_a_token_forged_with_our_key_and_right_claims_is_accepted(
