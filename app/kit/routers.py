@@ -8,7 +8,7 @@ start of the others up to the first parameter), and says no at once when none fi
 """
 
 from fastapi import APIRouter, FastAPI
-from starlette.routing import Match
+from starlette.routing import Match, Route, WebSocketRoute
 from starlette.types import Scope
 
 
@@ -31,17 +31,22 @@ class Router(APIRouter):
 
     def paths(self) -> tuple[frozenset[str], tuple[str, ...]]:
         """The full paths of the routes without parameters, and the fixed start of the others
-        (up to the first parameter), under each prefix the router was included at."""
+        (up to the first parameter; a mount's or an included router's whole prefix), under
+        each prefix the router was included at."""
         basis = (len(self.routes), self.included_at)
         if self._paths_of != basis:
-            full = {
-                prefix + getattr(route, "path", "")
-                for prefix in self.included_at
-                for route in self.routes
-            }
-            whole = frozenset(path for path in full if "{" not in path)
-            starts = tuple({path.split("{", 1)[0] for path in full - whole})
-            self._paths, self._paths_of = (whole, starts), basis
+            whole: set[str] = set()
+            starts: set[str] = set()
+            for prefix in self.included_at:
+                for route in self.routes:
+                    path = prefix + getattr(route, "path", "")
+                    if not isinstance(route, Route | WebSocketRoute):
+                        starts.add(path)
+                    elif "{" in path:
+                        starts.add(path.split("{", 1)[0])
+                    else:
+                        whole.add(path)
+            self._paths, self._paths_of = (frozenset(whole), tuple(starts)), basis
         return self._paths
 
 

@@ -98,6 +98,28 @@ def test_a_route_added_later_is_found() -> None:
     assert client.get("/later").json() == "later"
 
 
+def test_a_router_holding_another_router_or_a_mount_still_reaches_them() -> None:
+    app = FastAPI()
+    records, inner = Router(), Router()
+
+    @inner.get("/suppliers")
+    def suppliers() -> str:
+        return "suppliers"
+
+    files = FastAPI()
+
+    @files.get("/logo.png")
+    def logo() -> str:
+        return "logo"
+
+    records.include_router(inner)
+    records.mount("/files", files)
+    include(app, records)
+    client = TestClient(app)
+    assert client.get("/suppliers").json() == "suppliers"
+    assert client.get("/files/logo.png").json() == "logo"
+
+
 def test_a_router_in_two_applications_under_two_prefixes() -> None:
     lots, _ = _routers()
     first, second = FastAPI(), FastAPI()
@@ -122,12 +144,14 @@ def test_every_route_of_the_application_is_still_reached() -> None:
 
     included = [(get_settings().API_V1_PREFIX, router) for router in API_ROUTERS]
     included += [("", module.router) for module in PAGES]
-    routes = [
-        (prefix + route.path, sorted(route.methods)[0])
-        for prefix, router in included
-        for route in router.routes
-        if isinstance(route, APIRoute)
-    ]
+    routes = []
+    while included:
+        prefix, router = included.pop()
+        for route in router.routes:
+            if isinstance(route, APIRoute):
+                routes.append((prefix + route.path, min(route.methods or {"GET"})))
+            else:  # a router included in this one, as FastAPI keeps it
+                included.append((prefix, route.original_router))  # type: ignore[attr-defined]
     assert len(routes) > 200
     for template, method in routes:
         path = re.sub(r"{[^}]+}", "1", template)
