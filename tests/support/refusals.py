@@ -6,6 +6,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from fastapi.testclient import TestClient
+from httpx2 import Response
 from sqlalchemy import select
 
 from app.core.database import Base, SessionLocal, engine
@@ -68,3 +70,15 @@ def changed(before: Fingerprint, after: Fingerprint) -> list[str]:
         for name in before
         if before[name] != after[name]
     ]
+
+
+def ids(product_id: int, warehouse_id: int) -> dict[str, str]:
+    """The product and warehouse fields of a stock form."""
+    return {"product_id": str(product_id), "warehouse_id": str(warehouse_id)}
+
+
+def send(client: TestClient, sent: Sent, hidden: dict[str, str]) -> Response:
+    """POST the submission with the hidden fields, not following a redirect."""
+    return client.post(
+        sent.url, data={**hidden, **sent.data}, files=sent.files, follow_redirects=False
+    )

@@ -1,15 +1,14 @@
-"""Refused page forms keep nothing, a form sent twice applies once, no page catches a refusal."""
+"""Refused page forms keep nothing."""
 
 # Every POST page route of the application (and every action or form it takes) is sent a
 # submission its service refuses, where possible after the service has written, and every table
-# must be as it was. Only ``refusals`` in app/web/forms.py catches a refusal, after undoing.
+# must be as it was.
 
 import ast
-import importlib
 import inspect
 import re
 import textwrap
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -21,15 +20,12 @@ from fastapi.testclient import TestClient
 from httpx2 import Response
 
 from app.core.database import SessionLocal, session_scope
-from app.core.errors import DomainError
 from app.main import app
 from app.models.inventory import LotStatus
 from app.models.purchasing import PurchaseStatus
 from app.models.sales import OrderStatus
 from app.models.user import Role, User
-from app.services import customers, invoicing, order_views, orders, shipments, stock_queries
-from app.services.shipments import ShipmentDraft
-from app.services.stock import InsufficientStockError
+from app.services import customers, invoicing, orders, shipments, stock_queries
 from app.web import NOT_PAGES
 from app.web.pages import stock as stock_pages
 from tests.conftest import PASSWORD, ROOT
@@ -40,9 +36,10 @@ from tests.support.factories import (
     create_purchase_order,
     create_stocked_product,
 )
+from tests.support.fulfilment import invoiced_shipment, picking_shipment, sent_shipment, short_order
 from tests.support.pages import CONFIRMED, CSRF_FIELD, form_fields, login_form, page_login, page_of
-from tests.support.refusals import ACTOR, Sent, account, changed, fingerprint, lines_of
-from tests.support.sales import make_address, make_customer, make_priced_product
+from tests.support.refusals import ACTOR, Sent, account, changed, fingerprint, ids, lines_of, send
+from tests.support.sales import make_address, make_customer
 from tests.support.stock import (
     make_category,
     make_product,
@@ -369,21 +366,6 @@ def ship_from_quarantine(_: User) -> Sent:
     return Sent(f"/orders/{order}/ship", {"reason": "truck 1", **CONFIRMED})
 
 
-def short_order(
-    *, partial_delivery: bool = True, status: OrderStatus = OrderStatus.CONFIRMED
-) -> tuple[int, int, int]:
-    """An order of 10 dates with 4 in stock (the rest backordered for a customer who takes
-    partial deliveries); the ids of the order, its line and the product."""
-    dates = make_priced_product("DATE", "12.50")
-    create_lot(
-        product_id=dates, warehouse_id=make_warehouse("MAIN"), lot_code="DATE-1", quantity="4"
-    )
-    customer = make_customer(partial_delivery=partial_delivery)
-    quantity = "10" if partial_delivery else "4"
-    order = create_order(customer_id=customer, lines=[(dates, quantity)], status=status)
-    return order.id, order.line_ids[0], dates
-
-
 def ship_beyond_reserved(_: User) -> Sent:
     """A shipment of more of a line than it holds reserved."""
     order, line, _product = short_order()
@@ -408,15 +390,6 @@ def fill_as_customer(_: User) -> Sent:
     """A customer user asking to fill every backorder."""
     short_order()
     return Sent("/orders/fill-backorders", {})
-
-
-def picking_shipment() -> dict[str, Any]:
-    """A shipment of 4 dates on its pick list, as the API reads it back."""
-    order, _line, _product = short_order()
-    with session_scope() as db:
-        draft = ShipmentDraft(carrier="DPD", pick_first=True)
-        shipment = shipments.ship(db, ACTOR, orders.get_order(db, order), draft)
-        return order_views.shipment_view(db, shipment).model_dump(mode="json")
 
 
 def pick_wrong_lot(_: User) -> Sent:
@@ -450,26 +423,12 @@ def pin_short_lot(_: User) -> Sent:
     return Sent(f"/orders/{order}/lines/{line}/lot", {"lot_id": str(small), "reason": "same"})
 
 
-def sent_shipment() -> int:
-    """A shipment of 4 dates that has left; its id."""
-    order, _line, _product = short_order()
-    with session_scope() as db:
-        return shipments.ship(db, ACTOR, orders.get_order(db, order)).id
-
-
 def invoice_twice(_: User) -> Sent:
     """Invoicing a shipment invoiced already."""
     shipment = sent_shipment()
     with session_scope() as db:
         invoicing.invoice_shipment(db, ACTOR, shipment)
     return Sent(f"/shipments/{shipment}/invoice", {})
-
-
-def invoiced_shipment() -> tuple[int, str]:
-    """An invoice of a shipment of 4 dates; its id and total."""
-    with session_scope() as db:
-        invoice = invoicing.invoice_shipment(db, ACTOR, sent_shipment())
-        return invoice.id, str(invoice.gross_total)
 
 
 def overpay(_: User) -> Sent:
@@ -602,11 +561,6 @@ def count_below_reserved(_: User) -> Sent:
     reserve(figs, "5", "HOLD-1", main)
     values = {"warehouse_id": str(main), f"lot_{first}": "7", f"lot_{second}": "1"}
     return Sent("/count", values)
-
-
-def ids(product_id: int, warehouse_id: int) -> dict[str, str]:
-    """The product and warehouse fields of a stock form."""
-    return {"product_id": str(product_id), "warehouse_id": str(warehouse_id)}
 
 
 # Every POST page route, and every action or form of the routes that take one. A new page
@@ -858,13 +812,6 @@ def hidden_fields(client: TestClient, row: Refused, user: User) -> dict[str, str
     return form_fields(client, "/orders")
 
 
-def send(client: TestClient, sent: Sent, hidden: dict[str, str]) -> Response:
-    """POST the submission with the hidden fields, not following a redirect."""
-    return client.post(
-        sent.url, data={**hidden, **sent.data}, files=sent.files, follow_redirects=False
-    )
-
-
 def alerts_of(response: Response, status: int) -> list[str]:
     """The texts of the alerts of the page answered with ``status``."""
     return [node.text for node in page_of(response, status).find_all(role="alert")]
@@ -948,329 +895,3 @@ def test_a_refused_form_keeps_nothing(client: TestClient, row: Refused) -> None:
     assert changed(before, fingerprint(row.kept)) == []
     if row.kept:
         assert fingerprint() != everything, "the kept changes were not kept"
-
-
-# --------------------------------------------------------------------------- sent twice
-
-
-def receive_goods(_: User) -> Sent:
-    """Goods received into a new lot."""
-    dates, main = make_product("DATE"), make_warehouse("MAIN")
-    return Sent("/stock/receive", {**ids(dates, main), "lot_code": "LOT-1", "quantity": "5"})
-
-
-def adjust_lot(direction: str) -> Callable[[User], Sent]:
-    """An adjustment that adds stock to a lot or removes some from it."""
-
-    def setup(_: User) -> Sent:
-        dates, main = make_product("DATE"), make_warehouse("MAIN")
-        lot = create_lot(product_id=dates, warehouse_id=main, lot_code="DATE-1", quantity="10")
-        values = {"lot_id": str(lot), "direction": direction, "quantity": "2", "reason": "found"}
-        return Sent("/stock/adjust", {**ids(dates, main), **values})
-
-    return setup
-
-
-def receive_delivery(_: User) -> Sent:
-    """A delivery of every line of a purchase order."""
-    purchase = create_purchase_order(
-        lines=[(make_product("DATE"), "10"), (make_product("FIG"), "5")],
-        status=PurchaseStatus.ORDERED,
-    )
-    order, (first, second) = purchase.id, purchase.line_ids
-    fields = ("line_id", "quantity", "lot_code")
-    values = lines_of(fields, [(first, "10", "PO-LOT-1"), (second, "5", "PO-LOT-2")])
-    return Sent(f"/purchase-orders/{order}/receive", values)
-
-
-def count_lot(_: User) -> Sent:
-    """A count that finds a lot short."""
-    dates, main = make_product("DATE"), make_warehouse("MAIN")
-    lot = create_lot(product_id=dates, warehouse_id=main, lot_code="DATE-1", quantity="10")
-    return Sent("/count", {"warehouse_id": str(main), f"lot_{lot}": "7"})
-
-
-def confirm_order(_: User) -> Sent:
-    """Confirming an order that is in stock."""
-    dates = make_product("DATE")
-    create_lot(
-        product_id=dates, warehouse_id=make_warehouse("MAIN"), lot_code="DATE-1", quantity="10"
-    )
-    order = create_order(customer_id=make_customer(), lines=[(dates, "4")]).id
-    return Sent(f"/orders/{order}/confirm", {})
-
-
-def ship_part(_: User) -> Sent:
-    """Part of what an order holds, with its carrier and tracking reference."""
-    order, line, _product = short_order()
-    values = lines_of(("line_id", "quantity"), [(line, "3")])
-    fields = {"carrier": "DPD", "tracking_reference": "DPD123", "reason": "first part"}
-    return Sent(f"/orders/{order}/ship", {**fields, **values, **CONFIRMED})
-
-
-def restocked_backorder() -> int:
-    """A backordered order whose product has just been restocked; the order's id."""
-    order, _line, dates = short_order()
-    create_lot(product_id=dates, warehouse_id=make_warehouse("BACK"), lot_code="DATE-2")
-    return order
-
-
-def fill_order_backorders(_: User) -> Sent:
-    """Filling the backorders of one order once stock has arrived."""
-    return Sent(f"/orders/{restocked_backorder()}/fill-backorders", {})
-
-
-def fill_all_backorders(_: User) -> Sent:
-    """Filling every backorder once stock has arrived."""
-    restocked_backorder()
-    return Sent("/orders/fill-backorders", {})
-
-
-def pick_and_dispatch(_: User) -> Sent:
-    """A picked shipment sent on its way."""
-    shipment = picking_shipment()
-    with session_scope() as db:
-        stored = shipments.get_shipment(db, shipment["id"])
-        for line in stored.lines:
-            shipments.pick(db, ACTOR, stored, line.id, line.lot.lot_code)
-    return Sent(f"/shipments/{shipment['id']}/dispatch", {})
-
-
-def pick_line(_: User) -> Sent:
-    """A line of a pick list confirmed from its lot."""
-    shipment = picking_shipment()
-    line = shipment["lines"][0]
-    return Sent(
-        f"/shipments/{shipment['id']}/pick",
-        {"line_id": str(line["id"]), "lot_code": line["lot_code"].lower()},
-    )
-
-
-def pin_lot(_: User) -> Sent:
-    """A pending order's line pinned to a lot, with the reason."""
-    order, line, dates = short_order(status=OrderStatus.PENDING)
-    with session_scope() as db:
-        lot = stock_queries.lot_choices(db, dates, with_stock=True)[0].lot_id
-    return Sent(f"/orders/{order}/lines/{line}/lot", {"lot_id": str(lot), "reason": "same lot"})
-
-
-def invoice_shipment(_: User) -> Sent:
-    """Invoicing a shipment that has left."""
-    return Sent(f"/shipments/{sent_shipment()}/invoice", {})
-
-
-def pay_invoice(_: User) -> Sent:
-    """Part of an invoice paid."""
-    invoice, _total = invoiced_shipment()
-    paid = {"paid_on": date.today().isoformat(), "amount": "1.00", "reference": "BANK-1"}
-    return Sent(f"/invoices/{invoice}/payments", paid)
-
-
-def credit_invoice(_: User) -> Sent:
-    """A quantity of an invoice line credited by hand."""
-    invoice, _total = invoiced_shipment()
-    with session_scope() as db:
-        line = invoicing.get_invoice(db, invoice).lines[0]
-    credited = {"lines.0.invoice_line_id": str(line.id), "lines.0.quantity": "1"}
-    return Sent(f"/invoices/{invoice}/credit-notes", {**credited, "reason": "Short weight"})
-
-
-def return_invoiced_goods(_: User) -> Sent:
-    """Part of an invoiced shipment taken back, which credits it."""
-    invoice, _total = invoiced_shipment()
-    with session_scope() as db:
-        billed = invoicing.get_invoice(db, invoice)
-        order, line = billed.order_id, billed.lines[0].order_line_id
-    values = lines_of(("line_id", "quantity", "disposition"), [(line, "1", "restock")])
-    return Sent(f"/orders/{order}/return", {"reason": "crushed", **values})
-
-
-def give_up_shipment(_: User) -> Sent:
-    """A shipment on its pick list given up."""
-    return Sent(f"/shipments/{picking_shipment()['id']}/cancel", {"reason": "truck full"})
-
-
-def place_order_for_delivery(_: User) -> Sent:
-    """A new order to a chosen delivery address on a chosen day."""
-    customer = make_customer()
-    address = make_address(customer, default=True)
-    values = {
-        "customer_id": str(customer),
-        "delivery_address_id": str(address),
-        "requested_delivery_date": (date.today() + timedelta(days=3)).isoformat(),
-        "lines.0.product_id": str(make_product("DATE")),
-        "lines.0.quantity": "2",
-    }
-    return Sent("/orders/new", values)
-
-
-def add_address(_: User) -> Sent:
-    """A second delivery address, made the default."""
-    customer = make_customer()
-    make_address(customer, default=True)
-    values = {"kind": "delivery", "street": "2 Canal Wharf", "country": "GB", "is_default": "true"}
-    return Sent(f"/customers/{customer}/addresses", values)
-
-
-def make_address_default(_: User) -> Sent:
-    """Another delivery address made the default."""
-    customer = make_customer()
-    make_address(customer, default=True)
-    other = make_address(customer, street="2 Canal Wharf")
-    return Sent(f"/customers/{customer}/addresses/{other}", {"action": "default"})
-
-
-# Adjusting stock is a manager's (STOCK_ADJUST): staff are refused it with a 403.
-@pytest.mark.parametrize(
-    ("setup", "role"),
-    [
-        pytest.param(receive_goods, STAFF, id="/stock/receive"),
-        pytest.param(adjust_lot("add"), MANAGER, id="/stock/adjust add"),
-        pytest.param(adjust_lot("remove"), MANAGER, id="/stock/adjust remove"),
-        pytest.param(receive_delivery, STAFF, id="/purchase-orders/{order_id}/receive"),
-        pytest.param(confirm_order, STAFF, id="/orders/{order_id}/confirm"),
-        pytest.param(ship_part, STAFF, id="/orders/{order_id}/ship"),
-        pytest.param(fill_order_backorders, STAFF, id="/orders/{order_id}/fill-backorders"),
-        pytest.param(fill_all_backorders, STAFF, id="/orders/fill-backorders"),
-        pytest.param(pick_line, STAFF, id="/shipments/{shipment_id}/pick"),
-        pytest.param(pin_lot, STAFF, id="/orders/{order_id}/lines/{line_id}/lot"),
-        pytest.param(invoice_shipment, STAFF, id="/shipments/{shipment_id}/invoice"),
-        pytest.param(pay_invoice, STAFF, id="/invoices/{invoice_id}/payments"),
-        pytest.param(credit_invoice, STAFF, id="/invoices/{invoice_id}/credit-notes"),
-        pytest.param(return_invoiced_goods, STAFF, id="/orders/{order_id}/return"),
-        pytest.param(pick_and_dispatch, STAFF, id="/shipments/{shipment_id}/dispatch"),
-        pytest.param(give_up_shipment, STAFF, id="/shipments/{shipment_id}/cancel"),
-        pytest.param(count_lot, STAFF, id="/count"),
-        pytest.param(place_order_for_delivery, STAFF, id="/orders/new"),
-        pytest.param(add_address, STAFF, id="/customers/{customer_id}/addresses"),
-        pytest.param(
-            make_address_default, STAFF, id="/customers/{customer_id}/addresses/{address_id}"
-        ),
-    ],
-)
-def test_a_form_sent_twice_is_applied_once(
-    client: TestClient, setup: Callable[[User], Sent], role: Role
-) -> None:
-    user = account(role)
-    sent = setup(user)
-    page_login(client, user.email)
-    hidden = form_fields(client, "/orders")
-    before = fingerprint()
-
-    first = send(client, sent, hidden)
-    applied = fingerprint()
-    again = send(client, sent, hidden)
-
-    assert first.status_code == 303, first.text[:2000]
-    assert again.status_code == 303, again.text[:2000]
-    assert again.headers["location"] == first.headers["location"]
-    assert changed(before, applied) != []
-    assert changed(applied, fingerprint()) == []
-
-
-# --------------------------------------------------------------------------- no page catches
-
-
-REFUSALS_HOME = ("app/web/forms.py", "refusals")
-# Handlers that catch a refusal and go on, each with why that keeps nothing it should not.
-CATCHES_ALLOWED = {
-    ("app/web/session.py", "caller_from_cookie"): (
-        "a session cookie that no longer authenticates is a visitor who is not logged in; "
-        "authenticate_session only reads"
-    ),
-}
-
-
-def web_modules() -> Iterator[tuple[str, ast.Module, dict[str, Any]]]:
-    """Each module under app/web: its path from the root, its syntax tree, its namespace."""
-    for path in sorted(WEB.rglob("*.py")):
-        relative = path.relative_to(ROOT)
-        name = ".".join(relative.with_suffix("").parts).removesuffix(".__init__")
-        module = importlib.import_module(name)
-        yield relative.as_posix(), ast.parse(path.read_text()), vars(module)
-
-
-def resolve(node: ast.expr, namespace: dict[str, Any]) -> list[Any]:
-    """The classes an except clause or suppress() names, found in the module's namespace."""
-    if isinstance(node, ast.Tuple):
-        return [found for item in node.elts for found in resolve(item, namespace)]
-    if isinstance(node, ast.Name):
-        builtins = namespace["__builtins__"]
-        scope = builtins if isinstance(builtins, dict) else vars(builtins)
-        assert node.id in namespace or node.id in scope, f"cannot resolve {node.id}"
-        return [namespace.get(node.id, scope.get(node.id))]
-    if isinstance(node, ast.Attribute):
-        return [getattr(owner, node.attr) for owner in resolve(node.value, namespace)]
-    raise AssertionError(f"cannot resolve {ast.dump(node)}")
-
-
-def catches_refusals(classes: list[Any]) -> bool:
-    """Whether catching ``classes`` catches a DomainError (a subclass, or a base of it)."""
-    return any(
-        isinstance(kind, type) and (issubclass(kind, DomainError) or issubclass(DomainError, kind))
-        for kind in classes
-    )
-
-
-def only_raises(handler: ast.ExceptHandler) -> bool:
-    """Whether the handler does nothing but raise: it passes the refusal on, reworded or not."""
-    return len(handler.body) == 1 and isinstance(handler.body[0], ast.Raise)
-
-
-def catches(tree: ast.Module) -> Iterator[tuple[str, ast.AST, list[ast.expr]]]:
-    """Each except handler and suppress() call, its innermost function and what it names."""
-
-    def visit(node: ast.AST, function: str) -> Iterator[tuple[str, ast.AST, list[ast.expr]]]:
-        for child in ast.iter_child_nodes(node):
-            if isinstance(child, ast.ExceptHandler):
-                yield function, child, [child.type] if child.type else []
-            elif isinstance(child, ast.Call) and "suppress" in (
-                getattr(child.func, "id", None),
-                getattr(child.func, "attr", None),
-            ):
-                yield function, child, list(child.args)
-            inner = (
-                child.name if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef) else None
-            )
-            yield from visit(child, inner or function)
-
-    yield from visit(tree, "<module>")
-
-
-def test_no_page_catches_a_refusal_but_refusals() -> None:
-    offenders = []
-    for path, tree, namespace in web_modules():
-        for function, node, named in catches(tree):
-            bare = isinstance(node, ast.ExceptHandler) and node.type is None
-            classes = [found for expression in named for found in resolve(expression, namespace)]
-            if not bare and not catches_refusals(classes):
-                continue
-            if (path, function) == REFUSALS_HOME or (path, function) in CATCHES_ALLOWED:
-                continue
-            if isinstance(node, ast.ExceptHandler) and only_raises(node):
-                continue
-            offenders.append(f"{path}:{getattr(node, 'lineno', '?')} in {function}")
-
-    assert offenders == [], f"catch refusals with app.web.forms.refusals(db): {offenders}"
-
-
-def test_the_static_check_finds_the_old_pattern() -> None:
-    old = ast.parse(
-        textwrap.dedent(
-            """
-            def page():
-                try:
-                    pass
-                except InsufficientStockError as exc:
-                    return exc
-            """
-        )
-    )
-    namespace = {"__builtins__": __builtins__, "InsufficientStockError": InsufficientStockError}
-
-    [(function, node, named)] = list(catches(old))
-
-    assert function == "page"
-    assert catches_refusals([kind for name in named for kind in resolve(name, namespace)])
-    assert isinstance(node, ast.ExceptHandler)
-    assert not only_raises(node)
