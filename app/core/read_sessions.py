@@ -4,7 +4,8 @@ Reports, exports, the dashboard and the list pages read through ``read_session(p
 session on DATABASE_REPLICA_URL while this process's serving loop measures the replica fit
 (``async_database.replica_fit``), else the request's own session on the primary. A statement
 the replica fails (it went down, a recovery conflict cancelled it, its pool is exhausted) is
-sent again to the primary, and the rest of the request reads the primary. What such a read
+sent again to the primary, and the rest of the request reads the primary; a replica lost after
+the last read costs the request nothing. What such a read
 writes (a report's roll-up) goes through ``writer(session)``, the request's primary session.
 """
 
@@ -36,7 +37,11 @@ def read_session(primary: Session) -> Iterator[Session]:
     try:
         yield session
     finally:
-        session.close()
+        try:
+            session.close()
+        except REPLICA_FAILURES as exc:  # the replica went away after the last read: it holds
+            async_database.replica_failed(exc)  # nothing to undo, and the answer stands
+            session.invalidate()
 
 
 def writer(db: Session) -> Session:

@@ -161,6 +161,23 @@ def test_a_replica_lost_within_a_request_leaves_the_rest_to_the_primary(
             assert read.scalar(text("SELECT 1")) == 1
 
 
+def test_a_replica_lost_after_the_last_read_costs_the_request_nothing(
+    replica: Callable[[Engine], None],
+) -> None:
+    lost = _engine(get_settings().DATABASE_URL)
+    replica(lost)
+    conninfo = make_url(get_settings().DATABASE_URL).set(drivername="postgresql")
+    with SessionLocal() as primary:
+        for read in read_sessions.read_session(primary):
+            backend = read.scalar(select(func.pg_backend_pid()))
+            assert read.get_bind() is lost
+            with psycopg.connect(conninfo.render_as_string(hide_password=False)) as admin:
+                admin.execute("SELECT pg_terminate_backend(%s)", (backend,))
+                admin.execute("SELECT pg_sleep(0.2)")
+    with lost.connect() as connection:  # the lost connection was dropped, not pooled
+        assert connection.scalar(text("SELECT 1")) == 1
+
+
 def test_without_a_fit_replica_the_read_is_the_request_s_own_session() -> None:
     with SessionLocal() as primary:
         assert list(read_sessions.read_session(primary)) == [primary]
