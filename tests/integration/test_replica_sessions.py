@@ -143,18 +143,24 @@ def test_a_replica_that_cannot_be_reached_leaves_the_read_to_the_primary(
             assert read.get_bind() is get_engine()
 
 
+def _terminate(backend: int) -> None:
+    """End a server process of the database, as a replica going down ends its connections."""
+    conninfo = make_url(get_settings().DATABASE_URL).set(drivername="postgresql")
+    with psycopg.connect(conninfo.render_as_string(hide_password=False)) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", (backend,))
+        admin.execute("SELECT pg_sleep(0.2)")  # until the process has gone
+
+
 def test_a_replica_lost_within_a_request_leaves_the_rest_to_the_primary(
     replica: Callable[[Engine], None],
 ) -> None:
     lost = _engine(get_settings().DATABASE_URL)
     replica(lost)
-    conninfo = make_url(get_settings().DATABASE_URL).set(drivername="postgresql")
     with SessionLocal() as primary:
         for read in read_sessions.read_session(primary):
             first = read.scalar(select(func.pg_backend_pid()))
             assert read.get_bind() is lost
-            with psycopg.connect(conninfo.render_as_string(hide_password=False)) as admin:
-                admin.execute("SELECT pg_terminate_backend(%s)", (first,))
+            _terminate(first)
             second = read.scalar(select(func.pg_backend_pid()))
             assert second != first
             assert read.get_bind() is get_engine()
@@ -166,14 +172,11 @@ def test_a_replica_lost_after_the_last_read_costs_the_request_nothing(
 ) -> None:
     lost = _engine(get_settings().DATABASE_URL)
     replica(lost)
-    conninfo = make_url(get_settings().DATABASE_URL).set(drivername="postgresql")
     with SessionLocal() as primary:
         for read in read_sessions.read_session(primary):
             backend = read.scalar(select(func.pg_backend_pid()))
             assert read.get_bind() is lost
-            with psycopg.connect(conninfo.render_as_string(hide_password=False)) as admin:
-                admin.execute("SELECT pg_terminate_backend(%s)", (backend,))
-                admin.execute("SELECT pg_sleep(0.2)")
+            _terminate(backend)
     with lost.connect() as connection:  # the lost connection was dropped, not pooled
         assert connection.scalar(text("SELECT 1")) == 1
 
