@@ -13,20 +13,22 @@ every REPLICA_CHECK_SECONDS; otherwise, and when a read on it fails, to the prim
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
-from functools import cache
-from typing import Any
+from functools import cache, lru_cache
+from typing import Any, TypeVar, cast
 
 import psycopg
 from anyio import to_thread
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
-from sqlalchemy import Select
+from sqlalchemy import ColumnDefault, Select
 from sqlalchemy.dialects.postgresql import psycopg as pg_dialect
 from sqlalchemy.engine import make_url
-from sqlalchemy.sql.compiler import Compiled
+from sqlalchemy.sql import Executable
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import ClauseElement
 
 from app.core.config import Settings, get_settings
 from app.core.database import get_engine, postgres_connect_args
@@ -36,6 +38,9 @@ from app.core.metrics import (
     DATABASE_REPLICA_LAG,
     DATABASE_REPLICA_SKIPPED,
 )
+from app.core.programs import Params, Program, ProgramFactory, run_on
+
+T = TypeVar("T")
 
 logger = logging.getLogger("app.database")
 
@@ -156,9 +161,23 @@ async def _watch(replica: _Replica) -> None:
         await asyncio.sleep(REPLICA_CHECK_SECONDS)
 
 
-@cache
-def _compiled(statement: Statement) -> Compiled:
-    return statement.compile(dialect=_DIALECT)
+@lru_cache(maxsize=512)
+def _compiled(statement: Executable, many: bool = False) -> SQLCompiler:
+    """``statement`` in psycopg's SQL (for ``many`` runs: without RETURNING what it does not
+    ask for)."""
+    clause = cast(ClauseElement, statement)
+    return cast(SQLCompiler, clause.compile(dialect=_DIALECT, for_executemany=many))
+
+
+@lru_cache(maxsize=512)
+def _processors(statement: Executable, many: bool) -> dict[str, Callable[[Any], Any]]:
+    """The bind processors of a write's parameters (JSON, UTC timestamps) by name."""
+    found: dict[str, Callable[[Any], Any]] = {}
+    for bind, name in _compiled(statement, many).bind_names.items():
+        process = bind.type.dialect_impl(_DIALECT).bind_processor(_DIALECT)
+        if process is not None:
+            found[name] = process
+    return found
 
 
 class _StaleConnectionError(Exception):
@@ -262,3 +281,95 @@ async def fetch_together(
             *(fetch(statement, params, replica=replica) for statement in statements)
         )
     )
+
+
+async def run(make: ProgramFactory[T]) -> T:
+    """Run the statement program ``make`` builds in one transaction on the primary (see
+    ``app.core.programs``); on a pooled connection found dead, the program runs again on
+    another, since nothing of it was committed."""
+    if not _on_postgres(get_settings().DATABASE_URL):
+        return await to_thread.run_sync(_run_program_on_engine, make)
+    pool = _pools.get(asyncio.get_running_loop())
+    if pool is None:
+        settings = get_settings()
+        async with await psycopg.AsyncConnection.connect(
+            _conninfo(settings.DATABASE_URL), **_connect_kwargs(settings)
+        ) as alone:
+            return await _run_program(alone, make())
+    try:
+        async with pool.connection() as connection, _counted():
+            return await _run_program(connection, make())
+    except _StaleConnectionError as stale:
+        logger.warning("a pooled connection was dead: %s", stale.__cause__)
+        async with pool.connection() as connection, _counted():
+            return await _run_program(connection, make())
+
+
+async def _run_program(connection: psycopg.AsyncConnection[Any], program: Program[T]) -> T:
+    """``program`` in one transaction; a connection that turns out dead before the commit is
+    a _StaleConnectionError (nothing was written), at the commit the error itself (it may
+    have been)."""
+    committing = False
+    try:
+        async with connection.transaction():
+            cursor = connection.cursor(row_factory=dict_row)
+            rows: list[Row] | None = None
+            while True:
+                try:
+                    statement, params = program.send(rows)  # type: ignore[arg-type]
+                except StopIteration as done:
+                    result: T = done.value
+                    break
+                rows = await _step(cursor, statement, params)
+            committing = True
+    except psycopg.OperationalError as exc:
+        if connection.broken and not committing:
+            raise _StaleConnectionError from exc
+        raise
+    return result
+
+
+async def _step(
+    cursor: psycopg.AsyncCursor[Row], statement: Executable, params: Params
+) -> list[Row]:
+    many = not isinstance(params, Mapping)
+    compiled = _compiled(statement, many)
+    processors = _processors(statement, many)
+    if isinstance(params, Mapping):
+        sql, values = _values(compiled, processors, params)
+        await cursor.execute(sql, values)
+        return await cursor.fetchall() if cursor.description else []
+    await cursor.executemany(
+        str(compiled), [_values(compiled, processors, one)[1] for one in params]
+    )
+    return []
+
+
+def _values(
+    compiled: SQLCompiler,
+    processors: Mapping[str, Callable[[Any], Any]],
+    params: Mapping[str, Any],
+) -> tuple[str, Mapping[str, Any]]:
+    """The SQL and the values to send: bound (the columns' Python defaults where not given,
+    as the engine would), processed, and lists expanded for ``IN``."""
+    given = dict(params)
+    for column in (*compiled.insert_prefetch, *compiled.update_prefetch):
+        if column.key not in given:
+            default = cast(
+                ColumnDefault,
+                column.onupdate if column in compiled.update_prefetch else column.default,
+            )
+            given[column.key] = default.arg(None) if default.is_callable else default.arg
+    values = dict(compiled.construct_params(given) or {})
+    for name, process in processors.items():
+        if name in values:
+            values[name] = process(values[name])
+    if not compiled.post_compile_params:
+        return str(compiled), values
+    expanded = compiled.construct_expanded_state(values)
+    return expanded.statement, expanded.parameters
+
+
+def _run_program_on_engine(make: ProgramFactory[T]) -> T:
+    with get_engine().begin() as connection:
+        return run_on(connection, make())

@@ -7,10 +7,12 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import bindparam, func, insert
 from sqlalchemy.orm import Session
 
+from app.core.clock import utcnow
 from app.core.logging import request_id_var
+from app.core.programs import Step
 from app.crud.crud_audit import audit_crud
 from app.models.audit import AuditLog
 from app.services.sorting import Sort, order_by
@@ -45,6 +47,34 @@ def record(
         request_id=request_id_var.get(),
     )
     return audit_crud.add(db, entry)
+
+
+ENTRY = insert(AuditLog).values(
+    occurred_at=bindparam("occurred_at"),
+    actor_id=bindparam("actor_id"),
+    actor_label=bindparam("actor_label"),
+    action=bindparam("action"),
+    entity_type=bindparam("entity_type"),
+    entity_id=bindparam("entity_id"),
+    details=bindparam("details"),
+    ip_address=bindparam("ip_address"),
+    request_id=bindparam("request_id"),
+)
+
+
+def entry(actor: Actor, action: str, entity_type: str, entity_id: object, **details: Any) -> Step:
+    """An audit entry as a step of a statement program (``record``'s twin)."""
+    return ENTRY, {
+        "occurred_at": utcnow(),
+        "actor_id": actor.user_id,
+        "actor_label": actor.label,
+        "action": action,
+        "entity_type": entity_type,
+        "entity_id": str(entity_id),
+        "details": details,
+        "ip_address": actor.ip_address,
+        "request_id": request_id_var.get(),
+    }
 
 
 @dataclass(frozen=True)

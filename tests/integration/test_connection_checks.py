@@ -4,25 +4,16 @@ sessions of both read in UTC, the async one without parallel workers."""
 
 import time
 
-import psycopg
 import pytest
-from sqlalchemy import Integer, literal_column, select, text
+from sqlalchemy import literal_column, select, text
 
 from app.core import async_database
 from app.core.config import get_settings
 from app.core.database import PING_AFTER_IDLE_SECONDS, make_engine
-from tests.conftest import TEST_DATABASE_URL
+from tests.support.backends import BACKEND, terminate
 from tests.support.loops import run_alone
 
 pytestmark = pytest.mark.postgres
-
-BACKEND = select(literal_column("pg_backend_pid()", Integer).label("pid"))
-
-
-def _terminate(pid: int) -> None:
-    url = TEST_DATABASE_URL.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(url, autocommit=True) as admin:
-        assert admin.execute("SELECT pg_terminate_backend(%s)", (pid,)).fetchone() == (True,)
 
 
 def test_an_idle_connection_that_died_is_replaced_before_use() -> None:
@@ -31,7 +22,7 @@ def test_an_idle_connection_that_died_is_replaced_before_use() -> None:
     try:
         with engine.connect() as connection:
             first = connection.execute(text("SELECT pg_backend_pid()")).scalar_one()
-        _terminate(first)
+        terminate(first)
         time.sleep(PING_AFTER_IDLE_SECONDS * 1.5)  # past the window: the next checkout pings
         with engine.connect() as connection:
             second = connection.execute(text("SELECT pg_backend_pid()")).scalar_one()
@@ -44,7 +35,7 @@ def test_the_async_path_retries_once_on_a_connection_found_dead() -> None:
     async def scenario() -> tuple[int, int]:
         async with async_database.serving():
             first = (await async_database.fetch(BACKEND))[0]["pid"]
-            _terminate(first)
+            terminate(first)
             second = (await async_database.fetch(BACKEND))[0]["pid"]
             return first, second
 

@@ -1,0 +1,139 @@
+"""Statement programs, run on the async path (``async_database.run``) and on an ORM session's
+connection (``programs.run_on``): all of a program's writes or none; lists, JSON and the
+columns' Python defaults bound as the engine binds them; on PostgreSQL, a pooled connection
+found dead replaced and the program run again, once."""
+
+import uuid
+from typing import Any
+
+import pytest
+from sqlalchemy import Integer, bindparam, func, insert, literal_column, select, update
+
+from app.core import async_database
+from app.core.database import get_engine, session_scope
+from app.core.errors import InvalidRequestError
+from app.core.programs import Program, run_on
+from app.models.audit import AuditLog
+from app.models.catalog import Warehouse
+from app.services import audit
+from app.services.audit import Actor
+from tests.support.backends import BACKEND, terminate
+from tests.support.loops import run_alone
+
+ACTOR = Actor(user_id=None, label="program tests", ip_address="192.0.2.7")
+NEW_WAREHOUSE = (
+    insert(Warehouse)
+    .values(code=bindparam("code"), name=bindparam("name"))
+    .returning(Warehouse.id, Warehouse.created_at, Warehouse.updated_at)
+)
+RENAME = (
+    update(Warehouse)
+    .where(Warehouse.id == bindparam("warehouse_id"))
+    .values(name=bindparam("name"))
+    .returning(Warehouse.name, Warehouse.updated_at)
+)
+ENTRIES = select(AuditLog.action, AuditLog.details, AuditLog.ip_address).where(
+    AuditLog.action.in_(bindparam("actions", expanding=True))
+)
+
+
+def _audited(action: str) -> int:
+    with session_scope() as db:
+        return db.scalar(select(func.count()).where(AuditLog.action == action)) or 0
+
+
+def _writes_then_refuses(action: str) -> Program[None]:
+    yield audit.entry(ACTOR, action, "test", 1)
+    yield NEW_WAREHOUSE, {"code": action[:40], "name": "never kept"}
+    raise InvalidRequestError("Refused after writing.", field="test")
+
+
+def _binds(tag: str) -> Program[dict[str, Any]]:
+    actions = [f"{tag}-{n}" for n in range(3)]
+    yield ENTRIES.with_only_columns(AuditLog.id), {"actions": []}
+    yield (
+        audit.ENTRY,
+        [
+            audit.entry(ACTOR, action, "test", n, n=n, tag=tag)[1]
+            for n, action in enumerate(actions)
+        ],
+    )
+    entries = yield ENTRIES, {"actions": actions}
+    (made,) = yield NEW_WAREHOUSE, {"code": tag[:40], "name": "first"}
+    (renamed,) = yield RENAME, {"warehouse_id": made["id"], "name": "second"}
+    return {"entries": entries, "made": made, "renamed": renamed}
+
+
+def _on_the_engine(program: Program[Any]) -> Any:
+    with get_engine().begin() as connection:
+        return run_on(connection, program)
+
+
+def test_a_refused_program_writes_nothing_on_either_path() -> None:
+    action = f"refused-{uuid.uuid4().hex[:8]}"
+
+    with pytest.raises(InvalidRequestError, match="Refused after writing"):
+        run_alone(async_database.run(lambda: _writes_then_refuses(action)))
+    with pytest.raises(InvalidRequestError, match="Refused after writing"):
+        _on_the_engine(_writes_then_refuses(action))
+
+    assert _audited(action) == 0
+    with session_scope() as db:
+        assert db.scalar(select(func.count()).where(Warehouse.code == action[:40])) == 0
+
+
+@pytest.mark.parametrize("path", ["async", "engine"])
+def test_lists_json_and_python_defaults_are_bound_as_the_engine_binds_them(path: str) -> None:
+    tag = f"binds-{path}-{uuid.uuid4().hex[:8]}"
+
+    if path == "async":
+        done = run_alone(async_database.run(lambda: _binds(tag)))
+    else:
+        done = _on_the_engine(_binds(tag))
+
+    entries = sorted(done["entries"], key=lambda entry: str(entry["action"]))
+    assert [entry["action"] for entry in entries] == [f"{tag}-{n}" for n in range(3)]
+    assert [entry["details"] for entry in entries] == [{"n": n, "tag": tag} for n in range(3)]
+    assert {entry["ip_address"] for entry in entries} == {"192.0.2.7"}
+    made, renamed = done["made"], done["renamed"]
+    assert made["created_at"] is not None
+    assert made["updated_at"] is not None
+    assert renamed["name"] == "second"
+    assert renamed["updated_at"] >= made["updated_at"]
+    with session_scope() as db:
+        stored = db.scalars(select(Warehouse).where(Warehouse.id == made["id"])).one()
+        assert stored.name == "second"
+        assert stored.updated_at == renamed["updated_at"]
+
+
+@pytest.mark.postgres
+def test_a_program_whose_connection_dies_runs_again_once_on_another() -> None:
+    action = f"stale-{uuid.uuid4().hex[:8]}"
+    backends: list[int] = []
+
+    def program() -> Program[None]:
+        (backend,) = yield BACKEND, {}
+        backends.append(backend["pid"])
+        if len(backends) == 1:
+            terminate(backend["pid"])  # between two statements of the first run
+        yield audit.entry(ACTOR, action, "test", 1)
+
+    async def scenario() -> None:
+        async with async_database.serving():
+            await async_database.run(program)
+
+    run_alone(scenario())
+
+    assert len(backends) == 2
+    assert backends[0] != backends[1]
+    assert _audited(action) == 1
+
+
+def test_a_program_with_no_statements_returns_its_value() -> None:
+    def nothing() -> Program[int]:
+        if False:
+            yield select(literal_column("1", Integer)), {}
+        return 7
+
+    assert run_alone(async_database.run(nothing)) == 7
+    assert _on_the_engine(nothing()) == 7
