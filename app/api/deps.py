@@ -114,14 +114,15 @@ def require(*permissions: Permission) -> Callable[[Caller], Awaitable[Caller]]:
     return check
 
 
-def require_reader(permission: Permission) -> Callable[[Reader], Awaitable[Reader]]:
-    """``require`` for the asynchronous reads: admits readers whose role carries ``permission``."""
+def require_reader(*permissions: Permission) -> Callable[[Reader], Awaitable[Reader]]:
+    """``require`` for the asynchronous paths: admits readers whose role carries any of
+    ``permissions``."""
 
     async def check(reader: Annotated[Reader, Depends(get_reader)]) -> Reader:
-        _check_role(reader.role, (permission,))
+        _check_role(reader.role, permissions)
         return reader
 
-    check.__name__ = f"require_reader_{permission.name.lower()}"
+    check.__name__ = "require_reader_" + "_or_".join(p.name.lower() for p in permissions)
     return check
 
 
@@ -142,7 +143,11 @@ StockAdjuster = Annotated[Caller, Depends(require(Permission.STOCK_ADJUST))]
 LotManager = Annotated[Caller, Depends(require(Permission.LOTS_MANAGE))]
 CustomerManager = Annotated[Caller, Depends(require(Permission.CUSTOMERS_MANAGE))]
 SalesManager = Annotated[Caller, Depends(require(Permission.SALES_MANAGE))]
+SalesManagerReader = Annotated[Reader, Depends(require_reader(Permission.SALES_MANAGE))]
 OrderCaller = Annotated[Caller, Depends(require(Permission.SALES_MANAGE, Permission.ORDERS_OWN))]
+OrderCallerReader = Annotated[
+    Reader, Depends(require_reader(Permission.SALES_MANAGE, Permission.ORDERS_OWN))
+]
 CustomerSelf = Annotated[Caller, Depends(require(Permission.ORDERS_OWN))]
 PriceWriter = Annotated[Caller, Depends(require(Permission.PRICES_WRITE))]
 PurchaseReader = Annotated[Caller, Depends(require(Permission.PURCHASING_READ))]

@@ -12,6 +12,7 @@ SESSION_STANDING = (
     select(
         UserSession.revoked_at,
         UserSession.expires_at,
+        User.email,
         User.role,
         User.is_active,
         User.must_change_password,

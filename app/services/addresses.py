@@ -127,21 +127,29 @@ def delivery_address(
     if address_id is None:
         return default_address(db, customer_id, AddressKind.DELIVERY)
     address = db.get(CustomerAddress, address_id)
-    if address is None or address.customer_id != customer_id:
+    found = None if address is None else (address.customer_id, address.kind, address.is_active)
+    check_delivery(address_id, customer_id, found)
+    return address
+
+
+def check_delivery(address_id: int, customer_id: int, found: tuple[int, str, bool] | None) -> None:
+    """A 422 unless the address ``found`` (its customer, kind and whether active; None: no
+    such address) is an active delivery address of the customer."""
+    if found is None or found[0] != customer_id:
         raise InvalidRequestError(
             f"Address {address_id} is not an address of this customer.", field=DELIVERY_FIELD
         )
-    if address.kind != AddressKind.DELIVERY:
+    _, kind, is_active = found
+    if kind != AddressKind.DELIVERY:
         raise InvalidRequestError(
             f"Address {address_id} is a billing address; choose a delivery address.",
             field=DELIVERY_FIELD,
         )
-    if not address.is_active:
+    if not is_active:
         raise InvalidRequestError(
             f"Address {address_id} is no longer in use; choose an active delivery address.",
             field=DELIVERY_FIELD,
         )
-    return address
 
 
 def _unset_default(db: Session, customer_id: int, kind: AddressKind) -> None:

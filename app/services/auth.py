@@ -57,6 +57,7 @@ class Reader:
 
     user_id: int
     session_id: str
+    email: str
     role: Role
     must_change_password: bool
 
@@ -214,7 +215,13 @@ async def authenticate_reader(token: str) -> Reader:
         )
         session_standing.keep(claims.session_id, standing, seen)
     _admit(session_is_open(standing.revoked_at, standing.expires_at, utcnow()), standing.is_active)
-    return Reader(claims.user_id, claims.session_id, standing.role, standing.must_change_password)
+    return Reader(
+        claims.user_id,
+        claims.session_id,
+        standing.email,
+        standing.role,
+        standing.must_change_password,
+    )
 
 
 def _admit(is_open: bool, is_active: bool) -> None:

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from app.models.sales import SalesOrder, SalesOrderLine
 from app.services import audit, orders
 from app.services.audit import Actor
+from app.services.order_confirmation import OrderStateError
 
 
 @dataclass(frozen=True)
@@ -105,5 +106,5 @@ def _claim(db: Session, order: SalesOrder) -> SalesOrder | None:
     """The order claimed while it is still open; None once it is not (cancelled meanwhile)."""
     try:
         return orders.claim(db, order, orders.OPEN, "fill backorders")
-    except orders.OrderStateError:
+    except OrderStateError:
         return None

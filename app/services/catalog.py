@@ -40,15 +40,21 @@ class CatalogKind(Generic[ModelT]):
     def get_active(self, db: Session, item_id: int, field: str) -> ModelT:
         """The active record with ``item_id``, or a 422 naming ``field``."""
         item = self.crud.get(db, item_id)
-        if item is None:
+        self.check_active(item_id, None if item is None else item.is_active, field)
+        assert item is not None
+        return item
+
+    def check_active(self, item_id: int, is_active: bool | None, field: str) -> None:
+        """A 422 naming ``field`` unless the record exists (``is_active`` is not None) and is
+        active."""
+        if is_active is None:
             raise InvalidRequestError(
                 f"{self.label.capitalize()} {item_id} does not exist.", field=field
             )
-        if not item.is_active:
+        if not is_active:
             raise InvalidRequestError(
                 f"{self.label.capitalize()} {item_id} is inactive.", field=field
             )
-        return item
 
     def get_active_each(self, db: Session, item_ids: Sequence[int], fields: str) -> list[ModelT]:
         """The active record of each id, read in one query; a 422 naming the first that is

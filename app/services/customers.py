@@ -7,11 +7,12 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from app.core.errors import ConflictError, InvalidRequestError, NotFoundError
 from app.core.metrics import CUSTOMER_REGISTRATIONS, after_commit
+from app.core.programs import Program, run_on
 from app.core.security import get_password_hash
 from app.crud.crud_sales import customer_crud, customer_of_user
 from app.crud.crud_user import user_crud
@@ -36,6 +37,8 @@ from app.services.sorting import Sort, order_by
 
 RETURNS_SHOWN = 100
 CUSTOMER_REQUIRED = "customer_id is required."
+NOT_LINKED = "Your account is not linked to a customer record yet; ask the sales team."
+OWN_CUSTOMER = select(Customer.id).where(Customer.user_id == bindparam("user_id"))
 DEFAULT_TIER = {CustomerType.RETAIL: PriceTier.RETAIL, CustomerType.WHOLESALE: PriceTier.WHOLESALE}
 logger = logging.getLogger("app.auth")
 
@@ -241,9 +244,7 @@ def own_customer(db: Session, user: User) -> Customer:
     """The customer record of a customer user, or a 409 when none is linked."""
     customer = customer_of_user(db, user.id)
     if customer is None:
-        raise ConflictError(
-            "Your account is not linked to a customer record yet; ask the sales team."
-        )
+        raise ConflictError(NOT_LINKED)
     return get_customer(db, customer.id)
 
 
@@ -255,16 +256,24 @@ def order_scope(db: Session, user: User) -> int | None:
 
 
 def ordering_customer(db: Session, user: User, customer_id: int | None) -> int:
-    """Whom ``user`` places an order for: the sales team names the customer (none is a 422),
+    """``ordering`` in the session's unit of work."""
+    return run_on(db.connection(), ordering(user.id, user.role, customer_id))
+
+
+def ordering(user_id: int, role: str, customer_id: int | None) -> Program[int]:
+    """Whom the user places an order for: the sales team names the customer (none is a 422),
     a customer user orders for itself (naming another customer is a 404)."""
-    own = order_scope(db, user)
-    if own is not None:
-        if customer_id not in (None, own):
-            raise NotFoundError(f"Customer {customer_id} does not exist.")
-        return own
-    if customer_id is None:
-        raise InvalidRequestError(CUSTOMER_REQUIRED, field="customer_id")
-    return customer_id
+    if role_allows(role, Permission.SALES_MANAGE):
+        if customer_id is None:
+            raise InvalidRequestError(CUSTOMER_REQUIRED, field="customer_id")
+        return customer_id
+    found = yield OWN_CUSTOMER, {"user_id": user_id}
+    if not found:
+        raise ConflictError(NOT_LINKED)
+    own: int = found[0]["id"]
+    if customer_id not in (None, own):
+        raise NotFoundError(f"Customer {customer_id} does not exist.")
+    return own
 
 
 def _checked(db: Session, values: Mapping[str, Any], current: Customer | None) -> dict[str, Any]:

@@ -44,7 +44,8 @@ from app.services import (
 from app.services.audit import Actor
 from app.services.credit_notes import CreditLineDraft
 from app.services.money import round_cents
-from app.services.orders import LineDraft, OrderDraft, OrderFilter
+from app.services.order_placement import LineDraft, OrderDraft
+from app.services.orders import OrderFilter
 from app.services.payments import PaymentDraft
 from app.services.purchasing import PurchaseDraft, PurchaseLineDraft
 from app.services.receiving import Delivery, DeliveryLine

@@ -1,15 +1,22 @@
 """Replaying the first answer to a retried write instead of doing it twice."""
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TypeVar
 
 from sqlalchemy.orm import Session
 
 from app.core.clock import utcnow
 from app.core.config import get_settings
+from app.core.database import get_engine
 from app.core.errors import InvalidRequestError
+from app.core.programs import Program
 from app.crud import crud_idempotency
+from app.crud.crud_idempotency import ANSWER, PREVIOUS, claiming
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -42,13 +49,19 @@ def previous_answer(db: Session, request: IdempotentRequest) -> StoredAnswer | N
     record = crud_idempotency.get(db, request.user_id, request.key)
     if record is None:
         return None
-    if record.request_hash != request.fingerprint:
+    return _answer_to(request, record.request_hash, record.status_code, record.response_body)
+
+
+def _answer_to(
+    request: IdempotentRequest, stored_hash: str, status_code: int, body: str
+) -> StoredAnswer:
+    if stored_hash != request.fingerprint:
         raise InvalidRequestError(
             "This Idempotency-Key was already used for a different request; "
             "use a new key for a new request.",
             field="Idempotency-Key",
         )
-    return StoredAnswer(status_code=record.status_code, body=record.response_body)
+    return StoredAnswer(status_code=status_code, body=body)
 
 
 def claim(db: Session, request: IdempotentRequest) -> int | None:
@@ -69,6 +82,59 @@ def claim(db: Session, request: IdempotentRequest) -> int | None:
             "response_body": "",
         },
     )
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The answer to a write run as a program: ``replayed`` when it is the first answer to
+    an earlier copy; None when that copy's record went meanwhile (purged: rare)."""
+
+    answer: StoredAnswer | None
+    replayed: bool
+
+
+def once(
+    request: IdempotentRequest | None,
+    status_code: int,
+    act: Program[T],
+    render: Callable[[T], str],
+) -> Program[Outcome]:
+    """``act`` run once per key, its answer (``render`` of what it returns) kept for replays
+    in its transaction: ``claim``, ``previous_answer`` and ``remember`` as one program."""
+    record_id = None
+    if request is not None:
+        values = {
+            "user_id": request.user_id,
+            "key": request.key,
+            "method": request.method,
+            "path": request.path,
+            "request_hash": request.fingerprint,
+            "status_code": 0,
+            "response_body": "",
+            "created_at": utcnow(),
+        }
+        claimed = yield claiming(get_engine().dialect.name), values
+        if not claimed:
+            found = yield PREVIOUS, {"user_id": request.user_id, "key": request.key}
+            if not found:
+                return Outcome(None, replayed=True)
+            record = found[0]
+            answer = _answer_to(
+                request, record["request_hash"], record["status_code"], record["response_body"]
+            )
+            return Outcome(answer, replayed=True)
+        record_id = claimed[0]["id"]
+    answer = StoredAnswer(status_code=status_code, body=render((yield from act)))
+    if record_id is not None:
+        yield (
+            ANSWER,
+            {
+                "record_id": record_id,
+                "status_code": answer.status_code,
+                "response_body": answer.body,
+            },
+        )
+    return Outcome(answer, replayed=False)
 
 
 def remember(db: Session, record_id: int, answer: StoredAnswer) -> None:

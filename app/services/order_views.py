@@ -19,6 +19,8 @@ from app.schemas.sales import (
     ShipmentRead,
 )
 from app.services import orders, shipments
+from app.services.order_confirmation import ADDRESS_FIELDS, Confirmed
+from app.services.order_placement import Placed
 
 
 def read(db: Session, order: SalesOrder) -> OrderRead:
@@ -32,6 +34,59 @@ def read(db: Session, order: SalesOrder) -> OrderRead:
 def just_confirmed(db: Session, order: SalesOrder) -> OrderRead:
     """An order as confirmed by this request: it was pending, so nothing has shipped yet."""
     return _read(db, order, ())
+
+
+def confirmed(done: Confirmed) -> OrderRead:
+    """An order as a confirmation program left it, from the rows it read and wrote."""
+    order, head = done.order, done.lines[0]
+    lines = []
+    for line in done.lines:
+        shares = done.shares.get(line["id"], [])
+        lines.append(
+            OrderLineRead(
+                **line,
+                reserved_quantity=sum((share.quantity for share in shares), Decimal(0)),
+                allocations=[
+                    AllocationRead(
+                        lot_id=share.level["lot_id"],
+                        lot_code=share.level["lot_code"],
+                        best_before=share.level["best_before"],
+                        warehouse_id=share.level["warehouse_id"],
+                        quantity=share.quantity,
+                        status=ReservationStatus.ACTIVE,
+                    )
+                    for share in shares
+                ],
+            )
+        )
+    address = None
+    if order["delivery_address_id"] is not None:
+        address = DeliveryAddressRef(
+            id=order["delivery_address_id"],
+            **{field: head[f"address_{field}"] for field in ADDRESS_FIELDS},
+        )
+    return OrderRead(
+        **order,
+        customer=CustomerRef(id=order["customer_id"], name=head["customer_name"]),
+        delivery_address=address,
+        lines=lines,
+        shipments=[],
+    )
+
+
+def placed(done: Placed) -> OrderRead:
+    """An order as a placement program stored it: pending, nothing reserved yet."""
+    address = done.address
+    return OrderRead(
+        **done.order,
+        customer=CustomerRef(id=done.customer["id"], name=done.customer["name"]),
+        delivery_address=DeliveryAddressRef(**address) if address else None,
+        lines=[
+            OrderLineRead(**line, reserved_quantity=Decimal(0), allocations=[])
+            for line in done.lines
+        ],
+        shipments=[],
+    )
 
 
 def _read(db: Session, order: SalesOrder, shipped: Sequence[Shipment]) -> OrderRead:

@@ -9,22 +9,32 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, contains_eager, joinedload
 
-from app.core import clock, problem_types
+from app.core import clock
 from app.core.clock import utcnow
 from app.core.errors import InvalidRequestError, NotFoundError
 from app.core.metrics import ORDERS_TOTAL, after_commit
+from app.core.programs import run_on
 from app.crud import crud_sales
 from app.crud.base import text_match
 from app.crud.crud_sales import order_crud, order_with_lines
 from app.models.inventory import Lot, Reservation
 from app.models.sales import Customer, OrderStatus, SalesOrder, SalesOrderLine
-from app.services import addresses, allocation, audit, money, pricing
+from app.services import addresses, allocation, audit, money
 from app.services.allocation import AllocationRequest
 from app.services.audit import Actor
-from app.services.catalog import products, warehouses
+from app.services.catalog import warehouses
+from app.services.order_confirmation import OrderStateError, check_orderable, confirmation
+from app.services.order_placement import (
+    STORED_LINE_COLUMNS,
+    LineDraft,
+    OrderDraft,
+    line_summary,
+    placement,
+    priced_lines,
+    requested_date,
+)
 from app.services.sorting import Sort, order_by
-from app.services.stock import InsufficientStockError, check_quantity
-from app.services.workflow import StateError, Workflow
+from app.services.workflow import Workflow
 
 # Where each move may start from, and the time it stamps.
 _FROM = {
@@ -43,33 +53,6 @@ _STAMPS = {
 }
 # The orders that hold stock or wait for it.
 OPEN = (OrderStatus.CONFIRMED, OrderStatus.PARTIALLY_SHIPPED)
-
-
-class OrderStateError(StateError):
-    """The order is not in a state that allows this."""
-
-    problem = problem_types.ORDER_STATE
-
-
-@dataclass(frozen=True)
-class LineDraft:
-    """A line as the client sends it; no unit price means the customer's tier price."""
-
-    product_id: int
-    quantity: Decimal
-    unit_price: Decimal | None = None
-
-
-@dataclass(frozen=True)
-class OrderDraft:
-    """A new order."""
-
-    customer_id: int
-    lines: Sequence[LineDraft]
-    warehouse_id: int | None = None
-    notes: str = ""
-    delivery_address_id: int | None = None
-    requested_delivery_date: date | None = None
 
 
 @dataclass(frozen=True)
@@ -169,45 +152,11 @@ def list_orders(
 def create_order(
     db: Session, actor: Actor, draft: OrderDraft, at: datetime | None = None
 ) -> SalesOrder:
-    """Place a pending order; prices default from the product and the customer's tier.
-
-    ``at`` back-dates the order, for history brought in from elsewhere (as the demo does).
-    """
-    customer = _orderable_customer(db, draft.customer_id)
-    if draft.warehouse_id is not None:
-        warehouses.get_active(db, draft.warehouse_id, "warehouse_id")
-    address = addresses.delivery_address(db, customer.id, draft.delivery_address_id)
-    order = SalesOrder(
-        customer_id=customer.id,
-        warehouse_id=draft.warehouse_id,
-        delivery_address_id=address.id if address is not None else None,
-        requested_delivery_date=requested_date(draft.requested_delivery_date, at),
-        status=OrderStatus.PENDING,
-        notes=draft.notes,
-        created_by=actor.user_id,
-        created_at=at or utcnow(),
-    )
-    order.lines = _lines(db, customer, draft.lines)
-    order.total = order_total(order.lines)
-    db.add(order)
+    """Place a pending order (``order_placement``) in the session's unit of work."""
     db.flush()
-    order.number = f"SO-{order.id:06d}"
-    db.flush()
-    audit.record(
-        db,
-        actor,
-        "order.created",
-        "sales_order",
-        order.id,
-        number=order.number,
-        customer_id=customer.id,
-        delivery_address_id=order.delivery_address_id,
-        requested_delivery_date=str(order.requested_delivery_date),
-        total=str(order.total),
-        lines=_line_summary(order.lines),
-    )
+    placed = run_on(db.connection(), placement(draft, actor, at))
     count(db, OrderStatus.PENDING)
-    return get_order(db, order.id)
+    return get_order(db, placed.order["id"])
 
 
 def change_order(db: Session, actor: Actor, order: SalesOrder, change: OrderChange) -> SalesOrder:
@@ -232,9 +181,13 @@ def change_order(db: Session, actor: Actor, order: SalesOrder, change: OrderChan
     if change.lines is not None:
         before = _line_summary(order.lines)
         customer = _orderable_customer(db, order.customer_id)
+        priced = run_on(db.connection(), priced_lines(change.lines, customer.price_tier))
         order.lines.clear()
         db.flush()
-        order.lines.extend(_lines(db, customer, change.lines))
+        order.lines.extend(
+            SalesOrderLine(**{column: line[column] for column in STORED_LINE_COLUMNS})
+            for line in priced
+        )
         after = _line_summary(order.lines)
         if before != after:
             changes["lines"] = {"before": before, "after": after}
@@ -248,70 +201,18 @@ def change_order(db: Session, actor: Actor, order: SalesOrder, change: OrderChan
     return get_order(db, order.id)
 
 
-def requested_date(asked: date | None, at: datetime | None = None) -> date:
-    """The delivery date asked for (today, the company's day, when none), or a 422 for a day
-    already past (at ``at``, for orders dated back)."""
-    today = clock.today(at)
-    if asked is None:
-        return today
-    if asked < today:
-        raise InvalidRequestError(
-            f"The requested delivery date {asked} is in the past; choose {today} or later.",
-            field="requested_delivery_date",
-        )
-    return asked
-
-
 def confirm(
     db: Session, actor: Actor, order: SalesOrder | int, at: datetime | None = None
 ) -> SalesOrder:
-    """Reserve every line FEFO (within the customer's shelf-life demand on the requested
-    delivery date, or today when that has passed): all or nothing, or, for a customer who
-    takes partial deliveries, what there is, the rest of each line backordered. The order may
-    be given by id: it is read once, when claimed."""
-    order = move(db, order, OrderStatus.CONFIRMED, at)
-    if not order.lines:
-        raise InvalidRequestError(f"Order {order.number} has no lines to confirm.", field="lines")
-    customer = _orderable_customer(db, order.customer_id)
-    shortages = []
-    for line in lines_by_product(order):
-        try:
-            reserved = reserve_line(
-                db, order, line, customer, line.quantity, at, partial=customer.partial_delivery
-            )
-        except InsufficientStockError as exc:
-            shortages.append(
-                {
-                    "line_no": line.line_no,
-                    "product_id": line.product_id,
-                    "sku": line.product.sku,
-                    "requested": str(line.quantity),
-                    "available": exc.extensions["available"],
-                }
-            )
-            continue
-        line.backordered_quantity = line.quantity - reserved
-    if shortages:
-        shortages.sort(key=lambda shortage: int(str(shortage["line_no"])))
-        described = "; ".join(
-            f"line {s['line_no']} ({s['sku']}): {s['available']} of {s['requested']} available"
-            for s in shortages
-        )
-        raise InsufficientStockError(
-            f"Order {order.number} cannot be confirmed: {described}.", lines=shortages
-        )
+    """Reserve every line FEFO, all or nothing (``order_confirmation``), in the session's unit
+    of work; a refusal leaves the order as it was. The order may be given by id."""
+    order_id = order if isinstance(order, int) else order.id
     db.flush()
-    audit.record(
-        db,
-        actor,
-        "order.confirmed",
-        "sales_order",
-        order.id,
-        number=order.number,
-        backordered=backordered_summary(order.lines),
-    )
+    with db.begin_nested():
+        run_on(db.connection(), confirmation(order_id, actor, at))
+    db.expire_all()
     count(db, OrderStatus.CONFIRMED)
-    return order
+    return get_order(db, order_id)
 
 
 def reserve_line(
@@ -489,48 +390,15 @@ def lines_by_product(order: SalesOrder) -> list[SalesOrderLine]:
 
 def _orderable_customer(db: Session, customer_id: int) -> Customer:
     customer = db.get(Customer, customer_id)
-    if customer is None:
-        raise InvalidRequestError(f"Customer {customer_id} does not exist.", field="customer_id")
-    if not customer.is_active:
-        raise InvalidRequestError(f"Customer {customer_id} is inactive.", field="customer_id")
+    check_orderable(customer_id, None if customer is None else customer.is_active)
+    assert customer is not None
     return customer
 
 
-def _lines(db: Session, customer: Customer, drafts: Sequence[LineDraft]) -> list[SalesOrderLine]:
-    if not drafts:
-        raise InvalidRequestError("An order needs at least one line.", field="lines")
-    chosen = products.get_active_each(
-        db, [draft.product_id for draft in drafts], "lines[{}].product_id"
-    )
-    for index, (draft, product) in enumerate(zip(drafts, chosen, strict=True)):
-        check_quantity(product, draft.quantity, field=f"lines[{index}].quantity")
-    prices = pricing.default_prices(db, chosen, customer.price_tier)
-    lines = []
-    for number, (draft, product) in enumerate(zip(drafts, chosen, strict=True), start=1):
-        price = draft.unit_price if draft.unit_price is not None else prices[product.id]
-        lines.append(
-            SalesOrderLine(
-                line_no=number,
-                product_id=product.id,
-                quantity=draft.quantity,
-                unit_price=price,
-                line_total=money.line_total(draft.quantity, price),
-                returned_quantity=Decimal(0),
-            )
-        )
-    return lines
-
-
 def _line_summary(lines: Sequence[SalesOrderLine]) -> list[dict[str, object]]:
-    return [
-        {
-            "line_no": line.line_no,
-            "product_id": line.product_id,
-            "quantity": str(line.quantity),
-            "unit_price": str(line.unit_price),
-        }
-        for line in lines
-    ]
+    return line_summary(
+        (line.line_no, line.product_id, line.quantity, line.unit_price) for line in lines
+    )
 
 
 def number_of(order: SalesOrder) -> str:

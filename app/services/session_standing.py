@@ -34,7 +34,7 @@ MOST_KEPT = 10_000
 CHANNEL = "dfims:session-standing"
 EVERYONE = "*"
 _RECONNECT_SECONDS = 1.0
-_USER_COLUMNS = ("role", "is_active", "must_change_password")
+_USER_COLUMNS = ("email", "role", "is_active", "must_change_password")
 _SESSION_COLUMNS = ("revoked_at", "expires_at")
 _CHANGED = "standing_changed"
 
@@ -46,6 +46,7 @@ class Standing:
     user_id: int
     revoked_at: datetime | None
     expires_at: datetime
+    email: str
     role: Role
     is_active: bool
     must_change_password: bool

@@ -107,9 +107,14 @@ def check_quantity(
     product: Product, quantity: Decimal, field: str = "quantity", **extensions: Any
 ) -> None:
     """Refuse a quantity that does not fit the product's unit (packs are whole)."""
-    if product.unit == UnitOfMeasure.PACK and quantity != quantity.to_integral_value():
+    check_unit(product.sku, product.unit, quantity, field, **extensions)
+
+
+def check_unit(sku: str, unit: str, quantity: Decimal, field: str, **extensions: Any) -> None:
+    """``check_quantity`` for a product known by its SKU and unit."""
+    if unit == UnitOfMeasure.PACK and quantity != quantity.to_integral_value():
         raise InvalidRequestError(
-            f"{product.sku} is counted in packs; {quantity} is not a whole number.",
+            f"{sku} is counted in packs; {quantity} is not a whole number.",
             field=field,
             **extensions,
         )

@@ -22,7 +22,7 @@ from app.models.user import Role
 from app.schemas.reports import ExpiringRow, KpiDay, ProductSales, SlowMoverRow, ValuationRow
 from app.services import allocation, customers, orders, reports, returns, stock
 from app.services.audit import Actor
-from app.services.orders import LineDraft, OrderDraft
+from app.services.order_placement import LineDraft, OrderDraft
 from app.services.returns import ReturnLine
 from app.services.stock import MovementContext, ReceiptLine
 from tests.conftest import MakeUser

@@ -20,7 +20,7 @@ from app.models.sales import CustomerType, OrderStatus, PriceTier, SalesOrder
 from app.schemas.catalog import ProductCreate, SupplierCreate, WarehouseCreate
 from app.services import catalog, customers, orders, purchasing, receiving, shipments, stock
 from app.services.audit import Actor
-from app.services.orders import LineDraft, OrderDraft
+from app.services.order_placement import LineDraft, OrderDraft
 from app.services.purchasing import PurchaseDraft, PurchaseLineDraft
 from app.services.receiving import Delivery, DeliveryLine
 from app.services.stock import MovementContext, ReceiptLine

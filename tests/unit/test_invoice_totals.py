@@ -20,7 +20,7 @@ from app.models.sales import VatTreatment
 from app.services import catalog, credit_notes, customers, invoicing, orders, shipments
 from app.services.audit import Actor
 from app.services.credit_notes import CreditLineDraft
-from app.services.orders import LineDraft, OrderDraft
+from app.services.order_placement import LineDraft, OrderDraft
 from tests.support import factories
 from tests.support.invoices import to_cent
 

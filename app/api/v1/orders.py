@@ -6,12 +6,18 @@ from typing import Annotated
 from fastapi import Query, Response, status
 from pydantic import AwareDatetime
 
-from app.api.deps import DbSession, OrderCaller, SalesManager
-from app.api.idempotency import Idempotent
+from app.api.deps import (
+    DbSession,
+    OrderCaller,
+    OrderCallerReader,
+    SalesManager,
+    SalesManagerReader,
+)
+from app.api.idempotency import Idempotent, IdempotentAsync
 from app.api.pagination import PageQuery
 from app.api.responses import responses
 from app.core.errors import PermissionDeniedError
-from app.kit.callers import Caller
+from app.core.metrics import ORDERS_TOTAL
 from app.kit.routers import Router
 from app.models.sales import OrderStatus
 from app.schemas.common import Page
@@ -41,7 +47,9 @@ from app.services import (
     returns,
     shipments,
 )
-from app.services.orders import LineDraft, OrderChange, OrderDraft, OrderFilter
+from app.services.order_confirmation import confirmation
+from app.services.order_placement import LineDraft, OrderDraft, placement_for
+from app.services.orders import OrderChange, OrderFilter
 from app.services.permissions import Permission, role_allows
 from app.services.returns import ReturnLine
 from app.services.shipments import ShipmentDraft, ShipmentLineDraft
@@ -54,8 +62,8 @@ def _drafts(lines: list[OrderLineIn]) -> list[LineDraft]:
     return [LineDraft(line.product_id, line.quantity, line.unit_price) for line in lines]
 
 
-def _staff_only_fields(caller: Caller, body: OrderCreate | OrderUpdate) -> None:
-    if role_allows(caller.user.role, Permission.SALES_MANAGE):
+def _staff_only_fields(role: str, body: OrderCreate | OrderUpdate) -> None:
+    if role_allows(role, Permission.SALES_MANAGE):
         return
     if "warehouse_id" in body.model_fields_set or any(
         line.unit_price is not None for line in body.lines or []
@@ -100,28 +108,25 @@ def fill_backorders(caller: SalesManager, db: DbSession, once: Idempotent) -> Re
     response_model=OrderRead,
     responses=responses(404, 409),
 )
-def create_order(
-    body: OrderCreate,
-    caller: OrderCaller,
-    db: DbSession,
-    once: Idempotent,
+async def create_order(
+    body: OrderCreate, caller: OrderCallerReader, once: IdempotentAsync
 ) -> Response:
     """Place an order; unit prices default from the product and the customer's tier."""
-
-    def act() -> OrderRead:
-        _staff_only_fields(caller, body)
-        customer_id = customers.ordering_customer(db, caller.user, body.customer_id)
-        draft = OrderDraft(
-            customer_id,
-            _drafts(body.lines),
-            body.warehouse_id,
-            body.notes,
-            body.delivery_address_id,
-            body.requested_delivery_date,
-        )
-        return order_views.read(db, orders.create_order(db, caller.actor, draft))
-
-    return once.respond(body, act)
+    _staff_only_fields(caller.role, body)
+    draft = OrderDraft(
+        body.customer_id,
+        _drafts(body.lines),
+        body.warehouse_id,
+        body.notes,
+        body.delivery_address_id,
+        body.requested_delivery_date,
+    )
+    return await once.respond(
+        body,
+        partial(placement_for, caller.user_id, caller.role, draft, once.actor),
+        order_views.placed,
+        ORDERS_TOTAL.labels(OrderStatus.PENDING).inc,
+    )
 
 
 @router.get("/{order_id}", responses=responses(404, 409))
@@ -138,7 +143,7 @@ def update_order(
 ) -> OrderRead:
     """Change a pending order's notes, warehouse, delivery address and date, or lines (lines
     replace every line)."""
-    _staff_only_fields(caller, body)
+    _staff_only_fields(caller.user.role, body)
     order = orders.get_order(db, order_id, customers.order_scope(db, caller.user))
     change = OrderChange(
         notes=body.notes,
@@ -152,19 +157,16 @@ def update_order(
 
 
 @transition_route("/{order_id}/confirm")
-def confirm_order(
-    order_id: RecordId,
-    caller: SalesManager,
-    db: DbSession,
-    once: Idempotent,
+async def confirm_order(
+    order_id: RecordId, _: SalesManagerReader, once: IdempotentAsync
 ) -> Response:
     """Reserve every line FEFO within the customer's shelf-life demand: all lines or none."""
-
-    def act() -> OrderRead:
-        confirmed = orders.confirm(db, caller.actor, order_id)
-        return order_views.just_confirmed(db, confirmed)
-
-    return once.respond(OrderAction(), act)
+    return await once.respond(
+        OrderAction(),
+        partial(confirmation, order_id, once.actor),
+        order_views.confirmed,
+        ORDERS_TOTAL.labels(OrderStatus.CONFIRMED).inc,
+    )
 
 
 @transition_route("/{order_id}/ship")

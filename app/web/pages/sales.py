@@ -26,7 +26,8 @@ from app.services import (
     shipments,
     stock_queries,
 )
-from app.services.orders import LineDraft, OrderDraft, OrderFilter
+from app.services.order_placement import LineDraft, OrderDraft
+from app.services.orders import OrderFilter
 from app.services.permissions import Permission
 from app.services.returns import ReturnLine
 from app.services.shipments import ShipmentDraft, ShipmentLineDraft
