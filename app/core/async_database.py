@@ -162,22 +162,31 @@ async def _watch(replica: _Replica) -> None:
 
 
 @lru_cache(maxsize=512)
-def _compiled(statement: Executable, many: bool = False) -> SQLCompiler:
-    """``statement`` in psycopg's SQL (for ``many`` runs: without RETURNING what it does not
-    ask for)."""
+def _compiled(statement: Executable) -> SQLCompiler:
+    """``statement`` in psycopg's SQL; a write returns only the rows it asks for."""
     clause = cast(ClauseElement, statement)
-    return cast(SQLCompiler, clause.compile(dialect=_DIALECT, for_executemany=many))
+    return cast(SQLCompiler, clause.compile(dialect=_DIALECT, for_executemany=True))
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """What running a statement of a program needs besides its parameters."""
+
+    compiled: SQLCompiler
+    processors: Mapping[str, Callable[[Any], Any]]
+    returns_rows: bool
 
 
 @lru_cache(maxsize=512)
-def _processors(statement: Executable, many: bool) -> dict[str, Callable[[Any], Any]]:
-    """The bind processors of a write's parameters (JSON, UTC timestamps) by name."""
-    found: dict[str, Callable[[Any], Any]] = {}
-    for bind, name in _compiled(statement, many).bind_names.items():
+def _prepared(statement: Executable) -> _Prepared:
+    compiled = _compiled(statement)
+    processors: dict[str, Callable[[Any], Any]] = {}
+    for bind, name in compiled.bind_names.items():
         process = bind.type.dialect_impl(_DIALECT).bind_processor(_DIALECT)
         if process is not None:
-            found[name] = process
-    return found
+            processors[name] = process
+    writes = compiled.isinsert or compiled.isupdate or compiled.isdelete
+    return _Prepared(compiled, processors, not writes or bool(compiled.effective_returning))
 
 
 class _StaleConnectionError(Exception):
@@ -306,12 +315,13 @@ async def run(make: ProgramFactory[T]) -> T:
 
 
 async def _run_program(connection: psycopg.AsyncConnection[Any], program: Program[T]) -> T:
-    """``program`` in one transaction; a connection that turns out dead before the commit is
-    a _StaleConnectionError (nothing was written), at the commit the error itself (it may
-    have been)."""
+    """``program`` in one transaction, in pipeline mode: a write that returns no rows is sent
+    without waiting for its answer, with the next statement that does or with the commit. A
+    connection that turns out dead before the commit is a _StaleConnectionError (nothing was
+    written); at the commit, the error itself (it may have been)."""
     committing = False
     try:
-        async with connection.transaction():
+        async with connection.pipeline(), connection.transaction():
             cursor = connection.cursor(row_factory=dict_row)
             rows: list[Row] | None = None
             while True:
@@ -320,7 +330,7 @@ async def _run_program(connection: psycopg.AsyncConnection[Any], program: Progra
                 except StopIteration as done:
                     result: T = done.value
                     break
-                rows = await _step(cursor, statement, params)
+                rows = await _step(cursor, _prepared(statement), params)
             committing = True
     except psycopg.OperationalError as exc:
         if connection.broken and not committing:
@@ -329,20 +339,16 @@ async def _run_program(connection: psycopg.AsyncConnection[Any], program: Progra
     return result
 
 
-async def _step(
-    cursor: psycopg.AsyncCursor[Row], statement: Executable, params: Params
-) -> list[Row]:
-    many = not isinstance(params, Mapping)
-    compiled = _compiled(statement, many)
-    processors = _processors(statement, many)
-    if isinstance(params, Mapping):
-        sql, values = _values(compiled, processors, params)
-        await cursor.execute(sql, values)
-        return await cursor.fetchall() if cursor.description else []
-    await cursor.executemany(
-        str(compiled), [_values(compiled, processors, one)[1] for one in params]
-    )
-    return []
+async def _step(cursor: psycopg.AsyncCursor[Row], prepared: _Prepared, params: Params) -> list[Row]:
+    compiled, processors = prepared.compiled, prepared.processors
+    if not isinstance(params, Mapping):
+        await cursor.executemany(
+            str(compiled), [_values(compiled, processors, one)[1] for one in params]
+        )
+        return []
+    sql, values = _values(compiled, processors, params)
+    await cursor.execute(sql, values)
+    return await cursor.fetchall() if prepared.returns_rows else []
 
 
 def _values(

@@ -6,8 +6,10 @@ found dead replaced and the program run again, once."""
 import uuid
 from typing import Any
 
+import psycopg
 import pytest
 from sqlalchemy import Integer, bindparam, func, insert, literal_column, select, update
+from sqlalchemy.exc import IntegrityError
 
 from app.core import async_database
 from app.core.database import get_engine, session_scope
@@ -82,6 +84,23 @@ def test_a_refused_program_writes_nothing_on_either_path() -> None:
         assert db.scalar(select(func.count()).where(Warehouse.code == action[:40])) == 0
 
 
+def test_a_write_refused_by_the_database_after_the_last_read_keeps_nothing() -> None:
+    code = f"dup-{uuid.uuid4().hex[:8]}"
+    again = insert(Warehouse).values(code=bindparam("code"), name=bindparam("name"))
+
+    def program() -> Program[None]:
+        yield NEW_WAREHOUSE, {"code": code, "name": "kept only with the rest"}
+        yield again, {"code": code, "name": "the same code again"}  # sent with the commit
+
+    with pytest.raises((psycopg.IntegrityError, IntegrityError)):
+        run_alone(async_database.run(program))
+    with pytest.raises(IntegrityError):
+        _on_the_engine(program())
+
+    with session_scope() as db:
+        assert db.scalar(select(func.count()).where(Warehouse.code == code)) == 0
+
+
 @pytest.mark.parametrize("path", ["async", "engine"])
 def test_lists_json_and_python_defaults_are_bound_as_the_engine_binds_them(path: str) -> None:
     tag = f"binds-{path}-{uuid.uuid4().hex[:8]}"
@@ -117,6 +136,7 @@ def test_a_program_whose_connection_dies_runs_again_once_on_another() -> None:
         if len(backends) == 1:
             terminate(backend["pid"])  # between two statements of the first run
         yield audit.entry(ACTOR, action, "test", 1)
+        yield BACKEND, {}
 
     async def scenario() -> None:
         async with async_database.serving():
