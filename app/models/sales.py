@@ -234,6 +234,11 @@ class SalesOrder(Base):
     )
 
 
+def line_reference(number: str, line_no: int) -> str:
+    """The reservation reference of line ``line_no`` of order ``number``."""
+    return f"{number}/{line_no}"
+
+
 class SalesOrderLine(Base):
     """A product, quantity and unit price on a sales order."""
 
@@ -281,7 +286,7 @@ class SalesOrderLine(Base):
 
     def reference(self, number: str) -> str:
         """The reservation reference of this line on order ``number``."""
-        return f"{number}/{self.line_no}"
+        return line_reference(number, self.line_no)
 
     @property
     def open_quantity(self) -> Decimal:

@@ -1,6 +1,6 @@
 """Confirming a sales order as a statement program: the order claimed, its lines read, the
-stock of its products locked, every line reserved FEFO, all in five statements and a few
-writes, so that a hot SKU's row is held only from its lock to the commit."""
+stock of its products locked and read, then the shares, reservations and audit entry
+written, so that a hot SKU's rows are held only from the lock to the commit."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,12 +16,19 @@ from app.core.errors import InvalidRequestError, NotFoundError
 from app.core.programs import Program, Row
 from app.models.catalog import Product
 from app.models.inventory import Lot, LotStatus, Reservation, ReservationStatus, StockLevel
-from app.models.sales import Customer, CustomerAddress, OrderStatus, SalesOrder, SalesOrderLine
+from app.models.sales import (
+    Customer,
+    CustomerAddress,
+    OrderStatus,
+    SalesOrder,
+    SalesOrderLine,
+    line_reference,
+)
 from app.services import audit
 from app.services.audit import Actor
 from app.services.catalog import products
 from app.services.stock import InsufficientStockError, check_unit
-from app.services.workflow import StateError
+from app.services.workflow import StateError, refusal
 
 ADDRESS_FIELDS = ("label", "recipient", "street", "postal_code", "city", "country")
 CLAIM = (
@@ -59,8 +66,9 @@ LINES = (
     .order_by(SalesOrderLine.line_no)
 )
 # The sellable stock of the order's products good until the day asked, in the warehouse asked
-# (any, when none), locked in the order of the levels' ids so that two orders never wait for
-# each other; what is free is read under the lock, so the shares taken below always fit.
+# (any, when none), earliest best-before first, locked in that order: the order every
+# reservation takes a product's levels in, so that two never wait for each other. What is free
+# is read under the lock, so the shares taken below always fit.
 LEVELS = (
     select(
         StockLevel.id,
@@ -85,7 +93,7 @@ LEVELS = (
         Lot.status == LotStatus.AVAILABLE,
         Lot.best_before >= bindparam("good_until"),
     )
-    .order_by(StockLevel.id)
+    .order_by(StockLevel.product_id, Lot.best_before, Lot.id, StockLevel.warehouse_id)
     .with_for_update(of=StockLevel)
 )
 TAKE = (
@@ -143,11 +151,8 @@ def confirmation(order_id: int, actor: Actor, at: datetime | None = None) -> Pro
         found = yield STATUS, {"order_id": order_id}
         if not found:
             raise NotFoundError(f"Sales order {order_id} does not exist.")
-        current = found[0]["status"]
-        raise OrderStateError(
-            f"Order {found[0]['number']} is {current}; it must be pending to become confirmed.",
-            current_status=current,
-        )
+        named, current = f"Order {found[0]['number']}", found[0]["status"]
+        raise refusal(OrderStateError, named, current, [OrderStatus.PENDING], "become confirmed")
     order = claimed[0]
     lines = yield LINES, {"order_id": order_id}
     if not lines:
@@ -157,24 +162,45 @@ def confirmation(order_id: int, actor: Actor, at: datetime | None = None) -> Pro
     customer = lines[0]
     check_orderable(order["customer_id"], customer["customer_active"])
     for line in lines:
-        _check_product(line)
+        products.check_active(line["product_id"], line["product_active"], "product_id")
+        check_unit(line["sku"], line["unit"], line["quantity"], "quantity")
     delivered_on = max(order["requested_delivery_date"], clock.today(at))
-    good_until = delivered_on + timedelta(days=customer["min_shelf_life_days"])
     levels = yield (
         LEVELS,
         {
             "order_id": order_id,
             "warehouse_id": order["warehouse_id"],
-            "good_until": good_until,
+            "good_until": delivered_on + timedelta(days=customer["min_shelf_life_days"]),
         },
     )
+    shares = _allocate(order["number"], lines, levels, partial=customer["partial_delivery"])
+    yield from _reserve(order["number"], lines, shares, moment)
+    yield audit.entry(
+        actor,
+        "order.confirmed",
+        "sales_order",
+        order_id,
+        number=order["number"],
+        backordered=[
+            {"line_no": line["line_no"], "quantity": str(line["backordered_quantity"])}
+            for line in lines
+            if line["backordered_quantity"] > 0
+        ],
+    )
+    return Confirmed(order, lines, shares)
+
+
+def _allocate(
+    number: str, lines: list[Row], levels: Sequence[Row], *, partial: bool
+) -> dict[int, list[Share]]:
+    """Each line's shares of the levels, FEFO, and its backordered rest set on the line; an
+    InsufficientStockError naming every short line, unless ``partial``."""
     free = {level["id"]: level["on_hand"] - level["reserved"] for level in levels}
-    fefo = sorted(levels, key=_fefo_key)
     shares: dict[int, list[Share]] = {}
     shortages = []
     for line in _by_product(lines):
-        taken, remaining = _take(line, fefo, free)
-        if remaining > 0 and not customer["partial_delivery"]:
+        taken, remaining = _take(line, levels, free)
+        if remaining > 0 and not partial:
             for share in taken:
                 free[share.level["id"]] += share.quantity
             shortages.append(_shortage(line, line["quantity"] - remaining))
@@ -188,29 +214,36 @@ def confirmation(order_id: int, actor: Actor, at: datetime | None = None) -> Pro
             for s in shortages
         )
         raise InsufficientStockError(
-            f"Order {order['number']} cannot be confirmed: {described}.", lines=shortages
+            f"Order {number} cannot be confirmed: {described}.", lines=shortages
         )
-    taken_all = [(line, share) for line in _by_product(lines) for share in shares[line["id"]]]
-    if taken_all:
+    return shares
+
+
+def _reserve(
+    number: str, lines: list[Row], shares: dict[int, list[Share]], at: datetime
+) -> Program[None]:
+    """The shares taken from their levels, a reservation each, and the backordered rests."""
+    taken = [(line, share) for line in _by_product(lines) for share in shares[line["id"]]]
+    if taken:
         yield (
             TAKE,
             [
-                {"level_id": share.level["id"], "quantity": share.quantity, "at": moment}
-                for _, share in taken_all
+                {"level_id": share.level["id"], "quantity": share.quantity, "at": at}
+                for _, share in taken
             ],
         )
         yield (
             RESERVE,
             [
                 {
-                    "reference": f"{order['number']}/{line['line_no']}",
+                    "reference": line_reference(number, line["line_no"]),
                     "product_id": line["product_id"],
                     "lot_id": share.level["lot_id"],
                     "warehouse_id": share.level["warehouse_id"],
                     "quantity": share.quantity,
-                    "at": moment,
+                    "at": at,
                 }
-                for line, share in taken_all
+                for line, share in taken
             ],
         )
     backordered = [line for line in lines if line["backordered_quantity"] > 0]
@@ -222,18 +255,6 @@ def confirmation(order_id: int, actor: Actor, at: datetime | None = None) -> Pro
                 for line in backordered
             ],
         )
-    yield audit.entry(
-        actor,
-        "order.confirmed",
-        "sales_order",
-        order_id,
-        number=order["number"],
-        backordered=[
-            {"line_no": line["line_no"], "quantity": str(line["backordered_quantity"])}
-            for line in backordered
-        ],
-    )
-    return Confirmed(order, lines, shares)
 
 
 def check_orderable(customer_id: int, is_active: bool | None) -> None:
@@ -242,15 +263,6 @@ def check_orderable(customer_id: int, is_active: bool | None) -> None:
         raise InvalidRequestError(f"Customer {customer_id} does not exist.", field="customer_id")
     if not is_active:
         raise InvalidRequestError(f"Customer {customer_id} is inactive.", field="customer_id")
-
-
-def _check_product(line: Row) -> None:
-    products.check_active(line["product_id"], line["product_active"], "product_id")
-    check_unit(line["sku"], line["unit"], line["quantity"], "quantity")
-
-
-def _fefo_key(level: Row) -> tuple[Any, ...]:
-    return level["best_before"], level["lot_id"], level["warehouse_id"]
 
 
 def _by_product(lines: Sequence[Row]) -> list[Row]:

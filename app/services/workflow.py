@@ -22,6 +22,16 @@ class StateError(ConflictError):
     """The record is not in a state that allows this."""
 
 
+def refusal(
+    error: type[StateError], named: str, current: str, allowed: Sequence[str], purpose: str
+) -> StateError:
+    """The error refusing ``purpose`` to the record ``named``, which is ``current``."""
+    expected = " or ".join(allowed)
+    return error(
+        f"{named} is {current}; it must be {expected} to {purpose}.", current_status=current
+    )
+
+
 @dataclass(frozen=True)
 class Workflow(Generic[RecordT, StatusT]):
     """A record's statuses: where each may be reached from, and what a move stamps."""
@@ -50,12 +60,8 @@ class Workflow(Generic[RecordT, StatusT]):
         record_id = record if isinstance(record, int) else record.id
         current = update_if_status(db, self.model, record_id, allowed, values or {})
         if current is not None:
-            expected = " or ".join(allowed)
             named = self.name(self.load(db, record_id) if isinstance(record, int) else record)
-            raise self.error(
-                f"{named} is {current}; it must be {expected} to {purpose}.",
-                current_status=current,
-            )
+            raise refusal(self.error, named, current, allowed, purpose)
         return self.load(db, record_id)
 
     def move(
