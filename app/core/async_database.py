@@ -38,7 +38,15 @@ from app.core.metrics import (
     DATABASE_REPLICA_LAG,
     DATABASE_REPLICA_SKIPPED,
 )
-from app.core.programs import Params, Program, ProgramFactory, run_on
+from app.core.programs import (
+    RUNS,
+    Params,
+    Program,
+    ProgramFactory,
+    Rerun,
+    rerun_exhausted,
+    run_on,
+)
 
 T = TypeVar("T")
 
@@ -168,25 +176,19 @@ def _compiled(statement: Executable) -> SQLCompiler:
     return cast(SQLCompiler, clause.compile(dialect=_DIALECT, for_executemany=True))
 
 
-@dataclass(frozen=True)
-class _Prepared:
-    """What running a statement of a program needs besides its parameters."""
-
-    compiled: SQLCompiler
-    processors: Mapping[str, Callable[[Any], Any]]
-    returns_rows: bool
-
-
 @lru_cache(maxsize=512)
-def _prepared(statement: Executable) -> _Prepared:
+def _prepared(
+    statement: Executable,
+) -> tuple[SQLCompiler, Mapping[str, Callable[[Any], Any]]]:
+    """A program's statement compiled, and the bind processors of its parameters (JSON, UTC
+    timestamps) by name."""
     compiled = _compiled(statement)
     processors: dict[str, Callable[[Any], Any]] = {}
     for bind, name in compiled.bind_names.items():
         process = bind.type.dialect_impl(_DIALECT).bind_processor(_DIALECT)
         if process is not None:
             processors[name] = process
-    writes = compiled.isinsert or compiled.isupdate or compiled.isdelete
-    return _Prepared(compiled, processors, not writes or bool(compiled.effective_returning))
+    return compiled, processors
 
 
 class _StaleConnectionError(Exception):
@@ -294,10 +296,19 @@ async def fetch_together(
 
 async def run(make: ProgramFactory[T]) -> T:
     """Run the statement program ``make`` builds in one transaction on the primary (see
-    ``app.core.programs``); on a pooled connection found dead, the program runs again on
-    another, since nothing of it was committed."""
-    if not _on_postgres(get_settings().DATABASE_URL):
-        return await to_thread.run_sync(_run_program_on_engine, make)
+    ``app.core.programs``), again while it asks to (``Rerun``); on a pooled connection found
+    dead, the program runs again on another, since nothing of it was committed."""
+    for _ in range(RUNS):
+        try:
+            if not _on_postgres(get_settings().DATABASE_URL):
+                return await to_thread.run_sync(_run_program_on_engine, make)
+            return await _run_on_pool(make)
+        except Rerun:
+            continue
+    raise rerun_exhausted()
+
+
+async def _run_on_pool(make: ProgramFactory[T]) -> T:
     pool = _pools.get(asyncio.get_running_loop())
     if pool is None:
         settings = get_settings()
@@ -315,13 +326,12 @@ async def run(make: ProgramFactory[T]) -> T:
 
 
 async def _run_program(connection: psycopg.AsyncConnection[Any], program: Program[T]) -> T:
-    """``program`` in one transaction, in pipeline mode: a write that returns no rows is sent
-    without waiting for its answer, with the next statement that does or with the commit. A
-    connection that turns out dead before the commit is a _StaleConnectionError (nothing was
-    written); at the commit, the error itself (it may have been)."""
+    """``program`` in one transaction. A connection that turns out dead before the commit is
+    a _StaleConnectionError (nothing was written); at the commit, the error itself (it may
+    have been)."""
     committing = False
     try:
-        async with connection.pipeline(), connection.transaction():
+        async with connection.transaction():
             cursor = connection.cursor(row_factory=dict_row)
             rows: list[Row] | None = None
             while True:
@@ -330,7 +340,7 @@ async def _run_program(connection: psycopg.AsyncConnection[Any], program: Progra
                 except StopIteration as done:
                     result: T = done.value
                     break
-                rows = await _step(cursor, _prepared(statement), params)
+                rows = await _step(cursor, statement, params)
             committing = True
     except psycopg.OperationalError as exc:
         if connection.broken and not committing:
@@ -339,16 +349,18 @@ async def _run_program(connection: psycopg.AsyncConnection[Any], program: Progra
     return result
 
 
-async def _step(cursor: psycopg.AsyncCursor[Row], prepared: _Prepared, params: Params) -> list[Row]:
-    compiled, processors = prepared.compiled, prepared.processors
-    if not isinstance(params, Mapping):
+async def _step(
+    cursor: psycopg.AsyncCursor[Row], statement: Executable, params: Params
+) -> list[Row]:
+    compiled, processors = _prepared(statement)
+    if isinstance(params, Mapping):
+        sql, values = _values(compiled, processors, params)
+        await cursor.execute(sql, values)
+    else:
         await cursor.executemany(
             str(compiled), [_values(compiled, processors, one)[1] for one in params]
         )
-        return []
-    sql, values = _values(compiled, processors, params)
-    await cursor.execute(sql, values)
-    return await cursor.fetchall() if prepared.returns_rows else []
+    return await cursor.fetchall() if cursor.description else []
 
 
 def _values(

@@ -13,7 +13,10 @@ from collections.abc import Callable, Generator, Mapping, Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection
+from sqlalchemy.orm import Session
 from sqlalchemy.sql import Executable
+
+from app.core.errors import ConflictError
 
 T = TypeVar("T")
 Row = dict[str, Any]
@@ -21,6 +24,35 @@ Params = Mapping[str, Any] | Sequence[Mapping[str, Any]]
 Step = tuple[Executable, Params]
 Program = Generator[Step, list[Row], T]
 ProgramFactory = Callable[[], Program[T]]
+
+# How many times a program whose reads went stale runs before the request is turned away.
+RUNS = 20
+
+
+class Rerun(Exception):  # noqa: N818 (a signal to the runner, not an error for the caller)
+    """What the program read changed before its guarded write: run it again from the start
+    (its transaction, or savepoint, is rolled back first)."""
+
+
+def rerun_exhausted() -> ConflictError:
+    """The refusal of a program that found what it read changed ``RUNS`` times over."""
+    return ConflictError(
+        "What this request reads kept changing under it; try again in a moment.",
+        headers={"Retry-After": "1"},
+    )
+
+
+def run_in(db: Session, make: ProgramFactory[T]) -> T:
+    """Run the program ``make`` builds in a savepoint of ``db``'s unit of work, again while it
+    asks to (``Rerun``): a refusal leaves the unit of work as it was."""
+    db.flush()
+    for _ in range(RUNS):
+        try:
+            with db.begin_nested():
+                return run_on(db.connection(), make())
+        except Rerun:
+            continue
+    raise rerun_exhausted()
 
 
 def run_on(connection: Connection, program: Program[T]) -> T:

@@ -1,6 +1,8 @@
-"""Confirming a sales order as a statement program: the order claimed, its lines read, the
-stock of its products locked and read, then the shares, reservations and audit entry
-written, so that a hot SKU's rows are held only from the lock to the commit."""
+"""Confirming a sales order as a statement program: the order claimed, its lines and the
+sellable stock of its products read, the reservations and the audit entry written, and the
+shares taken from the levels last, by guarded updates, so that a hot SKU's row is held only
+from its update to the commit (when another request took the stock meanwhile, the program
+runs again)."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -13,7 +15,7 @@ from sqlalchemy import Integer, bindparam, func, insert, select, update
 from app.core import clock, problem_types
 from app.core.clock import utcnow
 from app.core.errors import InvalidRequestError, NotFoundError
-from app.core.programs import Program, Row
+from app.core.programs import Program, Rerun, Row
 from app.models.catalog import Product
 from app.models.inventory import Lot, LotStatus, Reservation, ReservationStatus, StockLevel
 from app.models.sales import (
@@ -66,9 +68,8 @@ LINES = (
     .order_by(SalesOrderLine.line_no)
 )
 # The sellable stock of the order's products good until the day asked, in the warehouse asked
-# (any, when none), earliest best-before first, locked in that order: the order every
-# reservation takes a product's levels in, so that two never wait for each other. What is free
-# is read under the lock, so the shares taken below always fit.
+# (any, when none), by product and earliest best-before first: the order every reservation
+# takes a product's levels in, so that two never wait for each other.
 LEVELS = (
     select(
         StockLevel.id,
@@ -94,12 +95,17 @@ LEVELS = (
         Lot.best_before >= bindparam("good_until"),
     )
     .order_by(StockLevel.product_id, Lot.best_before, Lot.id, StockLevel.warehouse_id)
-    .with_for_update(of=StockLevel)
 )
+# A share taken by a guarded update, the level's row locked from here to the commit; no row
+# when another request took the stock since it was read.
 TAKE = (
     update(StockLevel)
-    .where(StockLevel.id == bindparam("level_id"))
+    .where(
+        StockLevel.id == bindparam("level_id"),
+        StockLevel.on_hand - StockLevel.reserved >= bindparam("quantity"),
+    )
     .values(reserved=StockLevel.reserved + bindparam("quantity"), updated_at=bindparam("at"))
+    .returning(StockLevel.id)
 )
 RESERVE = insert(Reservation).values(
     reference=bindparam("reference"),
@@ -174,7 +180,8 @@ def confirmation(order_id: int, actor: Actor, at: datetime | None = None) -> Pro
         },
     )
     shares = _allocate(order["number"], lines, levels, partial=customer["partial_delivery"])
-    yield from _reserve(order["number"], lines, shares, moment)
+    taken = [(line, share) for line in _by_product(lines) for share in shares[line["id"]]]
+    yield from _reserve(order["number"], lines, taken, moment)
     yield audit.entry(
         actor,
         "order.confirmed",
@@ -187,6 +194,10 @@ def confirmation(order_id: int, actor: Actor, at: datetime | None = None) -> Pro
             if line["backordered_quantity"] > 0
         ],
     )
+    for _, share in taken:  # last, so that a hot SKU's row is held for the least time
+        took = yield TAKE, {"level_id": share.level["id"], "quantity": share.quantity, "at": moment}
+        if not took:
+            raise Rerun
     return Confirmed(order, lines, shares)
 
 
@@ -220,18 +231,10 @@ def _allocate(
 
 
 def _reserve(
-    number: str, lines: list[Row], shares: dict[int, list[Share]], at: datetime
+    number: str, lines: list[Row], taken: list[tuple[Row, Share]], at: datetime
 ) -> Program[None]:
-    """The shares taken from their levels, a reservation each, and the backordered rests."""
-    taken = [(line, share) for line in _by_product(lines) for share in shares[line["id"]]]
+    """A reservation for each share, and the backordered rests of the lines."""
     if taken:
-        yield (
-            TAKE,
-            [
-                {"level_id": share.level["id"], "quantity": share.quantity, "at": at}
-                for _, share in taken
-            ],
-        )
         yield (
             RESERVE,
             [

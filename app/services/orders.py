@@ -4,6 +4,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from sqlalchemy import func, select
@@ -13,7 +14,7 @@ from app.core import clock
 from app.core.clock import utcnow
 from app.core.errors import InvalidRequestError, NotFoundError
 from app.core.metrics import ORDERS_TOTAL, after_commit
-from app.core.programs import run_on
+from app.core.programs import run_in, run_on
 from app.crud import crud_sales
 from app.crud.base import text_match
 from app.crud.crud_sales import order_crud, order_with_lines
@@ -153,8 +154,7 @@ def create_order(
     db: Session, actor: Actor, draft: OrderDraft, at: datetime | None = None
 ) -> SalesOrder:
     """Place a pending order (``order_placement``) in the session's unit of work."""
-    db.flush()
-    placed = run_on(db.connection(), placement(draft, actor, at))
+    placed = run_in(db, partial(placement, draft, actor, at))
     count(db, OrderStatus.PENDING)
     return get_order(db, placed.order["id"])
 
@@ -207,9 +207,7 @@ def confirm(
     """Reserve every line FEFO, all or nothing (``order_confirmation``), in the session's unit
     of work; a refusal leaves the order as it was. The order may be given by id."""
     order_id = order if isinstance(order, int) else order.id
-    db.flush()
-    with db.begin_nested():
-        run_on(db.connection(), confirmation(order_id, actor, at))
+    run_in(db, partial(confirmation, order_id, actor, at))
     db.expire_all()
     count(db, OrderStatus.CONFIRMED)
     return get_order(db, order_id)

@@ -13,8 +13,8 @@ from sqlalchemy.exc import IntegrityError
 
 from app.core import async_database
 from app.core.database import get_engine, session_scope
-from app.core.errors import InvalidRequestError
-from app.core.programs import Program, run_on
+from app.core.errors import ConflictError, InvalidRequestError
+from app.core.programs import Program, Rerun, run_in, run_on
 from app.models.audit import AuditLog
 from app.models.catalog import Warehouse
 from app.services import audit
@@ -123,6 +123,39 @@ def test_lists_json_and_python_defaults_are_bound_as_the_engine_binds_them(path:
         stored = db.scalars(select(Warehouse).where(Warehouse.id == made["id"])).one()
         assert stored.name == "second"
         assert stored.updated_at == renamed["updated_at"]
+
+
+def test_a_program_that_asks_runs_again_from_the_start_and_keeps_one_run() -> None:
+    action = f"rerun-{uuid.uuid4().hex[:8]}"
+    runs: list[str] = []
+
+    def program(path: str) -> Program[int]:
+        runs.append(path)
+        yield audit.entry(ACTOR, action, "test", len(runs))
+        if runs.count(path) < 3:
+            raise Rerun
+        return runs.count(path)
+
+    assert run_alone(async_database.run(lambda: program("async"))) == 3
+    with session_scope() as db:
+        assert run_in(db, lambda: program("session")) == 3
+
+    assert _audited(action) == 2
+
+
+def test_a_program_that_keeps_asking_is_refused_with_nothing_written() -> None:
+    action = f"restless-{uuid.uuid4().hex[:8]}"
+
+    def program() -> Program[None]:
+        yield audit.entry(ACTOR, action, "test", 1)
+        raise Rerun
+
+    with pytest.raises(ConflictError, match="kept changing"):
+        run_alone(async_database.run(program))
+    with session_scope() as db, pytest.raises(ConflictError, match="kept changing"):
+        run_in(db, program)
+
+    assert _audited(action) == 0
 
 
 @pytest.mark.postgres

@@ -1,5 +1,6 @@
 """What placing and confirming an order costs the database: as many statements for four
-lines as for two, and no shipments looked for on an order that cannot have any yet."""
+lines as for two (but the guarded update of each share the confirmation takes), and no
+shipments looked for on an order that cannot have any yet."""
 
 import pytest
 from fastapi.testclient import TestClient
@@ -48,7 +49,7 @@ def test_placing_sends_as_many_statements_however_many_lines(
 
 
 @ON_THE_ENGINE
-def test_confirming_sends_as_many_statements_however_many_lines(
+def test_confirming_sends_one_statement_more_per_share_and_no_more(
     client: TestClient, manager: SignedIn, stocked: Stocked
 ) -> None:
     shop = stocked.shop
@@ -64,10 +65,10 @@ def test_confirming_sends_as_many_statements_however_many_lines(
         assert confirmed["status"] == "confirmed"
         assert [len(line["allocations"]) for line in confirmed["lines"]] == [1] * len(lines)
 
-    for sent in confirming:
+    for sent, lines in zip(confirming, (two, four), strict=True):
         assert len(_mentioning(sent, "UPDATE sales_orders")) == 1, sent
         assert _mentioning(sent, ORDER_READS) == [], sent
         assert _mentioning(sent, SHIPMENT_READS) == [], sent
-        assert len(_mentioning(sent, "UPDATE stock_levels")) == 1, sent
+        assert len(_mentioning(sent, "UPDATE stock_levels")) == len(lines), sent  # a share each
         assert len(_mentioning(sent, "INSERT INTO reservations")) == 1, sent
-    assert len(confirming[0]) == len(confirming[1])
+    assert len(confirming[1]) - len(confirming[0]) == len(four) - len(two)
