@@ -171,24 +171,34 @@ async def _watch(replica: _Replica) -> None:
 
 @lru_cache(maxsize=512)
 def _compiled(statement: Executable) -> SQLCompiler:
-    """``statement`` in psycopg's SQL; a write returns only the rows it asks for."""
+    """``statement`` in psycopg's SQL; an insert returns only the rows it asks for."""
     clause = cast(ClauseElement, statement)
-    return cast(SQLCompiler, clause.compile(dialect=_DIALECT, for_executemany=True))
+    compiled = cast(SQLCompiler, clause.compile(dialect=_DIALECT))
+    if compiled.implicit_returning:
+        return cast(SQLCompiler, clause.compile(dialect=_DIALECT, for_executemany=True))
+    return compiled
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """A program's statement compiled, the bind processors of its parameters (JSON, UTC
+    timestamps) by name, and whether it returns rows."""
+
+    compiled: SQLCompiler
+    processors: Mapping[str, Callable[[Any], Any]]
+    returns_rows: bool
 
 
 @lru_cache(maxsize=512)
-def _prepared(
-    statement: Executable,
-) -> tuple[SQLCompiler, Mapping[str, Callable[[Any], Any]]]:
-    """A program's statement compiled, and the bind processors of its parameters (JSON, UTC
-    timestamps) by name."""
+def _prepared(statement: Executable) -> _Prepared:
     compiled = _compiled(statement)
     processors: dict[str, Callable[[Any], Any]] = {}
     for bind, name in compiled.bind_names.items():
         process = bind.type.dialect_impl(_DIALECT).bind_processor(_DIALECT)
         if process is not None:
             processors[name] = process
-    return compiled, processors
+    writes = compiled.isinsert or compiled.isupdate or compiled.isdelete
+    return _Prepared(compiled, processors, not writes or bool(compiled.effective_returning))
 
 
 class _StaleConnectionError(Exception):
@@ -352,15 +362,16 @@ async def _run_program(connection: psycopg.AsyncConnection[Any], program: Progra
 async def _step(
     cursor: psycopg.AsyncCursor[Row], statement: Executable, params: Params
 ) -> list[Row]:
-    compiled, processors = _prepared(statement)
-    if isinstance(params, Mapping):
-        sql, values = _values(compiled, processors, params)
+    """Run ``statement`` once, or once for each parameter set of a list (for the few rows a
+    request writes, cheaper than ``executemany``); the rows it returned, in order."""
+    prepared = _prepared(statement)
+    rows: list[Row] = []
+    for one in [params] if isinstance(params, Mapping) else params:
+        sql, values = _values(prepared.compiled, prepared.processors, one)
         await cursor.execute(sql, values)
-    else:
-        await cursor.executemany(
-            str(compiled), [_values(compiled, processors, one)[1] for one in params]
-        )
-    return await cursor.fetchall() if cursor.description else []
+        if prepared.returns_rows:
+            rows.extend(await cursor.fetchall())
+    return rows
 
 
 def _values(

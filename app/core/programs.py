@@ -2,10 +2,11 @@
 transaction wherever it is sent.
 
 A program yields a step, a statement with its parameters (a list of them: the statement runs
-once for each), and receives the rows the statement returned, as dicts by column name. It
-reads, decides, raises a domain error to refuse (the transaction then rolls back and nothing
-is written) and writes, and returns what the answer needs. The pages and the commands run it
-on their ORM session's connection (``run_on``); the API on the async pool
+once for each), and receives the rows the statement returned, as dicts by column name (for
+a list, in its order: an insert run for a list returns its rows ``sort_by_parameter_order``).
+It reads, decides, raises a domain error to refuse (the transaction then rolls back and
+nothing is written) and writes, and returns what the answer needs. The pages and the commands run it
+in a savepoint of their ORM session (``run_in``); the API on the async pool
 (``async_database.run``), without the ORM or a thread.
 """
 

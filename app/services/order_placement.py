@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import and_, bindparam, insert, select, update
+from sqlalchemy import Integer, and_, bindparam, insert, or_, select, update
 
 from app.core import clock
 from app.core.clock import utcnow
@@ -30,9 +30,6 @@ from app.services.customers import CUSTOMER_REQUIRED
 from app.services.order_confirmation import ADDRESS_FIELDS, check_orderable
 from app.services.stock import check_unit
 
-CUSTOMER = select(Customer.id, Customer.name, Customer.is_active, Customer.price_tier).where(
-    Customer.id == bindparam("customer_id")
-)
 WAREHOUSE = select(Warehouse.is_active).where(Warehouse.id == bindparam("warehouse_id"))
 ADDRESS_COLUMNS = (
     CustomerAddress.id,
@@ -41,12 +38,30 @@ ADDRESS_COLUMNS = (
     CustomerAddress.is_active,
     *(getattr(CustomerAddress, field) for field in ADDRESS_FIELDS),
 )
-ADDRESS = select(*ADDRESS_COLUMNS).where(CustomerAddress.id == bindparam("address_id"))
-DEFAULT_ADDRESS = select(*ADDRESS_COLUMNS).where(
-    CustomerAddress.customer_id == bindparam("customer_id"),
-    CustomerAddress.kind == AddressKind.DELIVERY,
-    CustomerAddress.is_default.is_(True),
-    CustomerAddress.is_active.is_(True),
+# The customer, and the delivery address asked for (any address of that id, checked below),
+# or else the customer's default one.
+CUSTOMER = (
+    select(
+        Customer.id,
+        Customer.name,
+        Customer.is_active,
+        Customer.price_tier,
+        *(column.label(f"address_{column.key}") for column in ADDRESS_COLUMNS),
+    )
+    .outerjoin(
+        CustomerAddress,
+        or_(
+            CustomerAddress.id == bindparam("address_id", type_=Integer),
+            and_(
+                bindparam("address_id", type_=Integer).is_(None),
+                CustomerAddress.customer_id == Customer.id,
+                CustomerAddress.kind == AddressKind.DELIVERY,
+                CustomerAddress.is_default.is_(True),
+                CustomerAddress.is_active.is_(True),
+            ),
+        ),
+    )
+    .where(Customer.id == bindparam("customer_id"))
 )
 # Each product asked for, with its price in the customer's tier when one is set.
 PRODUCTS = (
@@ -103,13 +118,10 @@ STORED_LINE_COLUMNS = (
     "cancelled_quantity",
     "pin_reason",
 )
-LINE = insert(SalesOrderLine).values(
-    {column: bindparam(column) for column in ("order_id", *STORED_LINE_COLUMNS)}
-)
-STORED_LINES = (
-    select(SalesOrderLine.__table__)
-    .where(SalesOrderLine.order_id == bindparam("order_id"))
-    .order_by(SalesOrderLine.line_no)
+LINE = (
+    insert(SalesOrderLine)
+    .values({column: bindparam(column) for column in ("order_id", *STORED_LINE_COLUMNS)})
+    .returning(*SalesOrderLine.__table__.columns, sort_by_parameter_order=True)
 )
 
 
@@ -153,7 +165,13 @@ def placement(draft: OrderDraft, actor: Actor, at: datetime | None = None) -> Pr
     """
     if draft.customer_id is None:
         raise InvalidRequestError(CUSTOMER_REQUIRED, field="customer_id")
-    found = yield CUSTOMER, {"customer_id": draft.customer_id}
+    found = yield (
+        CUSTOMER,
+        {
+            "customer_id": draft.customer_id,
+            "address_id": draft.delivery_address_id,
+        },
+    )
     customer = found[0] if found else None
     check_orderable(draft.customer_id, customer["is_active"] if customer else None)
     assert customer is not None
@@ -162,17 +180,13 @@ def placement(draft: OrderDraft, actor: Actor, at: datetime | None = None) -> Pr
         warehouses.check_active(
             draft.warehouse_id, found[0]["is_active"] if found else None, "warehouse_id"
         )
-    if draft.delivery_address_id is None:
-        found = yield DEFAULT_ADDRESS, {"customer_id": customer["id"]}
-    else:
-        found = yield ADDRESS, {"address_id": draft.delivery_address_id}
-        address = found[0] if found else None
+    address = _address(customer)
+    if draft.delivery_address_id is not None:
         check_delivery(
             draft.delivery_address_id,
             customer["id"],
             (address["customer_id"], address["kind"], address["is_active"]) if address else None,
         )
-    address = found[0] if found else None
     requested = requested_date(draft.requested_delivery_date, at)
     lines = yield from priced_lines(draft.lines, customer["price_tier"])
     total = money.order_total((line["line_total"] for line in lines), "order")
@@ -192,8 +206,7 @@ def placement(draft: OrderDraft, actor: Actor, at: datetime | None = None) -> Pr
     order_id = stored[0]["id"]
     number = f"SO-{order_id:06d}"
     yield NUMBER, {"order_id": order_id, "number": number}
-    yield LINE, [{"order_id": order_id} | _stored(line) for line in lines]
-    kept = yield STORED_LINES, {"order_id": order_id}
+    kept = yield LINE, [{"order_id": order_id} | _stored(line) for line in lines]
     yield audit.entry(
         actor,
         "order.created",
@@ -302,6 +315,13 @@ def _line(index: int, draft: LineDraft, chosen: dict[int, Row]) -> Row:
         "pinned_lot_code": None,
         "pin_reason": "",
     }
+
+
+def _address(customer: Row) -> Row | None:
+    """The address read with the customer, if one was found."""
+    if customer["address_id"] is None:
+        return None
+    return {column.key: customer[f"address_{column.key}"] for column in ADDRESS_COLUMNS}
 
 
 def _stored(line: Row) -> Row:
