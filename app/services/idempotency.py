@@ -70,18 +70,20 @@ def claim(db: Session, request: IdempotentRequest) -> int | None:
     A copy that arrives while the first is still at work waits here until the first one's
     transaction ends: then it finds the stored answer, or takes the key if the first failed.
     """
-    return crud_idempotency.claim(
-        db,
-        {
-            "user_id": request.user_id,
-            "key": request.key,
-            "method": request.method,
-            "path": request.path,
-            "request_hash": request.fingerprint,
-            "status_code": 0,
-            "response_body": "",
-        },
-    )
+    return crud_idempotency.claim(db, _unanswered(request))
+
+
+def _unanswered(request: IdempotentRequest) -> dict[str, object]:
+    """The record of ``request``'s key before it has an answer."""
+    return {
+        "user_id": request.user_id,
+        "key": request.key,
+        "method": request.method,
+        "path": request.path,
+        "request_hash": request.fingerprint,
+        "status_code": 0,
+        "response_body": "",
+    }
 
 
 @dataclass(frozen=True)
@@ -103,16 +105,7 @@ def once(
     in its transaction: ``claim``, ``previous_answer`` and ``remember`` as one program."""
     record_id = None
     if request is not None:
-        values = {
-            "user_id": request.user_id,
-            "key": request.key,
-            "method": request.method,
-            "path": request.path,
-            "request_hash": request.fingerprint,
-            "status_code": 0,
-            "response_body": "",
-            "created_at": utcnow(),
-        }
+        values = _unanswered(request) | {"created_at": utcnow()}
         claimed = yield claiming(get_engine().dialect.name), values
         if not claimed:
             found = yield PREVIOUS, {"user_id": request.user_id, "key": request.key}
