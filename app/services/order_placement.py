@@ -1,5 +1,6 @@
-"""Placing a sales order as a statement program: the customer, its delivery address and the
-products read in a statement each, the order, its lines and its audit entry written in four."""
+"""Placing a sales order as a statement program: the customer with its delivery address, and
+the products with their tier prices, read in a statement each; the order, its number, each
+line and the audit entry written, the lines returned as stored."""
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
