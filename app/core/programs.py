@@ -5,8 +5,8 @@ A program yields a step, a statement with its parameters (a list of them: the st
 once for each), and receives the rows the statement returned, as dicts by column name (for
 a list, in its order: an insert run for a list returns its rows ``sort_by_parameter_order``).
 It reads, decides, raises a domain error to refuse (the transaction then rolls back and
-nothing is written) and writes, and returns what the answer needs. The pages and the commands run it
-in a savepoint of their ORM session (``run_in``); the API on the async pool
+nothing is written) and writes, and returns what the answer needs. The pages and the commands
+run it in a savepoint of their ORM session (``run_in``); the API on the async pool
 (``async_database.run``), without the ORM or a thread.
 """
 

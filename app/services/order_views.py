@@ -31,11 +31,6 @@ def read(db: Session, order: SalesOrder) -> OrderRead:
     return _read(db, order, shipments.order_shipments(db, order.id))
 
 
-def just_confirmed(db: Session, order: SalesOrder) -> OrderRead:
-    """An order as confirmed by this request: it was pending, so nothing has shipped yet."""
-    return _read(db, order, ())
-
-
 def confirmed(done: Confirmed) -> OrderRead:
     """An order as a confirmation program left it, from the rows it read and wrote."""
     order, head = done.order, done.lines[0]
