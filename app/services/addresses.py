@@ -14,6 +14,8 @@ from app.services import audit
 from app.services.audit import Actor
 
 DELIVERY_FIELD = "delivery_address_id"
+# What an address says, besides its kind: the fields an order shows of its delivery address.
+ADDRESS_FIELDS = ("label", "recipient", "street", "postal_code", "city", "country")
 
 
 def list_addresses(db: Session, customer_id: int) -> Sequence[CustomerAddress]:

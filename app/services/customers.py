@@ -255,6 +255,14 @@ def order_scope(db: Session, user: User) -> int | None:
     return own_customer(db, user).id
 
 
+def check_orderable(customer_id: int, is_active: bool | None) -> None:
+    """A 422 unless the customer exists (``is_active`` is not None) and is active."""
+    if is_active is None:
+        raise InvalidRequestError(f"Customer {customer_id} does not exist.", field="customer_id")
+    if not is_active:
+        raise InvalidRequestError(f"Customer {customer_id} is inactive.", field="customer_id")
+
+
 def ordering_customer(db: Session, user: User, customer_id: int | None) -> int:
     """``ordering`` in the session's unit of work."""
     return run_on(db.connection(), ordering(user.id, user.role, customer_id))

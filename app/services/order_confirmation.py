@@ -27,12 +27,13 @@ from app.models.sales import (
     line_reference,
 )
 from app.services import audit
+from app.services.addresses import ADDRESS_FIELDS
 from app.services.audit import Actor
 from app.services.catalog import products
+from app.services.customers import check_orderable
 from app.services.stock import InsufficientStockError, check_unit
 from app.services.workflow import StateError, refusal
 
-ADDRESS_FIELDS = ("label", "recipient", "street", "postal_code", "city", "country")
 CLAIM = (
     update(SalesOrder)
     .where(SalesOrder.id == bindparam("order_id"), SalesOrder.status == OrderStatus.PENDING)
@@ -258,14 +259,6 @@ def _reserve(
                 for line in backordered
             ],
         )
-
-
-def check_orderable(customer_id: int, is_active: bool | None) -> None:
-    """A 422 unless the customer exists (``is_active`` is not None) and is active."""
-    if is_active is None:
-        raise InvalidRequestError(f"Customer {customer_id} does not exist.", field="customer_id")
-    if not is_active:
-        raise InvalidRequestError(f"Customer {customer_id} is inactive.", field="customer_id")
 
 
 def _by_product(lines: Sequence[Row]) -> list[Row]:

@@ -24,11 +24,10 @@ from app.models.sales import (
     TierPrice,
 )
 from app.services import audit, customers, money
-from app.services.addresses import check_delivery
+from app.services.addresses import ADDRESS_FIELDS, check_delivery
 from app.services.audit import Actor
 from app.services.catalog import products, warehouses
-from app.services.customers import CUSTOMER_REQUIRED
-from app.services.order_confirmation import ADDRESS_FIELDS, check_orderable
+from app.services.customers import CUSTOMER_REQUIRED, check_orderable
 from app.services.stock import check_unit
 
 WAREHOUSE = select(Warehouse.is_active).where(Warehouse.id == bindparam("warehouse_id"))

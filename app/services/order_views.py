@@ -6,6 +6,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.core.programs import Row
 from app.models.inventory import ReservationStatus
 from app.models.sales import OrderStatus, SalesOrder, Shipment
 from app.schemas.sales import (
@@ -19,7 +20,8 @@ from app.schemas.sales import (
     ShipmentRead,
 )
 from app.services import orders, shipments
-from app.services.order_confirmation import ADDRESS_FIELDS, Confirmed
+from app.services.addresses import ADDRESS_FIELDS
+from app.services.order_confirmation import Confirmed
 from app.services.order_placement import Placed
 
 
@@ -56,30 +58,28 @@ def confirmed(done: Confirmed) -> OrderRead:
         )
     address = None
     if order["delivery_address_id"] is not None:
-        address = DeliveryAddressRef(
-            id=order["delivery_address_id"],
-            **{field: head[f"address_{field}"] for field in ADDRESS_FIELDS},
-        )
-    return OrderRead(
-        **order,
-        customer=CustomerRef(id=order["customer_id"], name=head["customer_name"]),
-        delivery_address=address,
-        lines=lines,
-        shipments=[],
-    )
+        address = {"id": order["delivery_address_id"]}
+        address |= {field: head[f"address_{field}"] for field in ADDRESS_FIELDS}
+    return _unshipped(order, head["customer_name"], address, lines)
 
 
 def placed(done: Placed) -> OrderRead:
     """An order as a placement program stored it: pending, nothing reserved yet."""
-    address = done.address
+    lines = [
+        OrderLineRead(**line, reserved_quantity=Decimal(0), allocations=[]) for line in done.lines
+    ]
+    return _unshipped(done.order, done.customer["name"], done.address, lines)
+
+
+def _unshipped(
+    order: Row, customer_name: str, address: Row | None, lines: list[OrderLineRead]
+) -> OrderRead:
+    """An order that has shipped nothing, from its stored row."""
     return OrderRead(
-        **done.order,
-        customer=CustomerRef(id=done.customer["id"], name=done.customer["name"]),
+        **order,
+        customer=CustomerRef(id=order["customer_id"], name=customer_name),
         delivery_address=DeliveryAddressRef(**address) if address else None,
-        lines=[
-            OrderLineRead(**line, reserved_quantity=Decimal(0), allocations=[])
-            for line in done.lines
-        ],
+        lines=lines,
         shipments=[],
     )
 

@@ -24,7 +24,8 @@ from app.services import addresses, allocation, audit, money
 from app.services.allocation import AllocationRequest
 from app.services.audit import Actor
 from app.services.catalog import warehouses
-from app.services.order_confirmation import OrderStateError, check_orderable, confirmation
+from app.services.customers import check_orderable
+from app.services.order_confirmation import OrderStateError, confirmation
 from app.services.order_placement import (
     STORED_LINE_COLUMNS,
     LineDraft,

@@ -51,7 +51,7 @@ CLEARED: dict[str, object] = {
     "vat_number": "",
     "notes": "",
 }
-ADDRESS_FIELDS = ["kind", "label", "recipient", "street", "postal_code", "city", "country"]
+ADDRESS_FIELDS = ["kind", *addresses.ADDRESS_FIELDS]
 ADDRESS_CLEARED: dict[str, object] = {"label": "", "recipient": "", "postal_code": "", "city": ""}
 # What the address form says for a required field left empty.
 REQUIRED = {"street": "Enter the street.", "country": "Enter the country, such as GB."}
