@@ -9,10 +9,18 @@ another. On SQLite the statement runs on the engine's own connections in a worke
 With DATABASE_REPLICA_URL set, the reads that may lag (``replica=True``) go to that streaming
 replica while it answers and replays within REPLICA_MAX_LAG_SECONDS of the primary, measured
 every REPLICA_CHECK_SECONDS; otherwise, and when a read on it fails, to the primary.
+
+A statement program (``run``) goes to the primary in one transaction and as few round trips
+as its rows allow: a write that returns nothing is sent with the program's next statement
+(the BEGIN with its first, the COMMIT with its last), each the EXECUTE of a statement
+prepared once on the connection.
 """
 
 import asyncio
+import itertools
 import logging
+import re
+import weakref
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
@@ -21,6 +29,7 @@ from typing import Any, TypeVar, cast
 
 import psycopg
 from anyio import to_thread
+from psycopg import pq
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import ColumnDefault, Select
@@ -336,42 +345,136 @@ async def _run_on_pool(make: ProgramFactory[T]) -> T:
 
 
 async def _run_program(connection: psycopg.AsyncConnection[Any], program: Program[T]) -> T:
-    """``program`` in one transaction. A connection that turns out dead before the commit is
-    a _StaleConnectionError (nothing was written); at the commit, the error itself (it may
-    have been)."""
+    """``program`` in one transaction, in as few round trips as its rows allow (``_Batch``).
+    A connection that turns out dead before the commit is a _StaleConnectionError (nothing
+    was written); at the commit, the error itself (it may have been)."""
+    batch = _Batch(connection)
     committing = False
     try:
-        async with connection.transaction():
-            cursor = connection.cursor(row_factory=dict_row)
-            rows: list[Row] | None = None
-            while True:
-                try:
-                    statement, params = program.send(rows)  # type: ignore[arg-type]
-                except StopIteration as done:
-                    result: T = done.value
-                    break
-                rows = await _step(cursor, statement, params)
-            committing = True
-    except psycopg.OperationalError as exc:
-        if connection.broken and not committing:
-            raise _StaleConnectionError from exc
+        rows: list[Row] | None = None
+        while True:
+            try:
+                statement, params = program.send(rows)  # type: ignore[arg-type]
+            except StopIteration as done:
+                result: T = done.value
+                break
+            rows = await batch.step(statement, params)
+        committing = True
+        await batch.commit()
+    except BaseException as exc:
+        if connection.broken:
+            if isinstance(exc, psycopg.OperationalError) and not committing:
+                raise _StaleConnectionError from exc
+            raise
+        if connection.info.transaction_status != pq.TransactionStatus.IDLE:
+            await batch.rollback()
         raise
     return result
 
 
-async def _step(
-    cursor: psycopg.AsyncCursor[Row], statement: Executable, params: Params
-) -> list[Row]:
-    """Run ``statement`` once, or once for each parameter set of a list (for the few rows a
-    request writes, cheaper than ``executemany``); the rows it returned, in order."""
-    prepared = _prepared(statement)
-    rows: list[Row] = []
-    for one in [params] if isinstance(params, Mapping) else params:
-        sql, values = _values(prepared.compiled, prepared.processors, one)
-        await cursor.execute(sql, values)
-        if prepared.returns_rows:
-            rows.extend(await cursor.fetchall())
-    return rows
+class _Batch:
+    """A program's statements on their way: a write that returns nothing waits, and goes with
+    the next statement in one message (the BEGIN with the first, the COMMIT with the last),
+    each as the EXECUTE of a statement prepared once on the connection (``_Named``); a
+    statement with nothing waiting goes alone."""
+
+    def __init__(self, connection: psycopg.AsyncConnection[Any]) -> None:
+        self._connection = connection
+        self._literal = psycopg.AsyncClientCursor(connection)
+        self._cursor = connection.cursor(row_factory=dict_row)
+        self._waiting = ["BEGIN"]
+        self._began = False
+
+    async def step(self, statement: Executable, params: Params) -> list[Row]:
+        """Run ``statement`` once, or once for each parameter set of a list; the rows it
+        returned, in order (none, and nothing sent yet, for a write that returns none)."""
+        prepared = _prepared(statement)
+        values = [
+            _values(prepared.compiled, prepared.processors, one)
+            for one in ([params] if isinstance(params, Mapping) else params)
+        ]
+        if not prepared.returns_rows:
+            self._waiting.extend([await self._executing(*one) for one in values])
+            return []
+        if self._waiting:
+            return await self._send([await self._executing(*one) for one in values])
+        rows: list[Row] = []
+        for sql, one in values:
+            await self._cursor.execute(sql, one)
+            rows.extend(await self._cursor.fetchall())
+        return rows
+
+    async def commit(self) -> None:
+        """Send what waits with the COMMIT (nothing, for a program that sent nothing)."""
+        if self._began or len(self._waiting) > 1:
+            await self._send(["COMMIT"])
+
+    async def rollback(self) -> None:
+        """End the transaction begun, and forget what was prepared on the connection (psycopg
+        deallocates its own statements after a rollback: so do these, to know what is left)."""
+        await self._connection.execute("ROLLBACK; DEALLOCATE ALL", prepare=False)
+        _named_on.pop(self._connection, None)
+
+    async def _executing(self, sql: str, values: Mapping[str, Any]) -> str:
+        """The EXECUTE of ``sql`` with ``values``, prepared on the connection first if it is
+        not yet (alone: a statement prepared outlives a rollback)."""
+        named = _named(sql)
+        ready = _named_on.setdefault(self._connection, set())
+        if named.name not in ready:
+            await self._cursor.execute(named.prepare, prepare=False)
+            ready.add(named.name)
+        return self._literal.mogrify(named.execute, values)
+
+    async def _send(self, statements: list[str]) -> list[Row]:
+        """The waiting statements and ``statements`` in one message; the rows of the latter."""
+        waited = len(self._waiting)
+        await self._cursor.execute(";".join([*self._waiting, *statements]), prepare=False)
+        self._waiting, self._began = [], True
+        for _ in range(waited):
+            self._cursor.nextset()
+        rows: list[Row] = []
+        for _ in statements:
+            result = self._cursor.pgresult
+            if result is not None and result.status == pq.ExecStatus.TUPLES_OK:
+                rows.extend(await self._cursor.fetchall())
+            self._cursor.nextset()
+        return rows
+
+
+_named_on: "weakref.WeakKeyDictionary[psycopg.AsyncConnection[Any], set[str]]" = (
+    weakref.WeakKeyDictionary()
+)
+_PLACEHOLDER = re.compile(r"%%|%\((\w+)\)s")
+_names = itertools.count()
+
+
+@dataclass(frozen=True)
+class _Named:
+    """A statement in psycopg's SQL as a prepared statement: its name, the PREPARE, and its
+    EXECUTE with the statement's parameters in order, for psycopg to render."""
+
+    name: str
+    prepare: str
+    execute: str
+
+
+@lru_cache(maxsize=512)
+def _named(sql: str) -> _Named:
+    """``sql`` under a name of its own, its parameters numbered in their first order."""
+    order: list[str] = []
+
+    def numbered(match: re.Match[str]) -> str:
+        if match.group(1) is None:
+            return "%"
+        if match.group(1) not in order:
+            order.append(match.group(1))
+        return f"${order.index(match.group(1)) + 1}"
+
+    body = _PLACEHOLDER.sub(numbered, sql)
+    name = f"batched_{next(_names)}"
+    arguments = ", ".join(f"%({parameter})s" for parameter in order)
+    execute = f"EXECUTE {name}({arguments})" if order else f"EXECUTE {name}"
+    return _Named(name, f"PREPARE {name} AS {body}", execute)
 
 
 def _values(

@@ -195,10 +195,15 @@ def confirmation(order_id: int, actor: Actor, at: datetime | None = None) -> Pro
             if line["backordered_quantity"] > 0
         ],
     )
-    for _, share in taken:  # last, so that a hot SKU's row is held for the least time
-        took = yield TAKE, {"level_id": share.level["id"], "quantity": share.quantity, "at": moment}
-        if not took:
-            raise Rerun
+    took = yield (  # last, so that a hot SKU's row is held for the least time
+        TAKE,
+        [
+            {"level_id": share.level["id"], "quantity": share.quantity, "at": moment}
+            for _, share in taken
+        ],
+    )
+    if len(took) < len(taken):
+        raise Rerun
     return Confirmed(order, lines, shares)
 
 

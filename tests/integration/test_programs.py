@@ -21,6 +21,7 @@ from app.services import audit
 from app.services.audit import Actor
 from tests.support.backends import BACKEND, terminate
 from tests.support.loops import run_alone
+from tests.support.queries import round_trips
 
 ACTOR = Actor(user_id=None, label="program tests", ip_address="192.0.2.7")
 NEW_WAREHOUSE = (
@@ -190,3 +191,59 @@ def test_a_program_with_no_statements_returns_its_value() -> None:
 
     assert run_alone(async_database.run(nothing)) == 7
     assert _on_the_engine(nothing()) == 7
+
+
+def _audits_between_reads(action: str, n: int) -> Program[int]:
+    (backend,) = yield BACKEND, {}
+    yield audit.entry(ACTOR, action, "test", n)  # returns nothing: goes with the next read
+    yield BACKEND, {}
+    return int(backend["pid"])
+
+
+@pytest.mark.postgres
+def test_a_write_that_returns_nothing_goes_with_the_next_statement() -> None:
+    action = f"batched-{uuid.uuid4().hex[:8]}"
+
+    async def scenario() -> list[list[str]]:
+        async with async_database.serving():
+            await async_database.run(lambda: _audits_between_reads(action, 0))  # prepares
+            with round_trips() as sent:
+                await async_database.run(lambda: _audits_between_reads(action, 1))
+            # a connection new to a statement prepares it first, alone
+            return [message.split(";") for message in sent if not message.startswith("PREPARE")]
+
+    messages = run_alone(scenario())
+
+    assert [[part.split("(")[0].split()[0] for part in message] for message in messages] == [
+        ["BEGIN", "EXECUTE"],
+        ["EXECUTE", "EXECUTE"],
+        ["COMMIT"],
+    ]
+    assert _audited(action) == 2
+
+
+@pytest.mark.postgres
+def test_a_pooled_connection_runs_programs_after_refusals_rolled_back() -> None:
+    action = f"pooled-{uuid.uuid4().hex[:8]}"
+    refused = f"pooled-no-{uuid.uuid4().hex[:8]}"
+
+    async def turns(start: int) -> list[int]:
+        backends = []
+        for n in range(start, start + 3):
+            backends.append(await async_database.run(lambda n=n: _audits_between_reads(action, n)))
+            with pytest.raises(InvalidRequestError):
+                await async_database.run(lambda: _writes_then_refuses(refused))
+        return backends
+
+    async def scenario() -> list[int]:
+        async with async_database.serving():
+            alone = await turns(0)  # only this runner's statements prepared on the connection
+            for _ in range(6):  # and now psycopg's own too, which a rollback deallocates
+                await async_database.fetch(BACKEND)
+            return alone + await turns(3)
+
+    backends = run_alone(scenario())
+
+    assert len(set(backends)) == 1  # one connection, reused after each rollback
+    assert _audited(action) == 6
+    assert _audited(refused) == 0

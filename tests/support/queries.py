@@ -1,34 +1,68 @@
 """Counting the SQL statements a piece of code sends (to catch N+1 queries)."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import psycopg
 from sqlalchemy import event
 
+from app.core import async_database
 from app.core.database import get_engine
+
+# What the async path's batches send besides the statements themselves (their SQL is noted
+# as each one is added to its batch).
+BATCH_MESSAGES = ("BEGIN", "EXECUTE ", "PREPARE ", "COMMIT", "ROLLBACK")
 
 
 @contextmanager
 def statements() -> Iterator[list[str]]:
     """The SQL statements sent to the database inside the block, in order: through the
-    engine, and on PostgreSQL through the async path's cursors too."""
+    engine, and on PostgreSQL through the async path too (alone, or in a batch)."""
     sent: list[str] = []
 
     def note(*args: Any) -> None:
         sent.append(str(args[2]))
 
+    def alone(message: str) -> None:
+        if not message.startswith(BATCH_MESSAGES):
+            sent.append(message)
+
+    executing = async_database._Batch._executing
+
+    async def batched(batch: Any, sql: str, values: Any) -> str:
+        sent.append(sql)
+        return await executing(batch, sql, values)
+
+    event.listen(get_engine(), "before_cursor_execute", note)
+    async_database._Batch._executing = batched  # type: ignore[method-assign]
+    try:
+        with _async_messages(alone):
+            yield sent
+    finally:
+        async_database._Batch._executing = executing  # type: ignore[method-assign]
+        event.remove(get_engine(), "before_cursor_execute", note)
+
+
+@contextmanager
+def round_trips() -> Iterator[list[str]]:
+    """The messages the async path sends to PostgreSQL inside the block, each a round trip:
+    a statement alone, or a batch of them."""
+    sent: list[str] = []
+    with _async_messages(sent.append):
+        yield sent
+
+
+@contextmanager
+def _async_messages(note: Callable[[str], None]) -> Iterator[None]:
     execute = psycopg.AsyncCursor.execute
 
     async def noted(cursor: Any, query: Any, *args: Any, **kwargs: Any) -> Any:
-        sent.append(str(query))
+        note(str(query))
         return await execute(cursor, query, *args, **kwargs)
 
-    event.listen(get_engine(), "before_cursor_execute", note)
     psycopg.AsyncCursor.execute = noted  # type: ignore[method-assign]
     try:
-        yield sent
+        yield
     finally:
         psycopg.AsyncCursor.execute = execute  # type: ignore[method-assign]
-        event.remove(get_engine(), "before_cursor_execute", note)

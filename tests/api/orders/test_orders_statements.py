@@ -1,12 +1,14 @@
 """What placing and confirming an order costs the database, on the engine and on the async
 path: the products read once, one statement more for each line placed, one or two for each
-share a confirmation takes, and no shipments looked for on an order that cannot have any yet."""
+share a confirmation takes, and no shipments looked for on an order that cannot have any yet;
+on PostgreSQL, as many round trips whatever the number of lines."""
 
+import pytest
 from fastapi.testclient import TestClient
 
 from tests.api.orders.scenes import Stocked
 from tests.support.callers import SignedIn
-from tests.support.queries import statements
+from tests.support.queries import round_trips, statements
 from tests.support.sales import ORDERS, Json, order_body, order_line
 
 ORDER_READS = "FROM sales_orders"
@@ -69,3 +71,32 @@ def test_confirming_sends_one_statement_more_per_share_and_no_more(
         assert len(_mentioning(sent, "INSERT INTO reservations")) in (1, len(lines)), sent
     more_shares = len(four) - len(two)
     assert more_shares <= len(confirming[1]) - len(confirming[0]) <= 2 * more_shares
+
+
+@pytest.mark.postgres
+def test_placing_and_confirming_take_as_many_round_trips_for_four_lines_as_for_two(
+    client: TestClient, manager: SignedIn, stocked: Stocked
+) -> None:
+    shop = stocked.shop
+    two = [order_line(shop.dates, "1"), order_line(shop.apricots, "1")]
+    four = [*two, order_line(shop.dates, "2"), order_line(shop.apricots, "2")]
+    for _ in range(2):  # each statement prepared on the connections first
+        warm = client.post(ORDERS, json=order_body(shop.customer, two), headers=manager.headers)
+        client.post(f"{ORDERS}/{warm.json()['id']}/confirm", headers=manager.headers)
+
+    trips = []
+    for lines in (two, four):
+        with round_trips() as placing:
+            placed = client.post(
+                ORDERS, json=order_body(shop.customer, lines), headers=manager.headers
+            )
+        with round_trips() as confirming:
+            path = f"{ORDERS}/{placed.json()['id']}/confirm"
+            confirmed = client.post(path, headers=manager.headers)
+        assert confirmed.status_code == 200, confirmed.text
+        trips.append((len(placing), len(confirming)))
+
+    assert trips[0] == trips[1], trips
+    placing_trips, confirming_trips = trips[0]
+    assert placing_trips <= 7, trips  # key, customer, products, order, lines, commit (+ auth)
+    assert confirming_trips <= 6, trips  # key, claim, lines, levels, shares, commit (+ auth)
