@@ -10,10 +10,10 @@ With DATABASE_REPLICA_URL set, the reads that may lag (``replica=True``) go to t
 replica while it answers and replays within REPLICA_MAX_LAG_SECONDS of the primary, measured
 every REPLICA_CHECK_SECONDS; otherwise, and when a read on it fails, to the primary.
 
+Each statement on a pool goes as the EXECUTE of a statement prepared once on its connection.
 A statement program (``run``) goes to the primary in one transaction and as few round trips
 as its rows allow: a write that returns nothing is sent with the program's next statement
-(the BEGIN with its first, the COMMIT with its last), each the EXECUTE of a statement
-prepared once on the connection.
+(the BEGIN with its first, the COMMIT with its last).
 """
 
 import asyncio
@@ -117,10 +117,11 @@ def _conninfo(url: str) -> str:
 
 def _connect_kwargs(settings: Settings) -> dict[str, Any]:
     """The engine's parameters, in autocommit and without parallel workers: starting one costs
-    a short read more than it saves (a lot's 2,201 events: 13 ms with one, 8 ms without)."""
+    a short read more than it saves (a lot's 2,201 events: 13 ms with one, 8 ms without).
+    psycopg prepares nothing itself: the pooled statements are prepared here (``_named``)."""
     libpq = postgres_connect_args(settings)
     options = f"{libpq['options']} {SERIAL_PLANS}"
-    return libpq | {"options": options, "autocommit": True}
+    return libpq | {"options": options, "autocommit": True, "prepare_threshold": None}
 
 
 def _pool(settings: Settings, url: str, name: str) -> AsyncConnectionPool:
@@ -218,7 +219,8 @@ async def _run(pool: AsyncConnectionPool, sql: str, values: Mapping[str, Any]) -
     async with pool.connection() as connection, _counted():
         try:
             cursor = connection.cursor(row_factory=dict_row)
-            return await (await cursor.execute(sql, values)).fetchall()
+            await cursor.execute(await _executing(cursor, sql, values))
+            return await cursor.fetchall()
         except psycopg.OperationalError as exc:
             if connection.broken:
                 raise _StaleConnectionError from exc
@@ -374,13 +376,11 @@ async def _run_program(connection: psycopg.AsyncConnection[Any], program: Progra
 
 class _Batch:
     """A program's statements on their way: a write that returns nothing waits, and goes with
-    the next statement in one message (the BEGIN with the first, the COMMIT with the last),
-    each as the EXECUTE of a statement prepared once on the connection (``_Named``); a
-    statement with nothing waiting goes alone."""
+    the next statement in one message (the BEGIN with the first, the COMMIT with the last), as
+    do a list's statements."""
 
     def __init__(self, connection: psycopg.AsyncConnection[Any]) -> None:
         self._connection = connection
-        self._literal = psycopg.AsyncClientCursor(connection)
         self._cursor = connection.cursor(row_factory=dict_row)
         self._waiting = ["BEGIN"]
         self._began = False
@@ -389,20 +389,14 @@ class _Batch:
         """Run ``statement`` once, or once for each parameter set of a list; the rows it
         returned, in order (none, and nothing sent yet, for a write that returns none)."""
         prepared = _prepared(statement)
-        values = [
-            _values(prepared.compiled, prepared.processors, one)
+        executes = [
+            await _executing(self._cursor, *_values(prepared.compiled, prepared.processors, one))
             for one in ([params] if isinstance(params, Mapping) else params)
         ]
         if not prepared.returns_rows:
-            self._waiting.extend([await self._executing(*one) for one in values])
+            self._waiting.extend(executes)
             return []
-        if self._waiting:
-            return await self._send([await self._executing(*one) for one in values])
-        rows: list[Row] = []
-        for sql, one in values:
-            await self._cursor.execute(sql, one)
-            rows.extend(await self._cursor.fetchall())
-        return rows
+        return await self._send(executes)
 
     async def commit(self) -> None:
         """Send what waits with the COMMIT (nothing, for a program that sent nothing)."""
@@ -410,25 +404,13 @@ class _Batch:
             await self._send(["COMMIT"])
 
     async def rollback(self) -> None:
-        """End the transaction begun, and forget what was prepared on the connection (psycopg
-        deallocates its own statements after a rollback: so do these, to know what is left)."""
-        await self._connection.execute("ROLLBACK; DEALLOCATE ALL", prepare=False)
-        _named_on.pop(self._connection, None)
-
-    async def _executing(self, sql: str, values: Mapping[str, Any]) -> str:
-        """The EXECUTE of ``sql`` with ``values``, prepared on the connection first if it is
-        not yet (alone: a statement prepared outlives a rollback)."""
-        named = _named(sql)
-        ready = _named_on.setdefault(self._connection, set())
-        if named.name not in ready:
-            await self._cursor.execute(named.prepare, prepare=False)
-            ready.add(named.name)
-        return self._literal.mogrify(named.execute, values)
+        """End the transaction begun (the statements prepared stay prepared)."""
+        await self._connection.execute("ROLLBACK")
 
     async def _send(self, statements: list[str]) -> list[Row]:
         """The waiting statements and ``statements`` in one message; the rows of the latter."""
         waited = len(self._waiting)
-        await self._cursor.execute(";".join([*self._waiting, *statements]), prepare=False)
+        await self._cursor.execute(";".join([*self._waiting, *statements]))
         self._waiting, self._began = [], True
         for _ in range(waited):
             self._cursor.nextset()
@@ -439,6 +421,18 @@ class _Batch:
                 rows.extend(await self._cursor.fetchall())
             self._cursor.nextset()
         return rows
+
+
+async def _executing(cursor: psycopg.AsyncCursor[Any], sql: str, values: Mapping[str, Any]) -> str:
+    """The EXECUTE of ``sql`` with ``values``, rendered by psycopg; the statement prepared on
+    the cursor's connection first, alone, if it is not yet (it then stays, through rollbacks,
+    for the connection's life)."""
+    named = _named(sql)
+    ready = _named_on.setdefault(cursor.connection, set())
+    if named.name not in ready:
+        await cursor.execute(named.prepare)
+        ready.add(named.name)
+    return psycopg.AsyncClientCursor(cursor.connection).mogrify(named.execute, values)
 
 
 _named_on: "weakref.WeakKeyDictionary[psycopg.AsyncConnection[Any], set[str]]" = (

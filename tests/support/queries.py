@@ -10,15 +10,15 @@ from sqlalchemy import event
 from app.core import async_database
 from app.core.database import get_engine
 
-# What the async path's batches send besides the statements themselves (their SQL is noted
-# as each one is added to its batch).
+# What the async path sends instead of the statements themselves (their SQL is noted as each
+# one is rendered as the EXECUTE of a prepared statement).
 BATCH_MESSAGES = ("BEGIN", "EXECUTE ", "PREPARE ", "COMMIT", "ROLLBACK")
 
 
 @contextmanager
 def statements() -> Iterator[list[str]]:
     """The SQL statements sent to the database inside the block, in order: through the
-    engine, and on PostgreSQL through the async path too (alone, or in a batch)."""
+    engine, and on PostgreSQL through the async path too (prepared, alone or in a batch)."""
     sent: list[str] = []
 
     def note(*args: Any) -> None:
@@ -28,19 +28,19 @@ def statements() -> Iterator[list[str]]:
         if not message.startswith(BATCH_MESSAGES):
             sent.append(message)
 
-    executing = async_database._Batch._executing
+    executing = async_database._executing
 
-    async def batched(batch: Any, sql: str, values: Any) -> str:
+    async def prepared(cursor: Any, sql: str, values: Any) -> str:
         sent.append(sql)
-        return await executing(batch, sql, values)
+        return await executing(cursor, sql, values)
 
     event.listen(get_engine(), "before_cursor_execute", note)
-    async_database._Batch._executing = batched  # type: ignore[method-assign]
+    async_database._executing = prepared
     try:
         with _async_messages(alone):
             yield sent
     finally:
-        async_database._Batch._executing = executing  # type: ignore[method-assign]
+        async_database._executing = executing
         event.remove(get_engine(), "before_cursor_execute", note)
 
 
