@@ -53,6 +53,7 @@ from app.core.programs import (
     Program,
     ProgramFactory,
     Rerun,
+    asks_rerun,
     rerun_exhausted,
     run_on,
 )
@@ -370,6 +371,8 @@ async def _run_program(connection: psycopg.AsyncConnection[Any], program: Progra
             raise
         if connection.info.transaction_status != pq.TransactionStatus.IDLE:
             await batch.rollback()
+        if isinstance(exc, psycopg.IntegrityError) and asks_rerun(exc, batch.statements):
+            raise Rerun from exc
         raise
     return result
 
@@ -384,11 +387,13 @@ class _Batch:
         self._cursor = connection.cursor(row_factory=dict_row)
         self._waiting = ["BEGIN"]
         self._began = False
+        self.statements: list[Executable] = []
 
     async def step(self, statement: Executable, params: Params) -> list[Row]:
         """Run ``statement`` once, or once for each parameter set of a list; the rows it
         returned, in order (none, and nothing sent yet, for a write that returns none)."""
         prepared = _prepared(statement)
+        self.statements.append(statement)
         executes = [
             await _executing(self._cursor, *_values(prepared.compiled, prepared.processors, one))
             for one in ([params] if isinstance(params, Mapping) else params)

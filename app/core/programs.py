@@ -11,10 +11,11 @@ run it in a savepoint of their ORM session (``run_in``); the API on the async po
 (``async_database.run``), without the ORM or a thread.
 """
 
-from collections.abc import Callable, Generator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, CursorResult, Insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Executable
 from sqlalchemy.sql.dml import UpdateBase
@@ -22,6 +23,7 @@ from sqlalchemy.sql.dml import UpdateBase
 from app.core.errors import ConflictError
 
 T = TypeVar("T")
+E = TypeVar("E", bound=Executable)
 Row = dict[str, Any]
 Params = Mapping[str, Any] | Sequence[Mapping[str, Any]]
 Step = tuple[Executable, Params]
@@ -30,6 +32,11 @@ ProgramFactory = Callable[[], Program[T]]
 
 # How many times a program whose reads went stale runs before the request is turned away.
 RUNS = 20
+
+
+# The execution option that names the constraint whose violation by a statement means that
+# what the program read changed since: the program then runs again (``rerun_on``).
+RERUN_ON = "rerun_on"
 
 
 class Rerun(Exception):  # noqa: N818 (a signal to the runner, not an error for the caller)
@@ -42,6 +49,27 @@ def rerun_exhausted() -> ConflictError:
     return ConflictError(
         "What this request reads kept changing under it; try again in a moment.",
         headers={"Retry-After": "1"},
+    )
+
+
+def rerun_on(statement: E, constraint: str) -> E:
+    """``statement``, whose violation of ``constraint`` makes the program run again: the
+    database's own check that what the program read still holds, for a write sent without
+    waiting for its rows."""
+    return statement.execution_options(**{RERUN_ON: constraint})
+
+
+def asks_rerun(error: BaseException, statements: Iterable[Executable]) -> bool:
+    """Whether ``error`` is the violation of a constraint one of ``statements`` reruns on."""
+    cause = getattr(error, "orig", error)
+    diag = getattr(cause, "diag", None)
+    if diag is not None:
+        violated = diag.constraint_name
+    else:  # SQLite names a violated check in its message
+        _, found, violated = str(cause).partition("CHECK constraint failed: ")
+        violated = violated.strip() if found else None
+    return violated is not None and any(
+        statement.get_execution_options().get(RERUN_ON) == violated for statement in statements
     )
 
 
@@ -64,10 +92,17 @@ def run_on(connection: Connection, program: Program[T]) -> T:
         step = next(program)
         while True:
             statement, params = step
-            if isinstance(params, Mapping) or not _returns_each(statement):
-                rows = _rows(connection.execute(statement, _as_given(params)))
-            else:
-                rows = [row for one in params for row in _rows(connection.execute(statement, one))]
+            try:
+                if isinstance(params, Mapping) or not _returns_each(statement):
+                    rows = _rows(connection.execute(statement, _as_given(params)))
+                else:
+                    rows = [
+                        row for one in params for row in _rows(connection.execute(statement, one))
+                    ]
+            except IntegrityError as exc:
+                if asks_rerun(exc, [statement]):
+                    raise Rerun from exc
+                raise
             step = program.send(rows)
     except StopIteration as done:
         value: T = done.value

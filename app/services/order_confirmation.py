@@ -1,8 +1,8 @@
 """Confirming a sales order as a statement program: the order claimed, its lines and the
 sellable stock of its products read, the reservations and the audit entry written, and the
-shares taken from the levels last, by guarded updates, so that a hot SKU's row is held only
-from its update to the commit (when another request took the stock meanwhile, the program
-runs again)."""
+shares taken from the levels last, so that a hot SKU's row is held only from its update to
+the commit (when another request took the stock meanwhile, the level's check refuses the
+update and the program runs again)."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -15,7 +15,7 @@ from sqlalchemy import Integer, bindparam, func, insert, select, update
 from app.core import clock, problem_types
 from app.core.clock import utcnow
 from app.core.errors import InvalidRequestError, NotFoundError
-from app.core.programs import Program, Rerun, Row
+from app.core.programs import Program, Row, rerun_on
 from app.models.catalog import Product
 from app.models.inventory import Lot, LotStatus, Reservation, ReservationStatus, StockLevel
 from app.models.sales import (
@@ -97,16 +97,15 @@ LEVELS = (
     )
     .order_by(StockLevel.product_id, Lot.best_before, Lot.id, StockLevel.warehouse_id)
 )
-# A share taken by a guarded update, the level's row locked from here to the commit; no row
-# when another request took the stock since it was read.
-TAKE = (
+# A share taken, the level's row locked from here to the commit. When another request took
+# the stock since it was read, the level's check that it reserves no more than it holds
+# refuses the update, and the program runs again; nothing waits for an answer, so the take
+# goes to the database with the commit.
+TAKE = rerun_on(
     update(StockLevel)
-    .where(
-        StockLevel.id == bindparam("level_id"),
-        StockLevel.on_hand - StockLevel.reserved >= bindparam("quantity"),
-    )
-    .values(reserved=StockLevel.reserved + bindparam("quantity"), updated_at=bindparam("at"))
-    .returning(StockLevel.id)
+    .where(StockLevel.id == bindparam("level_id"))
+    .values(reserved=StockLevel.reserved + bindparam("quantity"), updated_at=bindparam("at")),
+    "ck_stock_levels_reserved_within_on_hand",
 )
 RESERVE = insert(Reservation).values(
     reference=bindparam("reference"),
@@ -195,15 +194,14 @@ def confirmation(order_id: int, actor: Actor, at: datetime | None = None) -> Pro
             if line["backordered_quantity"] > 0
         ],
     )
-    took = yield (  # last, so that a hot SKU's row is held for the least time
-        TAKE,
-        [
-            {"level_id": share.level["id"], "quantity": share.quantity, "at": moment}
-            for _, share in taken
-        ],
-    )
-    if len(took) < len(taken):
-        raise Rerun
+    if taken:  # last, so that a hot SKU's row is held for the least time
+        yield (
+            TAKE,
+            [
+                {"level_id": share.level["id"], "quantity": share.quantity, "at": moment}
+                for _, share in taken
+            ],
+        )
     return Confirmed(order, lines, shares)
 
 

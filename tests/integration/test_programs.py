@@ -4,6 +4,7 @@ columns' Python defaults bound as the engine binds them; on PostgreSQL, a pooled
 found dead replaced and the program run again, once."""
 
 import uuid
+from decimal import Decimal
 from functools import partial
 from typing import Any
 
@@ -15,14 +16,15 @@ from sqlalchemy.exc import IntegrityError
 from app.core import async_database
 from app.core.database import get_engine, session_scope
 from app.core.errors import ConflictError, InvalidRequestError
-from app.core.programs import Program, Rerun, run_in, run_on
+from app.core.programs import Program, Rerun, rerun_on, run_in, run_on
 from app.models.audit import AuditLog
-from app.models.catalog import Warehouse
+from app.models.catalog import Product, Warehouse
 from app.services import audit
 from app.services.audit import Actor
 from tests.support.backends import BACKEND, terminate
 from tests.support.loops import run_alone
 from tests.support.queries import round_trips
+from tests.support.sales import make_priced_product
 
 ACTOR = Actor(user_id=None, label="program tests", ip_address="192.0.2.7")
 NEW_WAREHOUSE = (
@@ -243,3 +245,27 @@ def test_a_pooled_connection_runs_programs_after_refusals_rolled_back() -> None:
     assert len(set(backends)) == 1  # one connection, its statements prepared once
     assert _audited(action) == 3
     assert _audited(refused) == 0
+
+
+def test_a_violation_a_statement_reruns_on_runs_the_program_again_on_either_path() -> None:
+    action = f"violated-{uuid.uuid4().hex[:8]}"
+    product = make_priced_product(f"RERUN-{uuid.uuid4().hex[:8]}")
+    reprice = update(Product).where(Product.id == bindparam("product_id"))
+    reprice = reprice.values(price=bindparam("price"))
+
+    def program(runs: list[str], path: str, rerun: bool = True) -> Program[int]:
+        runs.append(path)
+        yield audit.entry(ACTOR, action, "test", len(runs))
+        price = Decimal(-1) if runs.count(path) == 1 else Decimal("2.50")
+        statement = rerun_on(reprice, "ck_products_money_nonnegative") if rerun else reprice
+        yield statement, {"product_id": product, "price": price}  # sent with the commit
+        return runs.count(path)
+
+    runs: list[str] = []
+    assert run_alone(async_database.run(lambda: program(runs, "async"))) == 2
+    with session_scope() as db:
+        assert run_in(db, lambda: program(runs, "session")) == 2
+    with pytest.raises((psycopg.IntegrityError, IntegrityError)):  # not declared: refused
+        run_alone(async_database.run(lambda: program([], "async", rerun=False)))
+
+    assert _audited(action) == 2
