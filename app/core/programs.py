@@ -3,8 +3,7 @@ transaction wherever it is sent.
 
 A program yields a step, a statement with its parameters (a list of them: the statement runs
 once for each), and receives the rows the statement returned, as dicts by column name (for
-a list, in its order: an insert run for a list returns its rows ``sort_by_parameter_order``,
-an update or a delete runs for each in turn).
+a list, in its order: an insert run for a list returns its rows ``sort_by_parameter_order``).
 It reads, decides, raises a domain error to refuse (the transaction then rolls back and
 nothing is written) and writes, and returns what the answer needs. The pages and the commands
 run it in a savepoint of their ORM session (``run_in``); the API on the async pool
@@ -14,11 +13,10 @@ run it in a savepoint of their ORM session (``run_in``); the API on the async po
 from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, CursorResult, Insert
+from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Executable
-from sqlalchemy.sql.dml import UpdateBase
 
 from app.core.errors import ConflictError
 
@@ -93,35 +91,15 @@ def run_on(connection: Connection, program: Program[T]) -> T:
         while True:
             statement, params = step
             try:
-                if isinstance(params, Mapping) or not _returns_each(statement):
-                    rows = _rows(connection.execute(statement, _as_given(params)))
-                else:
-                    rows = [
-                        row for one in params for row in _rows(connection.execute(statement, one))
-                    ]
+                result = connection.execute(
+                    statement, params if isinstance(params, Mapping) else list(params)
+                )
             except IntegrityError as exc:
                 if asks_rerun(exc, [statement]):
                     raise Rerun from exc
                 raise
+            rows = [dict(row) for row in result.mappings()] if result.returns_rows else []
             step = program.send(rows)
     except StopIteration as done:
         value: T = done.value
         return value
-
-
-def _returns_each(statement: Executable) -> bool:
-    """Whether ``statement`` returns rows it cannot return for a list in one ``executemany``
-    (an update's or a delete's, unlike an insert's)."""
-    return (
-        isinstance(statement, UpdateBase)
-        and not isinstance(statement, Insert)
-        and bool(statement._returning)
-    )
-
-
-def _as_given(params: Params) -> Mapping[str, Any] | list[Mapping[str, Any]]:
-    return params if isinstance(params, Mapping) else list(params)
-
-
-def _rows(result: CursorResult[Any]) -> list[Row]:
-    return [dict(row) for row in result.mappings()] if result.returns_rows else []

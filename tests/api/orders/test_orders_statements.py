@@ -22,6 +22,13 @@ def _sent(client: TestClient, headers: dict[str, str], path: str, body: Json | N
     return sent
 
 
+def _two_and_four_lines(stocked: Stocked) -> tuple[list[Json], list[Json]]:
+    """Two lines (dates and apricots), and the same two again with two more of each."""
+    shop = stocked.shop
+    two = [order_line(shop.dates, "1"), order_line(shop.apricots, "1")]
+    return two, [*two, order_line(shop.dates, "2"), order_line(shop.apricots, "2")]
+
+
 def _mentioning(sent: list[str], words: str) -> list[str]:
     return [statement for statement in sent if words in " ".join(statement.split())]
 
@@ -30,8 +37,7 @@ def test_placing_sends_one_statement_more_per_line_and_no_more(
     client: TestClient, manager: SignedIn, stocked: Stocked
 ) -> None:
     shop = stocked.shop
-    two = [order_line(shop.dates, "1"), order_line(shop.apricots, "1")]
-    four = [*two, order_line(shop.dates, "2"), order_line(shop.apricots, "2")]
+    two, four = _two_and_four_lines(stocked)
 
     placed = [
         _sent(client, manager.headers, ORDERS, order_body(shop.customer, lines))
@@ -50,8 +56,7 @@ def test_confirming_sends_at_most_two_statements_more_per_share(
     client: TestClient, manager: SignedIn, stocked: Stocked
 ) -> None:
     shop = stocked.shop
-    two = [order_line(shop.dates, "1"), order_line(shop.apricots, "1")]
-    four = [*two, order_line(shop.dates, "2"), order_line(shop.apricots, "2")]
+    two, four = _two_and_four_lines(stocked)
     confirming = []
     for lines in (two, four):
         placed = client.post(ORDERS, json=order_body(shop.customer, lines), headers=manager.headers)
@@ -79,8 +84,7 @@ def test_placing_and_confirming_take_as_many_round_trips_for_four_lines_as_for_t
     client: TestClient, manager: SignedIn, stocked: Stocked
 ) -> None:
     shop = stocked.shop
-    two = [order_line(shop.dates, "1"), order_line(shop.apricots, "1")]
-    four = [*two, order_line(shop.dates, "2"), order_line(shop.apricots, "2")]
+    two, four = _two_and_four_lines(stocked)
     for _ in range(2):  # each statement prepared on the connections first
         warm = client.post(ORDERS, json=order_body(shop.customer, two), headers=manager.headers)
         client.post(f"{ORDERS}/{warm.json()['id']}/confirm", headers=manager.headers)
