@@ -220,7 +220,7 @@ async def _run(pool: AsyncConnectionPool, sql: str, values: Mapping[str, Any]) -
     async with pool.connection() as connection, _counted():
         try:
             cursor = connection.cursor(row_factory=dict_row)
-            await cursor.execute(await _executing(cursor, sql, values))
+            await cursor.execute(await _executing(cursor, _literal(connection), sql, values))
             return await cursor.fetchall()
         except psycopg.OperationalError as exc:
             if connection.broken:
@@ -385,6 +385,7 @@ class _Batch:
     def __init__(self, connection: psycopg.AsyncConnection[Any]) -> None:
         self._connection = connection
         self._cursor = connection.cursor(row_factory=dict_row)
+        self._literal = _literal(connection)
         self._waiting = ["BEGIN"]
         self._began = False
         self.statements: list[Executable] = []
@@ -395,7 +396,11 @@ class _Batch:
         prepared = _prepared(statement)
         self.statements.append(statement)
         executes = [
-            await _executing(self._cursor, *_values(prepared.compiled, prepared.processors, one))
+            await _executing(
+                self._cursor,
+                self._literal,
+                *_values(prepared.compiled, prepared.processors, one),
+            )
             for one in ([params] if isinstance(params, Mapping) else params)
         ]
         if not prepared.returns_rows:
@@ -428,16 +433,26 @@ class _Batch:
         return rows
 
 
-async def _executing(cursor: psycopg.AsyncCursor[Any], sql: str, values: Mapping[str, Any]) -> str:
-    """The EXECUTE of ``sql`` with ``values``, rendered by psycopg; the statement prepared on
-    the cursor's connection first, alone, if it is not yet (it then stays, through rollbacks,
-    for the connection's life)."""
+def _literal(connection: psycopg.AsyncConnection[Any]) -> psycopg.AsyncClientCursor[Any]:
+    """A cursor of ``connection`` that renders values into SQL, as the server would bind them."""
+    return psycopg.AsyncClientCursor(connection)
+
+
+async def _executing(
+    cursor: psycopg.AsyncCursor[Any],
+    literal: psycopg.AsyncClientCursor[Any],
+    sql: str,
+    values: Mapping[str, Any],
+) -> str:
+    """The EXECUTE of ``sql`` with ``values``, rendered by ``literal``; the statement prepared
+    on the cursor's connection first, alone, if it is not yet (it then stays, through
+    rollbacks, for the connection's life)."""
     named = _named(sql)
     ready = _named_on.setdefault(cursor.connection, set())
     if named.name not in ready:
         await cursor.execute(named.prepare)
         ready.add(named.name)
-    return psycopg.AsyncClientCursor(cursor.connection).mogrify(named.execute, values)
+    return literal.mogrify(named.execute, values)
 
 
 _named_on: "weakref.WeakKeyDictionary[psycopg.AsyncConnection[Any], set[str]]" = (

@@ -30,9 +30,9 @@ def statements() -> Iterator[list[str]]:
 
     executing = async_database._executing
 
-    async def prepared(cursor: Any, sql: str, values: Any) -> str:
+    async def prepared(cursor: Any, literal: Any, sql: str, values: Any) -> str:
         sent.append(sql)
-        return await executing(cursor, sql, values)
+        return await executing(cursor, literal, sql, values)
 
     event.listen(get_engine(), "before_cursor_execute", note)
     async_database._executing = prepared
